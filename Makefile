@@ -1,0 +1,49 @@
+# gpuledger: `make demo` runs the founding story, `make test` runs every check.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev demo test lint typecheck pytest bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEVSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project
+
+install-dev: $(DEVSTAMP) ## create .venv and install the project with the dev tools
+
+demo: $(STAMP) ## run the founding story on SQLite (./gpuledger-demo.db)
+	$(BIN)/gpuledger demo
+
+lint: $(DEVSTAMP) ## ruff lint and format check
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(DEVSTAMP) ## mypy strict on src/
+	$(BIN)/mypy
+
+pytest: $(DEVSTAMP) ## the test suite
+	$(BIN)/pytest
+
+test: lint typecheck pytest ## ruff, mypy and pytest: what CI runs
+
+bench: $(DEVSTAMP) ## run the benchmarks (writes figures to stdout; see docs/benchmarks.md)
+	$(BIN)/python -m benchmarks.run
+
+clean: ## remove the venv and generated files
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info src/*.egg-info

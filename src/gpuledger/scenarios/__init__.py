@@ -1,0 +1,1 @@
+"""Scenario files shipped with gpuledger (package data): the founding story demo."""
