@@ -1,0 +1,332 @@
+"""Planner benchmark: every policy at three fleet sizes, and reference solvers.
+
+Run: ``python -m benchmarks.bench_planning [--sizes company,hyperscaler,world]
+[--repeat 3] [--json out.json]``. Times are the best of ``--repeat`` runs, wall
+clock. In the same run it measures, as ratios to the planner:
+
+- ``priority`` against a straightforward pure-Python loop (same semantics, checked
+  equal: every target's completion day);
+- ``optimal`` at hyperscaler size against the lot x target transportation problem
+  solved by HiGHS (scipy ``linprog``) and by OR-Tools' ``SimpleMinCostFlow`` over
+  the same arcs (objectives checked equal to the planner's);
+- ``impact`` of a diversion at company size.
+
+Aims (issue 3, 2 cores): world consigned and priority < 1 s, fair-share < 3 s,
+optimal < 10 s; impact at company size < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from benchmarks.fleet import SIZES, make_fleet
+from gpuledger.domain import PolicyName
+from gpuledger.planning import DivertChange, SupplyKind, impact, plan
+from gpuledger.planning._allocate import Problem, own_pass
+from gpuledger.planning.plan import compute_needs, fill_order, id_rank
+from gpuledger.planning.snapshot import PlanningSnapshot
+
+AIMS = {
+    ("world", "consigned"): 1.0,
+    ("world", "priority"): 1.0,
+    ("world", "fair-share"): 3.0,
+    ("world", "optimal"): 10.0,
+    ("company", "impact"): 0.050,
+}
+
+
+def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Best wall time of ``repeat`` calls, and the last result."""
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+# --------------------------------------------------------------------------- references
+
+
+def python_priority(s: PlanningSnapshot) -> list[int]:
+    """``priority`` as a plain Python loop; returns each target's completion day (-1 never)."""
+    n_orgs = len(s.orgs)
+    idrank = id_rank(s.target_id)
+    order = fill_order(s, idrank).tolist()
+    rank = [0] * len(order)
+    for pos, i in enumerate(order):
+        rank[i] = pos
+    need = compute_needs(s, np.array(rank, dtype=np.int64)).tolist()
+    family = [int(s.consumer_org[c]) for c in s.target_consumer]
+    rows = [
+        r
+        for r in range(len(s.supply_id))
+        if s.supply_qty[r] > 0 and s.supply_day[r] <= s.horizon_day
+    ]
+    rows.sort(key=lambda r: (int(s.supply_day[r]), r))
+    left = {r: int(s.supply_qty[r]) for r in rows}
+    own: dict[tuple[int, int], list[int]] = {}
+    pool: dict[tuple[int, int], list[int]] = {}
+    for r in rows:
+        k = int(s.supply_sku[r])
+        holder = int(s.supply_holder[r])
+        if s.supply_kind[r] == SupplyKind.ARRIVED:
+            own.setdefault((holder, k), []).append(r)
+        else:
+            pool.setdefault((int(s.org_pool[holder]), k), []).append(r)
+    got: dict[tuple[int, int], list[tuple[int, int]]] = {}  # (consumer, sku) -> (day, qty)
+
+    def take(i: int, queue: list[int]) -> None:
+        for r in queue:
+            if need[i] == 0:
+                return
+            q = min(left[r], need[i])
+            if q:
+                left[r] -= q
+                need[i] -= q
+                day = int(s.supply_day[r])
+                k = int(s.target_sku[i])
+                got.setdefault((family[i], k), []).append((day, q))
+                c = int(s.target_consumer[i])
+                if c >= n_orgs:
+                    got.setdefault((c, k), []).append((day, q))
+
+    for i in order:
+        take(i, own.get((family[i], int(s.target_sku[i])), []))
+    for i in order:
+        take(i, pool.get((int(s.org_pool[family[i]]), int(s.target_sku[i])), []))
+    for r in rows:
+        if left[r]:
+            got.setdefault((int(s.supply_holder[r]), int(s.supply_sku[r])), []).append(
+                (int(s.supply_day[r]), left[r])
+            )
+    day0 = min([s.as_of_day, int(s.target_by.min())] + [int(s.supply_day[r]) for r in rows])
+    done = []
+    for i in range(len(s.target_id)):
+        qty = int(s.target_qty[i])
+        if qty <= 0:
+            done.append(day0)
+            continue
+        total, when = 0, -1
+        for day, q in sorted(got.get((int(s.target_consumer[i]), int(s.target_sku[i])), [])):
+            total += q
+            if total >= qty:
+                when = day
+                break
+        done.append(when)
+    return done
+
+
+def transport_arcs(s: PlanningSnapshot) -> dict[str, Any]:
+    """The pool as a lot x target transportation problem (after the own pass)."""
+    p = plan(s, PolicyName.CONSIGNED)  # only for day0 and needs
+    idrank = id_rank(s.target_id)
+    order = fill_order(s, idrank)
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    family = s.consumer_org[s.target_consumer].astype(np.int64)
+    row_ok = (s.supply_qty > 0) & (s.supply_day <= s.horizon_day)
+    n_days = s.horizon_day - p.day0 + 1
+    problem = Problem(
+        s,
+        row_ok,
+        family,
+        s.org_pool[family].astype(np.int64),
+        p.target_need,
+        rank,
+        idrank,
+        max(s.horizon_day, int(s.target_by.max())) + 1 + n_days,
+    )
+    own = own_pass(problem, PolicyName.PRIORITY)
+    residual = p.target_need.copy()
+    np.subtract.at(residual, own.demand, own.qty)
+    w = s.target_weight
+    own_cost = float(
+        np.sum(
+            w[own.demand]
+            * own.qty
+            * np.maximum(s.supply_day[own.supply] - s.target_by[own.demand], 0)
+        )
+    )
+    rows = np.flatnonzero(row_ok & (s.supply_kind != SupplyKind.ARRIVED))
+    tg = np.flatnonzero(residual > 0)
+    n_sku = len(s.skus)
+    rk = s.org_pool[s.supply_holder[rows]] * n_sku + s.supply_sku[rows]
+    tk = problem.target_pool[tg] * n_sku + s.target_sku[tg]
+    # all (row, target) pairs with equal keys
+    ro, to = np.argsort(rk, kind="stable"), np.argsort(tk, kind="stable")
+    rk_s, tk_s = rk[ro], tk[to]
+    lo = np.searchsorted(tk_s, rk_s, "left")
+    hi = np.searchsorted(tk_s, rk_s, "right")
+    cnt = hi - lo
+    arc_r = np.repeat(np.arange(rows.size)[ro], cnt)
+    starts = np.repeat(lo - np.r_[0, np.cumsum(cnt)[:-1]], cnt) + np.arange(cnt.sum())
+    arc_t = to[starts]
+    cost = w[tg[arc_t]] * np.maximum(s.supply_day[rows[arc_r]] - s.target_by[tg[arc_t]], 0)
+    never_cost = w[tg] * (problem.never_day - s.target_by[tg])
+    return {
+        "rows": rows,
+        "targets": tg,
+        "supply": s.supply_qty[rows],
+        "demand": residual[tg],
+        "arc_r": arc_r,
+        "arc_t": arc_t,
+        "cost": cost,
+        "never_cost": never_cost,
+        "fixed": own_cost,
+    }
+
+
+def highs_transport(a: dict[str, Any]) -> float:
+    """HiGHS LP over lot x target arcs, plus a never-delivered arc per target."""
+    n_r, n_t, n_a = a["rows"].size, a["targets"].size, a["arc_r"].size
+    # variables: arcs | never per target; rows: supply <= qty, demand == need
+    cols = np.arange(n_a)
+    a_ub = sp.csr_matrix((np.ones(n_a), (a["arc_r"], cols)), shape=(n_r, n_a + n_t))
+    a_eq = sp.csr_matrix(
+        (
+            np.ones(n_a + n_t),
+            (np.r_[a["arc_t"], np.arange(n_t)], np.r_[cols, n_a + np.arange(n_t)]),
+        ),
+        shape=(n_t, n_a + n_t),
+    )
+    res = linprog(
+        np.r_[a["cost"], a["never_cost"]],
+        A_ub=a_ub,
+        b_ub=a["supply"],
+        A_eq=a_eq,
+        b_eq=a["demand"],
+        bounds=(0, None),
+        method="highs",
+    )
+    return float(res.fun) + a["fixed"]
+
+
+def ortools_transport(a: dict[str, Any]) -> float:
+    """OR-Tools SimpleMinCostFlow over the same arcs (integral costs)."""
+    from ortools.graph.python import min_cost_flow
+
+    n_r, n_t = a["rows"].size, a["targets"].size
+    src, dump = n_r + n_t, n_r + n_t + 1
+    f = min_cost_flow.SimpleMinCostFlow()
+    big = int(a["supply"].sum() + a["demand"].sum())
+    tails = np.r_[a["arc_r"], np.full(n_t, src), np.arange(n_r), src]
+    heads = np.r_[n_r + a["arc_t"], n_r + np.arange(n_t), np.full(n_r, dump), dump]
+    costs = np.r_[a["cost"], a["never_cost"], np.zeros(n_r), 0].astype(np.int64)
+    caps = np.full(tails.size, big, dtype=np.int64)
+    f.add_arcs_with_capacity_and_unit_cost(
+        tails.astype(np.int32), heads.astype(np.int32), caps, costs
+    )
+    supplies = np.r_[a["supply"], -a["demand"], a["demand"].sum(), -a["supply"].sum()]
+    f.set_nodes_supplies(np.arange(n_r + n_t + 2, dtype=np.int32), supplies.astype(np.int64))
+    status = f.solve()
+    if status != f.OPTIMAL:
+        raise RuntimeError(f"OR-Tools min-cost flow: status {status}")
+    return float(f.optimal_cost()) + a["fixed"]
+
+
+# --------------------------------------------------------------------------- main
+
+
+def run(sizes: list[str], repeat: int, seed: int) -> list[dict[str, Any]]:
+    """Measure and print; return the result rows."""
+    out: list[dict[str, Any]] = []
+
+    def report(size: str, what: str, seconds: float, note: str = "") -> None:
+        aim = AIMS.get((size, what))
+        flag = "" if aim is None else (f" (aim < {aim:g}s: {'met' if seconds < aim else 'MISSED'})")
+        print(f"{size:12s} {what:28s} {seconds * 1000:10.1f} ms{flag} {note}", flush=True)
+        out.append({"size": size, "what": what, "seconds": seconds, "aim": aim, "note": note})
+
+    for size in sizes:
+        t = time.perf_counter()
+        s = make_fleet(size, seed)
+        report(
+            size,
+            "generate fleet",
+            time.perf_counter() - t,
+            f"{s.supply_qty.size} lots, {s.target_qty.size} targets, {len(s.consumers)} consumers",
+        )
+        plans = {}
+        for policy in PolicyName:
+            reps = 1 if (policy is PolicyName.OPTIMAL and size == "world") else repeat
+            secs, plans[policy] = best_of(reps, partial(plan, s, policy))
+            report(size, str(policy), secs, f"objective {plans[policy].objective:.6g}")
+        # priority against a pure-Python loop
+        secs_py, done = best_of(1, partial(python_priority, s))
+        same = done == plans[PolicyName.PRIORITY].target_completed_day.tolist()
+        ratio = secs_py / max(best_of(1, partial(plan, s, PolicyName.PRIORITY))[0], 1e-9)
+        report(
+            size,
+            "priority, pure-Python loop",
+            secs_py,
+            f"x{ratio:.1f} the planner; same completions: {same}",
+        )
+        if size == "company":
+            lot = next(
+                i for i in range(s.supply_qty.size) if s.supply_kind[i] == SupplyKind.IN_TRANSIT
+            )
+            holder = s.orgs[int(s.supply_holder[lot])]
+            other = next(o for o in s.orgs if o != holder)
+            change = DivertChange(
+                s.supply_id[lot],
+                int(s.supply_qty[lot]),
+                holder,
+                other,
+                s.as_of + timedelta(days=1),
+            )
+            for policy in (PolicyName.CONSIGNED, PolicyName.PRIORITY):
+                secs, _ = best_of(repeat, partial(impact, s, change, policy))
+                report(
+                    size, "impact" if policy is PolicyName.CONSIGNED else "impact (priority)", secs
+                )
+        if size == "hyperscaler":
+            arcs = transport_arcs(s)
+            n_arcs = int(arcs["arc_r"].size)
+            opt = plans[PolicyName.OPTIMAL].objective
+            secs_h, obj_h = best_of(1, partial(highs_transport, arcs))
+            secs_o, obj_o = best_of(1, partial(ortools_transport, arcs))
+            secs_p, _ = best_of(repeat, partial(plan, s, PolicyName.OPTIMAL))
+            report(
+                size,
+                "optimal, lot x target HiGHS",
+                secs_h,
+                f"x{secs_h / secs_p:.1f} the planner; {n_arcs} arcs; objective {obj_h:.6g}; "
+                f"equal: {abs(obj_h - opt) <= 1e-6 * max(1.0, abs(opt))}",
+            )
+            report(
+                size,
+                "optimal, lot x target OR-Tools",
+                secs_o,
+                f"x{secs_o / secs_p:.1f} the planner; objective {obj_o:.6g}; "
+                f"equal: {abs(obj_o - opt) <= 1e-6 * max(1.0, abs(opt))}",
+            )
+    return out
+
+
+def main() -> None:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=",".join(SIZES))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, help="also write the rows to this file")
+    args = parser.parse_args()
+    rows = run([x.strip() for x in args.sizes.split(",") if x.strip()], args.repeat, args.seed)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
