@@ -1,0 +1,132 @@
+"""``verify``: recompute the hash chain and check the projections against the events."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from gpuledger.ledger import schema
+from gpuledger.ledger.codec import canonical, content_hash, event_hash
+from gpuledger.ledger.results import AuditReport, EventKind
+
+_MAX_PROBLEMS = 20
+
+
+def _transfer_body(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "phase": row.phase,
+        "debit": f"{row.debit_owner}/{row.debit_bucket}",
+        "credit": f"{row.credit_owner}/{row.credit_bucket}",
+        "sku": row.sku,
+        "lot": row.lot,
+        "qty": int(row.qty),
+        "pending_id": row.pending_id,
+        "diversion": row.diversion,
+    }
+
+
+def verify_books(conn: Connection) -> AuditReport:
+    """Check every event in ``seq`` order; the report names the first bad one and why.
+
+    Checks, per event: seq has no gap, ``prev_hash`` links to the previous hash,
+    the hash recomputes, its transfers and document rows equal what its body
+    says (same times too). Then: no projection row without its event, and the
+    chain head matches the last event.
+    """
+    problems: list[tuple[int, str, str]] = []  # seq, id, reason
+
+    def bad(seq: int, event_id: str, reason: str) -> None:
+        problems.append((seq, event_id, reason))
+
+    # 1. Load the projections, grouped by event.
+    tr_rows: dict[int, list[Any]] = defaultdict(list)
+    n_transfers = 0
+    for row in conn.execute(select(schema.transfers).order_by(schema.transfers.c.id)):
+        tr_rows[int(row.event_seq)].append(row)
+        n_transfers += 1
+    doc_rows = {int(r.event_seq): r for r in conn.execute(select(schema.documents))}
+
+    # 2. Walk the chain.
+    prev, expected_seq, n_events, last_id = schema.GENESIS_HASH, 1, 0, ""
+    ev = schema.events.c
+    for row in conn.execute(select(schema.events).order_by(ev.seq)):
+        seq, event_id = int(row.seq), row.id
+        n_events += 1
+        last_id = event_id
+        if seq != expected_seq:
+            bad(seq, event_id, f"broken link: seq {seq} follows {expected_seq - 1}")
+        if row.prev_hash != prev:
+            bad(seq, event_id, "broken link: prev_hash is not the previous event's hash")
+        try:
+            body = json.loads(row.body)
+            recomputed = event_hash(
+                row.prev_hash,
+                seq=seq,
+                id=event_id,
+                kind=row.kind,
+                body=row.body,
+                actor=row.actor,
+                effective_at=row.effective_at,
+                recorded_at=row.recorded_at,
+            )
+        except ValueError as exc:
+            bad(seq, event_id, f"hash mismatch: body is not JSON ({exc})")
+            body, recomputed = {}, ""
+        if recomputed and recomputed != row.hash:
+            bad(seq, event_id, "hash mismatch: the stored event differs from what was chained")
+        if canonical(body) != row.body and recomputed:
+            bad(seq, event_id, "body is not in canonical form")
+        # projection: transfers
+        stored = tr_rows.pop(seq, [])
+        want = sorted(body.get("transfers") or [], key=lambda t: str(t.get("id")))
+        got = [_transfer_body(r) for r in stored]
+        if got != want:
+            bad(seq, event_id, "transfer rows do not match the event (projection altered)")
+        elif any(
+            r.effective_at != row.effective_at or r.recorded_at != row.recorded_at for r in stored
+        ):
+            bad(seq, event_id, "transfer rows carry other times than the event")
+        # projection: documents
+        doc = doc_rows.pop(seq, None)
+        if row.kind == EventKind.DOCUMENT.value:
+            ok = (
+                doc is not None
+                and doc.doc_kind == body.get("doc")
+                and doc.doc_id == body.get("id")
+                and json.loads(doc.data) == body.get("data")
+                and doc.content_hash == content_hash(body.get("data"))
+            )
+            if not ok:
+                bad(seq, event_id, "document row does not match the event (projection altered)")
+        elif doc is not None:
+            bad(seq, event_id, "a document row hangs on an event that is not a document")
+        prev = row.hash
+        expected_seq = seq + 1
+
+    # 3. Orphans and the head.
+    for seq, rows in sorted(tr_rows.items()):
+        bad(seq, rows[0].id, f"transfer {rows[0].id!r} has no event {seq}")
+    for seq, doc in sorted(doc_rows.items()):
+        bad(seq, doc.doc_id, f"document row of {doc.doc_id!r} has no event {seq}")
+    head = conn.execute(select(schema.chain_head).where(schema.chain_head.c.id == 1)).one()
+    if int(head.seq) != expected_seq - 1 or head.hash != prev:
+        bad(int(head.seq), last_id, "chain head does not match the last event (log truncated?)")
+
+    if not problems:
+        return AuditReport(ok=True, events_checked=n_events, transfers_checked=n_transfers)
+    problems.sort(key=lambda p: p[0])
+    seq, event_id, reason = problems[0]
+    return AuditReport(
+        ok=False,
+        events_checked=n_events,
+        transfers_checked=n_transfers,
+        bad_seq=seq,
+        bad_id=event_id,
+        reason=reason,
+        problems=tuple(f"seq {s} {i}: {r}" for s, i, r in problems[:_MAX_PROBLEMS]),
+    )

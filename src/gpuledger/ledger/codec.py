@@ -1,0 +1,147 @@
+"""Canonical JSON, the event hash, and domain records to and from JSON documents."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import types
+import typing
+from datetime import UTC, date, datetime
+from enum import Enum
+from functools import cache, lru_cache
+from typing import Any, TypeVar
+
+from gpuledger import domain
+from gpuledger.domain import DocumentKind
+
+T = TypeVar("T")
+
+#: The record type stored under each document kind.
+DOCUMENT_TYPES: dict[DocumentKind, type[Any]] = {
+    DocumentKind.SKU: domain.Sku,
+    DocumentKind.VENDOR: domain.Vendor,
+    DocumentKind.GROUP: domain.Group,
+    DocumentKind.ORG: domain.Org,
+    DocumentKind.CLUSTER: domain.Cluster,
+    DocumentKind.ORDER: domain.Order,
+    DocumentKind.LOT: domain.Lot,
+    DocumentKind.TARGET: domain.Target,
+    DocumentKind.CLAIM: domain.Claim,
+    DocumentKind.DIVERSION: domain.Diversion,
+}
+#: Movements are documents too; DocumentKind has no member for them.
+MOVEMENT_KIND = "movement"
+
+
+def canonical(value: Any) -> str:
+    """Canonical JSON: sorted keys, no whitespace, UTF-8 kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@lru_cache(maxsize=4096)
+def timestamp(value: datetime) -> str:
+    """A timestamp as the chain hashes it: UTC ISO 8601 with microseconds."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+_PLAIN_TEXT = re.compile(r'[^"\\\x00-\x1f\x7f-\uffff]*\Z')
+
+
+def _string(value: str) -> str:
+    """A JSON string literal, as ``json.dumps(ensure_ascii=False)`` writes it."""
+    if _PLAIN_TEXT.match(value):
+        return f'"{value}"'
+    return json.dumps(value, ensure_ascii=False)
+
+
+def event_hash(
+    prev_hash: str,
+    *,
+    seq: int,
+    id: str,
+    kind: str,
+    body: str,
+    actor: str,
+    effective_at: datetime,
+    recorded_at: datetime,
+) -> str:
+    """``sha256(prev_hash || canonical(event))``.
+
+    The event is ``{seq, id, kind, body, actor, effective_at, recorded_at}`` in
+    canonical JSON; ``body`` is the stored text, itself canonical JSON, spliced
+    in as is (``verify`` also checks that it is canonical).
+    """
+    envelope = (
+        f'{{"actor":{_string(actor)},"body":{body},'
+        f'"effective_at":"{timestamp(effective_at)}","id":{_string(id)},'
+        f'"kind":{_string(kind)},"recorded_at":"{timestamp(recorded_at)}","seq":{int(seq)}}}'
+    )
+    return hashlib.sha256((prev_hash + envelope).encode()).hexdigest()
+
+
+def content_hash(data: Any) -> str:
+    """SHA-256 of the canonical JSON of ``data``."""
+    return hashlib.sha256(canonical(data).encode()).hexdigest()
+
+
+_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def to_json(value: Any) -> Any:
+    """A dataclass, enum, date or tuple as plain JSON values (dates as ISO strings)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {n: to_json(getattr(value, n)) for n in names}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    return value
+
+
+@cache
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    return typing.get_type_hints(cls, vars(domain))
+
+
+def _decode(tp: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _decode(inner[0], value)
+    if origin is tuple:
+        return tuple(_decode(typing.get_args(tp)[0], v) for v in value)
+    if isinstance(tp, type):
+        if dataclasses.is_dataclass(tp):
+            return from_json(tp, value)
+        if issubclass(tp, Enum):
+            return tp(value)
+        if tp is date:
+            return date.fromisoformat(value)
+        if tp is float:
+            return float(value)
+    return value
+
+
+def from_json(cls: type[T], data: dict[str, Any]) -> T:
+    """Rebuild a domain dataclass from :func:`to_json` output (unknown keys ignored)."""
+    hints = _hints(cls)  # type: ignore[arg-type]
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs = {k: _decode(hints[k], v) for k, v in data.items() if k in fields}
+    return cls(**kwargs)

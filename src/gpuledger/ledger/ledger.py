@@ -1,0 +1,520 @@
+"""The :class:`Ledger` facade: opening the books, the verbs, and the reads."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+from gpuledger.domain import (
+    Account,
+    Balance,
+    Bucket,
+    Decision,
+    Diversion,
+    DiversionStatus,
+    DocumentKind,
+    Lot,
+    Movement,
+    Order,
+    Parameters,
+    Phase,
+    Scenario,
+    TransferKind,
+    UnknownRecord,
+    day_end,
+    day_start,
+)
+from gpuledger.ledger import schema
+from gpuledger.ledger.audit import verify_books
+from gpuledger.ledger.books import BatchOp, Work, fold, transfer_from_row
+from gpuledger.ledger.codec import DOCUMENT_TYPES, MOVEMENT_KIND, from_json
+from gpuledger.ledger.results import (
+    AuditReport,
+    DecisionView,
+    DiversionView,
+    EventKind,
+    EventView,
+    ImportReport,
+    LotTrace,
+    Transfer,
+)
+
+if TYPE_CHECKING:
+    from gpuledger.planning.snapshot import PlanningSnapshot
+
+_WRITE = "gpuledger_write"
+_ANALYZE_AFTER = 5_000  # rows written by one transaction
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+Docs = dict[str, dict[str, dict[str, Any]]]  # kind -> id -> latest data, in first-seen order
+
+
+def system_clock() -> datetime:
+    """The wall clock in UTC: the default ``clock`` of :meth:`Ledger.open`."""
+    return datetime.now(UTC)
+
+
+def _engine(url: str) -> Engine:
+    """An engine with SQLite set up for WAL and explicit BEGIN (IMMEDIATE for writers)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+    memory = parsed.database in (None, "", ":memory:")
+    if memory:
+        engine = create_engine(
+            parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        engine = create_engine(parsed, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # Writers take the database write lock up front so their reads and checks
+        # see the state they will commit on top of (serialised hash chain).
+        immediate = conn.get_execution_options().get(_WRITE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def alembic_config() -> Config:
+    """An Alembic config pointing at the migrations shipped in the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+class Ledger:
+    """The unit ledger: double-entry, append-only, bitemporal, hash-chained.
+
+    Open it with :meth:`open`. Every write is one transaction that writes
+    nothing on error; reads take ``as_of`` (effective date, inclusive) and
+    ``known_on`` (recorded date, inclusive), None meaning everything.
+    """
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    @classmethod
+    def open(cls, url: str, *, clock: Callable[[], datetime] | None = None) -> Ledger:
+        """Open (and create or migrate to the latest schema) the books at a SQLAlchemy URL.
+
+        ``sqlite:///path.db`` (WAL mode), ``sqlite://`` (in memory) or
+        ``postgresql+psycopg://...``. ``clock`` gives the recorded time of verbs.
+        """
+        engine = _engine(url)
+        with engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        return cls(engine, clock or system_clock)
+
+    def close(self) -> None:
+        """Release the connections."""
+        self._engine.dispose()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for tools and tests)."""
+        return self._engine
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the ledger clock must return timezone-aware datetimes")
+        return now.astimezone(UTC)
+
+    @contextmanager
+    def _writing(self) -> Iterator[Work]:
+        with self._engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                head = schema.chain_head.c
+                conn.execute(select(head.seq).where(head.id == 1).with_for_update())
+            work = Work(conn, self._now())
+            yield work
+            written = work.flush()
+        if written >= _ANALYZE_AFTER and self._engine.dialect.name == "postgresql":
+            # Fresh statistics after a bulk write: without them PostgreSQL plans the
+            # lot lookups of the next batch as sequential scans.
+            with self._engine.connect() as conn, conn.begin():
+                conn.execute(text("ANALYZE events, transfers, documents"))
+
+    # ------------------------------------------------------------------ writes
+
+    def import_scenario(self, scenario: Scenario, *, actor: str = "import") -> ImportReport:
+        """Import a scenario atomically: documents, then dated events up to its ``as_of``.
+
+        Re-importing the same scenario writes nothing; a later ``as_of`` posts
+        only what came due. Raises a LedgerError/UnknownRecord and writes nothing
+        if any record would break the books.
+        """
+        with self._writing() as work:
+            work.import_scenario(scenario, actor=actor)
+            report = work.report()
+        return report
+
+    def post_batch(self, ops: Sequence[BatchOp], *, actor: str) -> ImportReport:
+        """Apply many verbs in one transaction, validated in memory, written with executemany.
+
+        ``ops`` holds Orders, Lots (ship), Receipts, Movements and Diversions
+        (propose), applied in order. All or nothing.
+        """
+        with self._writing() as work:
+            work.batch(ops, actor=actor)
+            report = work.report()
+        return report
+
+    def order(self, order: Order, *, actor: str) -> None:
+        """Record an order (a document: a new version if it changed)."""
+        with self._writing() as work:
+            work.order(order, actor=actor)
+
+    def ship(self, lot: Lot, *, actor: str) -> None:
+        """Record a lot and post its shipment (and any payback it carries)."""
+        with self._writing() as work:
+            work.put_document(DocumentKind.LOT.value, lot, actor, work.now)
+            work.ship(lot, actor=actor)
+
+    def receive(self, lot_id: str, on: date, *, actor: str) -> None:
+        """Receive a lot on ``on``: each org holding part of it in transit moves it to stock."""
+        with self._writing() as work:
+            work.receive(lot_id, on, actor=actor)
+
+    def deploy(self, movement: Movement, *, actor: str) -> None:
+        """Deploy units: org/stock -> cluster/deployed."""
+        self._movement(movement, TransferKind.DEPLOY, actor)
+
+    def fail(self, movement: Movement, *, actor: str) -> None:
+        """Record failed units: cluster/deployed -> org/failed."""
+        self._movement(movement, TransferKind.FAIL, actor)
+
+    def return_units(self, movement: Movement, *, actor: str) -> None:
+        """Return failed units to the vendor: org/failed -> vendor/world."""
+        self._movement(movement, TransferKind.RETURN, actor)
+
+    def _movement(self, movement: Movement, op: TransferKind, actor: str) -> None:
+        if movement.op is not op:
+            movement = replace(movement, op=op)
+        with self._writing() as work:
+            work.movement(movement, actor=actor)
+
+    def propose_diversion(self, d: Diversion, *, actor: str) -> None:
+        """Propose a diversion: a pending transfer that reserves the units."""
+        with self._writing() as work:
+            work.propose(d, actor=actor, doc_at=work.now)
+
+    def decide(
+        self, diversion_id: str, decision: Decision, *, actor: str, on: date | None = None
+    ) -> DiversionStatus:
+        """Approve (post) or reject/void (release) a pending diversion; returns its status.
+
+        Repeating a decision already taken is a no-op; a contrary decision on a
+        decided diversion raises InvalidTransition.
+        """
+        with self._writing() as work:
+            status = work.decide(diversion_id, decision, actor=actor, on=on)
+        return status
+
+    def reverse(self, transfer_id: str, *, actor: str, reason: str) -> None:
+        """Append a reversing transfer (the original stays; both are in the log)."""
+        with self._writing() as work:
+            work.reverse(transfer_id, actor=actor, reason=reason)
+
+    # ------------------------------------------------------------------ reads
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    def transfers(
+        self,
+        as_of: date | None = None,
+        known_on: date | None = None,
+        *,
+        lot: str | None = None,
+        diversion: str | None = None,
+    ) -> list[Transfer]:
+        """Transfer rows in log order, filtered by dates, lot or diversion."""
+        with self._reading() as conn:
+            return read_transfers(conn, as_of, known_on, lot=lot, diversion=diversion)
+
+    def balances(self, as_of: date | None = None, known_on: date | None = None) -> list[Balance]:
+        """Every account's units per SKU as of a date, as known on a date.
+
+        Accounts with nothing posted and nothing pending are left out.
+        """
+        totals: dict[tuple[str, Bucket, str], list[int]] = defaultdict(lambda: [0, 0])
+        for (account, sku, _), b in fold(self.transfers(as_of, known_on)).items():
+            row = totals[(account.owner, account.bucket, sku)]
+            row[0] += b.posted
+            row[1] += b.pend_credit - b.pend_debit
+        return [
+            Balance(owner, bucket, sku, posted, pending)
+            for (owner, bucket, sku), (posted, pending) in sorted(totals.items())
+            if posted or pending
+        ]
+
+    def trace(
+        self, lot_id: str, as_of: date | None = None, known_on: date | None = None
+    ) -> LotTrace:
+        """Where every unit of a lot went: its transfers and who holds it (world excluded)."""
+        rows = self.transfers(as_of, known_on, lot=lot_id)
+        with self._reading() as conn:
+            docs = read_documents(conn, [DocumentKind.LOT.value, DocumentKind.ORDER.value])
+        lot_doc = docs[DocumentKind.LOT.value].get(lot_id)
+        if lot_doc is None and not rows:
+            raise UnknownRecord(f"lot {lot_id!r} is not in the ledger")
+        if rows:
+            sku = rows[0].sku
+        else:
+            assert lot_doc is not None
+            sku = docs[DocumentKind.ORDER.value][lot_doc["order"]]["sku"]
+        holdings: dict[Account, int] = defaultdict(int)
+        pending: dict[Account, int] = defaultdict(int)
+        for (account, _, _), b in fold(rows).items():
+            if account.bucket is not Bucket.WORLD:
+                holdings[account] += b.posted
+                pending[account] += b.pend_credit - b.pend_debit
+        shipped = sum(
+            t.qty for t in rows if t.kind is TransferKind.SHIP and t.phase is Phase.SINGLE
+        )
+        return LotTrace(
+            lot=lot_id,
+            sku=sku,
+            shipped=shipped,
+            transfers=tuple(rows),
+            holdings={a: q for a, q in sorted(holdings.items()) if q},
+            pending={a: q for a, q in sorted(pending.items()) if q},
+        )
+
+    def diversion(self, diversion_id: str) -> DiversionView:
+        """One diversion: latest record, status in the books, decisions with actors, transfers."""
+        with self._reading() as conn:
+            docs = read_documents(conn, [DocumentKind.DIVERSION.value])
+            data = docs[DocumentKind.DIVERSION.value].get(diversion_id)
+            if data is None:
+                raise UnknownRecord(f"diversion {diversion_id!r} is not in the ledger")
+            return _diversion_view(conn, from_json(Diversion, data))
+
+    def diversions(self, status: DiversionStatus | None = None) -> list[DiversionView]:
+        """Every diversion in the books (optionally only those with ``status``)."""
+        with self._reading() as conn:
+            docs = read_documents(conn, [DocumentKind.DIVERSION.value])
+            views = [
+                _diversion_view(conn, from_json(Diversion, data))
+                for data in docs[DocumentKind.DIVERSION.value].values()
+            ]
+        return [v for v in views if status is None or v.status is status]
+
+    def to_scenario(self, as_of: date | None = None) -> Scenario:
+        """The books as a Scenario: the latest version of every document.
+
+        ``as_of`` defaults to the latest imported scenario's; a diversion's status
+        is the one the books hold when it was proposed in them.
+        """
+        with self._reading() as conn:
+            return scenario_from_books(conn, as_of)
+
+    def events(
+        self, *, limit: int = 100, offset: int = 0, kind: EventKind | None = None
+    ) -> list[EventView]:
+        """The event log in ``seq`` order, a page at a time."""
+        ev = schema.events.c
+        query = select(schema.events).order_by(ev.seq).limit(limit).offset(offset)
+        if kind is not None:
+            query = query.where(ev.kind == kind.value)
+        with self._reading() as conn:
+            return [
+                EventView(
+                    seq=int(r.seq),
+                    id=r.id,
+                    kind=EventKind(r.kind),
+                    body=json.loads(r.body),
+                    actor=r.actor,
+                    effective_at=r.effective_at,
+                    recorded_at=r.recorded_at,
+                    hash=r.hash,
+                )
+                for r in conn.execute(query)
+            ]
+
+    def event_count(self) -> int:
+        """How many events the log holds."""
+        with self._reading() as conn:
+            return int(conn.execute(select(func.count()).select_from(schema.events)).scalar_one())
+
+    def verify(self) -> AuditReport:
+        """Recompute the hash chain and check the projections; name the first bad event."""
+        with self._reading() as conn:
+            return verify_books(conn)
+
+    def snapshot(
+        self, as_of: date, known_on: date | None = None, horizon_days: int | None = None
+    ) -> PlanningSnapshot:
+        """The planning snapshot of the books as of ``as_of`` (see ``ledger.snapshot``).
+
+        ``known_on`` None means everything the books know; ``horizon_days`` None
+        means the scenario parameter (730 by default).
+        """
+        from gpuledger.ledger.snapshot import build_snapshot
+
+        with self._reading() as conn:
+            return build_snapshot(conn, as_of, known_on, horizon_days)
+
+
+# --------------------------------------------------------------------------- shared reads
+
+
+def read_transfers(
+    conn: Connection,
+    as_of: date | None = None,
+    known_on: date | None = None,
+    *,
+    lot: str | None = None,
+    diversion: str | None = None,
+) -> list[Transfer]:
+    """Transfer rows in log order, as of / as known on the given days."""
+    tr = schema.transfers.c
+    query = select(schema.transfers).order_by(tr.event_seq, tr.id)
+    if as_of is not None:
+        query = query.where(tr.effective_at < day_end(as_of))
+    if known_on is not None:
+        query = query.where(tr.recorded_at < day_end(known_on))
+    if lot is not None:
+        query = query.where(tr.lot == lot)
+    if diversion is not None:
+        query = query.where(tr.diversion == diversion)
+    return [transfer_from_row(r) for r in conn.execute(query)]
+
+
+def read_documents(conn: Connection, kinds: Sequence[str], known_on: date | None = None) -> Docs:
+    """Latest document data per kind and id (in order of first appearance)."""
+    dc, ev = schema.documents.c, schema.events.c
+    query = (
+        select(dc.doc_kind, dc.doc_id, dc.data)
+        .where(dc.doc_kind.in_(list(kinds)))
+        .order_by(dc.event_seq)
+    )
+    if known_on is not None:
+        query = query.join(schema.events, ev.seq == dc.event_seq).where(
+            ev.recorded_at < day_end(known_on)
+        )
+    out: Docs = {k: {} for k in kinds}
+    for r in conn.execute(query):
+        out[r.doc_kind][r.doc_id] = json.loads(r.data)
+    return out
+
+
+def _status_of(rows: Sequence[Transfer], diversion_id: str) -> DiversionStatus | None:
+    ids = {t.id for t in rows}
+    if f"post:{diversion_id}" in ids:
+        return DiversionStatus.POSTED
+    if f"void:{diversion_id}" in ids:
+        return DiversionStatus.VOIDED
+    if f"divert:{diversion_id}" in ids:
+        return DiversionStatus.PENDING
+    return None
+
+
+def _diversion_view(conn: Connection, d: Diversion) -> DiversionView:
+    rows = read_transfers(conn, diversion=d.id)
+    status = _status_of(rows, d.id)
+    ev = schema.events.c
+    prefix = f"decide:{d.id}:"
+    decisions = []
+    query = (
+        select(ev.id, ev.actor, ev.effective_at, ev.recorded_at, ev.seq)
+        .where((ev.id == f"divert:{d.id}") | ev.id.startswith(prefix, autoescape=True))
+        .order_by(ev.seq)
+    )
+    for r in conn.execute(query):
+        if r.id == f"divert:{d.id}":
+            decision = Decision.PROPOSE
+        else:
+            decision = Decision(r.id[len(prefix) :].split(":", 1)[0])
+        decisions.append(DecisionView(decision, r.actor, r.effective_at, r.recorded_at, int(r.seq)))
+    if status is not None:
+        d = replace(d, status=status)
+    return DiversionView(
+        diversion=d, status=status, decisions=tuple(decisions), transfers=tuple(rows)
+    )
+
+
+def _movements(conn: Connection, documents: dict[str, dict[str, Any]]) -> tuple[Movement, ...]:
+    """Movements: imported documents, then those posted by the verbs (their event input)."""
+    found = dict(documents)
+    ev = schema.events.c
+    query = select(ev.body).where(ev.kind == EventKind.OPERATION.value, ev.id.like("movement:%"))
+    for (body,) in conn.execute(query.order_by(ev.seq)):
+        data = json.loads(body)["input"]
+        found.setdefault(data["id"], data)
+    return tuple(from_json(Movement, data) for data in found.values())
+
+
+def scenario_from_books(conn: Connection, as_of: date | None = None) -> Scenario:
+    """The latest documents as a Scenario (see :meth:`Ledger.to_scenario`)."""
+    kinds = [k.value for k in DOCUMENT_TYPES] + [MOVEMENT_KIND, DocumentKind.SCENARIO.value]
+    docs = read_documents(conn, kinds)
+    heads = list(docs[DocumentKind.SCENARIO.value].values())
+    head: dict[str, Any] = heads[-1]["data"] if heads else {}
+    records: dict[str, tuple[Any, ...]] = {
+        k.value: tuple(from_json(cls, d) for d in docs[k.value].values())
+        for k, cls in DOCUMENT_TYPES.items()
+    }
+    status = {
+        t.diversion: t
+        for t in read_transfers(conn)
+        if t.diversion and t.kind is TransferKind.DIVERT
+    }
+    diversions = []
+    for d in records[DocumentKind.DIVERSION.value]:
+        rows = [t for t in (status.get(d.id),) if t is not None]
+        found = _status_of(rows, d.id) if rows else None
+        diversions.append(replace(d, status=found) if found else d)
+    return Scenario(
+        name=head.get("name", "ledger"),
+        as_of=as_of or (date.fromisoformat(head["as_of"]) if head else date.min),
+        skus=records[DocumentKind.SKU.value],
+        vendors=records[DocumentKind.VENDOR.value],
+        groups=records[DocumentKind.GROUP.value],
+        orgs=records[DocumentKind.ORG.value],
+        clusters=records[DocumentKind.CLUSTER.value],
+        orders=records[DocumentKind.ORDER.value],
+        lots=records[DocumentKind.LOT.value],
+        targets=records[DocumentKind.TARGET.value],
+        claims=records[DocumentKind.CLAIM.value],
+        diversions=tuple(diversions),
+        movements=_movements(conn, docs[MOVEMENT_KIND]),
+        parameters=from_json(Parameters, head["parameters"]) if head else Parameters(),
+        description=head.get("description"),
+    )
+
+
+__all__ = ["Ledger", "day_start", "read_documents", "read_transfers", "system_clock"]

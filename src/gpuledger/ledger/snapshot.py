@@ -1,0 +1,229 @@
+"""Build the planning snapshot (``planning.snapshot.PlanningSnapshot``) from the books.
+
+The planner never reads the database: this module turns the books as of a day,
+as known on a day, plus the expectations held in documents (lots not yet
+shipped, open order quantity), into NumPy arrays.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+from sqlalchemy import Connection
+
+from gpuledger.domain import Bucket, OwnerKind, Phase, Scenario, TransferKind
+from gpuledger.ledger.books import fold
+from gpuledger.ledger.ledger import read_transfers, scenario_from_books
+from gpuledger.planning.snapshot import IntArray, PlanningSnapshot, SupplyKind
+
+
+@dataclass(frozen=True)
+class _Row:
+    kind: SupplyKind
+    id: str
+    order: str
+    sku: str
+    qty: int
+    day: date
+    holder: str
+
+
+def build_snapshot(
+    conn: Connection,
+    as_of: date,
+    known_on: date | None = None,
+    horizon_days: int | None = None,
+) -> PlanningSnapshot:
+    """The planning snapshot as of ``as_of``, as known on ``known_on`` (None: all known).
+
+    Edge cases: supply that should have arrived by ``as_of`` but has not (a lot
+    not shipped or not received in the books, an overdue open order) is
+    expected the day after ``as_of`` and noted; open quantity of an order whose
+    vendor has no lead time for the SKU is expected the day after ``as_of``
+    (noted); targets of unknown consumers are dropped (noted).
+    ``horizon_end`` = max(as_of, latest supply day, latest target ``by``) +
+    ``horizon_days`` (default: the scenario parameter, 730).
+    """
+    # 1. The documents (latest versions) and the transfers as of / as known on.
+    s: Scenario = scenario_from_books(conn, as_of)
+    rows = read_transfers(conn, as_of, known_on)
+    notes: list[str] = []
+    tomorrow = as_of + timedelta(days=1)
+
+    def due(day: date, what: str) -> date:
+        if day <= as_of:
+            notes.append(
+                f"{what} was due {day} and is not in the books by {as_of}; expected {tomorrow}"
+            )
+            return tomorrow
+        return day
+
+    # 2. Index spaces.
+    skus = tuple(k.id for k in s.skus)
+    orgs = tuple(o.id for o in s.orgs)
+    org_index = {o: i for i, o in enumerate(orgs)}
+    group_ids = [g.id for g in s.groups]
+    pools = tuple(group_ids + [o.id for o in s.orgs if o.group is None])
+    pool_index = {p: i for i, p in enumerate(pools)}
+    org_pool = [pool_index[o.group if o.group in pool_index else o.id] for o in s.orgs]
+    clusters = [c for c in s.clusters if c.org in org_index]
+    consumers = orgs + tuple(c.id for c in clusters)
+    consumer_org = [*range(len(orgs)), *(org_index[c.org] for c in clusters)]
+    cluster_org = {c.id: c.org for c in s.clusters}
+    vendors = tuple(v.id for v in s.vendors)
+    lots = {lot.id: lot for lot in s.lots}
+    orders = {o.id: o for o in s.orders}
+
+    # 3. Pieces held or in transit, per (lot, org).
+    held: dict[tuple[str, str], int] = defaultdict(int)
+    moving: dict[tuple[str, str], int] = defaultdict(int)
+    for (account, _, lot_id), b in fold(rows).items():
+        if account.owner_kind is OwnerKind.CLUSTER and account.bucket is Bucket.DEPLOYED:
+            org = cluster_org.get(account.owner_id)
+            if org is not None:
+                held[(lot_id, org)] += b.posted
+        elif account.owner_kind is OwnerKind.ORG and account.bucket is Bucket.STOCK:
+            held[(lot_id, account.owner_id)] += b.posted
+        elif account.owner_kind is OwnerKind.ORG and account.bucket is Bucket.IN_TRANSIT:
+            moving[(lot_id, account.owner_id)] += b.posted
+    received_on = {
+        t.lot: t.effective_at.date()
+        for t in reversed(rows)
+        if t.kind is TransferKind.RECEIVE and t.phase is Phase.SINGLE
+    }
+    shipped = {t.lot for t in rows if t.kind is TransferKind.SHIP}
+    supply: list[_Row] = []
+    for (lot_id, org), qty in sorted(held.items()):
+        if qty > 0 and lot_id in lots and org in org_index:
+            lot = lots[lot_id]
+            day = received_on.get(lot_id, lot.arrives_on)
+            supply.append(_Row(SupplyKind.ARRIVED, lot_id, lot.order, "", qty, day, org))
+    for (lot_id, org), qty in sorted(moving.items()):
+        if qty > 0 and lot_id in lots and org in org_index:
+            lot = lots[lot_id]
+            day = due(lot.arrives_on, f"lot {lot_id} ({org}, in transit)")
+            supply.append(_Row(SupplyKind.IN_TRANSIT, lot_id, lot.order, "", qty, day, org))
+
+    # 4. Lots not shipped: the consignee's, less paybacks of posted diversions.
+    posted = {t.diversion for t in rows if t.phase is Phase.POST and t.kind is TransferKind.DIVERT}
+    paid: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for d in s.diversions:
+        if d.id in posted:
+            for p in d.payback:
+                paid[p.lot].append((d.from_org, p.qty))
+    for lot in s.lots:
+        if lot.id in shipped:
+            continue
+        day = due(lot.arrives_on, f"lot {lot.id} (not shipped)")
+        left = lot.qty
+        for giver, qty in paid.get(lot.id, ()):
+            take = min(qty, left)
+            if take > 0:
+                supply.append(_Row(SupplyKind.EXPECTED, lot.id, lot.order, "", take, day, giver))
+                left -= take
+        if left > 0:
+            supply.append(
+                _Row(SupplyKind.EXPECTED, lot.id, lot.order, "", left, day, lot.consignee)
+            )
+
+    # 5. Open order quantity: on the schedule, else at ordered_on + P50.
+    covered: dict[str, int] = defaultdict(int)
+    for lot in s.lots:
+        covered[lot.order] += lot.qty
+    vendor_by_id = {v.id: v for v in s.vendors}
+    for order in s.orders:
+        open_qty = order.qty - covered[order.id]
+        if open_qty <= 0:
+            continue
+        skip = covered[order.id]
+        for step in sorted(order.schedule, key=lambda x: x.on):
+            take = max(0, step.qty - skip)
+            skip = max(0, skip - step.qty)
+            take = min(take, open_qty)
+            if take > 0:
+                day = due(step.on, f"order {order.id} delivery")
+                supply.append(
+                    _Row(SupplyKind.OPEN_ORDER, order.id, order.id, "", take, day, order.org)
+                )
+                open_qty -= take
+        if open_qty > 0:
+            vendor = vendor_by_id.get(order.vendor)
+            lead = vendor.lead_time_on(order.sku, order.ordered_on) if vendor else None
+            if lead is None:
+                notes.append(f"order {order.id}: no lead time for {order.sku}; expected {tomorrow}")
+                day = tomorrow
+            else:
+                day = due(order.ordered_on + timedelta(days=lead.p50_days), f"order {order.id}")
+            supply.append(
+                _Row(SupplyKind.OPEN_ORDER, order.id, order.id, "", open_qty, day, order.org)
+            )
+    supply = [r for r in supply if r.holder in org_index and r.order in orders]
+    supply.sort(key=lambda r: (r.kind, r.day, r.id, r.holder))
+
+    # 6. Targets.
+    consumer_index = {c: i for i, c in enumerate(consumers)}
+    sku_index = {k: i for i, k in enumerate(skus)}
+    targets = []
+    for t in s.targets:
+        if t.consumer not in consumer_index or t.sku not in sku_index:
+            notes.append(
+                f"target {t.id}: unknown consumer {t.consumer!r} or SKU {t.sku!r}; dropped"
+            )
+            continue
+        targets.append(t)
+
+    # 7. Arrays.
+    vendor_index = {v: i for i, v in enumerate(vendors)}
+
+    def ints(values: list[int]) -> IntArray:
+        return np.asarray(values, dtype=np.int64)
+
+    order_of = [orders[r.order] for r in supply]
+    lead_rows = [(vi, lt) for vi, v in enumerate(s.vendors) for lt in v.lead_times]
+    lead_rows = [(vi, lt) for vi, lt in lead_rows if lt.sku in sku_index]
+    last_day = max([as_of, *(r.day for r in supply), *(t.by for t in targets)], default=as_of)
+    horizon = horizon_days if horizon_days is not None else s.parameters.horizon_days
+    latest_known = max((t.recorded_at.date() for t in rows), default=as_of)
+    return PlanningSnapshot(
+        as_of=as_of,
+        known_on=known_on or max(as_of, latest_known),
+        horizon_end=last_day + timedelta(days=horizon),
+        skus=skus,
+        orgs=orgs,
+        org_pool=ints(org_pool),
+        pools=pools,
+        consumers=consumers,
+        consumer_org=ints(consumer_org),
+        vendors=vendors,
+        supply_id=tuple(r.id for r in supply),
+        supply_order=tuple(r.order for r in supply),
+        supply_kind=ints([int(r.kind) for r in supply]),
+        supply_sku=ints([sku_index.get(o.sku, -1) for o in order_of]),
+        supply_qty=ints([r.qty for r in supply]),
+        supply_day=ints([r.day.toordinal() for r in supply]),
+        supply_holder=ints([org_index[r.holder] for r in supply]),
+        supply_vendor=ints([vendor_index.get(o.vendor, -1) for o in order_of]),
+        supply_ordered_day=ints([o.ordered_on.toordinal() for o in order_of]),
+        target_id=tuple(t.id for t in targets),
+        target_consumer=ints([consumer_index[t.consumer] for t in targets]),
+        target_sku=ints([sku_index[t.sku] for t in targets]),
+        target_qty=ints([t.qty for t in targets]),
+        target_by=ints([t.by.toordinal() for t in targets]),
+        target_priority=ints([t.priority for t in targets]),
+        target_weight=np.asarray([t.weight for t in targets], dtype=np.float64),
+        lead_vendor=ints([vi for vi, _ in lead_rows]),
+        lead_sku=ints([sku_index[lt.sku] for _, lt in lead_rows]),
+        lead_from_day=ints([lt.from_date.toordinal() for _, lt in lead_rows]),
+        lead_p50_days=ints([lt.p50_days for _, lt in lead_rows]),
+        lead_p90_days=ints([lt.p90_days for _, lt in lead_rows]),
+        sku_annual_failure_rate=np.asarray(
+            [k.annual_failure_rate for k in s.skus], dtype=np.float64
+        ),
+        vendor_slip_p50_days=ints([v.transit_slip_p50_days for v in s.vendors]),
+        vendor_slip_p90_days=ints([v.transit_slip_p90_days for v in s.vendors]),
+        gpu_hour_price_usd=s.parameters.gpu_hour_price_usd,
+        notes=tuple(notes),
+    )
