@@ -1,0 +1,122 @@
+"""Forecast benchmark: Monte Carlo samples at hyperscaler size (issue 4).
+
+The speed-up compares CPU time with CPU time for a local run (robust on a shared
+machine), and the naive loop's CPU time with the wall time of a Dask run.
+
+Run: ``python -m benchmarks.bench_forecast [--samples N] [--size hyperscaler]
+[--naive-samples K] [--no-failures] [--workers N]``.
+
+For ``consigned`` and ``priority`` it times ``forecast()`` (batch kernels) on
+``--samples`` samples and a naive loop that replans one sample at a time with
+``plan()`` on ``--naive-samples`` samples (same draws, same failures), then
+extrapolates the naive time linearly to ``--samples`` and says so. Figures go to
+stdout; the lead copies them into docs/benchmarks.md. Not a test: nothing asserts
+a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from benchmarks.fleet import make_fleet
+from gpuledger.domain import PolicyName
+from gpuledger.forecast import forecast
+from gpuledger.forecast.blocks import BLOCK_SIZE, Job, run_block
+from gpuledger.forecast.engine import curve_day0
+from gpuledger.forecast.kernels import reference_pieces
+from gpuledger.forecast.layout import build_layout
+from gpuledger.forecast.sampling import arrival_model
+from gpuledger.planning.snapshot import PlanningSnapshot
+
+
+def naive_seconds(
+    snapshot: PlanningSnapshot,
+    policy: PolicyName,
+    samples: int,
+    seed: int,
+    args: argparse.Namespace,
+) -> float:
+    """CPU seconds to run ``samples`` samples replanning each one with ``plan()``."""
+    import gpuledger.forecast.blocks as blocks
+
+    layout = build_layout(
+        snapshot,
+        day0=curve_day0(snapshot),
+        curve_step_days=args.curve_step_days,
+        failures=not args.no_failures,
+    )
+    job = Job(
+        snapshot, policy, arrival_model(snapshot), layout, seed, samples, args.failure_bucket_days
+    )
+    saved = blocks.gross_pieces
+    blocks.gross_pieces = reference_pieces  # the same block, planned sample by sample
+    try:
+        start = time.process_time()
+        for b in range(job.n_blocks):
+            run_block(job, b)
+        return time.process_time() - start
+    finally:
+        blocks.gross_pieces = saved
+
+
+def main() -> None:
+    """Parse the arguments, run, print one line per policy."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", default="hyperscaler")
+    parser.add_argument("--samples", type=int, default=10_000)
+    parser.add_argument("--naive-samples", type=int, default=BLOCK_SIZE // 8)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--no-failures", action="store_true")
+    parser.add_argument("--curve-step-days", type=int, default=28)
+    parser.add_argument("--failure-bucket-days", type=int, default=14)
+    args = parser.parse_args()
+    snap = make_fleet(args.size, seed=0)
+    lots = len(snap.supply_id)
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    print(
+        f"fleet {args.size}: {lots} supply rows, {len(snap.target_id)} targets, "
+        f"{len(snap.consumers)} consumers; {args.samples} samples; "
+        f"failures {'off' if args.no_failures else 'on'}; cpus {os.cpu_count()}; "
+        f"workers {args.workers or 'local'}; curves every {args.curve_step_days} days; "
+        f"failure buckets of {args.failure_bucket_days} days"
+    )
+    for policy in (PolicyName.CONSIGNED, PolicyName.PRIORITY):
+        start, cpu = time.perf_counter(), time.process_time()
+        result = forecast(
+            snap,
+            policy,
+            samples=args.samples,
+            seed=args.seed,
+            workers=args.workers,
+            failures=not args.no_failures,
+            curve_step_days=args.curve_step_days,
+            failure_bucket_days=args.failure_bucket_days,
+        )
+        fast = time.perf_counter() - start
+        cpu = time.process_time() - cpu
+        naive_n = min(args.naive_samples, args.samples)
+        naive = naive_seconds(snap, policy, naive_n, args.seed, args) * args.samples / naive_n
+        on_time = float(np.mean(result.on_time_probability()))
+        base = fast if args.workers else cpu
+        print(
+            f"{policy!s:10s} forecast {fast:7.2f} s wall"
+            + (
+                ""
+                if args.workers
+                else f" ({cpu:.2f} s CPU, {cpu / args.samples * 1e3:.2f} ms/sample)"
+            )
+            + "  "
+            f"{args.samples * lots / fast / 1e6:7.2f} M sample-lots/s  "
+            f"naive plan() loop {naive:8.1f} s CPU (timed on {naive_n} samples, extrapolated "
+            f"x{args.samples / naive_n:.0f})  speed-up x{naive / base:.1f}  "
+            f"mean on-time {on_time:.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+"""Plan a whole batch of samples: the units each tracked series receives, and when.
+
+Every policy has a reference path that calls :func:`gpuledger.planning.plan` once
+per sample on a snapshot whose supply days are the sample's (slow but exactly
+the planner). ``consigned`` and ``priority`` also have a batch kernel that plans
+all samples of a block at once on ``[samples, rows]`` arrays and gives exactly
+what ``plan()`` gives (tests check it sample by sample).
+
+How the batch kernel mirrors the planner (see ``gpuledger.planning.plan``): a
+pass lays the supply rows of each group (``(holder, SKU)`` for the own pass,
+``(pool, SKU)`` for the priority pool pass) on one line of cumulative units,
+sorted by (group, arrival day, row), and the targets' demands on the same line
+in (group, fill order); a unit goes to the demand whose interval holds its
+position, or stays with its row's holder when no demand covers it. Only the
+rows' order changes from sample to sample (their days move, their group and
+quantity do not), and the demands' intervals never change, so per sample the
+kernel only sorts rows, cuts each row at the fixed demand boundaries it spans,
+and adds the pieces to the curves. A row arriving after the horizon sorts last
+in its group, where its units count on no day of the curves, exactly as the
+planner leaving it out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from gpuledger.domain import PolicyName
+from gpuledger.forecast.layout import Layout
+from gpuledger.planning import plan
+from gpuledger.planning.plan import Plan, compute_needs, fill_order, id_rank
+from gpuledger.planning.snapshot import IntArray, PlanningSnapshot, SupplyKind
+
+__all__ = [
+    "BATCH_POLICIES",
+    "Pieces",
+    "batch_pieces",
+    "curves_from_plan",
+    "gross_pieces",
+    "pieces_to_curves",
+    "reference_pieces",
+]
+
+BATCH_POLICIES = frozenset({PolicyName.CONSIGNED, PolicyName.PRIORITY})
+"""Policies with a batch kernel; the others run ``plan()`` per sample."""
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Units arriving to tracked series: parallel arrays, one entry per piece.
+
+    ``qty`` units reach series ``series`` of sample ``sample`` (within the block)
+    on ordinal ``day`` (never after the horizon). A series' gross holdings on a day
+    are the sum of its pieces up to that day.
+    """
+
+    sample: IntArray
+    series: IntArray
+    day: IntArray
+    qty: IntArray
+
+    @classmethod
+    def empty(cls) -> Pieces:
+        """No pieces."""
+        z = np.zeros(0, dtype=np.int64)
+        return cls(z, z.copy(), z.copy(), z.copy())
+
+    @classmethod
+    def concat(cls, parts: list[Pieces]) -> Pieces:
+        """All pieces of ``parts``, in order."""
+        if not parts:
+            return cls.empty()
+        return cls(
+            np.concatenate([p.sample for p in parts]).astype(np.int64),
+            np.concatenate([p.series for p in parts]).astype(np.int64),
+            np.concatenate([p.day for p in parts]).astype(np.int64),
+            np.concatenate([p.qty for p in parts]).astype(np.int64),
+        )
+
+    def where(self, mask: npt.NDArray[np.bool_]) -> Pieces:
+        """The pieces where ``mask`` holds."""
+        return Pieces(self.sample[mask], self.series[mask], self.day[mask], self.qty[mask])
+
+
+# --------------------------------------------------------------------------- reference path
+
+
+def curves_from_plan(result: Plan, layout: Layout) -> IntArray:
+    """One plan's holdings curves ``[series, days]`` on the layout's days.
+
+    The plan's curves start on its own ``day0``, never before the layout's (a
+    sample only moves supply to ``as_of + 1`` or later); before it nothing is held.
+    """
+    out = np.zeros((layout.series_consumer.size, layout.n_days), dtype=np.int64)
+    curves = result.holdings[layout.series_consumer, layout.series_sku]
+    shift = result.day0 - layout.day0
+    width = min(curves.shape[1], layout.n_days - shift)
+    if width > 0:
+        out[:, shift : shift + width] = curves[:, :width]
+        out[:, shift + width :] = curves[:, width - 1 : width]
+    return out
+
+
+def reference_pieces(
+    snapshot: PlanningSnapshot, policy: PolicyName, layout: Layout, days: IntArray
+) -> Pieces:
+    """Gross arrivals by calling ``plan()`` once per sample (any policy)."""
+    parts = []
+    for s in range(days.shape[0]):
+        sample = snapshot.with_supply(supply_day=days[s].copy())
+        curves = curves_from_plan(plan(sample, policy), layout)
+        inc = np.diff(curves, axis=1, prepend=0)
+        series, col = np.nonzero(inc)
+        parts.append(
+            Pieces(
+                sample=np.full(series.size, s, dtype=np.int64),
+                series=series.astype(np.int64),
+                day=(col + layout.day0).astype(np.int64),
+                qty=inc[series, col],
+            )
+        )
+    return Pieces.concat(parts)
+
+
+# --------------------------------------------------------------------------- batch kernel
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One matching pass with its fixed demand intervals on the supply line."""
+
+    rows: IntArray  # snapshot rows in the pass, ascending
+    group: IntArray  # per pass row, dense group id
+    qty: IntArray  # per pass row, units (0 for rows the planner ignores)
+    bounds: IntArray  # sorted boundaries of the fixed elementary intervals
+    owner: IntArray  # per interval [bounds[j], bounds[j+1]): target or -1 (holder keeps)
+    assigned: IntArray  # units per target in this pass (to subtract for the next pass)
+
+
+def _series_map(snapshot: PlanningSnapshot, layout: Layout) -> IntArray:
+    """``[consumer, sku]`` -> series index, -1 where not tracked."""
+    out = np.full((len(snapshot.consumers), len(snapshot.skus)), -1, dtype=np.int64)
+    out[layout.series_consumer, layout.series_sku] = np.arange(layout.series_consumer.size)
+    return out
+
+
+def _build_pass(
+    snapshot: PlanningSnapshot,
+    rows: IntArray,
+    row_key: IntArray,
+    targets: IntArray,
+    target_key: IntArray,
+    demand: IntArray,
+    rank: IntArray,
+) -> _Pass:
+    """The fixed part of one pass: rows by group, demand intervals on the unit line."""
+    # the planner ignores rows with no units; a row past the horizon is left in
+    # (it sorts last and counts on no day) unless its day never moves (arrived)
+    fixed_late = (snapshot.supply_kind[rows] == SupplyKind.ARRIVED) & (
+        snapshot.supply_day[rows] > snapshot.horizon_day
+    )
+    qty = np.where((snapshot.supply_qty[rows] > 0) & ~fixed_late, snapshot.supply_qty[rows], 0)
+    qty = qty.astype(np.int64)
+    keys, group = np.unique(row_key, return_inverse=True)
+    group = group.astype(np.int64).reshape(-1)
+    g_total = np.bincount(group, weights=qty, minlength=keys.size).astype(np.int64)
+    g_start = np.concatenate([[0], np.cumsum(g_total)[:-1]]).astype(np.int64)
+    # demands of groups that have rows, in (group, fill order)
+    t_group = np.searchsorted(keys, target_key)
+    has = (t_group < keys.size) & (demand > 0)
+    has[has] &= keys[t_group[has]] == target_key[has]
+    t, tg, dq = targets[has], t_group[has], demand[has]
+    order = np.lexsort((rank[t], tg))
+    t, tg, dq = t[order], tg[order], dq[order]
+    cum = np.cumsum(dq)
+    first = np.searchsorted(tg, tg, side="left")
+    local_end = cum - (cum[first] - dq[first]) if t.size else cum
+    top = g_start[tg] + g_total[tg]
+    lo = np.minimum(g_start[tg] + local_end - dq, top)
+    hi = np.minimum(g_start[tg] + local_end, top)
+    keep = hi > lo
+    t, lo, hi = t[keep], lo[keep], hi[keep]
+    bounds = np.unique(np.concatenate([lo, hi, [0]])).astype(np.int64)
+    owner = np.full(max(bounds.size - 1, 0), -1, dtype=np.int64)
+    owner[np.searchsorted(bounds, lo)] = t  # each demand is one interval (no overlap)
+    assigned = np.zeros(len(snapshot.target_id), dtype=np.int64)
+    np.add.at(assigned, t, hi - lo)
+    return _Pass(rows=rows, group=group, qty=qty, bounds=bounds, owner=owner, assigned=assigned)
+
+
+def _pieces(p: _Pass, days: IntArray, horizon: int) -> tuple[IntArray, ...]:
+    """Cut every sample's sorted rows at the fixed boundaries.
+
+    Rows arriving on or after ``horizon`` keep their place on the line (they sort
+    last in their group) but give no piece. Returns flat arrays over pieces:
+    sample, pass-row position, owner (-1 = the holder keeps it), qty, day.
+    """
+    r = p.rows.size
+    d = np.minimum(days[:, p.rows], horizon)
+    lo = int(d.min(initial=0))
+    span = int(d.max(initial=0)) - lo + 1
+    key = (p.group[None, :] * span + (d - lo)) * r + np.arange(r)[None, :]
+    # keys are unique (they end in the row position): a plain sort, then the position
+    order = np.sort(key, axis=1) % r
+    q = p.qty[order]
+    end = np.cumsum(q, axis=1)
+    start = end - q
+    # 1. fixed boundaries strictly inside each row's interval split it; a piece
+    #    starting in fixed interval i belongs to its owner (interval of a row's start:
+    #    k_lo - 1, and each boundary crossed moves to the next interval)
+    k_lo = np.searchsorted(p.bounds, start, side="right").ravel()
+    k_hi = np.searchsorted(p.bounds, end, side="left").ravel()
+    sorted_day = np.take_along_axis(d, order, axis=1).ravel()
+    live = ((q > 0) & (sorted_day.reshape(q.shape) < horizon)).ravel()
+    start, end = start.ravel(), end.ravel()
+    splits = np.maximum(k_hi - k_lo, 0)
+    whole = np.flatnonzero(live & (splits == 0))  # most rows: one piece
+    cut = np.flatnonzero(live & (splits > 0))
+    count = splits[cut] + 1
+    cell_cut = np.repeat(cut, count)
+    j = np.arange(cell_cut.size) - np.repeat(np.cumsum(count) - count, count)
+    k = k_lo[cell_cut] + j
+    last = j == np.repeat(count, count) - 1
+    a_cut = np.where(j == 0, start[cell_cut], p.bounds[np.clip(k - 1, 0, p.bounds.size - 1)])
+    b_cut = np.where(last, end[cell_cut], p.bounds[np.minimum(k, p.bounds.size - 1)])
+    cell = np.concatenate([whole, cell_cut])
+    qty = np.concatenate([end[whole] - start[whole], b_cut - a_cut])
+    iv = np.concatenate([k_lo[whole] - 1, k - 1])
+    owner = np.concatenate([p.owner, [-1]])[np.clip(iv, 0, p.owner.size)]
+    return cell // r, order.ravel()[cell], owner, qty, sorted_day[cell]
+
+
+def _pass_pieces(
+    snapshot: PlanningSnapshot,
+    layout: Layout,
+    smap: IntArray,
+    p: _Pass,
+    days: IntArray,
+) -> Pieces:
+    """One pass's units as pieces of the tracked series, within the horizon."""
+    if p.rows.size == 0:
+        return Pieces.empty()
+    s = snapshot
+    n_orgs = len(s.orgs)
+    # lookups: a target's family-org series and cluster series (-1 = none), and
+    # the holder's series of each pass row; index -1 (no owner) hits the extra slot
+    family = s.consumer_org[s.target_consumer]
+    org_series = np.r_[smap[family, s.target_sku], -1]
+    cluster = s.target_consumer >= n_orgs
+    cl_series = np.r_[np.where(cluster, smap[s.target_consumer, s.target_sku], -1), -1]
+    holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]]
+    sample, pos, owner, qty, day = _pieces(p, days, layout.day0 + layout.n_days)
+    series = np.where(owner >= 0, org_series[owner], holder_series[pos])
+    extra = cl_series[owner]
+    dup = extra >= 0
+    out = Pieces(
+        sample=np.concatenate([sample, sample[dup]]),
+        series=np.concatenate([series, extra[dup]]),
+        day=np.concatenate([day, day[dup]]),
+        qty=np.concatenate([qty, qty[dup]]),
+    )
+    return out.where(out.series >= 0)
+
+
+def batch_pieces(
+    snapshot: PlanningSnapshot, policy: PolicyName, layout: Layout, days: IntArray
+) -> Pieces:
+    """Gross arrivals of every sample at once, for ``consigned`` and ``priority``.
+
+    Raises:
+        ValueError: the policy has no batch kernel.
+    """
+    if policy not in BATCH_POLICIES:
+        raise ValueError(f"no batch kernel for policy {policy}")
+    s = snapshot
+    n_sku = len(s.skus)
+    smap = _series_map(s, layout)
+    idrank = id_rank(s.target_id)
+    order = fill_order(s, idrank)
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    need = compute_needs(s, rank)
+    family = s.consumer_org[s.target_consumer].astype(np.int64)
+    targets = np.arange(len(s.target_id), dtype=np.int64)
+    # 1. own pass: every row (consigned) or arrived rows (priority), by (holder, SKU)
+    own = np.ones(len(s.supply_id), dtype=bool)
+    if policy is PolicyName.PRIORITY:
+        own = s.supply_kind == SupplyKind.ARRIVED
+    rows = np.flatnonzero(own).astype(np.int64)
+    first = _build_pass(
+        s,
+        rows,
+        s.supply_holder[rows] * n_sku + s.supply_sku[rows],
+        targets,
+        family * n_sku + s.target_sku,
+        need,
+        rank,
+    )
+    parts = [_pass_pieces(s, layout, smap, first, days)]
+    # 2. pool pass (priority): rows not yet arrived, by (pool, SKU), residual needs
+    if policy is PolicyName.PRIORITY:
+        rows = np.flatnonzero(~own).astype(np.int64)
+        pooled = _build_pass(
+            s,
+            rows,
+            s.org_pool[s.supply_holder[rows]] * n_sku + s.supply_sku[rows],
+            targets,
+            s.org_pool[family] * n_sku + s.target_sku,
+            need - first.assigned,
+            rank,
+        )
+        parts.append(_pass_pieces(s, layout, smap, pooled, days))
+    return Pieces.concat(parts)
+
+
+def gross_pieces(
+    snapshot: PlanningSnapshot, policy: PolicyName, layout: Layout, days: IntArray
+) -> Pieces:
+    """Gross arrivals of every sample per series, with the fastest exact path."""
+    if policy in BATCH_POLICIES:
+        return batch_pieces(snapshot, policy, layout, days)
+    return reference_pieces(snapshot, policy, layout, days)
+
+
+def pieces_to_curves(pieces: Pieces, n: int, layout: Layout) -> IntArray:
+    """Dense cumulative curves ``[n, series, days]`` from pieces (tests, small runs)."""
+    n_series, n_days = layout.series_consumer.size, layout.n_days
+    flat = (pieces.sample * n_series + pieces.series) * n_days + (pieces.day - layout.day0)
+    counts = np.bincount(flat, weights=pieces.qty, minlength=n * n_series * n_days)
+    return np.cumsum(np.rint(counts).astype(np.int64).reshape(n, n_series, n_days), axis=2)
