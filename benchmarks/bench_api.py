@@ -1,0 +1,205 @@
+"""Load run of the REST API on loopback: mixed reads and writes, throughput and p50/p99.
+
+A real uvicorn process on 127.0.0.1 serves a company-size fleet (200 lots, 20
+targets, 4 orgs); client threads issue a fixed mix for a bounded time:
+
+- reads: ``GET /balances``, ``GET /lots/{lot}/trace``, ``GET /diversions?limit=20``;
+- writes: ``POST /diversions`` (1 unit, a fresh id) then ``POST .../reject``.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_api.py [--seconds 60] [--clients 8] [--db sqlite|URL]
+
+Prints one line per request kind (count, per second, p50, p99 in ms) and the total.
+Not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.api.live import LiveServer  # noqa: E402
+
+from gpuledger.domain import GroupRole, OrgRole  # noqa: E402
+from gpuledger.governance.store import Governance  # noqa: E402
+from gpuledger.ledger import Ledger  # noqa: E402
+from gpuledger.scenario import parse_scenario  # noqa: E402
+
+ORGS = [("alpha", "g1"), ("beta", "g1"), ("gamma", None), ("delta", None)]
+
+
+def company_fleet(lots: int = 200, targets: int = 20) -> str:
+    """A company-size scenario: ``lots`` lots over 4 orgs, ``targets`` targets."""
+    rng = random.Random(7)
+    start = date(2023, 1, 2)
+    out = [
+        "name: company",
+        "as_of: 2024-01-31",
+        "skus: [{id: H100}]",
+        "vendors:",
+        "  - id: nvidia",
+        "    lead_time: [{sku: H100, from: 2023-01-01, p50_days: 120, p90_days: 180}]",
+        "groups: [{id: g1}]",
+        "orgs:",
+    ]
+    out += [f"  - {{id: {o}{', group: ' + g if g else ''}}}" for o, g in ORGS]
+    out += ["orders:"]
+    out += [
+        f"  - {{id: PO-{o}, org: {o}, vendor: nvidia, sku: H100, qty: {lots * 1000}, "
+        "ordered_on: 2023-01-02}"
+        for o, _ in ORGS
+    ]
+    out += ["lots:"]
+    for i in range(lots):
+        org = ORGS[i % len(ORGS)][0]
+        ships = start + timedelta(days=rng.randrange(0, 700))
+        arrives = ships + timedelta(days=14)
+        out.append(
+            f"  - {{id: LOT-{i:04d}, order: PO-{org}, qty: {rng.randrange(100, 2000)}, "
+            f"ships_on: {ships}, arrives_on: {arrives}, consignee: {org}}}"
+        )
+    out += ["targets:"]
+    for i in range(targets):
+        org = ORGS[i % len(ORGS)][0]
+        by = start + timedelta(days=200 + 30 * i)
+        out.append(
+            f"  - {{id: T-{i:02d}, consumer: {org}, sku: H100, qty: {5000 + 500 * i}, "
+            f"by: {by}, priority: {1 + i % 3}}}"
+        )
+    return "\n".join(out) + "\n"
+
+
+def prepare(url: str) -> tuple[str, list[str]]:
+    """Import the fleet, add a user who plans in every org; return its token and stocked lots."""
+    now = datetime(2024, 2, 1, tzinfo=UTC)
+    ledger = Ledger.open(url, clock=lambda: now)
+    scenario = parse_scenario(company_fleet())
+    ledger.import_scenario(scenario, actor="bench")
+    gov = Governance(ledger.engine, lambda: now)
+    gov.add_user("bench", actor="bench")
+    gov.grant("bench", GroupRole.GROUP_ADMIN, group="g1", actor="bench")
+    for org in ("gamma", "delta"):
+        gov.grant("bench", OrgRole.ADMIN, org=org, actor="bench")
+    token = gov.create_token("bench", actor="bench").token
+    stocked = [
+        lot.id
+        for lot in scenario.lots
+        if lot.consignee == "alpha" and lot.arrives_on <= scenario.as_of
+    ]
+    ledger.close()
+    return token, stocked
+
+
+def run(base: str, token: str, lots: list[str], seconds: float, clients: int) -> None:
+    samples: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, int] = defaultdict(int)
+    lock = threading.Lock()
+    ids = itertools.count()
+    # warm-up: the server verifies the token with argon2 once, then remembers it
+    httpx.get(f"{base}/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    stop_at = time.monotonic() + seconds
+
+    def worker(n: int) -> None:
+        rng = random.Random(n)
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+            while time.monotonic() < stop_at:
+                roll = rng.random()
+                if roll < 0.4:
+                    kind, req = "GET balances", lambda: http.get("/balances")
+                elif roll < 0.7:
+                    lot = rng.choice(lots)
+                    kind, req = "GET trace", lambda lot=lot: http.get(f"/lots/{lot}/trace")
+                elif roll < 0.9:
+                    kind, req = "GET diversions", lambda: http.get("/diversions?limit=20")
+                else:
+                    i = next(ids)
+                    body = {
+                        "id": f"B-{i}",
+                        "lot": rng.choice(lots),
+                        "qty": 1,
+                        "from_org": "alpha",
+                        "to_org": "gamma",
+                        "on": "2024-02-01",
+                    }
+
+                    def req(i: int = i, body: dict[str, object] = body) -> httpx.Response:
+                        r = http.post(
+                            "/diversions", json=body, headers={"Idempotency-Key": f"p-{i}"}
+                        )
+                        if r.status_code == 200:
+                            http.post(
+                                f"/diversions/B-{i}/reject", headers={"Idempotency-Key": f"r-{i}"}
+                            )
+                        return r
+
+                    kind = "POST divert+reject"
+                t0 = time.perf_counter()
+                r = req()
+                dt = (time.perf_counter() - t0) * 1000
+                with lock:
+                    samples[kind].append(dt)
+                    if r.status_code >= 400:
+                        errors[kind] += 1
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - t0
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''}, python "
+        f"{platform.python_version()}, {clients} clients, {elapsed:.1f} s"
+    )
+    print(f"{'kind':<22}{'count':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    total = 0
+    for kind, xs in sorted(samples.items()):
+        xs.sort()
+        p99 = xs[min(len(xs) - 1, int(0.99 * len(xs)))]
+        total += len(xs)
+        print(
+            f"{kind:<22}{len(xs):>8}{len(xs) / elapsed:>9.1f}{statistics.median(xs):>9.1f}"
+            f"{p99:>9.1f}{errors[kind]:>8}"
+        )
+    print(f"{'total':<22}{total:>8}{total / elapsed:>9.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--db", default="sqlite", help="'sqlite' (a temp file) or a URL")
+    args = parser.parse_args()
+    url = (
+        f"sqlite:///{Path(tempfile.mkdtemp(prefix='gpuledger-bench-')) / 'books.db'}"
+        if args.db == "sqlite"
+        else args.db
+    )
+    token, lots = prepare(url)
+    server = LiveServer.start(url)
+    try:
+        run(server.base, token, lots, args.seconds, args.clients)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,330 @@
+"""Request and response bodies: pydantic models, so the OpenAPI says exactly what flows.
+
+Response shapes are the CLI's ``--json`` shapes (``balances``, ``trace``,
+``divert show``, ``audit verify``), with pagination fields added to lists.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from gpuledger.domain import Bucket, Decision, DiversionStatus, Phase, PolicyName, TransferKind
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\s/]+$")]
+Qty = Annotated[int, Field(gt=0, le=10**12)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+class OrderIn(_In):
+    """A purchase order line."""
+
+    id: Id
+    org: Id
+    vendor: Id
+    sku: Id
+    qty: Qty
+    ordered_on: date
+
+
+class LotIn(_In):
+    """A lot shipped against an order to its consignee."""
+
+    id: Id
+    order: Id
+    qty: Qty
+    ships_on: date
+    arrives_on: date
+    consignee: Id
+
+
+class ReceiveIn(_In):
+    """A lot's arrival date."""
+
+    on: date
+
+
+class MovementIn(_In):
+    """Deploy units of an org's stock into a cluster, or record failed units."""
+
+    id: Id | None = None
+    qty: Qty
+    on: date
+    org: Id
+    cluster: Id
+    lot: Id | None = None
+
+
+class PaybackIn(_In):
+    """Units of a receiver's future lot owed back to the giver."""
+
+    lot: Id
+    qty: Qty
+
+
+class DiversionIn(_In):
+    """A proposed diversion; the caller is recorded as its proposer."""
+
+    id: Id
+    lot: Id
+    qty: Qty
+    from_org: Id
+    to_org: Id
+    on: date
+    payback: list[PaybackIn] = Field(default_factory=list, max_length=100)
+    reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class ScenarioIn(_In):
+    """A scenario file's YAML text (DESIGN section 3)."""
+
+    yaml: Annotated[str, StringConstraints(min_length=1, max_length=50_000_000)]
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "upload.yaml"
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+class Page(BaseModel):
+    """Pagination of a list: ``next`` is the URL of the next page, None on the last."""
+
+    total: int
+    limit: int
+    offset: int
+    next: str | None
+
+
+class BalanceOut(BaseModel):
+    """One account's units of one SKU."""
+
+    owner: str
+    bucket: Bucket
+    sku: str
+    posted: int
+    pending: int
+
+
+class BalancesOut(Page):
+    """``gpuledger balances --json``, one page at a time."""
+
+    as_of: date | None
+    known_on: date | None
+    balances: list[BalanceOut]
+
+
+class TransferOut(BaseModel):
+    """One transfer row."""
+
+    id: str
+    kind: TransferKind
+    phase: Phase
+    debit: str
+    credit: str
+    sku: str
+    lot: str
+    qty: int
+    pending_id: str | None
+    diversion: str | None
+    effective_at: str
+    recorded_at: str
+
+
+class TraceOut(BaseModel):
+    """``gpuledger trace LOT --json``: where every unit of a lot went."""
+
+    lot: str
+    sku: str
+    shipped: int
+    transfers: list[TransferOut]
+    holdings: dict[str, int]
+    pending: dict[str, int]
+
+
+class PaybackOut(BaseModel):
+    """A payback line of a diversion."""
+
+    lot: str
+    qty: int
+
+
+class DiversionRecord(BaseModel):
+    """A diversion's latest record."""
+
+    id: str
+    lot: str
+    qty: int
+    from_org: str
+    to_org: str
+    on: date
+    payback: list[PaybackOut]
+    status: DiversionStatus
+    known_on: date | None
+    proposed_by: str | None
+    reason: str | None
+    source: str | None
+
+
+class DecisionOut(BaseModel):
+    """One decision on a diversion, with its actor."""
+
+    decision: Decision
+    actor: str
+    effective_at: str
+    recorded_at: str
+    seq: int
+
+
+class FilledOut(BaseModel):
+    """An approval requirement and who filled it."""
+
+    requirement: str
+    user: str
+
+
+class ApprovalsOut(BaseModel):
+    """What the governance rules require of this diversion, and what is still missing."""
+
+    required: list[str]
+    filled: list[FilledOut]
+    missing: list[str]
+    summary: str
+
+
+class DiversionOut(BaseModel):
+    """``gpuledger divert show ID --json`` plus the approval state."""
+
+    diversion: DiversionRecord
+    status: DiversionStatus | None
+    decisions: list[DecisionOut]
+    transfers: list[TransferOut]
+    approvals: ApprovalsOut
+
+
+class DiversionsOut(Page):
+    """Diversions the caller may see, one page at a time."""
+
+    diversions: list[DiversionOut]
+
+
+class ImportOut(BaseModel):
+    """What an import wrote."""
+
+    new_events: int
+    existing_events: int
+    new_transfers: int
+    new_documents: int
+
+
+class ScenarioOut(BaseModel):
+    """The books as scenario YAML (``gpuledger export``)."""
+
+    yaml: str
+
+
+class AuditOut(BaseModel):
+    """``gpuledger audit verify --json``."""
+
+    ok: bool
+    events_checked: int
+    transfers_checked: int
+    bad_seq: int | None
+    bad_id: str | None
+    reason: str | None
+    problems: list[str]
+
+
+class AcceptedOut(BaseModel):
+    """A ledger verb was recorded (or was already: an idempotent replay)."""
+
+    ok: bool
+    message: str
+
+
+class WhoAmIOut(BaseModel):
+    """The caller and the orgs they may see, with their role in each."""
+
+    user: str
+    orgs: dict[str, str]
+    auditor_of: list[str]
+
+
+class PlanTargetOut(BaseModel):
+    """One target of a plan."""
+
+    id: str
+    consumer: str
+    sku: str
+    qty: int
+    by: date
+    held_at_by: int
+    completed_on: date | None
+    days_late: int | None
+
+
+class PlanOut(BaseModel):
+    """``gpuledger plan --json``, targets of the caller's orgs and their clusters only."""
+
+    policy: PolicyName
+    as_of: date
+    targets: list[PlanTargetOut]
+
+
+class ImpactTargetOut(BaseModel):
+    """A change's effect on one target."""
+
+    id: str
+    completed_before: date | None
+    completed_after: date | None
+    delay_days: int | None
+    held_at_by_before: int
+    held_at_by_after: int
+    gpu_days_lost: int
+    verdict: str
+
+
+class PaybackLotOut(BaseModel):
+    """A receiver's future lot that could pay a shortfall back."""
+
+    lot: str
+    qty: int
+    arrives_on: date
+
+
+class GiveWayOut(BaseModel):
+    """A lower-priority target that would give way."""
+
+    target: str
+    units: int
+
+
+class RecoveryOut(BaseModel):
+    """How a target's shortfall could be made good."""
+
+    target: str
+    shortfall: int
+    reorder_on: date
+    vendor: str | None
+    reorder_arrives_p50: date | None
+    reorder_arrives_p90: date | None
+    payback_lots: list[PaybackLotOut]
+    give_way: list[GiveWayOut]
+
+
+class ImpactOut(BaseModel):
+    """``gpuledger impact --diversion ID --json``, the caller's targets only."""
+
+    change: str
+    policy: PolicyName
+    as_of: date
+    decision_on: date
+    targets: list[ImpactTargetOut]
+    recovery: list[RecoveryOut]
+    explanations: list[dict[str, Any]]

@@ -1,0 +1,39 @@
+"""Governance: users, API tokens, roles per org and group, and the approval rules.
+
+The rules (:mod:`gpuledger.governance.rules`) are pure and shared by the CLI, the
+API, the web and the ledger's posting hook; :class:`Governance` stores users,
+grants and tokens beside the books.
+"""
+
+from __future__ import annotations
+
+from gpuledger.governance.rules import (
+    Access,
+    Action,
+    ApprovalState,
+    Directory,
+    Grant,
+    Requirement,
+    approval_state,
+    check_decision,
+    check_proposal,
+    required_approvals,
+    resolve,
+)
+from gpuledger.governance.tokens import IssuedToken, TokenHasher
+
+__all__ = [
+    "Access",
+    "Action",
+    "ApprovalState",
+    "Directory",
+    "Grant",
+    "IssuedToken",
+    "Requirement",
+    "TokenHasher",
+    "approval_state",
+    "check_decision",
+    "check_proposal",
+    "required_approvals",
+    "resolve",
+]

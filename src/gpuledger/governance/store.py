@@ -1,0 +1,269 @@
+"""Users, roles and API tokens in the books' database (append-only rows).
+
+:class:`Governance` is the one place that reads and writes the governance tables;
+the decisions themselves are the pure functions of :mod:`gpuledger.governance.rules`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from gpuledger.domain import (
+    DocumentKind,
+    GroupRole,
+    OrgRole,
+    ScenarioError,
+    Unauthenticated,
+    UnknownRecord,
+)
+from gpuledger.governance import tables
+from gpuledger.governance.rules import Directory, Grant
+from gpuledger.governance.tokens import IssuedToken, TokenHasher, parse
+from gpuledger.ledger.ledger import read_documents
+
+#: The ledger's execution option that makes SQLite take the write lock at BEGIN.
+_WRITE = "gpuledger_write"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+def parse_role(text: str) -> OrgRole | GroupRole:
+    """``viewer``, ``planner``, ``approver``, ``admin``, ``group-admin`` or ``auditor``."""
+    for enum in (OrgRole, GroupRole):
+        try:
+            return enum(text)
+        except ValueError:
+            continue
+    choices = ", ".join([*OrgRole, *GroupRole])
+    raise ScenarioError(f"role {text!r} is not one of: {choices}", field="role")
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a valid user name, else raise ScenarioError."""
+    if not _NAME.match(name):
+        raise ScenarioError(
+            f"user name {name!r} must be 1-64 letters, digits or ._@- starting with a "
+            "letter or digit",
+            field="name",
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token's public facts (never its secret or hash)."""
+
+    id: str
+    user: str
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class Governance:
+    """Users, grants and tokens stored beside the books.
+
+    Args:
+        engine: the ledger's engine (``Ledger.engine``); its migrations create the tables.
+        clock: gives ``recorded_at`` of every row (timezone-aware UTC).
+        hasher: issues and verifies tokens (cheaper argon2 parameters in tests).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        hasher: TokenHasher | None = None,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self.hasher = hasher or TokenHasher()
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        with self._engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    # ------------------------------------------------------------------ users
+
+    def add_user(self, name: str, *, actor: str) -> bool:
+        """Add a user; False (a no-op) when the user already exists."""
+        check_name(name)
+        with self._writing() as conn:
+            u = tables.users.c
+            if conn.execute(select(u.name).where(u.name == name)).first() is not None:
+                return False
+            conn.execute(
+                insert(tables.users).values(name=name, created_at=self._clock(), created_by=actor)
+            )
+        return True
+
+    def users(self) -> list[str]:
+        """Every user name, sorted."""
+        with self._reading() as conn:
+            return sorted(conn.execute(select(tables.users.c.name)).scalars())
+
+    def _require_user(self, conn: Connection, name: str) -> None:
+        u = tables.users.c
+        if conn.execute(select(u.name).where(u.name == name)).first() is None:
+            raise UnknownRecord(f"user {name!r} does not exist; add it with `gpuledger user add`")
+
+    # ------------------------------------------------------------------ roles
+
+    def grant(
+        self,
+        user: str,
+        role: OrgRole | GroupRole,
+        *,
+        org: str | None = None,
+        group: str | None = None,
+        actor: str,
+        granted: bool = True,
+    ) -> Grant:
+        """Grant (``granted=False``: revoke) a role: an org role per org, a group role per group."""
+        if isinstance(role, OrgRole):
+            if not org or group:
+                raise ScenarioError(
+                    f"role {role.value!r} is granted per org: give --org", field="org"
+                )
+            scope_kind, scope = "org", org
+        else:
+            if not group or org:
+                raise ScenarioError(
+                    f"role {role.value!r} is granted per group: give --group", field="group"
+                )
+            scope_kind, scope = "group", group
+        with self._writing() as conn:
+            self._require_user(conn, user)
+            conn.execute(
+                insert(tables.grants).values(
+                    user_name=user,
+                    role=role.value,
+                    scope_kind=scope_kind,
+                    scope=scope,
+                    granted=1 if granted else 0,
+                    actor=actor,
+                    recorded_at=self._clock(),
+                )
+            )
+        return Grant(user, role, scope)
+
+    def revoke(
+        self,
+        user: str,
+        role: OrgRole | GroupRole,
+        *,
+        org: str | None = None,
+        group: str | None = None,
+        actor: str,
+    ) -> Grant:
+        """Revoke a role (a row of its own; the grant stays in history)."""
+        return self.grant(user, role, org=org, group=group, actor=actor, granted=False)
+
+    def grants(self, user: str | None = None) -> tuple[Grant, ...]:
+        """Live grants (latest row per user, role and scope is a grant), sorted."""
+        g = tables.grants.c
+        query = select(g.user_name, g.role, g.scope, g.granted).order_by(g.seq)
+        if user is not None:
+            query = query.where(g.user_name == user)
+        latest: dict[tuple[str, str, str], bool] = {}
+        with self._reading() as conn:
+            for r in conn.execute(query):
+                latest[(r.user_name, r.role, r.scope)] = bool(r.granted)
+        return tuple(
+            sorted(
+                Grant(u, parse_role(role), scope)
+                for (u, role, scope), live in latest.items()
+                if live
+            )
+        )
+
+    def org_groups(self) -> dict[str, str | None]:
+        """Each org in the books and its group (None when it has none)."""
+        with self._reading() as conn:
+            docs = read_documents(conn, [DocumentKind.ORG.value])
+        return {org: data.get("group") for org, data in docs[DocumentKind.ORG.value].items()}
+
+    def directory(self, org_groups: dict[str, str | None] | None = None) -> Directory:
+        """Every live grant with the orgs' groups: what the rules decide on."""
+        return Directory(self.org_groups() if org_groups is None else org_groups, self.grants())
+
+    # ------------------------------------------------------------------ tokens
+
+    def create_token(self, user: str, *, actor: str, label: str | None = None) -> IssuedToken:
+        """Issue a token for ``user``; the returned secret is never stored nor shown again."""
+        issued = self.hasher.issue(user)
+        with self._writing() as conn:
+            self._require_user(conn, user)
+            conn.execute(
+                insert(tables.tokens).values(
+                    id=issued.id,
+                    user_name=user,
+                    hash=issued.hash,
+                    label=label,
+                    created_at=self._clock(),
+                    created_by=actor,
+                )
+            )
+        return issued
+
+    def revoke_token(self, token_id: str, *, actor: str) -> bool:
+        """Revoke a token by id (or a whole token); False when it was already revoked."""
+        if token_id.startswith("gpl_"):
+            token_id = parse(token_id)
+        t, r = tables.tokens.c, tables.token_revocations.c
+        with self._writing() as conn:
+            if conn.execute(select(t.id).where(t.id == token_id)).first() is None:
+                raise UnknownRecord(f"token {token_id!r} does not exist")
+            if conn.execute(select(r.token_id).where(r.token_id == token_id)).first() is not None:
+                return False
+            conn.execute(
+                insert(tables.token_revocations).values(
+                    token_id=token_id, revoked_at=self._clock(), revoked_by=actor
+                )
+            )
+        return True
+
+    def tokens(self, user: str | None = None) -> list[TokenInfo]:
+        """Public facts of every token (optionally of one user), oldest first."""
+        t, r = tables.tokens.c, tables.token_revocations.c
+        query = (
+            select(t.id, t.user_name, t.label, t.created_at, r.revoked_at)
+            .select_from(tables.tokens.outerjoin(tables.token_revocations, r.token_id == t.id))
+            .order_by(t.created_at, t.id)
+        )
+        if user is not None:
+            query = query.where(t.user_name == user)
+        with self._reading() as conn:
+            return [
+                TokenInfo(row.id, row.user_name, row.label, row.created_at, row.revoked_at)
+                for row in conn.execute(query)
+            ]
+
+    def authenticate(self, token: str) -> str:
+        """The user a bearer token belongs to; raise :class:`Unauthenticated` otherwise.
+
+        Unknown, revoked and mismatching tokens all get the same message, so a
+        caller learns nothing about which ids exist.
+        """
+        token_id = parse(token)
+        t, r = tables.tokens.c, tables.token_revocations.c
+        with self._reading() as conn:
+            row = conn.execute(
+                select(t.user_name, t.hash, r.revoked_at)
+                .select_from(tables.tokens.outerjoin(tables.token_revocations, r.token_id == t.id))
+                .where(t.id == token_id)
+            ).first()
+        if row is None or row.revoked_at is not None or not self.hasher.verify(token, row.hash):
+            raise Unauthenticated("the bearer token is unknown or revoked")
+        return str(row.user_name)
