@@ -42,8 +42,10 @@ pytest: $(DEVSTAMP) ## the test suite
 
 test: lint typecheck pytest ## ruff, mypy and pytest: what CI runs
 
-bench: $(DEVSTAMP) ## run the benchmarks (writes figures to stdout; see docs/benchmarks.md)
-	$(BIN)/python -m benchmarks.run
+bench: $(DEVSTAMP) ## run the benchmarks (figures to stdout; recorded in docs/benchmarks.md)
+	$(BIN)/python -m benchmarks.bench_ledger
+	$(BIN)/python -m benchmarks.bench_planning
+	$(BIN)/python -m benchmarks.bench_forecast
 
 clean: ## remove the venv and generated files
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info src/*.egg-info
