@@ -52,3 +52,13 @@ def test_a_minimal_file_gives_the_defaults() -> None:
 
 def test_a_quoted_iso_date_is_a_date() -> None:
     assert parse_scenario("as_of: '2024-06-30'\n").as_of.isoformat() == "2024-06-30"
+
+
+def test_a_control_character_is_a_scenario_error_with_its_line() -> None:
+    from gpuledger.domain import ScenarioError
+    from gpuledger.scenario import parse_scenario
+
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario('as_of: 2024-01-01\nname: "a\x07b"\n', filename="bell.yaml")
+    assert exc.value.line == 2
+    assert "bell.yaml:2" in str(exc.value) and "not valid YAML" in str(exc.value)

@@ -126,7 +126,17 @@ def parse_yaml(text: str) -> Parsed:
         YamlProblem: a syntax error, several documents, or a duplicate mapping key,
             with the 1-based line where the problem is.
     """
-    loader = ScenarioLoader(text)
+    try:
+        # The reader checks the characters as soon as the loader is built.
+        loader = ScenarioLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise YamlProblem(
+            f"not valid YAML: {exc.reason} (character #x{exc.character:04x})"
+            if isinstance(exc.character, int)
+            else f"not valid YAML: {exc.reason}",
+            line,
+        ) from exc
     try:
         root = loader.get_single_node()
         if root is None:
