@@ -277,3 +277,47 @@ def test_demo_tells_the_founding_story(tmp_path: Path, capsys: pytest.CaptureFix
     assert data["giver_gpu_days_lost"] > data["giver_gpu_days_lost_with_payback"] > 0
     code, out, _ = run(capsys, "--db", str(tmp_path / "demo.db"), "demo")
     assert code == 0 and "tesla-eoy24" in out
+
+
+def test_governed_diversion_needs_both_sides_and_an_auditor(
+    books: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for user in ("paula", "alice", "bea", "audrey"):
+        assert run(capsys, "--db", books, "user", "add", user)[0] == 0
+    for args in (
+        ("paula", "planner", "--org", "beta"),
+        ("alice", "approver", "--org", "beta"),
+        ("bea", "approver", "--org", "alpha"),
+        ("audrey", "auditor", "--group", "acme"),
+    ):
+        assert run(capsys, "--db", books, "role", "grant", *args)[0] == 0
+    propose = [
+        "divert",
+        "propose",
+        "D-9",
+        "--lot",
+        "LOT-B-1",
+        "--qty",
+        "100",
+        "--from",
+        "beta",
+        "--to",
+        "alpha",
+        "--on",
+        "2024-03-15",
+    ]
+    # A planner (or higher) of a side may propose, not an auditor; the proposer may not approve.
+    assert run(capsys, "--db", books, "--as", "audrey", *propose)[0] == 2
+    assert run(capsys, "--db", books, "--as", "paula", *propose)[0] == 0
+    code, _, err = run(capsys, "--db", books, "--as", "paula", "divert", "approve", "D-9")
+    assert code == 2 and "paula" in err
+    # Both sides approve: still pending, the related-party auditor is missing.
+    for user in ("alice", "bea"):
+        code, out, _ = run(capsys, "--db", books, "--as", user, "divert", "approve", "D-9")
+        assert code == 0 and out.strip().endswith("pending")
+    code, out, _ = run(capsys, "--db", books, "divert", "show", "D-9")
+    assert "still needs auditor" in out
+    code, out, _ = run(capsys, "--db", books, "--as", "audrey", "divert", "approve", "D-9")
+    assert code == 0 and out.strip().endswith("posted")
+    held = {(r["owner"], r["bucket"]): r["posted"] for r in balances(capsys, books)["balances"]}  # type: ignore[index, union-attr]
+    assert held[("org:alpha", "stock")] == 200 + 100  # LOT-A-2 remainder + the diverted units

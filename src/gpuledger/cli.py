@@ -367,6 +367,7 @@ def divert_show(
     """Show a diversion: its status and every decision with its actor."""
     with _ledger() as ledger:
         view = ledger.diversion(diversion_id)
+        state = services.approval_state(ledger, view, _now)
     if as_json:
         _print_json(view.as_json())
         return
@@ -380,6 +381,8 @@ def divert_show(
     for decision in view.decisions:
         table.add_row(decision.recorded_at.isoformat(), str(decision.decision), decision.actor)
     out.print(table)
+    if state is not None:
+        out.print(state.describe())
 
 
 # --------------------------------------------------------------------------- reports

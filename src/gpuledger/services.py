@@ -29,6 +29,7 @@ from gpuledger.domain import (
 from gpuledger.forecast import Forecast, forecast
 from gpuledger.forecast import Progress as ForecastProgress
 from gpuledger.governance import service as governed_service
+from gpuledger.governance.rules import ApprovalState
 from gpuledger.governance.store import Governance
 from gpuledger.ledger import DiversionView, Ledger
 from gpuledger.planning import DivertChange, Impact, Plan, impact, plan
@@ -143,6 +144,14 @@ def propose_diversion(
         return ledger.diversion(diversion.id)
     view, _ = governed_service.propose(ledger, gov, actor, diversion)
     return view
+
+
+def approval_state(
+    ledger: Ledger, view: DiversionView, clock: Callable[[], datetime]
+) -> ApprovalState | None:
+    """Who approved a diversion and who still must; None on single-user books."""
+    gov = governance(ledger, clock)
+    return None if gov is None else governed_service.approvals(view, gov.directory())
 
 
 def decide_diversion(
