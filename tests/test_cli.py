@@ -275,6 +275,12 @@ def test_demo_tells_the_founding_story(tmp_path: Path, capsys: pytest.CaptureFix
     assert without["tesla-eoy24"]["completed_after"] is None
     assert with_pb["tesla-eoy24"]["completed_after"] == with_pb["tesla-eoy24"]["completed_before"]
     assert data["giver_gpu_days_lost"] > data["giver_gpu_days_lost_with_payback"] > 0
+    # Tesla's April 2024 statement of 35,000 active H100 is overstated by the books,
+    # and the December diversion explains the gap.
+    claims = {c["id"]: c for c in data["claims"]}
+    active = claims["tesla-35k-active"]
+    assert active["overstated"] is True
+    assert [e["id"] for e in active["explained_by"]] == ["DIV-2023-12-TESLA-X"]
     code, out, _ = run(capsys, "--db", str(tmp_path / "demo.db"), "demo")
     assert code == 0 and "tesla-eoy24" in out
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from gpuledger import __version__, services
-from gpuledger.claims import claims_report
+from gpuledger.claims import ClaimCheck, claims_report
 from gpuledger.cli_admin import role_app, token_app, user_app
 from gpuledger.config import database_url
 from gpuledger.domain import (
@@ -723,6 +723,11 @@ def claims_cmd(
     if as_json:
         _print_json(claims_report(checks))
         return
+    render_claims(checks)
+
+
+def render_claims(checks: Sequence[ClaimCheck]) -> None:
+    """Print claim checks for people, with the diversions that explain the gaps."""
     table = Table(
         "claim",
         "org",
@@ -852,6 +857,8 @@ def render_demo(report: services.DemoReport) -> None:
         )
     if report.gpu_hour_price_source:
         out.print(f"[dim]Price: {report.gpu_hour_price_source}[/]")
+    if report.claims:
+        render_claims(report.claims)
 
 
 # --------------------------------------------------------------------------- entry point

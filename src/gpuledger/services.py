@@ -257,6 +257,7 @@ class DemoReport:
     without_payback: Impact
     gpu_hour_price_usd: float | None
     gpu_hour_price_source: str | None
+    claims: tuple[ClaimCheck, ...] = ()
 
     def cost_usd(self, gpu_days: int) -> float | None:
         """Rental-equivalent cost of GPU-days at the scenario's assumed price."""
@@ -288,7 +289,12 @@ class DemoReport:
             "without_payback": self.without_payback.to_json(),
             "gpu_hour_price_usd": self.gpu_hour_price_usd,
             "gpu_hour_price_source": self.gpu_hour_price_source,
+            "claims": [c.to_json() for c in self.claims],
         }
+
+
+DEMO_SAMPLES = 1000
+DEMO_SEED = 0
 
 
 def demo_report(
@@ -301,7 +307,8 @@ def demo_report(
     Phases: 1. read the diversion and the scenario's parameters; 2. the books
     the day before and the day of the diversion, and on the day of Tesla's
     April 2024 statement as known then and as known now; 3. the impact of the
-    diversion with and without its payback, under ``policy``.
+    diversion with and without its payback, under ``policy``; 4. the public
+    claims against the books and a seeded forecast.
     """
     # 1. The diversion and the assumptions.
     scenario = ledger.to_scenario()
@@ -347,6 +354,12 @@ def demo_report(
         ),
         with_payback=with_payback,
         without_payback=without_payback,
+        claims=tuple(
+            claims_report(
+                ledger,
+                forecast_report(ledger, policy, samples=DEMO_SAMPLES, seed=DEMO_SEED),
+            )
+        ),
         gpu_hour_price_usd=scenario.parameters.gpu_hour_price_usd,
         gpu_hour_price_source=scenario.parameters.gpu_hour_price_source,
     )
