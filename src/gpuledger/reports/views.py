@@ -37,7 +37,7 @@ from gpuledger.domain import (
 )
 from gpuledger.forecast import Forecast
 from gpuledger.ledger import Ledger, Transfer
-from gpuledger.planning import Impact, Plan
+from gpuledger.planning import Impact, Plan, PlanningSnapshot
 
 __all__ = [
     "AT_RISK_BELOW",
@@ -185,6 +185,21 @@ def _steps(day0: int, curve: Sequence[int] | np.ndarray[Any, Any]) -> tuple[list
     return xs, [int(values[i]) for i in idx]
 
 
+def _target_markers(s: PlanningSnapshot, rows: list[int]) -> dict[str, Any]:
+    """A Plotly trace of target markers (qty at ``by``) for the given target rows."""
+    return {
+        "type": "scatter",
+        "mode": "markers+text",
+        "name": "targets",
+        "x": [date.fromordinal(int(s.target_by[i])).isoformat() for i in rows],
+        "y": [int(s.target_qty[i]) for i in rows],
+        "text": [s.target_id[i] for i in rows],
+        "textposition": "top left",
+        "marker": {"symbol": "diamond", "size": 11, "color": COLORS["target"]},
+        "hovertemplate": "%{text}: %{y:,d} GPUs by %{x}<extra></extra>",
+    }
+
+
 def _layout(title: str, y_title: str) -> dict[str, Any]:
     return {
         "title": {"text": title, "font": {"size": 15}},
@@ -263,19 +278,7 @@ def holdings_figure(
         if int(s.target_sku[i]) == k and int(s.target_consumer[i]) in family
     ]
     if mine:
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers+text",
-                "name": "targets",
-                "x": [date.fromordinal(int(s.target_by[i])).isoformat() for i in mine],
-                "y": [int(s.target_qty[i]) for i in mine],
-                "text": [s.target_id[i] for i in mine],
-                "textposition": "top left",
-                "marker": {"symbol": "diamond", "size": 11, "color": COLORS["target"]},
-                "hovertemplate": "%{text}: %{y:,d} GPUs by %{x}<extra></extra>",
-            }
-        )
+        data.append(_target_markers(s, mine))
     layout = _layout(f"{org}: {sku} held (stock + deployed) against targets", "GPUs")
     for d in diversions:
         if org not in (d.from_org, d.to_org) or lot_sku.get(d.lot) != sku:
@@ -331,19 +334,7 @@ def fan_figure(fc: Forecast, consumer: str, sku: str) -> dict[str, Any]:
         },
     ]
     if mine:
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers+text",
-                "name": "targets",
-                "x": [date.fromordinal(int(s.target_by[i])).isoformat() for i in mine],
-                "y": [int(s.target_qty[i]) for i in mine],
-                "text": [s.target_id[i] for i in mine],
-                "textposition": "top left",
-                "marker": {"symbol": "diamond", "size": 11, "color": COLORS["target"]},
-                "hovertemplate": "%{text}: %{y:,d} GPUs by %{x}<extra></extra>",
-            }
-        )
+        data.append(_target_markers(s, mine))
     layout = _layout(f"{consumer}: forecast {sku} holdings (net of failures)", "GPUs")
     return {"data": data, "layout": layout}
 
