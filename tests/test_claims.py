@@ -123,9 +123,8 @@ def test_tolerance_out_of_range_is_refused() -> None:
         check_claims([], books, [], None, tolerance=1.0)
 
 
-def test_held_from_balances_counts_stock_and_deployed_with_clusters() -> None:
-    from gpuledger.claims import held_from_balances
-    from gpuledger.domain import Balance, Bucket
+def test_holdings_by_org_counts_stock_and_deployed_with_clusters() -> None:
+    from gpuledger.domain import Balance, Bucket, holdings_by_org
 
     balances = [
         Balance("org:tesla", Bucket.STOCK, "H100", 1_000, -300),
@@ -136,5 +135,10 @@ def test_held_from_balances_counts_stock_and_deployed_with_clusters() -> None:
         Balance("cluster:cortex", Bucket.DEPLOYED, "H200", 99, 0),
         Balance("org:x", Bucket.STOCK, "H100", 12_000, 0),
     ]
-    assert held_from_balances(balances, "tesla", "H100", ["cortex"]) == 21_000
-    assert held_from_balances(balances, "x", "H100") == 12_000
+    held = holdings_by_org(balances, {"cortex": "tesla"})
+    assert held[("tesla", "H100")] == 21_000
+    assert held[("x", "H100")] == 12_000
+    assert held[("tesla", "H200")] == 99  # per SKU
+    assert sum(held.values()) == 21_000 + 12_000 + 99  # cluster:other belongs to no known org
+    moving = holdings_by_org(balances, {"cortex": "tesla"}, (Bucket.IN_TRANSIT,))
+    assert moving == {("tesla", "H100"): 5_000}

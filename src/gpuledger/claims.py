@@ -27,19 +27,16 @@ Definitions:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from gpuledger.domain import (
-    Balance,
-    Bucket,
     Claim,
     ClaimKind,
     Diversion,
     DiversionStatus,
-    OwnerKind,
 )
 
 if TYPE_CHECKING:
@@ -51,7 +48,6 @@ __all__ = [
     "HoldingsFn",
     "check_claims",
     "claims_report",
-    "held_from_balances",
 ]
 
 HoldingsFn = Callable[[str, str, date, "date | None"], int]
@@ -112,23 +108,6 @@ class ClaimCheck:
             "explained_by": [e.to_json() for e in self.explained_by],
             "overstated": self.overstated,
         }
-
-
-def held_from_balances(
-    balances: Iterable[Balance], org: str, sku: str, clusters: Collection[str] = ()
-) -> int:
-    """Units an org holds of a SKU from ledger balances: what a ``HoldingsFn`` returns.
-
-    Held = posted units in the org's ``stock`` and ``deployed`` buckets plus the
-    ``deployed`` bucket of each of its ``clusters``. Pending amounts are not held
-    yet (a pending diversion has not moved anything); in-transit and failed
-    units are not held.
-    """
-    owners = {f"{OwnerKind.ORG}:{org}"} | {f"{OwnerKind.CLUSTER}:{c}" for c in clusters}
-    held = (Bucket.STOCK, Bucket.DEPLOYED)
-    return sum(
-        b.posted for b in balances if b.sku == sku and b.owner in owners and b.bucket in held
-    )
 
 
 def _explanations(

@@ -7,7 +7,7 @@ and the forecast read them through an immutable snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
@@ -510,6 +510,36 @@ class Balance:
             "posted": self.posted,
             "pending": self.pending,
         }
+
+
+HELD_BUCKETS = (Bucket.STOCK, Bucket.DEPLOYED)
+
+
+def holdings_by_org(
+    balances: Iterable[Balance],
+    cluster_org: Mapping[str, str],
+    buckets: tuple[Bucket, ...] = HELD_BUCKETS,
+) -> dict[tuple[str, str], int]:
+    """Posted units per (org, SKU) in ``buckets``, each org's clusters included.
+
+    The default buckets are what DESIGN calls "held": stock and deployed. In
+    transit and failed units are not held, and pending amounts are not held yet
+    (a pending diversion has moved nothing). A cluster missing from
+    ``cluster_org`` counts for nobody.
+    """
+    held: dict[tuple[str, str], int] = {}
+    for b in balances:
+        if b.bucket not in buckets:
+            continue
+        kind, _, owner = b.owner.partition(":")
+        if kind == OwnerKind.ORG:
+            org = owner
+        elif kind == OwnerKind.CLUSTER and owner in cluster_org:
+            org = cluster_org[owner]
+        else:
+            continue
+        held[(org, b.sku)] = held.get((org, b.sku), 0) + b.posted
+    return held
 
 
 JsonDict = Mapping[str, Any]

@@ -20,11 +20,13 @@ import numpy as np
 
 from gpuledger.claims import ClaimCheck, check_claims
 from gpuledger.domain import (
+    HELD_BUCKETS,
     Bucket,
     Decision,
     Diversion,
     PolicyName,
     Scenario,
+    holdings_by_org,
 )
 from gpuledger.forecast import Forecast, forecast
 from gpuledger.forecast import Progress as ForecastProgress
@@ -198,30 +200,15 @@ def balances_report(
 # --------------------------------------------------------------------------- holdings
 
 
-HELD = (Bucket.STOCK, Bucket.DEPLOYED)
-
-
 def holdings(
     ledger: Ledger,
     as_of: date | None = None,
     known_on: date | None = None,
-    buckets: tuple[Bucket, ...] = HELD,
+    buckets: tuple[Bucket, ...] = HELD_BUCKETS,
 ) -> dict[tuple[str, str], int]:
-    """Posted units per (org, SKU) in ``buckets``, an org's clusters included.
-
-    The default buckets are what DESIGN calls "held": stock and deployed; in
-    transit and failed units are not held.
-    """
+    """Posted units per (org, SKU) in ``buckets`` as of / as known on (``holdings_by_org``)."""
     cluster_org = {c.id: c.org for c in ledger.to_scenario().clusters}
-    held: dict[tuple[str, str], int] = {}
-    for b in ledger.balances(as_of=as_of, known_on=known_on):
-        if b.bucket not in buckets:
-            continue
-        kind, _, owner = b.owner.partition(":")
-        org = cluster_org.get(owner, owner) if kind == "cluster" else owner
-        if kind in ("org", "cluster"):
-            held[(org, b.sku)] = held.get((org, b.sku), 0) + b.posted
-    return held
+    return holdings_by_org(ledger.balances(as_of=as_of, known_on=known_on), cluster_org, buckets)
 
 
 # --------------------------------------------------------------------------- the demo
