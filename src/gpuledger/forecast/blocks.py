@@ -16,12 +16,13 @@ can only go down (failures), so the first crossing is always on a piece's day.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from gpuledger.domain import PolicyName
-from gpuledger.forecast.failures import bucket_index, cumulative_failures
+from gpuledger.forecast.failures import bucket_index, failures_bins_first
 from gpuledger.forecast.kernels import Pieces, gross_pieces
 from gpuledger.forecast.layout import Layout
 from gpuledger.forecast.sampling import ArrivalModel, sample_arrivals
@@ -33,6 +34,7 @@ BLOCK_SIZE = 256
 """Samples per block: the unit of randomness, of batching and of Dask tasks."""
 
 Int32Array = npt.NDArray[np.int32]
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -73,15 +75,125 @@ def block_generator(seed: int, block: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block,))))
 
 
-def _sort_by_row_and_day(row: IntArray, day: IntArray, n_rows: int) -> IntArray:
-    """Order of pieces by (row, day); packs the key and index into one int64 sort."""
-    span = int(day.max(initial=0)) - int(day.min(initial=0)) + 1
-    key = row * span + (day - day.min(initial=0))
-    idx_bits = max(int(row.size).bit_length(), 1)
-    if (n_rows * span).bit_length() + idx_bits < 63:
-        packed = np.sort((key << idx_bits) | np.arange(row.size, dtype=np.int64))
+@dataclass(frozen=True)
+class _Bins:
+    """Fine bins of the curve days: cut at every failure bucket and after every grid day.
+
+    A series' holdings are then known, gross, at the end of every fine bin from one
+    ``bincount`` of the pieces; failure bins and grid days are unions of fine bins.
+    Day indices count from ``layout.day0``.
+    """
+
+    n_fine: int
+    fine_of_day: IntArray  # per day index, its fine bin
+    fine_start: IntArray  # per fine bin, its first day index
+    width: int  # days in the longest fine bin
+    bin_of_fine: IntArray  # per fine bin, its failure bin (see failures.bucket_index)
+    last_fine: IntArray  # per failure bin, its last fine bin
+    grid_fine: IntArray  # per grid day, the fine bin it ends
+    grid_bin: IntArray  # per grid day, its failure bin
+
+
+def _fine_bins(layout: Layout, bucket_days: int) -> _Bins:
+    n_days, first = layout.n_days, layout.first_failure
+    days = np.arange(n_days, dtype=np.int64)
+    bin_of_day = bucket_index(days, first, bucket_days)
+    edges = np.union1d(np.arange(first, n_days, bucket_days), layout.grid + 1)
+    edges = edges[(edges > 0) & (edges < n_days)].astype(np.int64)
+    fine_of_day = np.searchsorted(edges, days, side="right").astype(np.int64)
+    fine_start = np.concatenate([[0], edges]).astype(np.int64)
+    n_bins = int(bin_of_day[-1]) + 1
+    last_day = np.full(n_bins, -1, dtype=np.int64)
+    last_day[bin_of_day] = days  # the last write wins: the bin's last day
+    return _Bins(
+        n_fine=fine_start.size,
+        fine_of_day=fine_of_day,
+        fine_start=fine_start,
+        width=int(np.diff(np.append(fine_start, n_days)).max()),
+        bin_of_fine=bin_of_day[fine_start],
+        last_fine=fine_of_day[last_day],
+        grid_fine=fine_of_day[layout.grid],
+        grid_bin=bin_of_day[layout.grid],
+    )
+
+
+def _sort_packed(key: IntArray, n: int) -> IntArray:
+    """Order that sorts non-negative ``key`` (stable): key and index packed in one int64."""
+    idx_bits = max(int(n).bit_length(), 1)
+    if int(key.max(initial=0)).bit_length() + idx_bits < 63:
+        packed = np.sort((key << idx_bits) | np.arange(n, dtype=np.int64))
         return packed & ((1 << idx_bits) - 1)
     return np.argsort(key, kind="stable")
+
+
+def _first_at_least(
+    running: npt.NDArray[np.integer[Any]], rows: IntArray, qty: IntArray
+) -> IntArray:
+    """Per query, the first ``f`` with ``running[f, row] >= qty``; ``running.shape[0]`` if none.
+
+    ``running`` is non-decreasing down each column: a vectorised binary search,
+    one gather per query and halving.
+    """
+    lo = np.zeros(rows.size, dtype=np.int64)
+    hi = np.full(rows.size, running.shape[0], dtype=np.int64)
+    while True:
+        active = np.flatnonzero(lo < hi)
+        if active.size == 0:
+            return lo
+        mid = (lo[active] + hi[active]) // 2
+        high_enough = running[mid, rows[active]] >= qty[active]
+        hi[active[high_enough]] = mid[high_enough]
+        lo[active[~high_enough]] = mid[~high_enough] + 1
+
+
+def _completion_days(
+    pieces: Pieces,
+    key: IntArray,
+    fine: _Bins,
+    held: npt.NDArray[np.integer[Any]],
+    failed: IntArray,
+    rows: IntArray,
+    qty: IntArray,
+    day0: int,
+) -> IntArray:
+    """First day each query's series (``rows``) holds ``qty`` (> 0) units net; -1 if never.
+
+    ``held``: ``[fine bins, rows]`` gross holdings at each fine bin's end;
+    ``failed``: ``[failure bins, rows]``; ``key``: each piece's ``fine bin * rows +
+    row``. Net holdings only fall inside a fine bin (failures count from their
+    bucket's first day), so the first crossing is in the first fine bin whose end
+    reaches ``qty``, on the first day that bin's pieces bring the series there.
+    """
+    out = np.full(rows.size, -1, dtype=np.int64)
+    n_fine, n_rows = held.shape
+    # 1. the fine bin: the first whose end holds enough (running max of net holdings)
+    running = held - failed[fine.bin_of_fine]
+    np.maximum.accumulate(running, axis=0, out=running)
+    f = _first_at_least(running, rows, qty)
+    found = np.flatnonzero(f < n_fine)
+    if found.size == 0:
+        return out
+    f, row = f[found], rows[found]
+    # units the bin's own pieces must bring: qty + failures - holdings before it
+    before = np.where(f > 0, held[np.maximum(f - 1, 0), row], 0)
+    need = qty[found] + failed[fine.bin_of_fine[f], row] - before
+    # 2. the day: the pieces of those bins sorted by (bin, day), their running sum
+    cells, which = np.unique(f * n_rows + row, return_inverse=True)
+    cell_id = np.full(n_fine * n_rows, -1, dtype=np.int32)
+    cell_id[cells] = np.arange(cells.size, dtype=np.int32)
+    cid = cell_id[key]
+    sel = np.flatnonzero(cid >= 0)
+    day = pieces.day[sel]
+    span = int(day.max()) - day0 + 1
+    order = _sort_packed(cid[sel].astype(np.int64) * span + (day - day0), sel.size)
+    day, qty_sorted = day[order], pieces.qty[sel[order]]
+    running_qty = np.cumsum(qty_sorted)
+    # units in the cells before each cell: cells are sorted, so this is a running sum too
+    per_cell = np.bincount(cid[sel], weights=pieces.qty[sel], minlength=cells.size)
+    start = (np.cumsum(per_cell) - per_cell).astype(np.int64)
+    at = np.searchsorted(running_qty, start[which.reshape(-1)] + need, side="left")
+    out[found] = day[at]
+    return out
 
 
 def reduce_pieces(
@@ -92,64 +204,49 @@ def reduce_pieces(
     bucket_days: int,
     rng: np.random.Generator,
 ) -> tuple[IntArray, Int32Array]:
-    """Completions ``[n, targets]`` and net curves ``[n, series, grid]`` of a block."""
+    """Completions ``[n, targets]`` and net curves ``[n, series, grid]`` of a block.
+
+    Works bins-first (``[bin, sample * series]``): each bin's slice is contiguous,
+    running sums go down columns, and the failure draws need no transpose.
+    """
     n_series = layout.series_consumer.size
-    first_day = layout.day0 + layout.first_failure
-    horizon = layout.day0 + layout.n_days  # exclusive
-    n_bins = 1 + max(-(-(horizon - first_day) // bucket_days), 0)
-    row = pieces.sample * n_series + pieces.series
-    # 1. failures: one binomial per sample, series and bucket, from bucket arrivals
-    can_fail = bool((layout.series_rate > 0).any()) and n_bins > 1
-    if can_fail:
-        bins = bucket_index(pieces.day, first_day, bucket_days)
-        arrivals = np.bincount(
-            row * n_bins + bins, weights=pieces.qty, minlength=n * n_series * n_bins
-        )
-        failed = cumulative_failures(
-            arrivals.astype(np.int64).reshape(n, n_series, n_bins),
-            layout.series_rate,
-            layout.series_parent,
-            bucket_days,
-            rng,
-        ).reshape(-1)
-    else:
-        failed = np.zeros(n * n_series * n_bins, dtype=np.int64)
-        bins = np.zeros(pieces.day.size, dtype=np.int64)
-    # 2. completion: holdings net of failures at each piece, running max per row
+    n_rows = n * n_series
     n_targets = target_qty.size
     completed = np.full((n, n_targets), -1, dtype=np.int64)
-    if pieces.qty.size and n_targets:
-        order = _sort_by_row_and_day(row, pieces.day, n * n_series)
-        r, d, q = row[order], pieces.day[order], pieces.qty[order]
-        cum = np.cumsum(q)
-        # the first piece of each row, carried forward: rows are sorted
-        first = np.ones(r.size, dtype=bool)
-        first[1:] = r[1:] != r[:-1]
-        starts = np.maximum.accumulate(np.where(first, np.arange(r.size), 0))
-        cum = cum - (cum[starts] - q[starts])
-        net = cum - failed[r * n_bins + bins[order]] if can_fail else cum
-        big = int(max(int(cum.max()), int(target_qty.max(initial=0)))) + 1
-        running = np.maximum.accumulate(r * big + net)
-        t_row = np.arange(n)[:, None] * n_series + layout.target_series[None, :]
-        want = t_row * big + target_qty[None, :]
-        at = np.searchsorted(running, want.ravel(), side="left").reshape(n, n_targets)
-        found = at < r.size
-        found[found] = r[at[found]] == t_row[found]
-        completed[found] = d[at[found]]
     completed[:, target_qty <= 0] = layout.day0
-    # 3. holdings on the grid days, net of failures
-    grid_days = layout.day0 + layout.grid
-    gbin = np.searchsorted(grid_days, pieces.day, side="left")
-    n_grid = grid_days.size
-    gross = np.bincount(
-        row * (n_grid + 1) + gbin, weights=pieces.qty, minlength=n * n_series * (n_grid + 1)
-    ).reshape(n, n_series, n_grid + 1)
+    if layout.n_days == 0:
+        return completed, np.zeros((n, n_series, layout.grid.size), dtype=np.int32)
+    fine = _fine_bins(layout, bucket_days)
+    # 1. gross holdings at the end of every fine bin: one pass over the pieces
+    row = pieces.sample * n_series + pieces.series
+    key = fine.fine_of_day[pieces.day - layout.day0] * n_rows + row
+    counts = np.bincount(key, weights=pieces.qty, minlength=fine.n_fine * n_rows)
     # float64 sums of integers stay exact far beyond any fleet's unit count
-    held = np.cumsum(gross[:, :, :n_grid], axis=2).astype(np.int64)
-    grid_fail = failed.reshape(n, n_series, n_bins)[
-        :, :, bucket_index(grid_days, first_day, bucket_days)
-    ]
-    curves = (held - grid_fail).astype(np.int32)
+    # (int32 halves the memory touched when no series can reach 2**31 units)
+    cum = np.cumsum(counts.reshape(fine.n_fine, n_rows), axis=0)
+    held: npt.NDArray[np.integer[Any]] = (
+        cum.astype(np.int32) if int(pieces.qty.sum()) < 2**31 else cum.astype(np.int64)
+    )
+    del counts, cum
+    # 2. failures: one binomial per sample, series and bucket, from bucket-end holdings
+    failed = failures_bins_first(
+        held[fine.last_fine].reshape(-1, n, n_series),
+        layout.series_rate,
+        layout.series_parent,
+        bucket_days,
+        rng,
+    ).reshape(-1, n_rows)
+    # 3. holdings on the grid days, net of failures
+    curves = (held[fine.grid_fine] - failed[fine.grid_bin]).astype(np.int32)
+    curves = np.ascontiguousarray(curves.reshape(-1, n, n_series).transpose(1, 2, 0))
+    # 4. completion: the first day net holdings reach the target's quantity
+    positive = np.flatnonzero(target_qty > 0)
+    if positive.size:
+        series = layout.target_series[positive]
+        rows = (np.arange(n, dtype=np.int64)[:, None] * n_series + series).ravel()
+        qty = np.broadcast_to(target_qty[positive], (n, positive.size)).ravel()
+        days = _completion_days(pieces, key, fine, held, failed, rows, qty, layout.day0)
+        completed[:, positive] = days.reshape(n, positive.size)
     return completed, curves
 
 

@@ -27,11 +27,18 @@ Choices (documented in docs/forecast.md):
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["bucket_index", "cumulative_failures", "daily_failure_hazard"]
+__all__ = [
+    "bucket_index",
+    "cumulative_failures",
+    "daily_failure_hazard",
+    "failures_bins_first",
+    "failures_from_held",
+]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -81,29 +88,70 @@ def cumulative_failures(
         ``[samples, series, bins]``: units failed from bin 1 through each bin
         (bin 0 is always 0); counted from the first day of their bucket.
     """
-    out = np.zeros(arrivals.shape, dtype=np.int64)
+    held = np.cumsum(np.asarray(arrivals, dtype=np.int64), axis=2)
+    return failures_from_held(held, annual_failure_rate, parent, bucket_days, rng)
+
+
+def failures_from_held(
+    held: IntArray,
+    annual_failure_rate: FloatArray,
+    parent: IntArray,
+    bucket_days: int,
+    rng: np.random.Generator,
+) -> IntArray:
+    """As :func:`cumulative_failures`, from units held by the end of each bin.
+
+    ``held[:, :, k]`` counts the units that arrived in bins 0 through ``k`` (gross
+    of failures): the running sum of ``arrivals``. Same draws, same answer.
+    """
+    bins_first = np.ascontiguousarray(np.moveaxis(np.asarray(held), 2, 0))
+    failed = failures_bins_first(bins_first, annual_failure_rate, parent, bucket_days, rng)
+    return np.moveaxis(failed, 0, 2)
+
+
+def failures_bins_first(
+    held: npt.NDArray[np.integer[Any]],
+    annual_failure_rate: FloatArray,
+    parent: IntArray,
+    bucket_days: int,
+    rng: np.random.Generator,
+) -> IntArray:
+    """As :func:`failures_from_held` on ``[bins, samples, series]`` arrays (no transposes).
+
+    The draws are the same, in the same order: per bucket, one binomial per sample
+    and failing series, samples outer.
+    """
+    n_bins, n, n_series = held.shape
+    out = np.zeros((n_bins, n, n_series), dtype=np.int64)
     rates = np.asarray(annual_failure_rate, dtype=np.float64)
     series = np.flatnonzero(rates > 0)
-    n_bins = arrivals.shape[2]
     if series.size == 0 or n_bins <= 1:
         return out
-    children = np.flatnonzero(parent >= 0)
-    own = arrivals.copy()
-    for c in children.tolist():
-        own[:, parent[c], :] -= arrivals[:, c, :]
+    # 1. each org's own units: its holdings minus its clusters'
+    own = held[:, :, series].astype(np.int64)
+    slot = np.full(n_series + 1, -1, dtype=np.int64)  # parent -1 hits the last slot
+    slot[series] = np.arange(series.size)
+    children = np.flatnonzero(slot[parent] >= 0)
+    if children.size:
+        order = children[np.argsort(parent[children], kind="stable")]
+        parents, start = np.unique(parent[order], return_index=True)
+        own[:, :, slot[parents]] -= np.add.reduceat(
+            held[:, :, order].astype(np.int64), start, axis=2
+        )
     hazard = np.array([daily_failure_hazard(float(r)) for r in rates[series]])
-    n = arrivals.shape[0]
     p = np.broadcast_to(-np.expm1(-hazard * bucket_days), (n, series.size)).ravel()
-    # bins first, so each bucket's slice is contiguous
-    held = np.cumsum(np.moveaxis(own[:, series, :], 2, 0), axis=0).reshape(n_bins, -1)
+    # 2. bucket by bucket: units held before it (bins 0..k), net of earlier failures
+    alive = own.reshape(n_bins, -1)
     failed = np.zeros((n_bins, n * series.size), dtype=np.int64)
     cum = np.zeros(n * series.size, dtype=np.int64)
     for k in range(n_bins - 1):
-        # bucket k: units held before it (bins 0..k), net of earlier failures
-        cum += rng.binomial(held[k] - cum, p)
+        cum += rng.binomial(alive[k] - cum, p)
         failed[k + 1] = cum
-    failed = np.moveaxis(failed.reshape(n_bins, n, series.size), 0, 2)
-    out[:, series, :] = failed
-    for c in children.tolist():
-        out[:, parent[c], :] += out[:, c, :]
+    out[:, :, series] = failed.reshape(n_bins, n, series.size)
+    # 3. a cluster's failures are its org's too
+    children = np.flatnonzero(parent >= 0)
+    if children.size:
+        order = children[np.argsort(parent[children], kind="stable")]
+        parents, start = np.unique(parent[order], return_index=True)
+        out[:, :, parents] += np.add.reduceat(out[:, :, order], start, axis=2)
     return out
