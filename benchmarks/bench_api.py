@@ -3,8 +3,12 @@
 A real uvicorn process on 127.0.0.1 serves a company-size fleet (200 lots, 20
 targets, 4 orgs); client threads issue a fixed mix for a bounded time:
 
-- reads: ``GET /balances``, ``GET /lots/{lot}/trace``, ``GET /diversions?limit=20``;
-- writes: ``POST /diversions`` (1 unit, a fresh id) then ``POST .../reject``.
+- reads (35% / 25% / 15%): ``GET /balances``, ``GET /lots/{lot}/trace``,
+  ``GET /diversions?limit=20``;
+- impact (15%): ``GET /impact?divert=LOT:QTY:alpha:gamma&on=2024-02-01``, a
+  hypothetical diversion of 1-100 units of one of alpha's lots, planned before and
+  after under ``consigned`` over the whole company fleet;
+- writes (10%): ``POST /diversions`` (1 unit, a fresh id) then ``POST .../reject``.
 
 Usage::
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import platform
 import random
 import statistics
@@ -26,7 +31,9 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -119,18 +126,32 @@ def run(base: str, token: str, lots: list[str], seconds: float, clients: int) ->
         rng = random.Random(n)
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+
+            def divert_and_reject(i: int, body: dict[str, object]) -> httpx.Response:
+                r = http.post("/diversions", json=body, headers={"Idempotency-Key": f"p-{i}"})
+                if r.status_code == 200:
+                    http.post(f"/diversions/B-{i}/reject", headers={"Idempotency-Key": f"r-{i}"})
+                return r
+
             while time.monotonic() < stop_at:
                 roll = rng.random()
-                if roll < 0.4:
-                    kind, req = "GET balances", lambda: http.get("/balances")
-                elif roll < 0.7:
+                req: Callable[[], httpx.Response]
+                if roll < 0.35:
+                    kind, req = "GET balances", partial(http.get, "/balances")
+                elif roll < 0.6:
                     lot = rng.choice(lots)
-                    kind, req = "GET trace", lambda lot=lot: http.get(f"/lots/{lot}/trace")
+                    kind, req = "GET trace", partial(http.get, f"/lots/{lot}/trace")
+                elif roll < 0.75:
+                    kind, req = "GET diversions", partial(http.get, "/diversions?limit=20")
                 elif roll < 0.9:
-                    kind, req = "GET diversions", lambda: http.get("/diversions?limit=20")
+                    query = {
+                        "divert": f"{rng.choice(lots)}:{rng.randrange(1, 101)}:alpha:gamma",
+                        "on": "2024-02-01",
+                    }
+                    kind, req = "GET impact", partial(http.get, "/impact", params=query)
                 else:
                     i = next(ids)
-                    body = {
+                    body: dict[str, object] = {
                         "id": f"B-{i}",
                         "lot": rng.choice(lots),
                         "qty": 1,
@@ -138,18 +159,7 @@ def run(base: str, token: str, lots: list[str], seconds: float, clients: int) ->
                         "to_org": "gamma",
                         "on": "2024-02-01",
                     }
-
-                    def req(i: int = i, body: dict[str, object] = body) -> httpx.Response:
-                        r = http.post(
-                            "/diversions", json=body, headers={"Idempotency-Key": f"p-{i}"}
-                        )
-                        if r.status_code == 200:
-                            http.post(
-                                f"/diversions/B-{i}/reject", headers={"Idempotency-Key": f"r-{i}"}
-                            )
-                        return r
-
-                    kind = "POST divert+reject"
+                    kind, req = "POST divert+reject", partial(divert_and_reject, i, body)
                 t0 = time.perf_counter()
                 r = req()
                 dt = (time.perf_counter() - t0) * 1000
@@ -165,8 +175,10 @@ def run(base: str, token: str, lots: list[str], seconds: float, clients: int) ->
     for t in threads:
         t.join()
     elapsed = time.monotonic() - t0
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"machine: {platform.machine()} {platform.processor() or ''}, python "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()} "
+        f"{platform.processor() or ''}, {os.cpu_count()} cores, load average {load}, python "
         f"{platform.python_version()}, {clients} clients, {elapsed:.1f} s"
     )
     print(f"{'kind':<22}{'count':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")

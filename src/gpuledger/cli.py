@@ -42,13 +42,8 @@ from gpuledger.domain import (
 from gpuledger.forecast import rich_progress
 from gpuledger.ledger import Ledger
 from gpuledger.planning import (
-    DivertChange,
     Impact,
-    NewOrderChange,
-    PriorityChange,
-    SlipChange,
 )
-from gpuledger.planning.changes import Change
 from gpuledger.scenario import demo_scenario_path, load_scenario, write_scenario
 
 app = typer.Typer(
@@ -500,58 +495,6 @@ def plan_cmd(
     out.print(table)
 
 
-def _split(value: str, parts: int, option: str, shape: str) -> list[str]:
-    pieces = value.split(":")
-    if len(pieces) != parts or not all(pieces):
-        raise UsageError(f"{option} {value!r} is not {shape}")
-    return pieces
-
-
-def _int(text: str, option: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise UsageError(f"{option}: {text!r} is not a whole number") from None
-
-
-def _change(
-    divert: str | None,
-    slip: str | None,
-    new_order: str | None,
-    priority: str | None,
-    on: date | None,
-    payback: list[str],
-) -> Change:
-    given = [x for x in (divert, slip, new_order, priority) if x]
-    if len(given) != 1:
-        raise UsageError(
-            "give exactly one of --divert, --slip, --new-order, --priority or --diversion"
-        )
-    if divert:
-        lot, qty, src, dst = _split(divert, 4, "--divert", "LOT:QTY:FROM:TO")
-        if on is None:
-            raise UsageError("--divert needs --on DATE")
-        return DivertChange(
-            lot,
-            _int(qty, "--divert"),
-            src,
-            dst,
-            on,
-            tuple((p.lot, p.qty) for p in _payback(payback)),
-        )
-    if slip:
-        lot, days = _split(slip, 2, "--slip", "LOT:DAYS")
-        return SlipChange(lot, _int(days, "--slip"))
-    if new_order:
-        org, vendor, sku, qty = _split(new_order, 4, "--new-order", "ORG:VENDOR:SKU:QTY")
-        if on is None:
-            raise UsageError("--new-order needs --on DATE")
-        return NewOrderChange(org, vendor, sku, _int(qty, "--new-order"), on)
-    assert priority is not None
-    target, prio = _split(priority, 2, "--priority", "TARGET:PRIORITY")
-    return PriorityChange(target, _int(prio, "--priority"))
-
-
 @app.command("impact")
 def impact_cmd(
     divert: Annotated[
@@ -582,7 +525,14 @@ def impact_cmd(
                 raise UsageError("--diversion cannot be combined with another change")
             result = services.impact_of_diversion(ledger, diversion, policy)
         else:
-            change = _change(divert, slip, new_order, priority, _date(on, "--on"), payback or [])
+            change = services.parse_change(
+                divert=divert,
+                on=_date(on, "--on"),
+                payback=payback or [],
+                slip=slip,
+                new_order=new_order,
+                priority=priority,
+            )
             result = services.impact_of_change(ledger, change, policy, _date(as_of, "--as-of"))
     if as_json:
         _print_json(result.to_json())

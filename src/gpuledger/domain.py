@@ -161,6 +161,14 @@ class ScenarioError(GpuledgerError):
         return f"{head}: {self.reason}" if head else self.reason
 
 
+class InvalidInput(GpuledgerError):
+    """A value given to a command or request is malformed; ``field`` names it."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
 class LedgerError(GpuledgerError):
     """A ledger operation was refused; the books are unchanged."""
 

@@ -11,7 +11,7 @@ Dates: where a command takes no ``as_of``, the books' own "today" is used: the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from gpuledger.domain import (
     Bucket,
     Decision,
     Diversion,
+    InvalidInput,
     PolicyName,
     Scenario,
     holdings_by_org,
@@ -34,7 +35,16 @@ from gpuledger.governance import service as governed_service
 from gpuledger.governance.rules import ApprovalState
 from gpuledger.governance.store import Governance
 from gpuledger.ledger import DiversionView, Ledger
-from gpuledger.planning import DivertChange, Impact, Plan, impact, plan
+from gpuledger.planning import (
+    DivertChange,
+    Impact,
+    NewOrderChange,
+    Plan,
+    PriorityChange,
+    SlipChange,
+    impact,
+    plan,
+)
 from gpuledger.planning.changes import Change, change_day
 from gpuledger.planning.snapshot import PlanningSnapshot
 
@@ -66,6 +76,79 @@ def decision_snapshot(ledger: Ledger, on: date) -> PlanningSnapshot:
     return ledger.snapshot(on - ONE_DAY)
 
 
+def _parts(value: str, n: int, field: str, shape: str) -> list[str]:
+    parts = value.split(":")
+    if len(parts) != n or not all(parts):
+        raise InvalidInput(f"{field} {value!r} is not {shape}", field=field)
+    return parts
+
+
+def _whole(text: str, field: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(f"{field}: {text!r} is not a whole number", field=field) from None
+
+
+def parse_change(
+    *,
+    divert: str | None = None,
+    on: date | None = None,
+    payback: Sequence[str] = (),
+    slip: str | None = None,
+    new_order: str | None = None,
+    priority: str | None = None,
+) -> Change:
+    """The planning change that ``gpuledger impact`` options (and ``GET /impact``) describe.
+
+    Exactly one of ``divert`` (``LOT:QTY:FROM:TO``, needs ``on``; ``payback`` is
+    ``LOT:QTY`` items), ``slip`` (``LOT:DAYS``), ``new_order``
+    (``ORG:VENDOR:SKU:QTY``, needs ``on``) or ``priority`` (``TARGET:PRIORITY``).
+
+    Raises:
+        InvalidInput: naming the field: none or several changes, a malformed
+            value, a missing ``on``, a payback without a diversion.
+    """
+    given = [
+        name
+        for name, value in (
+            ("divert", divert),
+            ("slip", slip),
+            ("new_order", new_order),
+            ("priority", priority),
+        )
+        if value
+    ]
+    if len(given) != 1:
+        raise InvalidInput(
+            "give exactly one change: divert, slip, new_order or priority "
+            f"({len(given)} given{': ' + ', '.join(given) if given else ''})",
+            field=given[1] if len(given) > 1 else "divert",
+        )
+    if payback and not divert:
+        raise InvalidInput("payback applies to a diversion: give it with divert", field="payback")
+    if divert:
+        lot, qty, src, dst = _parts(divert, 4, "divert", "LOT:QTY:FROM:TO")
+        if on is None:
+            raise InvalidInput("divert needs on (the date of the diversion)", field="on")
+        paid = []
+        for item in payback:
+            paid_lot, paid_qty = _parts(item, 2, "payback", "LOT:QTY")
+            paid.append((paid_lot, _whole(paid_qty, "payback")))
+        return DivertChange(lot, _whole(qty, "divert"), src, dst, on, tuple(paid))
+    if slip:
+        lot, days = _parts(slip, 2, "slip", "LOT:DAYS")
+        return SlipChange(lot, _whole(days, "slip"))
+    if new_order:
+        org, vendor, sku, qty = _parts(new_order, 4, "new_order", "ORG:VENDOR:SKU:QTY")
+        if on is None:
+            raise InvalidInput("new_order needs on (the date the order is placed)", field="on")
+        return NewOrderChange(org, vendor, sku, _whole(qty, "new_order"), on)
+    assert priority is not None
+    target, level = _parts(priority, 2, "priority", "TARGET:PRIORITY")
+    return PriorityChange(target, _whole(level, "priority"))
+
+
 def impact_of_change(
     ledger: Ledger, change: Change, policy: PolicyName, as_of: date | None = None
 ) -> Impact:
@@ -76,8 +159,9 @@ def impact_of_change(
             the change's own date.
     """
     if as_of is None:
-        probe = snapshot(ledger)
-        base = decision_snapshot(ledger, change_day(change, probe))
+        own_day = getattr(change, "day", None)
+        day = own_day if isinstance(own_day, date) else change_day(change, snapshot(ledger))
+        base = decision_snapshot(ledger, day)
     else:
         base = ledger.snapshot(as_of)
     return impact(base, change, policy)

@@ -91,7 +91,10 @@ class World:
             h["Authorization"] = f"Bearer {self.tokens[user]}"
         if method != "GET" and "Idempotency-Key" not in h:
             h["Idempotency-Key"] = key or f"k-{next(self._keys)}"
-        return self.client.request(method, f"/api/v1{path}", json=body, headers=h)
+        response: httpx.Response = self.client.request(
+            method, f"/api/v1{path}", json=body, headers=h
+        )
+        return response
 
     def ok(self, user: str, method: str, path: str, body: Any = None) -> Any:
         """A request that must succeed; its JSON."""

@@ -80,6 +80,25 @@ ENDPOINTS: dict[str, tuple[Setup, dict[str, int]]] = {
         lambda w, u: ("GET", f"/diversions/{pending(w, 'imp-' + u)}/impact", None),
         expect(SEES_TESLA | {"xapprover"}, hidden_from={"outsider", "nobody"}),
     ),
+    "GET impact of a change": (
+        lambda w, u: ("GET", "/impact?divert=LOT-T1:1:tesla:x&on=2024-02-01", None),
+        # the giver's lots are tesla's: a receiver-only caller (xapprover) does not see them
+        expect(SEES_TESLA),
+    ),
+    "GET impact of a new order": (
+        lambda w, u: ("GET", "/impact?new_order=tesla:nvidia:H100:10&on=2024-02-01", None),
+        expect(SEES_TESLA),
+    ),
+    "GET forecast": (lambda w, u: ("GET", "/forecast?samples=20", None), dict.fromkeys(USERS, 200)),
+    "GET forecast of tesla": (
+        lambda w, u: ("GET", "/forecast?samples=20&org=tesla", None),
+        expect(SEES_TESLA),
+    ),
+    "GET claims": (lambda w, u: ("GET", "/claims?samples=20", None), dict.fromkeys(USERS, 200)),
+    "GET claims of tesla": (
+        lambda w, u: ("GET", "/claims?samples=20&org=tesla", None),
+        expect(SEES_TESLA),
+    ),
     "GET export": (
         lambda w, u: ("GET", "/scenario", None),
         {u: 200 if u == "root" else 403 for u in USERS},
@@ -227,3 +246,11 @@ def test_balances_show_only_the_callers_orgs(shared_world: World) -> None:
     owners = {b["owner"] for b in shared_world.ok("viewer", "GET", "/balances")["balances"]}
     assert "org:tesla" in owners and not any("acme" in o for o in owners)
     assert shared_world.ok("nobody", "GET", "/balances")["balances"] == []
+    # vendors' world accounts sum over every org: only who sees every org gets them
+    owners = {b["owner"] for b in shared_world.ok("root", "GET", "/balances")["balances"]}
+    assert "vendor:nvidia" in owners
+    assert not any(
+        o.startswith("vendor:")
+        for user in ("groupadmin", "outsider")
+        for o in (b["owner"] for b in shared_world.ok(user, "GET", "/balances")["balances"])
+    )

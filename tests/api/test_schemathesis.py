@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import checks
 
 from tests.api.conftest import World, make_world
@@ -60,3 +62,58 @@ def test_the_api_honours_its_openapi(case: Any) -> None:
     headers = {"Authorization": f"Bearer {world.tokens['root']}"}
     response = case.call(headers=headers)
     case.validate_response(response, checks=CHECKS)
+
+
+def test_the_schema_has_every_planning_operation() -> None:
+    paths = set(_world().client.get("/api/v1/openapi.json").json()["paths"])
+    assert {"/impact", "/forecast", "/claims", "/plan"} <= {
+        p.removeprefix("/api/v1") for p in paths
+    }
+
+
+# Random strings rarely name a lot or an org of the fleet, so /impact would mostly
+# answer 422 or 404 above; here the changes are drawn over the fleet's own ids.
+_IDS = st.sampled_from(["LOT-T1", "LOT-A1", "PO-T", "NOPE"])
+_ORGS = st.sampled_from(["tesla", "x", "acme", "nowhere"])
+_DAYS = st.dates(min_value=date(1899, 6, 1), max_value=date(3000, 6, 1)).map(date.isoformat)
+_QTY = st.integers(0, 13_000) | st.integers(0, 10**12 - 1)  # LOT-T1 holds 12,000
+_CHANGES = st.one_of(
+    st.fixed_dictionaries(
+        {"divert": st.tuples(_IDS, _QTY, _ORGS, _ORGS).map(lambda t: ":".join(map(str, t)))},
+        optional={
+            "on": _DAYS,
+            "payback": st.lists(st.tuples(_IDS, _QTY).map(lambda t: f"{t[0]}:{t[1]}"), max_size=2),
+        },
+    ),
+    st.fixed_dictionaries(
+        {"slip": st.tuples(_IDS, st.integers(-99999, 99999)).map(lambda t: f"{t[0]}:{t[1]}")},
+        optional={"as_of": _DAYS},
+    ),
+    st.fixed_dictionaries(
+        {
+            "new_order": st.tuples(
+                _ORGS, st.sampled_from(["nvidia", "amd"]), st.just("H100"), _QTY
+            ).map(lambda t: ":".join(map(str, t)))
+        },
+        optional={"on": _DAYS},
+    ),
+    st.fixed_dictionaries(
+        {
+            "priority": st.tuples(
+                st.sampled_from(["tesla-h1", "acme-h1", "none"]), st.integers(1, 999999)
+            ).map(lambda t: f"{t[0]}:{t[1]}")
+        }
+    ),
+)
+
+
+@given(query=_CHANGES, policy=st.sampled_from(["consigned", "priority", "fair-share"]))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_impact_of_changes_over_the_fleet_honours_the_openapi(
+    query: dict[str, Any], policy: str
+) -> None:
+    world = _world()
+    case = schema["/api/v1/impact"]["GET"].Case(query={**query, "policy": policy})
+    response = case.call(headers={"Authorization": f"Bearer {world.tokens['root']}"})
+    case.validate_response(response, checks=CHECKS)
+    assert response.status_code in (200, 404, 409, 422), response.text

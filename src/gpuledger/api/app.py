@@ -22,16 +22,25 @@ from pydantic import BaseModel
 
 from gpuledger import __version__, services
 from gpuledger.api import errors
+from gpuledger.api.changes import (
+    DivertQuery,
+    NewOrderQuery,
+    PaybackQuery,
+    PriorityQuery,
+    SlipQuery,
+)
 from gpuledger.api.idempotency import IdempotencyStore, request_hash
 from gpuledger.api.models import (
     AcceptedOut,
     ApprovalsOut,
     AuditOut,
     BalancesOut,
+    ClaimsOut,
     DiversionIn,
     DiversionOut,
     DiversionsOut,
     FilledOut,
+    ForecastOut,
     ImpactOut,
     ImportOut,
     LotIn,
@@ -45,6 +54,7 @@ from gpuledger.api.models import (
     WhoAmIOut,
 )
 from gpuledger.domain import (
+    ClaimKind,
     Decision,
     Diversion,
     DiversionStatus,
@@ -67,11 +77,22 @@ from gpuledger.governance.store import Governance
 from gpuledger.governance.tokens import TokenHasher
 from gpuledger.ledger import DiversionView, Ledger, system_clock
 from gpuledger.ledger.ledger import read_documents
+from gpuledger.planning import DivertChange, Impact, NewOrderChange, PriorityChange, SlipChange
+from gpuledger.planning.changes import Change
 from gpuledger.scenario import dump_scenario, parse_scenario
 from gpuledger.web import create_router
 
 PREFIX = "/api/v1"
 M = TypeVar("M", bound=BaseModel)
+
+#: The most Monte Carlo samples one request may ask for (forecast, claims): about
+#: 1.5 s of one core at the founding story's size. Larger runs belong to the CLI
+#: (``gpuledger forecast --workers N``); the API never starts a Dask cluster.
+MAX_FORECAST_SAMPLES = 20_000
+DEFAULT_SAMPLES = 1000
+#: Dates the planning endpoints accept: far enough either way for any plan, and
+#: inside what ``datetime.date`` can shift by a horizon without overflowing.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -175,6 +196,19 @@ Key = Annotated[
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip.")]
 PathId = Annotated[str, Path(min_length=1, max_length=200)]
+Day = Annotated[
+    date | None,
+    Query(ge=FIRST_DAY, le=LAST_DAY, description="A date from 1900-01-01 to 2999-12-31."),
+]
+Samples = Annotated[
+    int,
+    Query(ge=1, le=MAX_FORECAST_SAMPLES, description="Monte Carlo samples (at most 20,000)."),
+]
+Seed = Annotated[int, Query(ge=0, le=2**63 - 1, description="Same seed, same answer.")]
+OrgFilter = Annotated[
+    str | None,
+    Query(min_length=1, max_length=200, description="Only this org (and its clusters)."),
+]
 
 
 def _router(b: Backend) -> APIRouter:
@@ -215,14 +249,17 @@ def _router(b: Backend) -> APIRouter:
             raise UnknownRecord(f"lot {lot_id!r} is not in the ledger")
         return str(lot["consignee"])
 
-    def visible_owner(who: Caller, owner: str, clusters: dict[str, dict[str, Any]]) -> bool:
+    def visible_owner(
+        who: Caller, owner: str, clusters: dict[str, dict[str, Any]], sees_all: bool
+    ) -> bool:
         kind, _, ident = owner.partition(":")
         if kind == "org":
             return who.access.sees(ident)
         if kind == "cluster":
             cluster = clusters.get(ident)
             return cluster is not None and who.access.sees(cluster["org"])
-        return False  # vendors' world accounts sum over every org: not shown per caller
+        # vendors' world accounts sum over every org: shown only to who sees them all
+        return sees_all
 
     def diversion_json(view: DiversionView, directory: Directory) -> dict[str, Any]:
         state = service.approvals(view, directory)
@@ -258,12 +295,17 @@ def _router(b: Backend) -> APIRouter:
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> dict[str, Any]:
-        """Units per account (the caller's orgs and their clusters), posted and pending."""
+        """Units per account (the caller's orgs and their clusters), posted and pending.
+
+        Vendors' world accounts sum over every org: only a caller who sees every
+        org in the books gets them (and then the same rows as ``gpuledger balances``).
+        """
         clusters = b.docs(DocumentKind.CLUSTER)
+        sees_all = all(who.access.sees(o) for o in b.docs(DocumentKind.ORG))
         rows = [
             x
             for x in b.ledger.balances(as_of=as_of, known_on=known_on)
-            if visible_owner(who, x.owner, clusters)
+            if visible_owner(who, x.owner, clusters, sees_all)
         ]
         return _out(
             BalancesOut,
@@ -319,14 +361,54 @@ def _router(b: Backend) -> APIRouter:
         view = service.visible_diversion(b.ledger, who.access, diversion_id)
         return diversion_json(view, who.directory)
 
-    def visible_consumers(who: Caller) -> set[str]:
+    def visible_consumers(who: Caller, org: str | None = None) -> set[str]:
+        """The caller's orgs and their clusters (only ``org``'s when given: 404 if not seen)."""
         clusters = b.docs(DocumentKind.CLUSTER)
-        orgs = who.access.visible_orgs()
-        return set(orgs) | {c for c, data in clusters.items() if data["org"] in orgs}
+        orgs = set(who.access.visible_orgs())
+        if org is not None:
+            if org not in orgs:
+                raise UnknownRecord(f"org {org!r} is not in the ledger")
+            orgs = {org}
+        return orgs | {c for c, data in clusters.items() if data["org"] in orgs}
+
+    def consumer_org(consumer: str) -> str:
+        cluster = b.docs(DocumentKind.CLUSTER).get(consumer)
+        return str(cluster["org"]) if cluster is not None else consumer
+
+    def only_mine(result: Impact, who: Caller) -> dict[str, Any]:
+        """An impact's JSON with only the targets (recovery, explanations) the caller sees."""
+        seen = visible_consumers(who)
+        consumer = {t["id"]: t["consumer"] for t in result.before.to_json()["targets"]}
+        data = result.to_json()
+        mine = {t for t, c in consumer.items() if c in seen}
+        data["targets"] = [t for t in data["targets"] if t["id"] in mine]
+        data["recovery"] = [r for r in data["recovery"] if r["target"] in mine]
+        data["explanations"] = [e for e in data["explanations"] if e["target"] in mine]
+        return _out(ImpactOut, data)
+
+    def check_change(who: Caller, change: Change) -> None:
+        """404 unless the caller sees the org whose supply or target the change touches.
+
+        A diversion needs the giving org (its lot is the giver's supply); the
+        receiver may be any org in the books, as when proposing one. A slip needs
+        the lot's consignee, a new order its org, a priority the target's owner.
+        """
+        if isinstance(change, DivertChange):
+            if not who.access.sees(change.from_org):
+                raise UnknownRecord(f"org {change.from_org!r} is not in the ledger")
+        elif isinstance(change, SlipChange):
+            lot_org(who, change.lot)
+        elif isinstance(change, NewOrderChange):
+            if not who.access.sees(change.org):
+                raise UnknownRecord(f"org {change.org!r} is not in the ledger")
+        elif isinstance(change, PriorityChange):
+            target = b.docs(DocumentKind.TARGET).get(change.target)
+            if target is None or not who.access.sees(consumer_org(str(target["consumer"]))):
+                raise UnknownRecord(f"target {change.target!r} is not in the ledger")
 
     @router.get("/plan", response_model=PlanOut, tags=["planning"])
     def plan(
-        who: Who, policy: PolicyName = PolicyName.CONSIGNED, as_of: date | None = None
+        who: Who, policy: PolicyName = PolicyName.CONSIGNED, as_of: Day = None
     ) -> dict[str, Any]:
         """``gpuledger plan``: per target, holdings at ``by``, completion and days late."""
         data = services.plan_report(b.ledger, policy, as_of).to_json()
@@ -346,14 +428,88 @@ def _router(b: Backend) -> APIRouter:
         result = services.impact_of_diversion(
             b.ledger, diversion_id, policy, with_payback=with_payback
         )
-        seen = visible_consumers(who)
-        consumer = {t["id"]: t["consumer"] for t in result.before.to_json()["targets"]}
+        return only_mine(result, who)
+
+    @router.get("/impact", response_model=ImpactOut, tags=["planning"])
+    def change_impact(
+        who: Who,
+        divert: DivertQuery = None,
+        on: Day = None,
+        payback: PaybackQuery = None,
+        slip: SlipQuery = None,
+        new_order: NewOrderQuery = None,
+        priority: PriorityQuery = None,
+        as_of: Day = None,
+        policy: PolicyName = PolicyName.CONSIGNED,
+    ) -> dict[str, Any]:
+        """``gpuledger impact --divert/--slip/--new-order/--priority``: a hypothetical change.
+
+        Exactly one change; ``divert`` and ``new_order`` need ``on``. It is evaluated
+        on the books the day before its date (``as_of`` overrides), against the
+        same policy; the answer lists the caller's targets only.
+        """
+        change = services.parse_change(
+            divert=divert,
+            on=on,
+            payback=payback or [],
+            slip=slip,
+            new_order=new_order,
+            priority=priority,
+        )
+        check_change(who, change)
+        return only_mine(services.impact_of_change(b.ledger, change, policy, as_of), who)
+
+    @router.get("/forecast", response_model=ForecastOut, tags=["planning"])
+    def forecast(
+        who: Who,
+        samples: Samples = DEFAULT_SAMPLES,
+        seed: Seed = 0,
+        policy: PolicyName = PolicyName.PRIORITY,
+        as_of: Day = None,
+        org: OrgFilter = None,
+    ) -> dict[str, Any]:
+        """``gpuledger forecast``: P10/P50/P90 completion and on-time odds of the caller's targets.
+
+        Runs in this process (never on Dask), at most 20,000 samples. A caller
+        who sees no target gets an empty list and no computation.
+        """
+        seen = visible_consumers(who, org)
+        if not any(t["consumer"] in seen for t in b.docs(DocumentKind.TARGET).values()):
+            return _out(
+                ForecastOut, {"samples": samples, "seed": seed, "policy": policy, "targets": []}
+            )
+        result = services.forecast_report(b.ledger, policy, samples=samples, seed=seed, as_of=as_of)
+        snap = result.snapshot
+        mine = {
+            tid
+            for tid, c in zip(snap.target_id, snap.target_consumer.tolist(), strict=True)
+            if snap.consumers[c] in seen
+        }
         data = result.to_json()
-        mine = {t for t, c in consumer.items() if c in seen}
         data["targets"] = [t for t in data["targets"] if t["id"] in mine]
-        data["recovery"] = [r for r in data["recovery"] if r["target"] in mine]
-        data["explanations"] = [e for e in data["explanations"] if e["target"] in mine]
-        return _out(ImpactOut, data)
+        return _out(ForecastOut, data)
+
+    @router.get("/claims", response_model=ClaimsOut, tags=["planning"])
+    def claims(
+        who: Who,
+        samples: Samples = DEFAULT_SAMPLES,
+        seed: Seed = 0,
+        policy: PolicyName = PolicyName.CONSIGNED,
+        org: OrgFilter = None,
+    ) -> dict[str, Any]:
+        """``gpuledger claims``: the public claims of the caller's orgs against the books.
+
+        ``target`` claims are checked against a forecast (``samples``, ``seed``,
+        ``policy``), run only when the caller sees one.
+        """
+        orgs = visible_consumers(who, org) & set(b.docs(DocumentKind.ORG))
+        mine = [c for c in b.ledger.to_scenario().claims if c.org in orgs]
+        fc = None
+        if any(c.kind is ClaimKind.TARGET for c in mine):
+            fc = services.forecast_report(b.ledger, policy, samples=samples, seed=seed)
+        ids = {c.id for c in mine}
+        checks = [c for c in services.claims_report(b.ledger, fc) if c.id in ids] if mine else []
+        return _out(ClaimsOut, {"claims": [c.to_json() for c in checks]})
 
     @router.get("/scenario", response_model=ScenarioOut, tags=["scenario"])
     def export(who: Who, as_of: date | None = None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from gpuledger.domain import (
     GpuledgerError,
     IdempotencyConflict,
     InsufficientUnits,
+    InvalidInput,
     InvalidTransition,
     LedgerError,
     PermissionDenied,
@@ -50,6 +51,7 @@ MAPPING: tuple[tuple[type[GpuledgerError], int, str], ...] = (
     (IdempotencyConflict, 409, "idempotency_conflict"),
     (InvalidTransition, 409, "invalid_transition"),
     (ScenarioError, 422, "invalid"),
+    (InvalidInput, 422, "invalid"),
     (LedgerError, 422, "refused"),
     (GpuledgerError, 422, "invalid"),
 )
@@ -77,7 +79,7 @@ def error_json(status: int, code: str, message: str, field: str | None = None) -
 
 def classify(exc: GpuledgerError) -> tuple[int, str, str | None]:
     """Status, code and field of a domain error."""
-    field = exc.field if isinstance(exc, ScenarioError) else None
+    field = exc.field if isinstance(exc, ScenarioError | InvalidInput) else None
     for cls, status, code in MAPPING:
         if isinstance(exc, cls):
             return status, code, field

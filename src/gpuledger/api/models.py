@@ -1,7 +1,8 @@
 """Request and response bodies: pydantic models, so the OpenAPI says exactly what flows.
 
-Response shapes are the CLI's ``--json`` shapes (``balances``, ``trace``,
-``divert show``, ``audit verify``), with pagination fields added to lists.
+Response shapes are the CLI's ``--json`` shapes (``balances``, ``trace``, ``plan``,
+``impact``, ``forecast``, ``claims``, ``divert show``, ``audit verify``), with
+pagination fields added to lists.
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from gpuledger.domain import Bucket, Decision, DiversionStatus, Phase, PolicyName, TransferKind
+from gpuledger.domain import (
+    Bucket,
+    ClaimKind,
+    Decision,
+    DiversionStatus,
+    Phase,
+    PolicyName,
+    TransferKind,
+)
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\s/]+$")]
 Qty = Annotated[int, Field(gt=0, le=10**12)]
@@ -319,7 +328,7 @@ class RecoveryOut(BaseModel):
 
 
 class ImpactOut(BaseModel):
-    """``gpuledger impact --diversion ID --json``, the caller's targets only."""
+    """``gpuledger impact --json`` (a diversion or a hypothetical change), the caller's targets."""
 
     change: str
     policy: PolicyName
@@ -328,3 +337,55 @@ class ImpactOut(BaseModel):
     targets: list[ImpactTargetOut]
     recovery: list[RecoveryOut]
     explanations: list[dict[str, Any]]
+
+
+class ForecastTargetOut(BaseModel):
+    """One target's completion quantiles and on-time probability."""
+
+    id: str
+    p10: date | None
+    p50: date | None
+    p90: date | None
+    on_time_probability: float
+
+
+class ForecastOut(BaseModel):
+    """``gpuledger forecast --json``, the caller's targets only."""
+
+    samples: int
+    seed: int
+    policy: PolicyName
+    targets: list[ForecastTargetOut]
+
+
+class ExplanationOut(BaseModel):
+    """A diversion out of (or into) the claiming org before the claim's date."""
+
+    id: str
+    direction: str
+    qty: int
+    on: date
+    known_on: date | None
+    status: DiversionStatus
+
+
+class ClaimOut(BaseModel):
+    """One public claim checked against the books and the forecast."""
+
+    id: str
+    org: str
+    kind: ClaimKind
+    claimed: int
+    books_then: int
+    books_now: int
+    forecast_p50: int | None
+    forecast_p90: int | None
+    gap: int | None
+    explained_by: list[ExplanationOut]
+    overstated: bool
+
+
+class ClaimsOut(BaseModel):
+    """``gpuledger claims --json``, claims of the caller's orgs only."""
+
+    claims: list[ClaimOut]
