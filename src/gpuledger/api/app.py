@@ -9,6 +9,7 @@ the governed diversion service) and shapes the answer with the models of
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -127,6 +128,11 @@ def _next(request: Request, total: int, limit: int, offset: int) -> str | None:
     if offset + limit >= total:
         return None
     return str(request.url.include_query_params(limit=limit, offset=offset + limit))
+
+
+#: Forecasts are CPU-bound: one runs at a time per server, so a burst of them
+#: queues instead of starving every other request of both cores.
+FORECASTS = threading.BoundedSemaphore(1)
 
 
 def create_app(
@@ -478,7 +484,10 @@ def _router(b: Backend) -> APIRouter:
             return _out(
                 ForecastOut, {"samples": samples, "seed": seed, "policy": policy, "targets": []}
             )
-        result = services.forecast_report(b.ledger, policy, samples=samples, seed=seed, as_of=as_of)
+        with FORECASTS:
+            result = services.forecast_report(
+                b.ledger, policy, samples=samples, seed=seed, as_of=as_of
+            )
         snap = result.snapshot
         mine = {
             tid
@@ -506,7 +515,8 @@ def _router(b: Backend) -> APIRouter:
         mine = [c for c in b.ledger.to_scenario().claims if c.org in orgs]
         fc = None
         if any(c.kind is ClaimKind.TARGET for c in mine):
-            fc = services.forecast_report(b.ledger, policy, samples=samples, seed=seed)
+            with FORECASTS:
+                fc = services.forecast_report(b.ledger, policy, samples=samples, seed=seed)
         ids = {c.id for c in mine}
         checks = [c for c in services.claims_report(b.ledger, fc) if c.id in ids] if mine else []
         return _out(ClaimsOut, {"claims": [c.to_json() for c in checks]})
