@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 
 import pytest
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from gpuledger import domain as d
 from gpuledger.domain import Account, Bucket, Decision, DiversionStatus
 from gpuledger.ledger import EventKind, Ledger, Receipt
+from gpuledger.ledger.books import fold
 from gpuledger.ledger.schema import transfers
 
 from .conftest import H100, FakeClock, base, reference
@@ -434,3 +436,138 @@ def test_timestamps_are_stored_like_sqlalchemy_binds_them(ledger: Ledger) -> Non
             .where(transfers.c.effective_at == datetime(2023, 12, 1, tzinfo=UTC))
         ).scalar_one()
     assert found == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "missing"),
+    [
+        pytest.param({"org": "nobody"}, "org", "nobody", id="unknown-org"),
+        pytest.param({"vendor": "acme"}, "vendor", "acme", id="unknown-vendor"),
+        pytest.param({"sku": "B200-NOPE"}, "sku", "B200-NOPE", id="unknown-sku"),
+    ],
+)
+def test_order_refuses_unknown_references(
+    ledger: Ledger, changes: dict[str, str], field: str, missing: str
+) -> None:
+    ledger.import_scenario(reference())
+    before = ledger.event_count()
+    good = d.Order("PO-NEW", "a", "nvidia", H100, 10, date(2024, 1, 2))
+    bad = dataclasses.replace(good, **changes)  # type: ignore[arg-type]
+    with pytest.raises(d.UnknownRecord, match=rf"order 'PO-NEW': {field} '{missing}'"):
+        ledger.order(bad, actor="alice")
+    assert ledger.event_count() == before
+    ledger.order(good, actor="alice")  # the same order with known references is recorded
+    assert ledger.event_count() == before + 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "missing"),
+    [
+        pytest.param({"order": "PO-NOPE"}, "order", "PO-NOPE", id="unknown-order"),
+        pytest.param({"consignee": "nobody"}, "consignee", "nobody", id="unknown-consignee"),
+    ],
+)
+def test_ship_refuses_unknown_references(
+    ledger: Ledger, changes: dict[str, str], field: str, missing: str
+) -> None:
+    ledger.import_scenario(reference())
+    before = ledger.event_count()
+    lot = d.Lot("L9", "PO-A", 10, date(2024, 1, 2), date(2024, 1, 9), "a")
+    with pytest.raises(d.UnknownRecord, match=rf"lot 'L9': {field} '{missing}'"):
+        ledger.ship(dataclasses.replace(lot, **changes), actor="alice")  # type: ignore[arg-type]
+    assert ledger.event_count() == before  # neither the lot document nor a transfer
+    assert ledger.transfers(lot="L9") == []
+
+
+def test_batch_refuses_an_order_of_an_unknown_sku_and_writes_nothing(ledger: Ledger) -> None:
+    ledger.import_scenario(reference())
+    before = ledger.event_count()
+    ops = [
+        d.Order("PO-OK", "a", "nvidia", H100, 10, date(2024, 1, 2)),
+        d.Order("PO-BAD", "a", "nvidia", "NOPE", 10, date(2024, 1, 2)),
+    ]
+    with pytest.raises(d.UnknownRecord, match="order 'PO-BAD': sku 'NOPE'"):
+        ledger.post_batch(ops, actor="alice")
+    assert ledger.event_count() == before
+
+
+WINDOWS = [
+    pytest.param(None, None, id="everything"),
+    pytest.param(date(2023, 12, 7), None, id="as-of-between-a-proposal-and-its-post"),
+    pytest.param(None, date(2026, 1, 6), id="known-before-the-approval"),
+    pytest.param(date(2023, 12, 3), date(2026, 1, 7), id="as-of-before-L2-shipped"),
+]
+
+
+@pytest.mark.parametrize(("as_of", "known_on"), WINDOWS)
+def test_balances_aggregate_in_sql_match_the_fold_of_the_rows(
+    shipped: Ledger, clock: FakeClock, as_of: date | None, known_on: date | None
+) -> None:
+    # A pending, a posted (later in time) and a voided diversion, and a deployment.
+    shipped.receive("L1", date(2023, 12, 10), actor="bob")
+    shipped.propose_diversion(divert("DP", "L2", 5), actor="carol")  # stays pending
+    clock.advance()
+    shipped.propose_diversion(divert("DA", "L2", 7, on=date(2023, 12, 6)), actor="carol")
+    clock.advance()
+    shipped.decide("DA", Decision.APPROVE, actor="erin", on=date(2023, 12, 8))
+    shipped.propose_diversion(divert("DV", "L1", 4, on=date(2023, 12, 11)), actor="carol")
+    shipped.decide("DV", Decision.VOID, actor="erin")
+    shipped.deploy(
+        d.Movement(
+            "M1", d.TransferKind.DEPLOY, 30, date(2023, 12, 12), "a", lot="L1", cluster="ca"
+        ),
+        actor="bob",
+    )
+    reference_totals: dict[tuple[str, Bucket, str], list[int]] = {}
+    for (account, sku, _), b in fold(shipped.transfers(as_of, known_on)).items():
+        row = reference_totals.setdefault((account.owner, account.bucket, sku), [0, 0])
+        row[0] += b.posted
+        row[1] += b.pend_credit - b.pend_debit
+    expected = [
+        d.Balance(owner, bucket, sku, p, q)
+        for (owner, bucket, sku), (p, q) in sorted(reference_totals.items())
+        if p or q
+    ]
+    got = shipped.balances(as_of, known_on)
+    assert got == expected
+    assert any(b.pending for b in shipped.balances())  # the window set has a live reservation
+
+
+def test_balances_by_hand_while_a_diversion_is_pending_then_after_it_posts(
+    shipped: Ledger, clock: FakeClock
+) -> None:
+    shipped.propose_diversion(divert("D1", "L1", 30), actor="carol")
+    proposed_on = clock.now.date()
+    clock.advance(2)
+    shipped.decide("D1", Decision.APPROVE, actor="erin")
+    # As known on the proposal day: a holds 100 of L1 and 50 of L2, 30 reserved for b.
+    then = {
+        (b.owner, b.bucket): (b.posted, b.pending) for b in shipped.balances(known_on=proposed_on)
+    }
+    assert then[("org:a", Bucket.IN_TRANSIT)] == (150, -30)
+    assert then[("org:b", Bucket.IN_TRANSIT)] == (0, 30)
+    now = {(b.owner, b.bucket): (b.posted, b.pending) for b in shipped.balances()}
+    assert now[("org:a", Bucket.IN_TRANSIT)] == (120, 0)
+    assert now[("org:b", Bucket.IN_TRANSIT)] == (30, 0)
+    assert now[("vendor:nvidia", Bucket.WORLD)] == (-150, 0)
+
+
+def test_diversions_list_matches_each_single_view(shipped: Ledger) -> None:
+    shipped.propose_diversion(divert("D:1", "L1", 10), actor="carol")  # a colon in the id
+    shipped.propose_diversion(divert("D", "L1", 5), actor="dan")
+    shipped.decide("D:1", Decision.APPROVE, actor="erin")
+    shipped.decide("D", Decision.REJECT, actor="frank")
+    shipped.propose_diversion(divert("D2", "L2", 3), actor="carol")
+    views = {v.diversion.id: v for v in shipped.diversions()}
+    assert set(views) == {"D:1", "D", "D2"}
+    for diversion_id, view in views.items():
+        assert shipped.diversion(diversion_id) == view
+    assert [(x.decision, x.actor) for x in views["D"].decisions] == [
+        (Decision.PROPOSE, "dan"),
+        (Decision.REJECT, "frank"),
+    ]
+    assert [(x.decision, x.actor) for x in views["D:1"].decisions] == [
+        (Decision.PROPOSE, "carol"),
+        (Decision.APPROVE, "erin"),
+    ]
+    assert views["D2"].status is DiversionStatus.PENDING and len(views["D2"].transfers) == 1

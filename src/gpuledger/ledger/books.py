@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, select, type_coerce, update
+from sqlalchemy import Connection, Table, select, update
 
 from gpuledger.domain import (
     Account,
@@ -156,7 +156,7 @@ _PHASES = {p.value: p for p in Phase}
 _ACCOUNTS: dict[tuple[str, str], Account] = {}
 
 
-def _account(owner: str, bucket: str) -> Account:
+def account_of(owner: str, bucket: str) -> Account:
     """Accounts are few and immutable: build each once."""
     found = _ACCOUNTS.get((owner, bucket))
     if found is None:
@@ -172,8 +172,8 @@ def transfer_from_row(
         id=row.id,
         kind=_KINDS[row.kind],
         phase=_PHASES[row.phase],
-        debit=_account(row.debit_owner, row.debit_bucket),
-        credit=_account(row.credit_owner, row.credit_bucket),
+        debit=account_of(row.debit_owner, row.debit_bucket),
+        credit=account_of(row.credit_owner, row.credit_bucket),
         sku=row.sku,
         lot=row.lot,
         qty=int(row.qty),
@@ -184,29 +184,129 @@ def transfer_from_row(
     )
 
 
-@dataclass
-class LotBook:
-    """Every transfer of one lot (stored and queued), with all-time balances."""
+RawRow = tuple[Any, ...]  # a ``transfers`` row as the driver returns it, in _RAW_COLUMNS order
+_RAW_COLUMNS = (
+    "event_seq", "id", "kind", "phase", "debit_owner", "debit_bucket", "credit_owner",
+    "credit_bucket", "sku", "lot", "qty", "effective_at", "recorded_at", "pending_id",
+    "diversion",
+)  # fmt: skip
+_POSTED_PHASES = (Phase.SINGLE.value, Phase.POST.value)
 
-    rows: list[Transfer] = field(default_factory=list)
-    by_id: dict[str, Transfer] = field(default_factory=dict)
-    bal: dict[BalKey, Bal] = field(default_factory=lambda: defaultdict(Bal))
-    open_pending: dict[str, Transfer] = field(default_factory=dict)
+
+class LotBook:
+    """Every transfer of one lot (stored and queued), with all-time balances per account.
+
+    A lot has one SKU, so its balances are keyed by account alone; ``add`` and
+    ``available`` are O(1). Stored rows are kept raw until something reads
+    ``rows`` or ``by_id``: a batch that only moves units never builds them.
+    """
+
+    def __init__(self) -> None:
+        self.bal: dict[Account, Bal] = {}
+        self.open_pending: dict[str, Transfer] = {}
+        self.ids: set[str] = set()
+        self._raw: list[tuple[RawRow, Callable[[Any], datetime]]] = []
+        self._rows: list[Transfer] = []
+        self._by_id: dict[str, Transfer] = {}
+
+    def _bal(self, account: Account) -> Bal:
+        found = self.bal.get(account)
+        if found is None:
+            found = self.bal[account] = Bal()
+        return found
+
+    def load(self, r: RawRow, when: Callable[[Any], datetime]) -> None:
+        """Account for a stored row (in log order) without building its Transfer yet."""
+        phase, qty = r[3], int(r[10])
+        self.ids.add(r[1])
+        if phase in _POSTED_PHASES:
+            self._bal(account_of(r[4], r[5])).posted -= qty
+            self._bal(account_of(r[6], r[7])).posted += qty
+        if phase == Phase.PENDING.value or phase == Phase.VOID.value:
+            self._apply_phase(_transfer(r, when))  # rare rows: build them now
+        elif phase == Phase.POST.value and r[13] in self.open_pending:
+            self._apply_phase(_transfer(r, when))
+        self._raw.append((r, when))
+
+    def _materialize(self) -> None:
+        if self._raw:
+            built = [_transfer(r, when) for r, when in self._raw]
+            self._raw = []
+            self._rows = built + self._rows
+            self._by_id = {t.id: t for t in self._rows}
+
+    @property
+    def rows(self) -> list[Transfer]:
+        """The lot's transfers in log order."""
+        self._materialize()
+        return self._rows
+
+    @property
+    def by_id(self) -> dict[str, Transfer]:
+        """The lot's transfers by id."""
+        self._materialize()
+        return self._by_id
 
     def add(self, t: Transfer) -> None:
-        """Append a transfer and update the balances."""
-        self.rows.append(t)
-        self.by_id[t.id] = t
-        _apply(self.bal, self.open_pending, t)
+        """Append a transfer and update the balances (the rules of :func:`fold`)."""
+        self._rows.append(t)
+        self._by_id[t.id] = t
+        self.ids.add(t.id)
+        if t.phase is Phase.SINGLE or t.phase is Phase.POST:
+            self._bal(t.debit).posted -= t.qty
+            self._bal(t.credit).posted += t.qty
+        self._apply_phase(t)
+
+    def _apply_phase(self, t: Transfer) -> None:
+        """The pending side of a transfer: reserve, or release what it resolves."""
+        if t.phase is Phase.PENDING:
+            self._bal(t.debit).pend_debit += t.qty
+            self._bal(t.credit).pend_credit += t.qty
+            self.open_pending[t.id] = t
+        elif t.phase is Phase.POST or t.phase is Phase.VOID:
+            p = self.open_pending.pop(t.pending_id or "", None)
+            if p is not None:
+                self._bal(p.debit).pend_debit -= p.qty
+                self._bal(p.credit).pend_credit -= p.qty
 
     def available(self, account: Account) -> int:
         """Units of this lot the account may still debit (all dates, all known)."""
-        return sum(b.available for (a, _, _), b in self.bal.items() if a == account)
+        b = self.bal.get(account)
+        return 0 if b is None else b.available
+
+    def reserved(self, account: Account) -> int:
+        """Units of this lot the account has reserved for pending debits."""
+        b = self.bal.get(account)
+        return 0 if b is None else b.pend_debit
 
     def held(self, account: Account, at: datetime) -> int:
         """Posted units of this lot in ``account``, counting transfers effective by ``at``."""
-        rows = (t for t in self.rows if t.effective_at <= at)
-        return sum(b.posted for (a, _, _), b in fold(rows).items() if a == account)
+        total = 0
+        for t in self.rows:
+            if t.effective_at <= at and (t.phase is Phase.SINGLE or t.phase is Phase.POST):
+                if t.credit == account:
+                    total += t.qty
+                if t.debit == account:
+                    total -= t.qty
+        return total
+
+
+def _transfer(r: RawRow, when: Callable[[Any], datetime]) -> Transfer:
+    """A raw driver row (``_RAW_COLUMNS`` order) as a :class:`Transfer`."""
+    return Transfer(
+        id=r[1],
+        kind=_KINDS[r[2]],
+        phase=_PHASES[r[3]],
+        debit=account_of(r[4], r[5]),
+        credit=account_of(r[6], r[7]),
+        sku=r[8],
+        lot=r[9],
+        qty=int(r[10]),
+        effective_at=when(r[11]),
+        recorded_at=when(r[12]),
+        pending_id=r[13],
+        diversion=r[14],
+    )
 
 
 # --------------------------------------------------------------------------- events
@@ -279,10 +379,11 @@ class Work:
         return self._events[event_id]
 
     def preload_lots(self, lot_ids: Iterable[str]) -> None:
-        """Fetch the transfers of these lots in few queries."""
+        """Fetch the transfers of these lots in few queries (raw driver rows)."""
         missing = sorted({i for i in lot_ids if i not in self._lots})
-        tr = schema.transfers.c
-        # Timestamps repeat across rows: read them raw and convert each distinct one once.
+        if not missing:
+            return
+        # Timestamps repeat across rows: convert each distinct raw value once.
         seen: dict[Any, datetime] = {}
 
         def when(raw: Any) -> datetime:
@@ -291,23 +392,25 @@ class Work:
                 found = seen[raw] = schema.utc_from_storage(raw)
             return found
 
-        columns = [
-            type_coerce(c, String) if c.name in ("effective_at", "recorded_at") else c
-            for c in schema.transfers.c
-        ]
-        for chunk in chunks(missing):
-            books = {i: LotBook() for i in chunk}
-            # Sorted here, not in SQL: an ORDER BY event_seq tempts PostgreSQL into
-            # walking the event_seq index over the whole table instead of the lot index.
-            rows = sorted(
-                self.conn.execute(select(*columns).where(tr.lot.in_(chunk))),
-                key=lambda r: (r.event_seq, r.id),
-            )
-            for row in rows:
-                books[row.lot].add(
-                    transfer_from_row(row, when(row.effective_at), when(row.recorded_at))
-                )
-            self._lots.update(books)
+        dialect = self.conn.dialect
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        quote = dialect.identifier_preparer.quote
+        select_sql = (
+            f"SELECT {', '.join(quote(n) for n in _RAW_COLUMNS)} "
+            f"FROM {dialect.identifier_preparer.format_table(schema.transfers)} WHERE lot IN "
+        )
+        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for chunk in chunks(missing):
+                books = {i: LotBook() for i in chunk}
+                cursor.execute(select_sql + f"({', '.join([mark] * len(chunk))})", tuple(chunk))
+                # Sorted here, not in SQL: an ORDER BY event_seq tempts PostgreSQL into
+                # walking the event_seq index over the whole table instead of the lot index.
+                for r in sorted(cursor.fetchall(), key=lambda r: (r[0], r[1])):
+                    books[r[9]].load(r, when)
+                self._lots.update(books)
+        finally:
+            cursor.close()
 
     def lot_book(self, lot_id: str) -> LotBook:
         """The transfers of a lot (loaded once)."""
@@ -416,7 +519,7 @@ class Work:
         receive, propose, payback); when that transfer is absent the event is
         too, and no query is needed.
         """
-        if book is not None and event_id not in book.by_id and event_id not in self._events:
+        if book is not None and event_id not in book.ids and event_id not in self._events:
             return False
         prior = self._event(event_id)
         if prior is None:
@@ -623,6 +726,19 @@ class Work:
     def _require_org(self, org: str) -> None:
         self.record(DocumentKind.ORG, org)
 
+    def require(self, kind: DocumentKind, doc_id: str, subject: str, field_name: str) -> Any:
+        """The record ``doc_id`` that ``subject``'s ``field_name`` refers to.
+
+        Raises UnknownRecord naming the subject, the field and the missing id.
+        """
+        try:
+            return self.record(kind, doc_id)
+        except UnknownRecord:
+            raise UnknownRecord(
+                f"{subject}: {field_name} {doc_id!r} is not in the ledger "
+                f"(no {kind.value} with that id); import or add it first"
+            ) from None
+
     def _owned_lots(self, owner: str) -> list[str]:
         """Lots ever credited to an owner (stored or queued), by ship time then id."""
         tr = schema.transfers.c
@@ -651,11 +767,11 @@ class Work:
         """A diversion's status in the books; None if never proposed."""
         d: Diversion = self.record(DocumentKind.DIVERSION, diversion_id)
         book = self.lot_book(d.lot)
-        if f"post:{diversion_id}" in book.by_id:
+        if f"post:{diversion_id}" in book.ids:
             return DiversionStatus.POSTED
-        if f"void:{diversion_id}" in book.by_id:
+        if f"void:{diversion_id}" in book.ids:
             return DiversionStatus.VOIDED
-        if f"divert:{diversion_id}" in book.by_id:
+        if f"divert:{diversion_id}" in book.ids:
             return DiversionStatus.PENDING
         return None
 
@@ -673,16 +789,27 @@ class Work:
     # ------------------------------------------------------------------ verbs
 
     def order(self, order: Order, *, actor: str) -> None:
-        """Record an order (a versioned document) once its org exists and its qty is positive."""
-        self._require_org(order.org)
+        """Record an order (a versioned document) once its org, vendor and SKU exist.
+
+        Raises UnknownRecord naming the field (org, vendor or sku) that refers
+        to nothing, LedgerError when the quantity is not positive.
+        """
+        subject = f"order {order.id!r}"
+        self.require(DocumentKind.ORG, order.org, subject, "org")
+        self.require(DocumentKind.VENDOR, order.vendor, subject, "vendor")
+        self.require(DocumentKind.SKU, order.sku, subject, "sku")
         if order.qty <= 0:
             raise LedgerError(f"order {order.id!r}: quantity must be positive, got {order.qty}")
         self.put_document(DocumentKind.ORDER.value, order, actor, self.now)
 
     def ship(self, lot: Lot, *, actor: str, recorded_at: datetime | None = None) -> None:
-        """Post a lot's shipment (vendor/world -> consignee/in_transit), then due paybacks."""
-        order: Order = self.record(DocumentKind.ORDER, lot.order)
-        self._require_org(lot.consignee)
+        """Post a lot's shipment (vendor/world -> consignee/in_transit), then due paybacks.
+
+        Raises UnknownRecord naming the field (order or consignee) that refers to nothing.
+        """
+        subject = f"lot {lot.id!r}"
+        order: Order = self.require(DocumentKind.ORDER, lot.order, subject, "order")
+        self.require(DocumentKind.ORG, lot.consignee, subject, "consignee")
         if lot.qty <= 0:
             raise LedgerError(f"lot {lot.id!r}: quantity must be positive, got {lot.qty}")
         if lot.arrives_on < lot.ships_on:
@@ -749,7 +876,7 @@ class Work:
             inputs = {"lot": lot_id, "org": account.owner_id, "on": on.isoformat()}
             if self._seen(event_id, Operation.RECEIVE, inputs, book):
                 continue
-            reserved = sum(b.pend_debit for (a, _, _), b in book.bal.items() if a == account)
+            reserved = book.reserved(account)
             if reserved:
                 pending = sorted(
                     p.diversion or p.id for p in book.open_pending.values() if p.debit == account
@@ -1135,7 +1262,7 @@ class Work:
         # 3. The timeline up to as_of, in date order then verb order.
         prefixes = ("ship:", "receive:", "divert:", "payback:")
         self.preload_events(
-            [tid for book in self._lots.values() for tid in book.by_id if tid.startswith(prefixes)]
+            [tid for book in self._lots.values() for tid in book.ids if tid.startswith(prefixes)]
             + [f"movement:{m.id}" for m in s.movements]
             + [decision_event_id(d.id, x, actor) for d in s.diversions for x in Decision]
         )

@@ -96,10 +96,9 @@ def to_json(value: Any) -> Any:
     if kind in _PLAIN:
         return value
     names = _FIELDS.get(kind)
-    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
     if names is not None:
         return {n: to_json(getattr(value, n)) for n in names}
+    # Enums before the dataclass test: is_dataclass on an enum is slow (EnumType.__getattr__).
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
@@ -110,6 +109,9 @@ def to_json(value: Any) -> Any:
         return [to_json(v) for v in value]
     if isinstance(value, dict):
         return {str(k): to_json(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+        return {n: to_json(getattr(value, n)) for n in names}
     return value
 
 
@@ -118,30 +120,53 @@ def _hints(cls: type[Any]) -> dict[str, Any]:
     return typing.get_type_hints(cls, vars(domain))
 
 
-def _decode(tp: Any, value: Any) -> Any:
-    if value is None:
-        return None
+Decoder = typing.Callable[[Any], Any]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+@cache
+def _decoder(tp: Any) -> Decoder:
+    """A function decoding JSON values of type ``tp`` (built once per type).
+
+    None decodes to None for every type; plain types are passed through.
+    """
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _decode(inner[0], value)
+        return _decoder(inner[0])
     if origin is tuple:
-        return tuple(_decode(typing.get_args(tp)[0], v) for v in value)
+        item = _decoder(typing.get_args(tp)[0])
+        return lambda v: None if v is None else tuple(item(x) for x in v)
     if isinstance(tp, type):
-        if dataclasses.is_dataclass(tp):
-            return from_json(tp, value)
-        if issubclass(tp, Enum):
-            return tp(value)
+        cls: type[Any] = tp
+        if dataclasses.is_dataclass(cls):
+            return lambda v: None if v is None else from_json(cls, v)
+        if issubclass(cls, Enum):
+            return lambda v: None if v is None else cls(v)
         if tp is date:
-            return date.fromisoformat(value)
+            return lambda v: None if v is None else date.fromisoformat(v)
         if tp is float:
-            return float(value)
-    return value
+            return lambda v: None if v is None else float(v)
+    return _identity
+
+
+_PLANS: dict[type[Any], dict[str, Decoder]] = {}
+
+
+def _plan(cls: type[Any]) -> dict[str, Decoder]:
+    """Field name -> decoder of a dataclass (plain fields get the identity), built once."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = _hints(cls)  # type: ignore[arg-type]
+        plan = _PLANS[cls] = {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(cls)}
+    return plan
 
 
 def from_json(cls: type[T], data: dict[str, Any]) -> T:
     """Rebuild a domain dataclass from :func:`to_json` output (unknown keys ignored)."""
-    hints = _hints(cls)  # type: ignore[arg-type]
-    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    kwargs = {k: _decode(hints[k], v) for k, v in data.items() if k in fields}
+    plan = _plan(cls)
+    kwargs = {k: decode(data[k]) for k, decode in plan.items() if k in data}
     return cls(**kwargs)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy import Connection, Engine, Select, case, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
@@ -38,7 +38,7 @@ from gpuledger.domain import (
 )
 from gpuledger.ledger import schema
 from gpuledger.ledger.audit import verify_books
-from gpuledger.ledger.books import BatchOp, Work, fold, transfer_from_row
+from gpuledger.ledger.books import CHUNK, BatchOp, Work, account_of, fold, transfer_from_row
 from gpuledger.ledger.codec import DOCUMENT_TYPES, MOVEMENT_KIND, from_json
 from gpuledger.ledger.results import (
     AuditReport,
@@ -84,8 +84,14 @@ def _engine(url: str) -> Engine:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
         if not memory:
+            # WAL + synchronous=NORMAL: a commit is not fsynced (the WAL is, at each
+            # checkpoint). A power loss or OS crash may lose the last transactions
+            # committed before it, never corrupt the file or keep half a transaction;
+            # a crash of the process alone loses nothing. See docs/ledger.md.
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache per connection
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
@@ -268,16 +274,16 @@ class Ledger:
     def balances(self, as_of: date | None = None, known_on: date | None = None) -> list[Balance]:
         """Every account's units per SKU as of a date, as known on a date.
 
+        One aggregate query in the database (no transfer rows reach Python).
         Accounts with nothing posted and nothing pending are left out.
         """
-        totals: dict[tuple[str, Bucket, str], list[int]] = defaultdict(lambda: [0, 0])
-        for (account, sku, _), b in fold(self.transfers(as_of, known_on)).items():
-            row = totals[(account.owner, account.bucket, sku)]
-            row[0] += b.posted
-            row[1] += b.pend_credit - b.pend_debit
+        with self._reading() as conn:
+            totals = sum_balances(conn, as_of, known_on)
         return [
-            Balance(owner, bucket, sku, posted, pending)
-            for (owner, bucket, sku), (posted, pending) in sorted(totals.items())
+            Balance(account.owner, account.bucket, sku, posted, pending)
+            for (account, sku), (posted, pending) in sorted(
+                totals.items(), key=lambda kv: (kv[0][0].owner, kv[0][0].bucket, kv[0][1])
+            )
             if posted or pending
         ]
 
@@ -285,17 +291,18 @@ class Ledger:
         self, lot_id: str, as_of: date | None = None, known_on: date | None = None
     ) -> LotTrace:
         """Where every unit of a lot went: its transfers and who holds it (world excluded)."""
-        rows = self.transfers(as_of, known_on, lot=lot_id)
         with self._reading() as conn:
-            docs = read_documents(conn, [DocumentKind.LOT.value, DocumentKind.ORDER.value])
-        lot_doc = docs[DocumentKind.LOT.value].get(lot_id)
-        if lot_doc is None and not rows:
-            raise UnknownRecord(f"lot {lot_id!r} is not in the ledger")
-        if rows:
-            sku = rows[0].sku
-        else:
-            assert lot_doc is not None
-            sku = docs[DocumentKind.ORDER.value][lot_doc["order"]]["sku"]
+            rows = read_transfers(conn, as_of, known_on, lot=lot_id)
+            if rows:
+                sku = rows[0].sku
+            else:
+                lot_doc = read_document(conn, DocumentKind.LOT.value, lot_id)
+                if lot_doc is None:
+                    raise UnknownRecord(f"lot {lot_id!r} is not in the ledger")
+                order_doc = read_document(conn, DocumentKind.ORDER.value, lot_doc["order"])
+                if order_doc is None:
+                    raise UnknownRecord(f"order {lot_doc['order']!r} of lot {lot_id!r} is missing")
+                sku = order_doc["sku"]
         holdings: dict[Account, int] = defaultdict(int)
         pending: dict[Account, int] = defaultdict(int)
         for (account, _, _), b in fold(rows).items():
@@ -317,20 +324,26 @@ class Ledger:
     def diversion(self, diversion_id: str) -> DiversionView:
         """One diversion: latest record, status in the books, decisions with actors, transfers."""
         with self._reading() as conn:
-            docs = read_documents(conn, [DocumentKind.DIVERSION.value])
-            data = docs[DocumentKind.DIVERSION.value].get(diversion_id)
+            data = read_document(conn, DocumentKind.DIVERSION.value, diversion_id)
             if data is None:
                 raise UnknownRecord(f"diversion {diversion_id!r} is not in the ledger")
-            return _diversion_view(conn, from_json(Diversion, data))
+            return diversion_views(conn, [from_json(Diversion, data)])[0]
 
     def diversions(self, status: DiversionStatus | None = None) -> list[DiversionView]:
-        """Every diversion in the books (optionally only those with ``status``)."""
+        """Every diversion in the books (optionally only those with ``status``).
+
+        Three queries whatever the number of diversions (documents, their
+        transfers, their decision events).
+        """
         with self._reading() as conn:
             docs = read_documents(conn, [DocumentKind.DIVERSION.value])
-            views = [
-                _diversion_view(conn, from_json(Diversion, data))
-                for data in docs[DocumentKind.DIVERSION.value].values()
-            ]
+            views = diversion_views(
+                conn,
+                [
+                    from_json(Diversion, data)
+                    for data in docs[DocumentKind.DIVERSION.value].values()
+                ],
+            )
         return [v for v in views if status is None or v.status is status]
 
     def to_scenario(self, as_of: date | None = None) -> Scenario:
@@ -432,6 +445,66 @@ def read_documents(conn: Connection, kinds: Sequence[str], known_on: date | None
     return out
 
 
+def read_document(conn: Connection, kind: str, doc_id: str) -> dict[str, Any] | None:
+    """The latest version of one document (None if the books never held it)."""
+    dc = schema.documents.c
+    query = (
+        select(dc.data)
+        .where(dc.doc_kind == kind, dc.doc_id == doc_id)
+        .order_by(dc.event_seq.desc())
+        .limit(1)
+    )
+    data = conn.execute(query).scalar()
+    return None if data is None else dict(json.loads(data))
+
+
+_POSTED = (Phase.SINGLE.value, Phase.POST.value)
+_RESOLVING = (Phase.POST.value, Phase.VOID.value)
+
+
+def _window(query: Select[Any], as_of: date | None, known_on: date | None) -> Select[Any]:
+    tr = schema.transfers.c
+    if as_of is not None:
+        query = query.where(tr.effective_at < day_end(as_of))
+    if known_on is not None:
+        query = query.where(tr.recorded_at < day_end(known_on))
+    return query
+
+
+def sum_balances(
+    conn: Connection, as_of: date | None = None, known_on: date | None = None
+) -> dict[tuple[Account, str], tuple[int, int]]:
+    """(posted, pending) per (account, SKU), as of / as known on, in one aggregate query.
+
+    The same semantics as :func:`books.fold`: posted sums the single and post
+    rows; pending sums the pending rows not resolved by a post or void row that
+    is itself inside the window. The database groups by (debit, credit, SKU),
+    so Python sees one row per pair of accounts, not one per transfer.
+    """
+    tr = schema.transfers.c
+    resolved = _window(
+        select(tr.pending_id).where(tr.phase.in_(_RESOLVING), tr.pending_id.is_not(None)),
+        as_of,
+        known_on,
+    )
+    posted = func.sum(case((tr.phase.in_(_POSTED), tr.qty), else_=0))
+    pending = func.sum(
+        case(((tr.phase == Phase.PENDING.value) & tr.id.not_in(resolved), tr.qty), else_=0)
+    )
+    keys = (tr.debit_owner, tr.debit_bucket, tr.credit_owner, tr.credit_bucket, tr.sku)
+    query = _window(select(*keys, posted, pending).group_by(*keys), as_of, known_on)
+    totals: dict[tuple[Account, str], list[int]] = defaultdict(lambda: [0, 0])
+    for r in conn.execute(query):
+        p, q = int(r[5] or 0), int(r[6] or 0)
+        debit = totals[(account_of(r.debit_owner, r.debit_bucket), r.sku)]
+        credit = totals[(account_of(r.credit_owner, r.credit_bucket), r.sku)]
+        debit[0] -= p
+        debit[1] -= q
+        credit[0] += p
+        credit[1] += q
+    return {key: (p, q) for key, (p, q) in totals.items()}
+
+
 def _status_of(rows: Sequence[Transfer], diversion_id: str) -> DiversionStatus | None:
     ids = {t.id for t in rows}
     if f"post:{diversion_id}" in ids:
@@ -443,28 +516,56 @@ def _status_of(rows: Sequence[Transfer], diversion_id: str) -> DiversionStatus |
     return None
 
 
-def _diversion_view(conn: Connection, d: Diversion) -> DiversionView:
-    rows = read_transfers(conn, diversion=d.id)
-    status = _status_of(rows, d.id)
-    ev = schema.events.c
-    prefix = f"decide:{d.id}:"
-    decisions = []
-    query = (
-        select(ev.id, ev.actor, ev.effective_at, ev.recorded_at, ev.seq)
-        .where((ev.id == f"divert:{d.id}") | ev.id.startswith(prefix, autoescape=True))
-        .order_by(ev.seq)
+def diversion_views(conn: Connection, diversions: Sequence[Diversion]) -> list[DiversionView]:
+    """The books' view of each diversion, in the given order, in two queries.
+
+    One query reads the transfers of the diversions, one the proposal and
+    decision events (their bodies name the diversion, so ids with colons are safe).
+    """
+    if not diversions:
+        return []
+    wanted = {d.id for d in diversions}
+    tr, ev = schema.transfers.c, schema.events.c
+    rows_of: dict[str, list[Transfer]] = defaultdict(list)
+    query = select(schema.transfers).order_by(tr.event_seq, tr.id)
+    query = query.where(
+        tr.diversion.in_(wanted) if len(wanted) <= CHUNK else tr.diversion.is_not(None)
     )
     for r in conn.execute(query):
-        if r.id == f"divert:{d.id}":
-            decision = Decision.PROPOSE
-        else:
-            decision = Decision(r.id[len(prefix) :].split(":", 1)[0])
-        decisions.append(DecisionView(decision, r.actor, r.effective_at, r.recorded_at, int(r.seq)))
-    if status is not None:
-        d = replace(d, status=status)
-    return DiversionView(
-        diversion=d, status=status, decisions=tuple(decisions), transfers=tuple(rows)
+        if r.diversion in wanted:
+            rows_of[r.diversion].append(transfer_from_row(r))
+    decided: dict[str, list[DecisionView]] = defaultdict(list)
+    if len(wanted) == 1:
+        (only,) = wanted
+        where = (ev.id == f"divert:{only}") | ev.id.startswith(f"decide:{only}:", autoescape=True)
+    else:
+        where = ev.id.startswith("divert:") | ev.id.startswith("decide:")
+    events = select(ev.id, ev.body, ev.actor, ev.effective_at, ev.recorded_at, ev.seq).where(
+        where, ev.kind == EventKind.OPERATION.value
     )
+    for r in conn.execute(events.order_by(ev.seq)):
+        if r.id.startswith("divert:"):
+            diversion_id, decision = r.id[len("divert:") :], Decision.PROPOSE
+        else:
+            inputs = json.loads(r.body)["input"]
+            diversion_id, decision = str(inputs["diversion"]), Decision(inputs["decision"])
+        if diversion_id in wanted:
+            decided[diversion_id].append(
+                DecisionView(decision, r.actor, r.effective_at, r.recorded_at, int(r.seq))
+            )
+    views = []
+    for d in diversions:
+        rows = rows_of.get(d.id, [])
+        status = _status_of(rows, d.id)
+        views.append(
+            DiversionView(
+                diversion=replace(d, status=status) if status is not None else d,
+                status=status,
+                decisions=tuple(decided.get(d.id, ())),
+                transfers=tuple(rows),
+            )
+        )
+    return views
 
 
 def _movements(conn: Connection, documents: dict[str, dict[str, Any]]) -> tuple[Movement, ...]:
@@ -517,4 +618,13 @@ def scenario_from_books(conn: Connection, as_of: date | None = None) -> Scenario
     )
 
 
-__all__ = ["Ledger", "day_start", "read_documents", "read_transfers", "system_clock"]
+__all__ = [
+    "Ledger",
+    "day_start",
+    "diversion_views",
+    "read_document",
+    "read_documents",
+    "read_transfers",
+    "sum_balances",
+    "system_clock",
+]
