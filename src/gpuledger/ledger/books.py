@@ -290,6 +290,14 @@ class LotBook:
                     total -= t.qty
         return total
 
+    def bucket_of(self, org: str, at: datetime) -> Bucket:
+        """Where ``org`` holds this lot's units at ``at``: in transit until arrival, then stock."""
+        return (
+            Bucket.IN_TRANSIT
+            if self.held(org_account(org, Bucket.IN_TRANSIT), at) > 0
+            else Bucket.STOCK
+        )
+
 
 def _transfer(r: RawRow, when: Callable[[Any], datetime]) -> Transfer:
     """A raw driver row (``_RAW_COLUMNS`` order) as a :class:`Transfer`."""
@@ -1045,8 +1053,7 @@ class Work:
         at = day_start(d.on)
         rec = recorded_at or self.now
         book = self.lot_book(d.lot)
-        in_transit = book.held(org_account(d.from_org, Bucket.IN_TRANSIT), at) > 0
-        bucket = Bucket.IN_TRANSIT if in_transit else Bucket.STOCK
+        bucket = book.bucket_of(d.from_org, at)
         t = Transfer(
             event_id,
             TransferKind.DIVERT,
@@ -1158,8 +1165,7 @@ class Work:
         at = max(ship.effective_at, post.effective_at)
         deps = [ship.recorded_at, post.recorded_at]
         rec = max([recorded_at or self.now, *deps])
-        in_transit = book.held(org_account(d.to_org, Bucket.IN_TRANSIT), at) > 0
-        bucket = Bucket.IN_TRANSIT if in_transit else Bucket.STOCK
+        bucket = book.bucket_of(d.to_org, at)
         t = Transfer(
             event_id,
             TransferKind.PAYBACK,
