@@ -565,7 +565,7 @@ def render_impact(result: Impact, title: str | None = None) -> None:
     for r in data["recovery"]:
         lots = ", ".join(f"{p['lot']} ({p['qty']:,})" for p in r.get("payback_lots", [])) or "none"
         out.print(
-            f"  recovery for {r['target']}: short {r['shortfall']:,} GPUs; a reorder on "
+            f"  recovery for {r['target']}: at worst {r['shortfall']:,} GPUs short; a reorder on "
             f"{r['reorder_on']} arrives {r['reorder_arrives_p50'] or '?'} (P50), "
             f"{r['reorder_arrives_p90'] or '?'} (P90); receiver's lots that could pay back: {lots}"
         )
