@@ -357,7 +357,9 @@ def divert_reject(diversion_id: Annotated[str, typer.Argument(metavar="ID")]) ->
 @divert_app.command("show")
 def divert_show(
     diversion_id: Annotated[str, typer.Argument(metavar="ID")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (the machine contract) instead of tables.")
+    ] = False,
 ) -> None:
     """Show a diversion: its status and every decision with its actor."""
     with _ledger() as ledger:
@@ -389,7 +391,9 @@ def balances(
     known_on: Annotated[
         str | None, typer.Option(help="Only what the books knew on this date.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (the machine contract) instead of tables.")
+    ] = False,
 ) -> None:
     """Units per account, posted and pending, as of a date as known on a date."""
     as_of_d, known_d = _date(as_of, "--as-of"), _date(known_on, "--known-on")
@@ -408,7 +412,9 @@ def balances(
 @app.command()
 def trace(
     lot: Annotated[str, typer.Argument(metavar="LOT")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (the machine contract) instead of tables.")
+    ] = False,
 ) -> None:
     """Where every unit of a lot went, transfer by transfer."""
     with _ledger() as ledger:
@@ -430,7 +436,11 @@ def trace(
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def audit_verify(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (the machine contract) instead of tables.")
+    ] = False,
+) -> None:
     """Recompute the hash chain; name the first bad event. Exit 1 if tampered."""
     with _ledger() as ledger:
         report = ledger.verify()
@@ -462,7 +472,9 @@ def _iso(d: date | None) -> str:
 def plan_cmd(
     policy: PolicyOption = PolicyName.PRIORITY,
     as_of: Annotated[str | None, typer.Option(help="Plan the books as of this date.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (the machine contract) instead of tables.")
+    ] = False,
 ) -> None:
     """Plan who gets supply and when each target completes."""
     with _ledger() as ledger:
@@ -516,7 +528,9 @@ def impact_cmd(
         str | None, typer.Option(help="Evaluate on the books as of this date.")
     ] = None,
     policy: PolicyOption = PolicyName.CONSIGNED,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (the machine contract) instead of tables.")
+    ] = False,
 ) -> None:
     """What a change costs each target: delay, GPU-days lost, and how to recover."""
     with _ledger() as ledger:
@@ -607,7 +621,9 @@ def forecast_cmd(
     scheduler: Annotated[
         str | None, typer.Option(help="Run on an existing Dask cluster (tcp://host:port).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (the machine contract) instead of tables.")
+    ] = False,
 ) -> None:
     """How likely each target is: P10/P50/P90 completion and on-time probability."""
     if workers is not None and scheduler is not None:
@@ -658,7 +674,9 @@ def claims_cmd(
     samples: SamplesOption = 1000,
     seed: SeedOption = 0,
     policy: PolicyOption = PolicyName.CONSIGNED,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (the machine contract) instead of tables.")
+    ] = False,
 ) -> None:
     """Check each public claim against the books (actual) or the forecast (target)."""
     with _ledger() as ledger:
@@ -739,7 +757,9 @@ DEMO_DB = Path("gpuledger-demo.db")
 @app.command()
 def demo(
     policy: PolicyOption = PolicyName.CONSIGNED,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (the machine contract) instead of tables.")
+    ] = False,
 ) -> None:
     """Replay the founding story (12,000 H100 diverted from Tesla to X) and its cost.
 
