@@ -40,6 +40,7 @@ from gpuledger.ledger import schema
 from gpuledger.ledger.audit import verify_books
 from gpuledger.ledger.books import CHUNK, BatchOp, Work, account_of, fold, transfer_from_row
 from gpuledger.ledger.codec import DOCUMENT_TYPES, MOVEMENT_KIND, from_json
+from gpuledger.ledger.memo import DEFAULT_SIZE, Head, HeadMemo, MemoStats
 from gpuledger.ledger.results import (
     AuditReport,
     DecisionView,
@@ -119,18 +120,33 @@ class Ledger:
     Open it with :meth:`open`. Every write is one transaction that writes
     nothing on error; reads take ``as_of`` (effective date, inclusive) and
     ``known_on`` (recorded date, inclusive), None meaning everything.
+
+    :meth:`snapshot`, :meth:`to_scenario`, :meth:`diversions` and
+    :meth:`diversion` are memoised on the chain head (see ``ledger.memo``): each
+    call reads the head (one primary-key lookup) and reuses the result computed
+    for the same head and arguments, so a write by any process is seen at once.
     """
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, engine: Engine, clock: Callable[[], datetime], *, memo_size: int = DEFAULT_SIZE
+    ) -> None:
         self._engine = engine
         self._clock = clock
+        self._memo = HeadMemo(memo_size)
 
     @classmethod
-    def open(cls, url: str, *, clock: Callable[[], datetime] | None = None) -> Ledger:
+    def open(
+        cls,
+        url: str,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        memo_size: int = DEFAULT_SIZE,
+    ) -> Ledger:
         """Open (and create or migrate to the latest schema) the books at a SQLAlchemy URL.
 
         ``sqlite:///path.db`` (WAL mode), ``sqlite://`` (in memory) or
-        ``postgresql+psycopg://...``. ``clock`` gives the recorded time of verbs.
+        ``postgresql+psycopg://...``. ``clock`` gives the recorded time of verbs;
+        ``memo_size`` bounds the memoised reads (entries per kind of read).
         """
         engine = _engine(url)
         with engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
@@ -139,11 +155,19 @@ class Ledger:
             config = alembic_config()
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
-        return cls(engine, clock or system_clock)
+        return cls(engine, clock or system_clock, memo_size=memo_size)
 
     def close(self) -> None:
-        """Release the connections."""
+        """Release the connections and forget the memoised reads."""
+        self._memo.clear()
         self._engine.dispose()
+
+    def memo_stats(self, kind: str) -> MemoStats:
+        """Hits and misses of one memoised read since the ledger was opened.
+
+        ``kind`` is ``snapshot``, ``scenario``, ``diversions`` or ``diversion``.
+        """
+        return self._memo.stats(kind)
 
     @property
     def engine(self) -> Engine:
@@ -259,6 +283,20 @@ class Ledger:
         with self._engine.connect() as conn, conn.begin():
             yield conn
 
+    @contextmanager
+    def _reading_at_head(self) -> Iterator[tuple[Connection, Head]]:
+        """A read transaction and the chain head it sees, both from one database snapshot.
+
+        SQLite (WAL) reads from one snapshot from the first statement on; on
+        PostgreSQL the transaction runs at REPEATABLE READ so that every
+        statement sees the head that was read first.
+        """
+        conn = self._engine.connect()
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn, conn.begin():
+            yield conn, read_head(conn)
+
     def transfers(
         self,
         as_of: date | None = None,
@@ -322,38 +360,51 @@ class Ledger:
         )
 
     def diversion(self, diversion_id: str) -> DiversionView:
-        """One diversion: latest record, status in the books, decisions with actors, transfers."""
-        with self._reading() as conn:
+        """One diversion: latest record, status in the books, decisions with actors, transfers.
+
+        Memoised on the chain head. Raises UnknownRecord if the books never held it.
+        """
+
+        def compute(conn: Connection) -> DiversionView:
             data = read_document(conn, DocumentKind.DIVERSION.value, diversion_id)
             if data is None:
                 raise UnknownRecord(f"diversion {diversion_id!r} is not in the ledger")
             return diversion_views(conn, [from_json(Diversion, data)])[0]
 
+        with self._reading_at_head() as (conn, head):
+            return self._memo.get(head, "diversion", diversion_id, lambda: compute(conn))
+
     def diversions(self, status: DiversionStatus | None = None) -> list[DiversionView]:
         """Every diversion in the books (optionally only those with ``status``).
 
         Three queries whatever the number of diversions (documents, their
-        transfers, their decision events).
+        transfers, their decision events), memoised on the chain head; each
+        call returns a new list of the same frozen views.
         """
-        with self._reading() as conn:
+
+        def compute(conn: Connection) -> tuple[DiversionView, ...]:
             docs = read_documents(conn, [DocumentKind.DIVERSION.value])
-            views = diversion_views(
-                conn,
-                [
-                    from_json(Diversion, data)
-                    for data in docs[DocumentKind.DIVERSION.value].values()
-                ],
-            )
+            diversions = [
+                from_json(Diversion, data) for data in docs[DocumentKind.DIVERSION.value].values()
+            ]
+            return tuple(diversion_views(conn, diversions))
+
+        with self._reading_at_head() as (conn, head):
+            views = self._memo.get(head, "diversions", None, lambda: compute(conn))
         return [v for v in views if status is None or v.status is status]
 
     def to_scenario(self, as_of: date | None = None) -> Scenario:
         """The books as a Scenario: the latest version of every document.
 
         ``as_of`` defaults to the latest imported scenario's; a diversion's status
-        is the one the books hold when it was proposed in them.
+        is the one the books hold when it was proposed in them. Memoised on the
+        chain head (the Scenario is frozen).
         """
-        with self._reading() as conn:
-            return scenario_from_books(conn, as_of)
+        with self._reading_at_head() as (conn, head):
+            return self._scenario(conn, head, as_of)
+
+    def _scenario(self, conn: Connection, head: Head, as_of: date | None) -> Scenario:
+        return self._memo.get(head, "scenario", as_of, lambda: scenario_from_books(conn, as_of))
 
     def events(
         self, *, limit: int = 100, offset: int = 0, kind: EventKind | None = None
@@ -394,15 +445,29 @@ class Ledger:
         """The planning snapshot of the books as of ``as_of`` (see ``ledger.snapshot``).
 
         ``known_on`` None means everything the books know; ``horizon_days`` None
-        means the scenario parameter (730 by default).
+        means the scenario parameter (730 by default). Memoised on the chain
+        head: its arrays are read-only (``writeable`` False), so a caller that
+        needs to change one works on a copy.
         """
         from gpuledger.ledger.snapshot import build_snapshot
 
-        with self._reading() as conn:
-            return build_snapshot(conn, as_of, known_on, horizon_days)
+        def compute(conn: Connection, head: Head) -> PlanningSnapshot:
+            scenario = self._scenario(conn, head, as_of)
+            return build_snapshot(conn, as_of, known_on, horizon_days, scenario=scenario)
+
+        with self._reading_at_head() as (conn, head):
+            key = (as_of, known_on, horizon_days)
+            return self._memo.get(head, "snapshot", key, lambda: compute(conn, head))
 
 
 # --------------------------------------------------------------------------- shared reads
+
+
+def read_head(conn: Connection) -> Head:
+    """The chain head: (latest seq, its hash); (0, genesis hash) for empty books."""
+    head = schema.chain_head.c
+    row = conn.execute(select(head.seq, head.hash).where(head.id == 1)).one()
+    return int(row.seq), str(row.hash)
 
 
 def read_transfers(
@@ -506,7 +571,10 @@ def sum_balances(
 
 
 def _status_of(rows: Sequence[Transfer], diversion_id: str) -> DiversionStatus | None:
-    ids = {t.id for t in rows}
+    return _status_from_ids({t.id for t in rows}, diversion_id)
+
+
+def _status_from_ids(ids: set[str], diversion_id: str) -> DiversionStatus | None:
     if f"post:{diversion_id}" in ids:
         return DiversionStatus.POSTED
     if f"void:{diversion_id}" in ids:
@@ -589,15 +657,15 @@ def scenario_from_books(conn: Connection, as_of: date | None = None) -> Scenario
         k.value: tuple(from_json(cls, d) for d in docs[k.value].values())
         for k, cls in DOCUMENT_TYPES.items()
     }
-    status = {
-        t.diversion: t
-        for t in read_transfers(conn)
-        if t.diversion and t.kind is TransferKind.DIVERT
-    }
+    tr = schema.transfers.c
+    last_row = select(tr.diversion, tr.id).where(
+        tr.diversion.is_not(None), tr.kind == TransferKind.DIVERT.value
+    )
+    # The latest divert row of each diversion (pending, post or void) gives its status.
+    latest = {r.diversion: r.id for r in conn.execute(last_row.order_by(tr.event_seq, tr.id))}
     diversions = []
     for d in records[DocumentKind.DIVERSION.value]:
-        rows = [t for t in (status.get(d.id),) if t is not None]
-        found = _status_of(rows, d.id) if rows else None
+        found = _status_from_ids({latest[d.id]}, d.id) if d.id in latest else None
         diversions.append(replace(d, status=found) if found else d)
     return Scenario(
         name=head.get("name", "ledger"),
@@ -624,6 +692,7 @@ __all__ = [
     "diversion_views",
     "read_document",
     "read_documents",
+    "read_head",
     "read_transfers",
     "sum_balances",
     "system_clock",

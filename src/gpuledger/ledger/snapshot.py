@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import Connection
@@ -31,11 +32,22 @@ class _Row:
     holder: str
 
 
+A = TypeVar("A", bound=np.ndarray)
+
+
+def frozen(array: A) -> A:
+    """``array`` made read-only in place (``flags.writeable`` False), for sharing."""
+    array.flags.writeable = False
+    return array
+
+
 def build_snapshot(
     conn: Connection,
     as_of: date,
     known_on: date | None = None,
     horizon_days: int | None = None,
+    *,
+    scenario: Scenario | None = None,
 ) -> PlanningSnapshot:
     """The planning snapshot as of ``as_of``, as known on ``known_on`` (None: all known).
 
@@ -45,10 +57,13 @@ def build_snapshot(
     vendor has no lead time for the SKU is expected the day after ``as_of``
     (noted); targets of unknown consumers are dropped (noted).
     ``horizon_end`` = max(as_of, latest supply day, latest target ``by``) +
-    ``horizon_days`` (default: the scenario parameter, 730).
+    ``horizon_days`` (default: the scenario parameter, 730). ``scenario`` is
+    ``scenario_from_books(conn, as_of)`` when the caller already has it. Every
+    array of the snapshot is read-only (``flags.writeable`` False): snapshots
+    are shared (``Ledger`` memoises them), so nothing may change one in place.
     """
     # 1. The documents (latest versions) and the transfers as of / as known on.
-    s: Scenario = scenario_from_books(conn, as_of)
+    s: Scenario = scenario if scenario is not None else scenario_from_books(conn, as_of)
     rows = read_transfers(conn, as_of, known_on)
     notes: list[str] = []
     tomorrow = as_of + timedelta(days=1)
@@ -179,7 +194,7 @@ def build_snapshot(
     vendor_index = {v: i for i, v in enumerate(vendors)}
 
     def ints(values: list[int]) -> IntArray:
-        return np.asarray(values, dtype=np.int64)
+        return frozen(np.asarray(values, dtype=np.int64))
 
     order_of = [orders[r.order] for r in supply]
     lead_rows = [(vi, lt) for vi, v in enumerate(s.vendors) for lt in v.lead_times]
@@ -213,14 +228,14 @@ def build_snapshot(
         target_qty=ints([t.qty for t in targets]),
         target_by=ints([t.by.toordinal() for t in targets]),
         target_priority=ints([t.priority for t in targets]),
-        target_weight=np.asarray([t.weight for t in targets], dtype=np.float64),
+        target_weight=frozen(np.asarray([t.weight for t in targets], dtype=np.float64)),
         lead_vendor=ints([vi for vi, _ in lead_rows]),
         lead_sku=ints([sku_index[lt.sku] for _, lt in lead_rows]),
         lead_from_day=ints([lt.from_date.toordinal() for _, lt in lead_rows]),
         lead_p50_days=ints([lt.p50_days for _, lt in lead_rows]),
         lead_p90_days=ints([lt.p90_days for _, lt in lead_rows]),
-        sku_annual_failure_rate=np.asarray(
-            [k.annual_failure_rate for k in s.skus], dtype=np.float64
+        sku_annual_failure_rate=frozen(
+            np.asarray([k.annual_failure_rate for k in s.skus], dtype=np.float64)
         ),
         vendor_slip_p50_days=ints([v.transit_slip_p50_days for v in s.vendors]),
         vendor_slip_p90_days=ints([v.transit_slip_p90_days for v in s.vendors]),
