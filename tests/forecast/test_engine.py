@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from gpuledger.domain import PolicyName, UnknownRecord
 from gpuledger.forecast import BLOCK_SIZE, forecast
-from gpuledger.forecast.failures import cumulative_failures
+from gpuledger.forecast.engine import default_threads
+from gpuledger.forecast.failures import bucket_failures, cumulative_failures
 from gpuledger.planning import plan
 from gpuledger.planning.snapshot import PlanningSnapshot, SupplyKind
 
@@ -110,6 +111,29 @@ def test_same_seed_same_answer_whatever_the_batch_size(policy: PolicyName) -> No
     assert not np.array_equal(runs[0].curves, different.curves)
 
 
+@pytest.mark.parametrize("policy", [PolicyName.CONSIGNED, PolicyName.FAIR_SHARE], ids=str)
+def test_same_seed_same_answer_whatever_the_thread_count(policy: PolicyName) -> None:
+    snap = with_models(random_snapshot(5), 40, 90, 0.2)
+    samples = BLOCK_SIZE * 3 + 17 if policy is PolicyName.CONSIGNED else 2 * BLOCK_SIZE + 3
+    runs = [
+        forecast(snap, policy, samples=samples, seed=42, batch_size=BLOCK_SIZE, threads=n)
+        for n in (1, 2, 3)
+    ]
+    runs.append(forecast(snap, policy, samples=samples, seed=42))  # default thread count
+    for other in runs[1:]:
+        np.testing.assert_array_equal(runs[0].completed, other.completed)
+        np.testing.assert_array_equal(runs[0].curves, other.curves)
+
+
+def test_threads_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="threads"):
+        forecast(random_snapshot(1), "priority", samples=3, seed=0, threads=0)
+
+
+def test_default_threads_uses_at_most_two_cores() -> None:
+    assert 1 <= default_threads() <= 2
+
+
 def test_samples_of_a_block_do_not_depend_on_the_total() -> None:
     snap = with_models(random_snapshot(2), 40, 90, 0.2)
     small = forecast(snap, PolicyName.PRIORITY, samples=100, seed=9)
@@ -160,6 +184,36 @@ def test_failures_are_binomial_per_bucket() -> None:
     p = 1 - 0.5 ** (10 / 365)
     assert failed[:, 0, 1].mean() == pytest.approx(100 * p, rel=0.05)
     assert failed[:, 0, 3].mean() == pytest.approx(100 * (1 - (1 - p) ** 3), rel=0.03)
+
+
+@pytest.mark.parametrize("afr", [0.09, 0.3], ids=["afr9", "afr30"])
+def test_failures_over_a_year_match_the_annual_rate(afr: float) -> None:
+    # 10,000 units held before failures start; 73 buckets of 5 days = one year
+    arrivals = np.zeros((400, 1, 74), dtype=np.int64)
+    arrivals[:, 0, 0] = 10_000
+    failed = cumulative_failures(
+        arrivals, np.array([afr]), np.array([-1]), 5, np.random.default_rng(4)
+    )
+    assert failed[:, 0, -1].mean() == pytest.approx(10_000 * afr, rel=0.02)
+    # the per-bucket spread is the binomial's within sampling error
+    p = 1 - (1 - afr) ** (5 / 365)
+    first = failed[:, 0, 1]
+    assert first.var() == pytest.approx(10_000 * p * (1 - p), rel=0.25)
+
+
+@pytest.mark.parametrize(
+    ("alive", "p"),
+    [(0, 0.5), (3, 0.9), (1_000, 0.0035), (200_000, 0.0035)],
+    ids=["none", "small-high-rate", "thousand", "large"],
+)
+def test_bucket_failures_never_exceed_the_units_alive(alive: int, p: float) -> None:
+    draws = bucket_failures(np.full(20_000, alive), np.full(20_000, p), np.random.default_rng(2))
+    assert (draws >= 0).all() and (draws <= alive).all()
+    if alive == 0:
+        assert (draws == 0).all()
+    elif p < 0.5:
+        # a Poisson of the binomial's mean: clipping at alive is negligible when p is small
+        assert draws.mean() == pytest.approx(alive * p, rel=0.03)
 
 
 def test_to_json_contract_and_frame() -> None:
@@ -297,3 +351,23 @@ def test_empty_sides_run(build) -> None:  # type: ignore[no-untyped-def]
     for policy in ALL_POLICIES:
         out = forecast(snap, policy, samples=3, seed=0).to_json()
         assert [t["p50"] for t in out["targets"]] == [None] * len(snap.target_id)
+
+
+def test_a_failing_progress_hook_ends_a_threaded_run_with_its_error() -> None:
+    calls: list[int] = []
+
+    def hook(done: int, _total: int) -> None:
+        calls.append(done)
+        raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        forecast(
+            random_snapshot(1),
+            "priority",
+            samples=8 * BLOCK_SIZE,
+            seed=0,
+            batch_size=BLOCK_SIZE,
+            threads=2,
+            progress=hook,
+        )
+    assert calls == [BLOCK_SIZE]

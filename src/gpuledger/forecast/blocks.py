@@ -3,8 +3,9 @@
 Randomness: block ``b`` of a run seeded ``seed`` uses the generator
 ``PCG64(SeedSequence(seed, spawn_key=(b,)))`` (the ``b``-th child of
 ``SeedSequence(seed)``), drawing first one uniform per sample and supply row,
-then the failure binomials. A block always holds the same samples (``b *
-BLOCK_SIZE`` onwards), so the answer never depends on batch size or workers.
+then the failure draws (one Poisson call per bucket). A block always holds the
+same samples (``b * BLOCK_SIZE`` onwards), so the answer never depends on batch
+size, threads or workers.
 
 Reduction works on *pieces* (units reaching a series on a day), never on dense
 daily curves: failures are drawn per bucket from per-bucket arrival counts, and a
@@ -151,7 +152,7 @@ def _completion_days(
     key: IntArray,
     fine: _Bins,
     held: npt.NDArray[np.integer[Any]],
-    failed: IntArray,
+    failed: npt.NDArray[np.integer[Any]],
     rows: IntArray,
     qty: IntArray,
     day0: int,
@@ -223,12 +224,12 @@ def reduce_pieces(
     counts = np.bincount(key, weights=pieces.qty, minlength=fine.n_fine * n_rows)
     # float64 sums of integers stay exact far beyond any fleet's unit count
     # (int32 halves the memory touched when no series can reach 2**31 units)
-    cum = np.cumsum(counts.reshape(fine.n_fine, n_rows), axis=0)
-    held: npt.NDArray[np.integer[Any]] = (
-        cum.astype(np.int32) if int(pieces.qty.sum()) < 2**31 else cum.astype(np.int64)
+    small = int(pieces.qty.sum()) < 2**31
+    held: npt.NDArray[np.integer[Any]] = np.cumsum(
+        counts.reshape(fine.n_fine, n_rows), axis=0, dtype=np.int32 if small else np.int64
     )
-    del counts, cum
-    # 2. failures: one binomial per sample, series and bucket, from bucket-end holdings
+    del counts
+    # 2. failures: one draw per sample, series and bucket, from bucket-end holdings
     failed = failures_bins_first(
         held[fine.last_fine].reshape(-1, n, n_series),
         layout.series_rate,

@@ -6,10 +6,14 @@ probability ``afr``. Because the hazard is constant (the lifetime is memoryless)
 a unit's age does not matter: only how many units are alive. Time after ``as_of``
 is cut into buckets of ``bucket_days`` days (the first starts on ``as_of + 1``);
 in each bucket the units alive at its start (held the day before, net of earlier
-failures) each fail with ``p = 1 - exp(-hazard * bucket_days)``, one binomial
-draw per sample, series and bucket, vectorised over samples and series.
+failures) each fail with ``p = 1 - exp(-hazard * bucket_days)``: the failures
+of a bucket are Binomial(alive, p), drawn as a Poisson of the same mean clipped
+at ``alive`` (see :func:`bucket_failures`), one draw per sample, series and
+bucket, vectorised over samples and series.
 
 Choices (documented in docs/forecast.md):
+- the Poisson draw for the binomial (same mean; variance higher by a factor
+  ``1 / (1 - p)``, 1.0035 at 9% a year and 14-day buckets): half the cost;
 - failures drawn for a bucket reduce holdings from the bucket's first day
   (pessimistic by less than a bucket), and units arriving during a bucket are
   first exposed in the next one (optimistic by less than a bucket); with the
@@ -33,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "bucket_failures",
     "bucket_index",
     "cumulative_failures",
     "daily_failure_hazard",
@@ -42,6 +47,26 @@ __all__ = [
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+
+
+def bucket_failures(
+    alive: npt.NDArray[np.integer[Any]], p: FloatArray, rng: np.random.Generator
+) -> IntArray:
+    """Failed units in one bucket: ``min(Poisson(alive * p), alive)`` per element.
+
+    The exact law is Binomial(``alive``, ``p``); the Poisson of the same mean
+    differs from it by a factor ``1 / (1 - p)`` in variance (0.35% at 9% a year
+    and 14-day buckets) and puts ``O((alive p)^2 p)`` mass above ``alive``, which
+    is clipped. It is drawn because it costs half as much as the binomial
+    (numpy's ``Generator.binomial`` recomputes its setup for every distinct
+    ``n``). One ``rng.poisson`` call per bucket, elements in order.
+
+    Edge cases: ``alive <= 0`` or ``p <= 0`` gives 0.
+    """
+    left = np.maximum(alive, 0)
+    drawn: IntArray = rng.poisson(left * p)
+    np.minimum(drawn, left, out=drawn)
+    return drawn
 
 
 def daily_failure_hazard(annual_failure_rate: float) -> float:
@@ -81,8 +106,8 @@ def cumulative_failures(
         parent: per series, the series of the org that also holds it (a
             cluster's org), or -1.
         bucket_days: length of a bucket in days.
-        rng: the block's generator; one binomial per sample, failing series and
-            bucket, in bucket order.
+        rng: the block's generator; one draw per sample, failing series and
+            bucket, in bucket order (see :func:`bucket_failures`).
 
     Returns:
         ``[samples, series, bins]``: units failed from bin 1 through each bin
@@ -104,9 +129,9 @@ def failures_from_held(
     ``held[:, :, k]`` counts the units that arrived in bins 0 through ``k`` (gross
     of failures): the running sum of ``arrivals``. Same draws, same answer.
     """
-    bins_first = np.ascontiguousarray(np.moveaxis(np.asarray(held), 2, 0))
+    bins_first = np.ascontiguousarray(np.moveaxis(np.asarray(held, dtype=np.int64), 2, 0))
     failed = failures_bins_first(bins_first, annual_failure_rate, parent, bucket_days, rng)
-    return np.moveaxis(failed, 0, 2)
+    return np.moveaxis(failed.astype(np.int64), 0, 2)
 
 
 def failures_bins_first(
@@ -115,43 +140,49 @@ def failures_bins_first(
     parent: IntArray,
     bucket_days: int,
     rng: np.random.Generator,
-) -> IntArray:
+) -> npt.NDArray[np.integer[Any]]:
     """As :func:`failures_from_held` on ``[bins, samples, series]`` arrays (no transposes).
 
-    The draws are the same, in the same order: per bucket, one binomial per sample
-    and failing series, samples outer.
+    The draws are the same, in the same order: per bucket, one
+    :func:`bucket_failures` call over every sample and failing series, samples outer.
+    The result has ``held``'s integer type (at least int32): failures never
+    exceed holdings.
     """
     n_bins, n, n_series = held.shape
-    out = np.zeros((n_bins, n, n_series), dtype=np.int64)
+    dtype = np.result_type(held.dtype, np.int32)
     rates = np.asarray(annual_failure_rate, dtype=np.float64)
     series = np.flatnonzero(rates > 0)
     if series.size == 0 or n_bins <= 1:
-        return out
+        return np.zeros((n_bins, n, n_series), dtype=dtype)
     # 1. each org's own units: its holdings minus its clusters'
-    own = held[:, :, series].astype(np.int64)
+    everyone = series.size == n_series
+    own = held.astype(dtype) if everyone else held.take(series, axis=2).astype(dtype)
     slot = np.full(n_series + 1, -1, dtype=np.int64)  # parent -1 hits the last slot
     slot[series] = np.arange(series.size)
     children = np.flatnonzero(slot[parent] >= 0)
     if children.size:
         order = children[np.argsort(parent[children], kind="stable")]
         parents, start = np.unique(parent[order], return_index=True)
-        own[:, :, slot[parents]] -= np.add.reduceat(
-            held[:, :, order].astype(np.int64), start, axis=2
+        own[:, :, slot[parents]] -= np.add.reduceat(held.take(order, axis=2), start, axis=2).astype(
+            dtype
         )
     hazard = np.array([daily_failure_hazard(float(r)) for r in rates[series]])
     p = np.broadcast_to(-np.expm1(-hazard * bucket_days), (n, series.size)).ravel()
     # 2. bucket by bucket: units held before it (bins 0..k), net of earlier failures
     alive = own.reshape(n_bins, -1)
-    failed = np.zeros((n_bins, n * series.size), dtype=np.int64)
-    cum = np.zeros(n * series.size, dtype=np.int64)
+    failed = np.zeros((n_bins, n * series.size), dtype=dtype)
     for k in range(n_bins - 1):
-        cum += rng.binomial(alive[k] - cum, p)
-        failed[k + 1] = cum
-    out[:, :, series] = failed.reshape(n_bins, n, series.size)
+        drawn = bucket_failures(alive[k] - failed[k], p, rng)
+        np.add(failed[k], drawn, out=failed[k + 1], casting="unsafe")
+    if everyone:
+        out = failed.reshape(n_bins, n, n_series)
+    else:
+        out = np.zeros((n_bins, n, n_series), dtype=dtype)
+        out[:, :, series] = failed.reshape(n_bins, n, series.size)
     # 3. a cluster's failures are its org's too
     children = np.flatnonzero(parent >= 0)
     if children.size:
         order = children[np.argsort(parent[children], kind="stable")]
         parents, start = np.unique(parent[order], return_index=True)
-        out[:, :, parents] += np.add.reduceat(out[:, :, order], start, axis=2)
+        out[:, :, parents] += np.add.reduceat(out.take(order, axis=2), start, axis=2).astype(dtype)
     return out

@@ -75,11 +75,13 @@ class Pieces:
         """All pieces of ``parts``, in order."""
         if not parts:
             return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
         return cls(
-            np.concatenate([p.sample for p in parts]).astype(np.int64),
-            np.concatenate([p.series for p in parts]).astype(np.int64),
-            np.concatenate([p.day for p in parts]).astype(np.int64),
-            np.concatenate([p.qty for p in parts]).astype(np.int64),
+            np.concatenate([p.sample for p in parts]).astype(np.int64, copy=False),
+            np.concatenate([p.series for p in parts]).astype(np.int64, copy=False),
+            np.concatenate([p.day for p in parts]).astype(np.int64, copy=False),
+            np.concatenate([p.qty for p in parts]).astype(np.int64, copy=False),
         )
 
     def where(self, mask: npt.NDArray[np.bool_]) -> Pieces:
@@ -201,12 +203,14 @@ def _pieces(p: _Pass, days: IntArray, horizon: int) -> tuple[IntArray, ...]:
     sample, pass-row position, owner (-1 = the holder keeps it), qty, day.
     """
     r = p.rows.size
-    d = np.minimum(days[:, p.rows], horizon)
+    # take() keeps C order (days[:, rows] is laid out column-major: strided sorts)
+    d = np.minimum(days.take(p.rows, axis=1), horizon)
     lo = int(d.min(initial=0))
     span = int(d.max(initial=0)) - lo + 1
-    key = (p.group[None, :] * span + (d - lo)) * r + np.arange(r)[None, :]
-    # keys are unique (they end in the row position): a plain sort, then the position
-    order = np.sort(key, axis=1) % r
+    bits = max(r.bit_length(), 1)
+    key = ((p.group[None, :] * span + (d - lo)) << bits) | np.arange(r)[None, :]
+    # keys are unique (their low bits are the row position): a plain sort, then the position
+    order = np.sort(key, axis=1) & ((1 << bits) - 1)
     q = p.qty[order]
     end = np.cumsum(q, axis=1)
     start = end - q
@@ -257,14 +261,16 @@ def _pass_pieces(
     sample, pos, owner, qty, day = _pieces(p, days, layout.day0 + layout.n_days)
     series = np.where(owner >= 0, org_series[owner], holder_series[pos])
     extra = cl_series[owner]
-    dup = extra >= 0
-    out = Pieces(
-        sample=np.concatenate([sample, sample[dup]]),
-        series=np.concatenate([series, extra[dup]]),
-        day=np.concatenate([day, day[dup]]),
-        qty=np.concatenate([qty, qty[dup]]),
+    # pieces of tracked series, then their copies for the target's cluster (one gather)
+    keep = np.flatnonzero(series >= 0)
+    dup = np.flatnonzero(extra >= 0)
+    take = np.concatenate([keep, dup])
+    return Pieces(
+        sample=sample[take],
+        series=np.concatenate([series[keep], extra[dup]]),
+        day=day[take],
+        qty=qty[take],
     )
-    return out.where(out.series >= 0)
 
 
 def batch_pieces(

@@ -170,7 +170,7 @@ def sample_arrivals(model: ArrivalModel, uniforms: FloatArray) -> IntArray:
     rows = np.flatnonzero(model.lead | model.slip)
     if rows.size == 0:
         return days
-    u = uniforms[:, rows]
+    u = uniforms.take(rows, axis=1)  # C order, unlike uniforms[:, rows]
     # upper-tail inverse CDF: z >= z0 with P(Z >= z) = (1 - u) * tail
     upper = np.clip((1.0 - u) * model.tail[rows], 1e-300, 1.0)
     z = np.clip(-ndtri(upper), -_Z_CAP, _Z_CAP)
