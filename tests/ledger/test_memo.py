@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -12,6 +13,7 @@ import pytest
 from gpuledger import domain as d
 from gpuledger.domain import Decision, DiversionStatus
 from gpuledger.ledger import Ledger
+from gpuledger.ledger import ledger as module
 from gpuledger.ledger.memo import HeadMemo
 from gpuledger.planning.snapshot import PlanningSnapshot, SupplyKind
 
@@ -258,3 +260,76 @@ def test_the_diversion_list_is_a_new_list_each_call(pair: tuple[Ledger, Ledger])
     first = a.diversions()
     first.clear()
     assert [v.diversion.id for v in a.diversions()] == ["D1"]
+
+
+# --------------------------------------------------------------------------- incremental list
+
+
+def views_of(ledger: Ledger, status: DiversionStatus | None = None) -> list[tuple[object, ...]]:
+    """Every field of every view, in list order."""
+    return [(v.diversion, v.status, v.decisions, v.transfers) for v in ledger.diversions(status)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3], ids=lambda s: f"seed{s}")
+def test_the_incremental_list_equals_a_full_rebuild(
+    pair: tuple[Ledger, Ledger],
+    ledger_url: str,
+    clock: FakeClock,
+    seed: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rebuilds: list[int] = []
+    full = module.all_diversion_views
+
+    def counted(conn: object) -> object:
+        rebuilds.append(1)
+        return full(conn)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "all_diversion_views", counted)
+    a, b = pair
+    rng = random.Random(seed)
+    a.ship(LOTS["L1"], actor="alice")
+    a.ship(LOTS["L2"], actor="alice")
+    assert views_of(a) == []
+    pending: list[str] = []
+    proposed = fresh_ledgers = 0
+    for step in range(40):
+        writer = a if rng.random() < 0.7 else b  # b: a write through another Ledger
+        roll = rng.random()
+        if roll < 0.45 or not pending:
+            proposed += 1
+            lot, to = rng.choice(["L1", "L2"]), rng.choice(["b", "c"])
+            new = d.Diversion(
+                f"D{proposed}", lot, 1, "a", to, AS_OF, status=DiversionStatus.PENDING
+            )
+            writer.propose_diversion(new, actor="carol")
+            pending.append(new.id)
+        elif roll < 0.9:
+            decision = rng.choice([Decision.APPROVE, Decision.REJECT, Decision.VOID])
+            writer.decide(pending.pop(rng.randrange(len(pending))), decision, actor="erin")
+        else:
+            writer.order(
+                d.Order(f"PO-{step}", "b", "nvidia", "H100-SXM5-80GB", 1, AS_OF), actor="bob"
+            )
+        if rng.random() < 0.6:  # reads skip some heads: updates span several events
+            fresh = Ledger.open(ledger_url, clock=clock)
+            fresh_ledgers += 1
+            try:
+                assert views_of(a) == views_of(fresh), f"step {step}"
+            finally:
+                fresh.close()
+    fresh = Ledger.open(ledger_url, clock=clock)
+    fresh_ledgers += 1
+    try:
+        for status in (None, *DiversionStatus):
+            assert views_of(a, status) == views_of(fresh, status)
+    finally:
+        fresh.close()
+    assert len(a.diversions()) == proposed
+    assert {v.status for v in a.diversions()} == set(DiversionStatus)
+    # only a's first read and each fresh Ledger's first read rebuilt the whole list
+    assert len(rebuilds) == 1 + fresh_ledgers
+    last = d.Diversion("LAST", "L1", 1, "a", "b", AS_OF, status=DiversionStatus.PENDING)
+    b.propose_diversion(last, actor="carol")
+    assert views_of(a)[-1][0] == last
+    assert len(rebuilds) == 1 + fresh_ledgers

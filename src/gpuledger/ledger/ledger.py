@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,7 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Select, case, create_engine, event, func, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    case,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
@@ -133,6 +145,9 @@ class Ledger:
         self._engine = engine
         self._clock = clock
         self._memo = HeadMemo(memo_size)
+        # The last diversion list computed and its head: the base of incremental updates.
+        self._diversion_base: tuple[Head, tuple[DiversionView, ...]] | None = None
+        self._diversion_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -160,6 +175,8 @@ class Ledger:
     def close(self) -> None:
         """Release the connections and forget the memoised reads."""
         self._memo.clear()
+        with self._diversion_lock:
+            self._diversion_base = None
         self._engine.dispose()
 
     def memo_stats(self, kind: str) -> MemoStats:
@@ -377,21 +394,40 @@ class Ledger:
     def diversions(self, status: DiversionStatus | None = None) -> list[DiversionView]:
         """Every diversion in the books (optionally only those with ``status``).
 
-        Three queries whatever the number of diversions (documents, their
-        transfers, their decision events), memoised on the chain head; each
-        call returns a new list of the same frozen views.
+        Memoised on the chain head, and incremental across heads: the list
+        computed at the last head seen is kept, and at a newer head of the same
+        chain only the diversions touched by the events after it are recomputed
+        and merged in place (new ones appended), which gives exactly the list a
+        full rebuild gives (three queries whatever the number of diversions).
+        Each call returns a new list of the same frozen views.
         """
-
-        def compute(conn: Connection) -> tuple[DiversionView, ...]:
-            docs = read_documents(conn, [DocumentKind.DIVERSION.value])
-            diversions = [
-                from_json(Diversion, data) for data in docs[DocumentKind.DIVERSION.value].values()
-            ]
-            return tuple(diversion_views(conn, diversions))
-
         with self._reading_at_head() as (conn, head):
-            views = self._memo.get(head, "diversions", None, lambda: compute(conn))
+            views = self._memo.get(
+                head, "diversions", None, lambda: self._diversion_list(conn, head)
+            )
         return [v for v in views if status is None or v.status is status]
+
+    def _diversion_list(self, conn: Connection, head: Head) -> tuple[DiversionView, ...]:
+        """The diversion list at ``head``: updated from the last one kept, or rebuilt.
+
+        A base from a newer head, or one whose last event is not in these books
+        (the database was replaced), is not used; the result is kept as the new
+        base unless another thread has kept a newer one meanwhile.
+        """
+        with self._diversion_lock:
+            base = self._diversion_base
+        views: tuple[DiversionView, ...] | None = None
+        if base is not None and base[0] == head:
+            views = base[1]
+        elif base is not None and base[0][0] < head[0] and _on_chain(conn, base[0]):
+            views = update_diversion_views(conn, base[1], since=base[0][0])
+        if views is None:
+            views = all_diversion_views(conn)
+        with self._diversion_lock:
+            kept = self._diversion_base
+            if kept is None or kept[0][0] <= head[0]:
+                self._diversion_base = (head, views)
+        return views
 
     def to_scenario(self, as_of: date | None = None) -> Scenario:
         """The books as a Scenario: the latest version of every document.
@@ -584,6 +620,9 @@ def _status_from_ids(ids: set[str], diversion_id: str) -> DiversionStatus | None
     return None
 
 
+_FEW = 16  # diversions read by their own event ids rather than a scan of all decisions
+
+
 def diversion_views(conn: Connection, diversions: Sequence[Diversion]) -> list[DiversionView]:
     """The books' view of each diversion, in the given order, in two queries.
 
@@ -603,9 +642,13 @@ def diversion_views(conn: Connection, diversions: Sequence[Diversion]) -> list[D
         if r.diversion in wanted:
             rows_of[r.diversion].append(transfer_from_row(r))
     decided: dict[str, list[DecisionView]] = defaultdict(list)
-    if len(wanted) == 1:
-        (only,) = wanted
-        where = (ev.id == f"divert:{only}") | ev.id.startswith(f"decide:{only}:", autoescape=True)
+    if len(wanted) <= _FEW:
+        where = or_(
+            *(
+                (ev.id == f"divert:{x}") | ev.id.startswith(f"decide:{x}:", autoescape=True)
+                for x in sorted(wanted)
+            )
+        )
     else:
         where = ev.id.startswith("divert:") | ev.id.startswith("decide:")
     events = select(ev.id, ev.body, ev.actor, ev.effective_at, ev.recorded_at, ev.seq).where(
@@ -634,6 +677,81 @@ def diversion_views(conn: Connection, diversions: Sequence[Diversion]) -> list[D
             )
         )
     return views
+
+
+def _on_chain(conn: Connection, head: Head) -> bool:
+    """Whether the event at ``head``'s seq has ``head``'s hash in these books (seq 0: always)."""
+    if head[0] == 0:
+        return True
+    ev = schema.events.c
+    found = conn.execute(select(ev.hash).where(ev.seq == head[0])).scalar()
+    return found == head[1]
+
+
+def all_diversion_views(conn: Connection) -> tuple[DiversionView, ...]:
+    """The books' view of every diversion, in order of first appearance of its record."""
+    docs = read_documents(conn, [DocumentKind.DIVERSION.value])[DocumentKind.DIVERSION.value]
+    return tuple(diversion_views(conn, [from_json(Diversion, data) for data in docs.values()]))
+
+
+def touched_diversions(conn: Connection, since: int) -> set[str]:
+    """Ids of the diversions whose view may differ after the events with seq above ``since``.
+
+    A diversion's view is made of its record (documents of kind diversion), its
+    transfers (the ``diversion`` column) and its proposal and decision events
+    (``divert:D`` ids, ``decide:`` events naming it in their input).
+    """
+    tr, dc, ev = schema.transfers.c, schema.documents.c, schema.events.c
+    found: set[str] = set()
+    rows = select(tr.diversion).where(tr.event_seq > since, tr.diversion.is_not(None))
+    found.update(str(r) for r in conn.execute(rows.distinct()).scalars())
+    docs = select(dc.doc_id).where(
+        dc.event_seq > since, dc.doc_kind == DocumentKind.DIVERSION.value
+    )
+    found.update(str(r) for r in conn.execute(docs).scalars())
+    events = select(ev.id, ev.body).where(
+        ev.seq > since,
+        ev.kind == EventKind.OPERATION.value,
+        ev.id.startswith("divert:") | ev.id.startswith("decide:"),
+    )
+    for r in conn.execute(events):
+        if r.id.startswith("divert:"):
+            found.add(r.id[len("divert:") :])
+        else:
+            found.add(str(json.loads(r.body)["input"]["diversion"]))
+    return found
+
+
+def update_diversion_views(
+    conn: Connection, views: Sequence[DiversionView], *, since: int
+) -> tuple[DiversionView, ...]:
+    """``views`` (the full list at seq ``since``) brought up to the books' head.
+
+    Only the diversions touched after ``since`` are read again; they keep their
+    place, and diversions first recorded after ``since`` are appended in order of
+    first appearance, as :func:`all_diversion_views` orders them.
+    """
+    touched = touched_diversions(conn, since)
+    if not touched:
+        return tuple(views)
+    if len(touched) > CHUNK:
+        return all_diversion_views(conn)
+    dc = schema.documents.c
+    query = (
+        select(dc.doc_id, dc.data)
+        .where(dc.doc_kind == DocumentKind.DIVERSION.value, dc.doc_id.in_(touched))
+        .order_by(dc.event_seq)
+    )
+    docs: dict[str, dict[str, Any]] = {}
+    for r in conn.execute(query):
+        docs[r.doc_id] = json.loads(r.data)
+    fresh = {
+        v.diversion.id: v
+        for v in diversion_views(conn, [from_json(Diversion, data) for data in docs.values()])
+    }
+    out = [fresh.pop(v.diversion.id, v) for v in views]
+    out.extend(fresh.values())  # in order of first appearance: all after ``since``
+    return tuple(out)
 
 
 def _movements(conn: Connection, documents: dict[str, dict[str, Any]]) -> tuple[Movement, ...]:
@@ -688,6 +806,7 @@ def scenario_from_books(conn: Connection, as_of: date | None = None) -> Scenario
 
 __all__ = [
     "Ledger",
+    "all_diversion_views",
     "day_start",
     "diversion_views",
     "read_document",
@@ -696,4 +815,6 @@ __all__ = [
     "read_transfers",
     "sum_balances",
     "system_clock",
+    "touched_diversions",
+    "update_diversion_views",
 ]
