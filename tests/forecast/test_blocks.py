@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gpuledger.domain import PolicyName
-from gpuledger.forecast.blocks import reduce_pieces
+from gpuledger.forecast.blocks import _accumulate_down, _first_at_least, reduce_pieces
 from gpuledger.forecast.engine import curve_day0
 from gpuledger.forecast.failures import bucket_index, cumulative_failures
 from gpuledger.forecast.kernels import batch_pieces, pieces_to_curves
@@ -59,3 +59,24 @@ def test_reduction_equals_the_dense_daily_one(fleet: int, bucket_days: int) -> N
     want_completed, want_curves = dense_reduce(snap, layout, days, bucket_days, fleet)
     np.testing.assert_array_equal(completed, want_completed)
     np.testing.assert_array_equal(curves, want_curves)
+
+
+@pytest.mark.parametrize("n_fine", [0, 1, 2, 7, 64, 75], ids=lambda n: f"fine{n}")
+def test_first_at_least_is_the_first_row_reaching_the_quantity(n_fine: int) -> None:
+    rng = np.random.default_rng(n_fine)
+    running = np.cumsum(rng.integers(0, 5, (n_fine, 9)), axis=0).astype(np.int32)
+    rows = rng.integers(0, 9, 200).astype(np.int64)
+    qty = rng.integers(0, 5 * n_fine + 3, 200).astype(np.int64)
+    expected = [
+        next((f for f in range(n_fine) if running[f, r] >= q), n_fine)
+        for r, q in zip(rows.tolist(), qty.tolist(), strict=True)
+    ]
+    assert _first_at_least(running, rows, qty).tolist() == expected
+
+
+@pytest.mark.parametrize("op", [np.add, np.maximum], ids=["add", "maximum"])
+def test_accumulate_down_equals_numpy_accumulate(op: np.ufunc) -> None:
+    a = np.random.default_rng(1).integers(-50, 50, (6, 11))
+    expected = op.accumulate(a, axis=0)
+    _accumulate_down(op, a)
+    assert (a == expected).all()

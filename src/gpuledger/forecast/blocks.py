@@ -127,24 +127,35 @@ def _sort_packed(key: IntArray, n: int) -> IntArray:
     return np.argsort(key, kind="stable")
 
 
+def _accumulate_down(op: np.ufunc, a: npt.NDArray[np.integer[Any]]) -> None:
+    """``op.accumulate(a, axis=0)`` in place on a C-ordered 2-D array, row by row.
+
+    Each step is one contiguous row, which runs ~4x faster than NumPy's
+    ``accumulate`` down axis 0 on wide arrays (same integers, same result).
+    """
+    for i in range(1, a.shape[0]):
+        op(a[i - 1], a[i], out=a[i])
+
+
 def _first_at_least(
     running: npt.NDArray[np.integer[Any]], rows: IntArray, qty: IntArray
 ) -> IntArray:
     """Per query, the first ``f`` with ``running[f, row] >= qty``; ``running.shape[0]`` if none.
 
-    ``running`` is non-decreasing down each column: a vectorised binary search,
-    one gather per query and halving.
+    ``running`` is non-decreasing down each column: a branchless binary search
+    (the answer is the count of entries below ``qty``), one gather per halving for
+    every query together, no bookkeeping of which queries are still open.
     """
-    lo = np.zeros(rows.size, dtype=np.int64)
-    hi = np.full(rows.size, running.shape[0], dtype=np.int64)
-    while True:
-        active = np.flatnonzero(lo < hi)
-        if active.size == 0:
-            return lo
-        mid = (lo[active] + hi[active]) // 2
-        high_enough = running[mid, rows[active]] >= qty[active]
-        hi[active[high_enough]] = mid[high_enough]
-        lo[active[~high_enough]] = mid[~high_enough] + 1
+    n, width = running.shape
+    flat = running.ravel()
+    pos = np.zeros(rows.size, dtype=np.int64)
+    step = 1 << (n.bit_length() - 1) if n else 0
+    while step:
+        cand = pos + step
+        probe = flat.take((np.minimum(cand, n) - 1) * width + rows)
+        pos += np.where((cand <= n) & (probe < qty), step, 0)
+        step >>= 1
+    return pos
 
 
 def _completion_days(
@@ -169,7 +180,7 @@ def _completion_days(
     n_fine, n_rows = held.shape
     # 1. the fine bin: the first whose end holds enough (running max of net holdings)
     running = held - failed[fine.bin_of_fine]
-    np.maximum.accumulate(running, axis=0, out=running)
+    _accumulate_down(np.maximum, running)
     f = _first_at_least(running, rows, qty)
     found = np.flatnonzero(f < n_fine)
     if found.size == 0:
@@ -225,10 +236,11 @@ def reduce_pieces(
     # float64 sums of integers stay exact far beyond any fleet's unit count
     # (int32 halves the memory touched when no series can reach 2**31 units)
     small = int(pieces.qty.sum()) < 2**31
-    held: npt.NDArray[np.integer[Any]] = np.cumsum(
-        counts.reshape(fine.n_fine, n_rows), axis=0, dtype=np.int32 if small else np.int64
+    held: npt.NDArray[np.integer[Any]] = counts.reshape(fine.n_fine, n_rows).astype(
+        np.int32 if small else np.int64
     )
     del counts
+    _accumulate_down(np.add, held)
     # 2. failures: one draw per sample, series and bucket, from bucket-end holdings
     failed = failures_bins_first(
         held[fine.last_fine].reshape(-1, n, n_series),

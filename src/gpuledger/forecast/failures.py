@@ -160,12 +160,7 @@ def failures_bins_first(
     slot = np.full(n_series + 1, -1, dtype=np.int64)  # parent -1 hits the last slot
     slot[series] = np.arange(series.size)
     children = np.flatnonzero(slot[parent] >= 0)
-    if children.size:
-        order = children[np.argsort(parent[children], kind="stable")]
-        parents, start = np.unique(parent[order], return_index=True)
-        own[:, :, slot[parents]] -= np.add.reduceat(held.take(order, axis=2), start, axis=2).astype(
-            dtype
-        )
+    _fold_children(own, held, children, slot[parent[children]], np.subtract)
     hazard = np.array([daily_failure_hazard(float(r)) for r in rates[series]])
     p = np.broadcast_to(-np.expm1(-hazard * bucket_days), (n, series.size)).ravel()
     # 2. bucket by bucket: units held before it (bins 0..k), net of earlier failures
@@ -181,8 +176,30 @@ def failures_bins_first(
         out[:, :, series] = failed.reshape(n_bins, n, series.size)
     # 3. a cluster's failures are its org's too
     children = np.flatnonzero(parent >= 0)
-    if children.size:
-        order = children[np.argsort(parent[children], kind="stable")]
-        parents, start = np.unique(parent[order], return_index=True)
-        out[:, :, parents] += np.add.reduceat(out.take(order, axis=2), start, axis=2).astype(dtype)
+    _fold_children(out, out, children, parent[children], np.add)
     return out
+
+
+def _fold_children(
+    into: npt.NDArray[np.integer[Any]],
+    source: npt.NDArray[np.integer[Any]],
+    children: IntArray,
+    dest: IntArray,
+    op: np.ufunc,
+) -> None:
+    """``into[..., dest[i]] = op(into[..., dest[i]], source[..., children[i]])``, every ``i``.
+
+    Works in place, one series at a time on series-first views (about 3x cheaper
+    than a ``reduceat`` across the short last axis). ``source`` may be ``into``
+    only when no destination is itself a child (a cluster's parent is an org):
+    the children's values are then read before any write and the order does
+    not matter (integer sums). Otherwise the children's columns are copied first.
+    """
+    if children.size == 0:
+        return
+    if source is into and np.isin(dest, children).any():
+        source = into[..., children].copy()
+        children = np.arange(children.size)
+    to, src = np.moveaxis(into, -1, 0), np.moveaxis(source, -1, 0)
+    for d, c in zip(dest.tolist(), children.tolist(), strict=True):
+        op(to[d], src[c], out=to[d], casting="unsafe")
