@@ -46,10 +46,12 @@ def cheap_hasher() -> TokenHasher:
     return TokenHasher(time_cost=1, memory_cost=1024)
 
 
-def add_users(gov: Governance) -> dict[str, str]:
-    """Create every user of ROLES with its grants; return user -> token."""
+def add_users(
+    gov: Governance, roles: dict[str, list[tuple[OrgRole | GroupRole, str]]] | None = None
+) -> dict[str, str]:
+    """Create every user of ``roles`` (default: ROLES) with its grants; return user -> token."""
     tokens = {}
-    for user, grants in ROLES.items():
+    for user, grants in (ROLES if roles is None else roles).items():
         gov.add_user(user, actor="setup")
         for role, scope in grants:
             if isinstance(role, OrgRole):

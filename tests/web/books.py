@@ -19,6 +19,7 @@ from gpuledger.governance.tokens import TokenHasher
 from gpuledger.ledger import Ledger
 from gpuledger.scenario import demo_scenario_path, load_scenario
 from gpuledger.web import create_router
+from tests.api.conftest import add_users as api_add_users
 
 EVE = date(2023, 12, 9)
 NOW = datetime(2023, 12, 10, 12, tzinfo=UTC)
@@ -71,17 +72,8 @@ def import_eve(url: str) -> None:
 
 
 def add_users(gov: Governance) -> dict[str, str]:
-    """Every user of ROLES with its grants; user -> token."""
-    tokens = {}
-    for user, grants in ROLES.items():
-        gov.add_user(user, actor="setup")
-        for role, scope in grants:
-            if isinstance(role, OrgRole):
-                gov.grant(user, role, org=scope, actor="setup")
-            else:
-                gov.grant(user, role, group=scope, actor="setup")
-        tokens[user] = gov.create_token(user, actor="setup").token
-    return tokens
+    """Every user of this module's ROLES with its grants; user -> token."""
+    return api_add_users(gov, ROLES)
 
 
 def make_app(url: str) -> tuple[FastAPI, dict[str, str]]:
