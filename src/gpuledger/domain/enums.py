@@ -1,0 +1,113 @@
+"""Statuses and kinds: every enumerated name of gpuledger, in one module.
+
+Compare members, never bare strings; a ``StrEnum`` member is its value when written.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Bucket(StrEnum):
+    """Where units sit inside an owner: the second half of an account name."""
+
+    WORLD = "world"  # a vendor's outside world: the only bucket allowed below zero
+    IN_TRANSIT = "in_transit"
+    STOCK = "stock"
+    DEPLOYED = "deployed"
+    FAILED = "failed"
+
+
+class OwnerKind(StrEnum):
+    """Who can own an account."""
+
+    VENDOR = "vendor"
+    ORG = "org"
+    CLUSTER = "cluster"
+
+
+class TransferKind(StrEnum):
+    """The ledger verbs: what physical event a transfer records."""
+
+    SHIP = "ship"  # vendor/world -> org/in_transit
+    RECEIVE = "receive"  # org/in_transit -> org/stock
+    DEPLOY = "deploy"  # org/stock -> cluster/deployed
+    FAIL = "fail"  # cluster/deployed -> org/failed
+    RETURN = "return"  # org/failed -> vendor/world
+    DIVERT = "divert"  # org A/bucket -> org B/same bucket
+    PAYBACK = "payback"  # a diversion's payback: receiver -> giver, same bucket
+    REVERSAL = "reversal"  # corrects an earlier transfer by moving the units back
+
+
+class Phase(StrEnum):
+    """Two-phase transfers, as TigerBeetle has them."""
+
+    SINGLE = "single"  # posted at once
+    PENDING = "pending"  # units reserved, not yet moved
+    POST = "post"  # completes a pending transfer
+    VOID = "void"  # releases a pending transfer
+
+
+class DiversionStatus(StrEnum):
+    """Life of a diversion between orgs."""
+
+    PENDING = "pending"
+    POSTED = "posted"
+    VOIDED = "voided"
+
+
+class Decision(StrEnum):
+    """What a person did to a proposed diversion."""
+
+    PROPOSE = "propose"
+    APPROVE = "approve"
+    REJECT = "reject"
+    VOID = "void"
+
+
+class ClaimKind(StrEnum):
+    """A public statement about holdings now (`actual`) or later (`target`)."""
+
+    ACTUAL = "actual"
+    TARGET = "target"
+
+
+class PolicyName(StrEnum):
+    """How the planner hands out supply (DESIGN section 4)."""
+
+    CONSIGNED = "consigned"
+    PRIORITY = "priority"
+    FAIR_SHARE = "fair-share"
+    OPTIMAL = "optimal"
+
+
+class OrgRole(StrEnum):
+    """A role a user holds in one org, from least to most (each includes the ones before)."""
+
+    VIEWER = "viewer"
+    PLANNER = "planner"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+
+class GroupRole(StrEnum):
+    """A role a user holds over every org of a group (related parties)."""
+
+    GROUP_ADMIN = "group-admin"
+    AUDITOR = "auditor"
+
+
+class DocumentKind(StrEnum):
+    """Records that are versioned documents rather than transfers."""
+
+    SCENARIO = "scenario"
+    SKU = "sku"
+    VENDOR = "vendor"
+    GROUP = "group"
+    ORG = "org"
+    CLUSTER = "cluster"
+    ORDER = "order"
+    LOT = "lot"
+    TARGET = "target"
+    CLAIM = "claim"
+    DIVERSION = "diversion"

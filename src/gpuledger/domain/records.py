@@ -1,0 +1,298 @@
+"""The records of a fleet as frozen values: what a scenario file holds and the books store.
+
+No I/O, no database, no web: every other layer speaks in these names (the
+concepts of docs/architecture.md). Bounds on their fields live in
+:mod:`gpuledger.domain.limits`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from gpuledger.domain.enums import Bucket, ClaimKind, DiversionStatus, OwnerKind, TransferKind
+
+
+@dataclass(frozen=True)
+class Sku:
+    """An accelerator model. ``annual_failure_rate`` feeds the forecast."""
+
+    id: str
+    name: str | None = None
+    annual_failure_rate: float = 0.0
+    source: str | None = None
+    assumed: bool = False
+
+
+@dataclass(frozen=True)
+class LeadTime:
+    """Days from order to arrival for orders placed on or after ``from_date``.
+
+    The model in force for an order date is the latest row with
+    ``from_date <= ordered_on``. P50 == P90 means no spread.
+    """
+
+    sku: str
+    from_date: date
+    p50_days: int
+    p90_days: int
+    source: str | None = None
+    assumed: bool = False
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """Who makes and ships SKUs; ``transit_slip_*`` feed the forecast (0 = none)."""
+
+    id: str
+    name: str | None = None
+    lead_times: tuple[LeadTime, ...] = ()
+    transit_slip_p50_days: int = 0
+    transit_slip_p90_days: int = 0
+    source: str | None = None
+
+    def lead_time_on(self, sku: str, ordered_on: date) -> LeadTime | None:
+        """The lead-time row in force for an order of ``sku`` on ``ordered_on``.
+
+        Before the first row for the SKU, the first row applies (the earliest
+        knowledge we have); None when the vendor has no row for the SKU.
+        """
+        rows = sorted((lt for lt in self.lead_times if lt.sku == sku), key=lambda r: r.from_date)
+        if not rows:
+            return None
+        in_force = [r for r in rows if r.from_date <= ordered_on]
+        return in_force[-1] if in_force else rows[0]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Orgs under common control: related parties."""
+
+    id: str
+    name: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Org:
+    """A legal entity."""
+
+    id: str
+    name: str | None = None
+    group: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A place where an org deploys units."""
+
+    id: str
+    org: str
+    name: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One step of an order's expected delivery schedule."""
+
+    on: date
+    qty: int
+
+
+@dataclass(frozen=True)
+class Order:
+    """A purchase order line. Quantity not covered by lots is "open"."""
+
+    id: str
+    org: str
+    vendor: str
+    sku: str
+    qty: int
+    ordered_on: date
+    schedule: tuple[Delivery, ...] = ()
+    source: str | None = None
+    assumed: bool = False
+
+
+@dataclass(frozen=True)
+class Lot:
+    """A shipment of one SKU against an order, to a consignee org."""
+
+    id: str
+    order: str
+    qty: int
+    ships_on: date
+    arrives_on: date
+    consignee: str
+    source: str | None = None
+    assumed: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    """A need: the consumer (org or cluster) holds ``qty`` units of ``sku`` by ``by``.
+
+    Targets are cumulative holdings, not increments. Priority 1 is highest.
+    """
+
+    id: str
+    consumer: str
+    sku: str
+    qty: int
+    by: date
+    priority: int = 1
+    weight: float = 1.0
+    source: str | None = None
+    assumed: bool = False
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A public statement about an org's holdings."""
+
+    id: str
+    org: str
+    sku: str
+    qty: int
+    by: date
+    stated_on: date
+    kind: ClaimKind
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Payback:
+    """Units of a receiver's future lot reassigned to the giver of a diversion."""
+
+    lot: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class Diversion:
+    """Units of a lot moved from one org to another, optionally paid back later."""
+
+    id: str
+    lot: str
+    qty: int
+    from_org: str
+    to_org: str
+    on: date
+    payback: tuple[Payback, ...] = ()
+    status: DiversionStatus = DiversionStatus.POSTED
+    known_on: date | None = None
+    proposed_by: str | None = None
+    reason: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A scenario event other than a diversion: deploy, fail or return units."""
+
+    id: str
+    op: TransferKind
+    qty: int
+    on: date
+    org: str
+    lot: str | None = None
+    cluster: str | None = None
+    known_on: date | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Scenario-wide assumptions used by reports (each says where it comes from)."""
+
+    gpu_hour_price_usd: float | None = None
+    gpu_hour_price_source: str | None = None
+    claim_tolerance: float = 0.05
+    horizon_days: int = 730
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole fleet as one value: what a scenario file holds."""
+
+    name: str
+    as_of: date
+    skus: tuple[Sku, ...] = ()
+    vendors: tuple[Vendor, ...] = ()
+    groups: tuple[Group, ...] = ()
+    orgs: tuple[Org, ...] = ()
+    clusters: tuple[Cluster, ...] = ()
+    orders: tuple[Order, ...] = ()
+    lots: tuple[Lot, ...] = ()
+    targets: tuple[Target, ...] = ()
+    claims: tuple[Claim, ...] = ()
+    diversions: tuple[Diversion, ...] = ()
+    movements: tuple[Movement, ...] = ()
+    parameters: Parameters = field(default_factory=Parameters)
+    description: str | None = None
+
+
+# --------------------------------------------------------------------------- ledger values
+
+
+@dataclass(frozen=True)
+class Balance:
+    """One account's units of one SKU as of a date: posted and pending (reserved).
+
+    ``pending`` is the sum of pending debits (negative) and credits (positive)
+    not yet posted or voided; the spendable amount is ``posted + min(pending, 0)``
+    for debits counted against the account.
+    """
+
+    owner: str
+    bucket: Bucket
+    sku: str
+    posted: int
+    pending: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The CLI/API JSON shape."""
+        return {
+            "owner": self.owner,
+            "bucket": str(self.bucket),
+            "sku": self.sku,
+            "posted": self.posted,
+            "pending": self.pending,
+        }
+
+
+HELD_BUCKETS = (Bucket.STOCK, Bucket.DEPLOYED)
+
+
+def holdings_by_org(
+    balances: Iterable[Balance],
+    cluster_org: Mapping[str, str],
+    buckets: tuple[Bucket, ...] = HELD_BUCKETS,
+) -> dict[tuple[str, str], int]:
+    """Posted units per (org, SKU) in ``buckets``, each org's clusters included.
+
+    The default buckets are what DESIGN calls "held": stock and deployed. In
+    transit and failed units are not held, and pending amounts are not held yet
+    (a pending diversion has moved nothing). A cluster missing from
+    ``cluster_org`` counts for nobody.
+    """
+    held: dict[tuple[str, str], int] = {}
+    for b in balances:
+        if b.bucket not in buckets:
+            continue
+        kind, _, owner = b.owner.partition(":")
+        if kind == OwnerKind.ORG:
+            org = owner
+        elif kind == OwnerKind.CLUSTER and owner in cluster_org:
+            org = cluster_org[owner]
+        else:
+            continue
+        held[(org, b.sku)] = held.get((org, b.sku), 0) + b.posted
+    return held
+
+
+JsonDict = Mapping[str, Any]
