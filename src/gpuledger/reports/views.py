@@ -2,8 +2,8 @@
 
 No rule lives here: every number comes from :mod:`gpuledger.services`, the ledger,
 the forecast and :mod:`gpuledger.claims` (the same calls the CLI and the API
-make); this module only selects what a reader may see and shapes it into rows
-and Plotly figures (plain dicts: ``{"data": [...], "layout": {...}}``).
+make), and what a reader may see from ``services.visibility``; this module only
+shapes it into rows and Plotly figures (plain dicts: ``{"data": [...], "layout": {...}}``).
 
 Choices of presentation (not of the books):
 
@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from gpuledger import services
 from gpuledger.domain import (
     Bucket,
     Diversion,
@@ -37,7 +36,9 @@ from gpuledger.domain import (
 )
 from gpuledger.forecast import Forecast
 from gpuledger.ledger import Ledger, Transfer
-from gpuledger.planning import Impact, Plan, PlanningSnapshot
+from gpuledger.planning import Plan, PlanningSnapshot
+from gpuledger.services.books import balances_report
+from gpuledger.services.visibility import consumer_orgs
 
 __all__ = [
     "AT_RISK_BELOW",
@@ -55,16 +56,10 @@ __all__ = [
     "org_sections",
     "sankey_figure",
     "target_rows",
-    "visible_consumers",
-    "visible_impact_json",
 ]
 
 #: A target on time in the plan but below this forecast on-time probability is at risk.
 AT_RISK_BELOW = 0.8
-
-#: Default forecast size for pages and reports (fast on company-size books).
-DEFAULT_SAMPLES = 1000
-DEFAULT_SEED = 0
 
 COLORS = {
     "ship": "rgba(52, 101, 164, 0.45)",
@@ -115,13 +110,6 @@ class TargetRow:
                 p = self.on_time_probability or 0.0
                 return f"at risk ({p * 100:.0f}% on time in the forecast)"
         return "on time"
-
-
-def cluster_orgs(scenario: Scenario) -> dict[str, str]:
-    """Each consumer (org or cluster) -> its org."""
-    out = {o.id: o.id for o in scenario.orgs}
-    out.update({c.id: c.org for c in scenario.clusters})
-    return out
 
 
 def lot_skus(scenario: Scenario) -> dict[str, str]:
@@ -372,9 +360,9 @@ def flow_links(
     """Posted transfers between owners in ``[start, end]``, summed per (source, target, kind).
 
     Args:
-        visible: True for an owner (``org:...``, ``cluster:...``) the reader may see;
-            a link is shown when either end is visible (vendors are never "visible"
-            by themselves).
+        visible: True for an owner (``org:...``, ``cluster:...``, ``vendor:...``) the
+            reader may see (``Visibility.sees_owner``); a link is shown when either
+            end is visible.
     """
     sums: dict[tuple[str, str, TransferKind, str], list[Any]] = {}
     for t in transfers:
@@ -465,30 +453,12 @@ def sankey_figure(links: Sequence[FlowLink], title: str) -> dict[str, Any]:
     return {"data": data, "layout": layout}
 
 
-# --------------------------------------------------------------------------- forecast, claims
-
-
-# --------------------------------------------------------------------------- impact
-
-
-def visible_impact_json(result: Impact, consumers: Iterable[str]) -> dict[str, Any]:
-    """``Impact.to_json()`` restricted to targets of ``consumers`` (as the API filters it)."""
-    seen = set(consumers)
-    consumer = {t["id"]: t["consumer"] for t in result.before.to_json()["targets"]}
-    mine = {t for t, c in consumer.items() if c in seen}
-    data = result.to_json()
-    data["targets"] = [t for t in data["targets"] if t["id"] in mine]
-    data["recovery"] = [r for r in data["recovery"] if r["target"] in mine]
-    data["explanations"] = [e for e in data["explanations"] if e["target"] in mine]
-    return data
-
-
 def balances_rows(ledger: Ledger, as_of: date, owners: Iterable[str]) -> list[dict[str, Any]]:
     """Posted and pending units per bucket for ``owners`` as of a date (balances report)."""
     keep = set(owners)
-    report = services.balances_report(ledger, as_of=as_of)
+    report = balances_report(ledger, as_of=as_of)
     order = {b: i for i, b in enumerate(Bucket)}
-    rows = [b.as_json() for b in report.rows if b.owner in keep]
+    rows = [b.as_json() for b in report.balances if b.owner in keep]
     rows.sort(key=lambda r: (r["owner"], order[Bucket(r["bucket"])], r["sku"]))
     return rows
 
@@ -521,7 +491,7 @@ def org_sections(
     scenario: Scenario,
 ) -> list[OrgSection]:
     """The overview of each org in ``orgs``: holdings against targets, status, balances."""
-    consumer_org = cluster_orgs(scenario)
+    consumer_org = consumer_orgs(scenario)
     skus_of_lots = lot_skus(scenario)
     diversions = [v.diversion for v in ledger.diversions()]
     names = {o.id: o.name or o.id for o in scenario.orgs}
@@ -592,9 +562,3 @@ def forecast_rows(fc: Forecast, consumers: Iterable[str]) -> list[dict[str, Any]
         if s.consumers[int(s.target_consumer[i])] in keep:
             rows.append(t | {"by": date.fromordinal(int(s.target_by[i]))})
     return rows
-
-
-def visible_consumers(scenario: Scenario, orgs: Iterable[str]) -> set[str]:
-    """The orgs given and their clusters."""
-    keep = set(orgs)
-    return keep | {c.id for c in scenario.clusters if c.org in keep}
