@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from gpuledger.domain import (
     Diversion,
@@ -335,49 +335,15 @@ def parse_change(
         InvalidInput: naming the field: a malformed value, none or several
             changes, a missing ``on``, a payback without a diversion.
     """
-    from gpuledger.planning.changes import (
-        DivertChange,
-        NewOrderChange,
-        PriorityChange,
-        SlipChange,
-    )
 
     def name(key: str) -> str:
         return (names or {}).get(key, key)
 
     # 1. Every value on its own: its shape, its numbers and its ids.
     paid = parse_paybacks(payback, name("payback"))
-    given = [
-        k for k, v in zip(CHANGE_FIELDS, (divert, slip, new_order, priority), strict=True) if v
-    ]
-    change: Change | None = None
-    needs_on = False
-    if divert:
-        field = name("divert")
-        lot, qty, src, dst = _shape(DIVERT_SHAPE, divert, field, "LOT:QTY:FROM:TO")
-        ids = [parse_id(x, field) for x in (lot, src, dst)]
-        pairs = tuple((p.lot, p.qty) for p in paid)
-        if on is not None:
-            change = DivertChange(ids[0], parse_qty(qty, field), ids[1], ids[2], on, pairs)
-        else:
-            parse_qty(qty, field)
-            needs_on = True
-    if slip:
-        lot, days = _shape(SLIP_SHAPE, slip, name("slip"), "LOT:DAYS")
-        change = SlipChange(parse_id(lot, name("slip")), parse_days(days, name("slip")))
-    if new_order:
-        field = name("new_order")
-        org, vendor, sku, qty = _shape(NEW_ORDER_SHAPE, new_order, field, "ORG:VENDOR:SKU:QTY")
-        ids = [parse_id(x, field) for x in (org, vendor, sku)]
-        if on is not None:
-            change = NewOrderChange(ids[0], ids[1], ids[2], parse_qty(qty, field), on)
-        else:
-            parse_qty(qty, field)
-            needs_on = True
-    if priority:
-        field = name("priority")
-        target, level = _shape(PRIORITY_SHAPE, priority, field, "TARGET:PRIORITY")
-        change = PriorityChange(parse_id(target, field), parse_priority(level, field))
+    texts = dict(zip(CHANGE_FIELDS, (divert, slip, new_order, priority), strict=True))
+    given = [key for key in CHANGE_FIELDS if texts[key]]
+    parsed = {key: _CHANGE_PARTS[key](texts[key] or "", name(key)) for key in given}
     # 2. How they combine.
     if len(given) != 1:
         listed = ": " + ", ".join(name(g) for g in given) if given else ""
@@ -391,12 +357,65 @@ def parse_change(
             f"{name('payback')} applies to a diversion: give it with {name('divert')}",
             field=name("payback"),
         )
-    if needs_on:
+    (key,) = given
+    if key in ("divert", "new_order") and on is None:
         raise InvalidInput(
-            f"{name(given[0])} needs {name('on')} (the date of the change)", field=name("on")
+            f"{name(key)} needs {name('on')} (the date of the change)", field=name("on")
         )
-    assert change is not None
-    return change
+    # 3. The change.
+    return _change(key, parsed[key], on, paid)
+
+
+def _divert_parts(text: str, field: str) -> tuple[object, ...]:
+    lot, qty, src, dst = _shape(DIVERT_SHAPE, text, field, "LOT:QTY:FROM:TO")
+    return parse_id(lot, field), parse_qty(qty, field), parse_id(src, field), parse_id(dst, field)
+
+
+def _slip_parts(text: str, field: str) -> tuple[object, ...]:
+    lot, days = _shape(SLIP_SHAPE, text, field, "LOT:DAYS")
+    return parse_id(lot, field), parse_days(days, field)
+
+
+def _new_order_parts(text: str, field: str) -> tuple[object, ...]:
+    org, vendor, sku, qty = _shape(NEW_ORDER_SHAPE, text, field, "ORG:VENDOR:SKU:QTY")
+    ids = tuple(parse_id(x, field) for x in (org, vendor, sku))
+    return (*ids, parse_qty(qty, field))
+
+
+def _priority_parts(text: str, field: str) -> tuple[object, ...]:
+    target, level = _shape(PRIORITY_SHAPE, text, field, "TARGET:PRIORITY")
+    return parse_id(target, field), parse_priority(level, field)
+
+
+_CHANGE_PARTS = {
+    "divert": _divert_parts,
+    "slip": _slip_parts,
+    "new_order": _new_order_parts,
+    "priority": _priority_parts,
+}
+
+
+def _change(key: str, parts: tuple[Any, ...], on: date | None, paid: tuple[Payback, ...]) -> Change:
+    """The planning change of one parsed syntax (the planner loads here, not before)."""
+    from gpuledger.planning.changes import (
+        DivertChange,
+        NewOrderChange,
+        PriorityChange,
+        SlipChange,
+    )
+
+    if key == "divert":
+        assert on is not None
+        lot, qty, src, dst = parts
+        return DivertChange(lot, qty, src, dst, on, tuple((p.lot, p.qty) for p in paid))
+    if key == "new_order":
+        assert on is not None
+        org, vendor, sku, qty = parts
+        return NewOrderChange(org, vendor, sku, qty, on)
+    if key == "slip":
+        return SlipChange(*parts)
+    assert key == "priority", key
+    return PriorityChange(*parts)
 
 
 def check_one_subject(diversion: str | None, changes: Iterable[str | None], field: str) -> None:
