@@ -10,7 +10,7 @@ import sys
 
 import uvicorn
 
-from gpuledger.api import create_app
+from gpuledger.server import create_app
 
 
 def main() -> None:

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from gpuledger.api import create_app
 from gpuledger.domain import GroupRole, OrgRole
 from gpuledger.governance.store import Governance
 from gpuledger.governance.tokens import TokenHasher
+from gpuledger.server import create_app
 
 with warnings.catch_warnings():  # starlette warns that httpx will give way to httpx2
     warnings.simplefilter("ignore")

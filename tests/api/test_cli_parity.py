@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from gpuledger.api import create_app
 from gpuledger.cli import main
+from gpuledger.demo import FOUNDING_DIVERSION
 from gpuledger.domain import GroupRole
 from gpuledger.ledger import Ledger
 from gpuledger.scenario import demo_scenario_path, load_scenario
-from gpuledger.services import FOUNDING_DIVERSION
+from gpuledger.server import create_app
 from tests.api.conftest import NOW, cheap_hasher
 
 with warnings.catch_warnings():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import World
+from tests.api.conftest import FLEET, World
 
 
 def test_plan_shows_only_the_callers_targets(shared_world: World) -> None:
@@ -166,7 +166,7 @@ def test_a_change_on_an_org_the_caller_cannot_see_is_404(
 
 def test_forecast_shows_only_the_callers_targets(shared_world: World) -> None:
     tesla = shared_world.ok("viewer", "GET", "/forecast?samples=50&seed=3")
-    assert (tesla["samples"], tesla["seed"], tesla["policy"]) == (50, 3, "priority")
+    assert (tesla["samples"], tesla["seed"], tesla["policy"]) == (50, 3, "consigned")
     assert {t["id"] for t in tesla["targets"]} == {"tesla-h1", "tesla-train-h2"}
     acme = shared_world.ok("outsider", "GET", "/forecast?samples=50&seed=3")
     [row] = acme["targets"]
@@ -220,3 +220,29 @@ def test_claims_show_only_the_callers_orgs(shared_world: World) -> None:
     assert [c["id"] for c in shared_world.ok("root", "GET", "/claims?org=acme")["claims"]] == [
         "acme-5k-now"
     ]
+
+
+def test_the_same_deploy_from_the_file_and_the_api_is_one_movement(world: World) -> None:
+    # the deploy imported from a scenario file, then typed as a request without an id
+    deploy = (
+        "  - {op: deploy, qty: 400, on: 2024-01-20, org: tesla, lot: LOT-T1, cluster: tesla-train}"
+    )
+    text = FLEET.read_text() + "events:\n" + deploy + "\n"
+    world.ok("root", "POST", "/scenario", {"yaml": text, "filename": "fleet.yaml"})
+
+    def deployed() -> int:
+        rows = world.ok("root", "GET", "/balances?limit=1000")["balances"]
+        return sum(r["posted"] for r in rows if r["owner"] == "cluster:tesla-train")
+
+    assert deployed() == 400
+    body = {
+        "qty": 400,
+        "on": "2024-01-20",
+        "org": "tesla",
+        "cluster": "tesla-train",
+        "lot": "LOT-T1",
+    }
+    world.ok("planner", "POST", "/movements/deploy", body)
+    assert deployed() == 400  # not 800: one movement
+    world.ok("planner", "POST", "/movements/deploy", {**body, "on": "2024-01-21"})
+    assert deployed() == 800

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from gpuledger.demo import FOUNDING_DIVERSION, DemoReport, demo_report
 from gpuledger.domain import ClaimKind, DiversionStatus, Scenario
+from gpuledger.domain.serialize import json_fields
+from gpuledger.ledger import Ledger
 from gpuledger.scenario import demo_scenario_path, load_scenario
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "small.yaml"
@@ -188,3 +192,21 @@ def test_the_small_example_has_what_the_readme_says() -> None:
         len(small.diversions),
     ]
     assert counts == [1, 2, 5, 3, 1, 1]
+
+
+def test_the_demo_report_is_its_dataclass_as_json() -> None:
+    """``gpuledger demo --json`` is the report's JSON fields, in order; the objects stay out."""
+    ledger = Ledger.open("sqlite://")
+    try:
+        ledger.import_scenario(load_scenario(demo_scenario_path()), actor="demo")
+        report = demo_report(ledger)
+    finally:
+        ledger.close()
+    data = report.to_json()
+    assert list(data) == list(json_fields(DemoReport))
+    assert not {"record", "impacts", "checks"} & set(data)
+    assert data["diversion"] == FOUNDING_DIVERSION == report.record.id
+    assert data["with_payback"] == report.impacts[0].to_json()
+    assert data["without_payback"] == report.impacts[1].to_json()
+    assert data["claims"] == [c.to_json() for c in report.checks]
+    assert json.loads(json.dumps(data)) == data  # plain JSON values only

@@ -12,13 +12,12 @@ from datetime import UTC, date, datetime
 
 from fastapi import FastAPI
 
-from gpuledger.api import create_app
 from gpuledger.domain import GroupRole, OrgRole
 from gpuledger.governance.store import Governance
 from gpuledger.governance.tokens import TokenHasher
 from gpuledger.ledger import Ledger
 from gpuledger.scenario import demo_scenario_path, load_scenario
-from gpuledger.web import create_router
+from gpuledger.server import create_app
 from tests.api.conftest import add_users as api_add_users
 
 EVE = date(2023, 12, 9)
@@ -77,9 +76,7 @@ def add_users(gov: Governance) -> dict[str, str]:
 
 
 def make_app(url: str) -> tuple[FastAPI, dict[str, str]]:
-    """The API app over fresh books (with the dashboard mounted) and a token per user."""
+    """The app (API and dashboard, ``gpuledger.server``) over fresh books, a token per user."""
     import_eve(url)
     app = create_app(url, clock=clock, hasher=TokenHasher(time_cost=1, memory_cost=1024))
-    if not any(getattr(r, "path", None) == "/login" for r in app.routes):
-        app.include_router(create_router())  # until create_app mounts the dashboard itself
     return app, add_users(app.state.backend.gov)

@@ -17,7 +17,7 @@ import pytest
 
 from gpuledger.domain import Diversion, DiversionStatus, Payback
 from gpuledger.governance import service
-from gpuledger.web.routes import divert_change
+from gpuledger.web.forms import divert_change
 from tests.web.books import CLI_ARGS, DIVERSION
 from tests.web.conftest import LAPTOP, PHONE, Browser, Server, shoot
 

@@ -11,8 +11,9 @@ import pytest
 
 from gpuledger import services
 from gpuledger.domain import PolicyName
+from gpuledger.services.visibility import event_orgs
 from gpuledger.web import COOKIE
-from gpuledger.web.routes import divert_change, event_orgs, parse_payback
+from gpuledger.web.forms import divert_change, parse_payback
 from tests.web.books import DIVERSION, make_app
 
 with warnings.catch_warnings():  # starlette warns that httpx will give way to httpx2
@@ -117,16 +118,27 @@ def test_preview_is_the_cli_impact(site: tuple[TestClient, dict[str, str]]) -> N
 
 
 @pytest.mark.parametrize(
-    ("change", "status"),
-    [({"qty": "lots"}, 422), ({"lot": "LOT-NOPE"}, 404), ({"on": "10/12/2023"}, 422)],
-    ids=["bad-qty", "unknown-lot", "bad-date"],
+    ("change", "status", "field"),
+    [
+        ({"qty": "lots"}, 422, "qty"),
+        ({"lot": "LOT-NOPE"}, 404, None),
+        ({"on": "10/12/2023"}, 422, "on"),
+        ({"payback": "LOT:A:5"}, 422, "payback"),  # the CLI and the API refuse it too
+        ({"qty": "0"}, 422, "qty"),
+        ({"from_org": ""}, 422, "from_org"),
+    ],
+    ids=["bad-qty", "unknown-lot", "bad-date", "colon-in-lot", "zero-qty", "no-giver"],
 )
 def test_preview_refuses_bad_input(
-    site: tuple[TestClient, dict[str, str]], change: dict[str, str], status: int
+    site: tuple[TestClient, dict[str, str]],
+    change: dict[str, str],
+    status: int,
+    field: str | None,
 ) -> None:
     r = signed_in(site, "pat").get("/diversions/preview", params=DIVERSION | change)
     assert r.status_code == status
-    assert r.json()["error"]["message"]
+    error = r.json()["error"]
+    assert error["message"] and error["field"] == field
 
 
 def test_preview_of_orgs_one_cannot_see_is_404(site: tuple[TestClient, dict[str, str]]) -> None:

@@ -1,7 +1,11 @@
-"""The REST API (FastAPI, ``/api/v1``): :func:`create_app` builds it over the books."""
+"""The REST API (FastAPI, ``/api/v1``).
+
+:func:`create_app` builds an app with the API alone; :func:`mount` adds it to
+an app (``gpuledger.server.create_app`` serves it beside the web dashboard).
+"""
 
 from __future__ import annotations
 
-from gpuledger.api.app import create_app
+from gpuledger.api.app import PREFIX, create_app, mount
 
-__all__ = ["create_app"]
+__all__ = ["PREFIX", "create_app", "mount"]

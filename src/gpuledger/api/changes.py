@@ -1,40 +1,44 @@
-"""Query parameters of ``GET /impact`` into a planning change, as ``gpuledger impact`` parses them.
+"""Query parameters of ``GET /impact``, in the syntax of ``gpuledger impact``.
 
-The values use the CLI's syntax (``divert=LOT:QTY:FROM:TO``, ``payback=LOT:QTY``,
-``slip=LOT:DAYS``, ``new_order=ORG:VENDOR:SKU:QTY``, ``priority=TARGET:PRIORITY``);
-their shape is checked by the patterns below (so a malformed value is a 422
-naming the parameter before any code runs), and ``services.parse_change``
-builds the planning change, for the API as for the CLI. Numbers are bounded
-(quantities up to 12 digits, a slip up to 5 digits of days, a priority from 1 to 6
-digits, as scenarios require) so no value overflows the planner's int64 arrays.
+The shapes come from :mod:`gpuledger.services.requests` (the one parser of
+``divert=LOT:QTY:FROM:TO``, ``payback=LOT:QTY``, ``slip=LOT:DAYS``,
+``new_order=ORG:VENDOR:SKU:QTY``, ``priority=TARGET:PRIORITY``), stated here as
+patterns so the OpenAPI names them and a malformed value is a 422 naming the
+parameter; ``services.requests.parse_change`` then checks the numbers' bounds
+and builds the planning change, for the API as for the CLI.
 """
 
 from __future__ import annotations
 
+from re import Pattern
 from typing import Annotated
 
 from fastapi import Query
 from pydantic import StringConstraints
 
-_ID = r"[^:\s/]+"
-_QTY = r"[0-9]{1,12}"
+from gpuledger.services.requests import (
+    DIVERT_SHAPE,
+    NEW_ORDER_SHAPE,
+    PAYBACK_SHAPE,
+    PRIORITY_SHAPE,
+    SLIP_SHAPE,
+)
 
-DIVERT_PATTERN = rf"^{_ID}:{_QTY}:{_ID}:{_ID}$"
-PAYBACK_PATTERN = rf"^{_ID}:{_QTY}$"
-SLIP_PATTERN = rf"^{_ID}:[+-]?[0-9]{{1,5}}$"
-NEW_ORDER_PATTERN = rf"^{_ID}:{_ID}:{_ID}:{_QTY}$"
-PRIORITY_PATTERN = rf"^{_ID}:[1-9][0-9]{{0,5}}$"  # priorities start at 1, as in scenarios
+
+def _whole(shape: Pattern[str]) -> str:
+    return f"^{shape.pattern}$"
+
 
 DivertQuery = Annotated[
     str | None,
     Query(
-        pattern=DIVERT_PATTERN,
+        pattern=_whole(DIVERT_SHAPE),
         max_length=700,
         description="LOT:QTY:FROM:TO, a hypothetical diversion on `on` (as `impact --divert`).",
     ),
 ]
 PaybackQuery = Annotated[
-    list[Annotated[str, StringConstraints(pattern=PAYBACK_PATTERN, max_length=300)]] | None,
+    list[Annotated[str, StringConstraints(pattern=_whole(PAYBACK_SHAPE), max_length=300)]] | None,
     Query(
         max_length=100,
         description="LOT:QTY of the receiver's lot paid back to the giver (repeatable; "
@@ -44,7 +48,7 @@ PaybackQuery = Annotated[
 SlipQuery = Annotated[
     str | None,
     Query(
-        pattern=SLIP_PATTERN,
+        pattern=_whole(SLIP_SHAPE),
         max_length=300,
         description="LOT:DAYS, a lot arriving DAYS later (negative: earlier).",
     ),
@@ -52,7 +56,7 @@ SlipQuery = Annotated[
 NewOrderQuery = Annotated[
     str | None,
     Query(
-        pattern=NEW_ORDER_PATTERN,
+        pattern=_whole(NEW_ORDER_SHAPE),
         max_length=700,
         description="ORG:VENDOR:SKU:QTY, a new order placed on `on`.",
     ),
@@ -60,7 +64,7 @@ NewOrderQuery = Annotated[
 PriorityQuery = Annotated[
     str | None,
     Query(
-        pattern=PRIORITY_PATTERN,
+        pattern=_whole(PRIORITY_SHAPE),
         max_length=300,
         description="TARGET:PRIORITY, a target's priority changed (1 = highest).",
     ),

@@ -1,7 +1,8 @@
 """Errors as JSON: ``{"error": {"code", "message", "field"}}`` with a 4xx status.
 
-Every error a user can meet is a typed exception of :mod:`gpuledger.domain`; this
-module maps each to a status and a stable ``code``. Nothing here decides a rule.
+The status of each error class comes from the one table of
+:mod:`gpuledger.services.errors` (the web uses it too), the code and field
+from the error itself. Nothing here decides a rule.
 """
 
 from __future__ import annotations
@@ -14,18 +15,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from gpuledger.domain import (
-    GpuledgerError,
-    IdempotencyConflict,
-    InsufficientUnits,
-    InvalidInput,
-    InvalidTransition,
-    LedgerError,
-    PermissionDenied,
-    ScenarioError,
-    Unauthenticated,
-    UnknownRecord,
-)
+from gpuledger.domain import GpuledgerError, RateLimited
+from gpuledger.services.errors import MEANING, error_detail, http_status
 
 
 class ErrorDetail(BaseModel):
@@ -42,48 +33,32 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-#: Exception type -> (status, code); the first match in order wins (subclasses first).
-MAPPING: tuple[tuple[type[GpuledgerError], int, str], ...] = (
-    (Unauthenticated, 401, "unauthenticated"),
-    (PermissionDenied, 403, "permission_denied"),
-    (UnknownRecord, 404, "not_found"),
-    (InsufficientUnits, 409, "insufficient_units"),
-    (IdempotencyConflict, 409, "idempotency_conflict"),
-    (InvalidTransition, 409, "invalid_transition"),
-    (ScenarioError, 422, "invalid"),
-    (InvalidInput, 422, "invalid"),
-    (LedgerError, 422, "refused"),
-    (GpuledgerError, 422, "invalid"),
-)
-
 #: Declared on every route so the OpenAPI names each possible error status.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
-    for status, description in (
-        (400, "Malformed request"),
-        (401, "Missing, unknown or revoked bearer token"),
-        (403, "The caller's roles do not allow this"),
-        (404, "No such record, or one the caller may not see"),
-        (409, "Conflict: units already reserved, a decided diversion, a reused Idempotency-Key"),
-        (422, "Invalid input: the message names the field and the reason"),
-    )
+    for status, description in MEANING.items()
 }
 
 
-def error_json(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+def error_json(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """The JSON error response."""
     body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
-def classify(exc: GpuledgerError) -> tuple[int, str, str | None]:
-    """Status, code and field of a domain error."""
-    field = exc.field if isinstance(exc, ScenarioError | InvalidInput) else None
-    for cls, status, code in MAPPING:
-        if isinstance(exc, cls):
-            return status, code, field
-    return 422, "invalid", field  # pragma: no cover - GpuledgerError is last
+def domain_error(exc: GpuledgerError) -> JSONResponse:
+    """The answer to a domain error: its status from the table, its code and field."""
+    detail = error_detail(exc)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return error_json(http_status(exc), **detail, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -92,8 +67,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(GpuledgerError)
     async def _domain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, GpuledgerError)
-        status, code, field = classify(exc)
-        return error_json(status, code, str(exc), field)
+        return domain_error(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: Exception) -> JSONResponse:

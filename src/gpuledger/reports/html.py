@@ -2,9 +2,9 @@
 
 The file inlines Plotly's JavaScript (from the ``plotly`` package), the
 stylesheet and every chart's data: it opens offline and fetches nothing. Its
-numbers are those of the CLI: the plan (``services.plan_report``), the impact of
-every diversion (``services.impact_of_diversion``, with and without its payback),
-the forecast and the claims.
+numbers are those of the CLI: the plan (``services.planning.plan_report``), the
+impact of every diversion (``services.planning.impact_of_diversion``, with and
+without its payback), the forecast and the claims; the report shows every org.
 """
 
 from __future__ import annotations
@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gpuledger import services
 from gpuledger.domain import GpuledgerError, PolicyName
 from gpuledger.ledger import Ledger
 from gpuledger.reports import views
 from gpuledger.reports.templating import asset_text, environment, plotly_js
+from gpuledger.services.claims import claims_report
+from gpuledger.services.forecasting import forecast_report
+from gpuledger.services.planning import impact_of_diversion, plan_report
+from gpuledger.services.requests import DEFAULT_POLICY, DEFAULT_SAMPLES, DEFAULT_SEED
+from gpuledger.services.visibility import Visibility
 
 __all__ = ["DiversionSection", "render_report"]
 
@@ -43,11 +47,11 @@ def _diversion_sections(ledger: Ledger, policy: PolicyName) -> list[DiversionSec
             impacts.append(
                 (
                     "with its payback" if d.payback else "impact",
-                    services.impact_of_diversion(ledger, d.id, policy).to_json(),
+                    impact_of_diversion(ledger, d.id, policy).to_json(),
                 )
             )
             if d.payback:
-                without = services.impact_of_diversion(ledger, d.id, policy, with_payback=False)
+                without = impact_of_diversion(ledger, d.id, policy, with_payback=False)
                 impacts.append(("without the payback", without.to_json()))
         except GpuledgerError as exc:
             error = str(exc)
@@ -67,9 +71,9 @@ def _diversion_sections(ledger: Ledger, policy: PolicyName) -> list[DiversionSec
 def render_report(
     ledger: Ledger,
     *,
-    policy: PolicyName = PolicyName.CONSIGNED,
-    samples: int = views.DEFAULT_SAMPLES,
-    seed: int = views.DEFAULT_SEED,
+    policy: PolicyName = DEFAULT_POLICY,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = DEFAULT_SEED,
     generated_at: datetime | None = None,
 ) -> str:
     """The whole report as one HTML document (every org of the books).
@@ -88,12 +92,12 @@ def render_report(
     # 1. The books and the plan.
     scenario = ledger.to_scenario()
     orgs = [o.id for o in scenario.orgs]
-    plan = services.plan_report(ledger, policy)
+    plan = plan_report(ledger, policy)
     # 2. Forecast and claims.
-    fc = services.forecast_report(ledger, policy, samples=samples, seed=seed)
-    checks = services.claims_report(ledger, fc)
+    fc = forecast_report(ledger, policy, samples=samples, seed=seed)
+    checks = claims_report(ledger, fc)
     sections = views.org_sections(ledger, plan, fc, orgs, scenario)
-    consumers = views.visible_consumers(scenario, orgs)
+    consumers = Visibility.everything(scenario).consumers
     # 3. Every diversion's impact.
     diversions = _diversion_sections(ledger, policy)
     # 4. Render.

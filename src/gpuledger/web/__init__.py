@@ -1,4 +1,4 @@
-"""The web dashboard: pages served by the API app (``app.include_router(create_router())``).
+"""The web dashboard: pages served beside the API (``gpuledger.server`` mounts it).
 
 Pages at ``/`` (overview), ``/orgs/{org}``, ``/flows``, ``/diversions``,
 ``/forecast``, ``/claims``, ``/audit`` and ``/login``, with their assets under
@@ -7,6 +7,7 @@ Pages at ``/`` (overview), ``/orgs/{org}``, ``/flows``, ``/diversions``,
 
 from __future__ import annotations
 
-from gpuledger.web.routes import COOKIE, create_router
+from gpuledger.web.routes import create_router
+from gpuledger.web.site import COOKIE
 
 __all__ = ["COOKIE", "create_router"]

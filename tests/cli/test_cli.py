@@ -9,7 +9,7 @@ import pytest
 
 from gpuledger.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "examples" / "small.yaml"
 
 

@@ -1,0 +1,175 @@
+"""What the routes depend on: the books, the authenticated caller, parameter types, writes.
+
+FastAPI dependencies (:func:`backend`, :func:`caller`) hand each route the
+server's books and the caller; the annotated types below state every
+parameter's bounds once (from :mod:`gpuledger.domain.limits` and
+:mod:`gpuledger.services.requests`) so the OpenAPI names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from gpuledger.api.idempotency import IdempotencyStore, request_hash
+from gpuledger.domain import GpuledgerError, PolicyName, Unauthenticated
+from gpuledger.domain.limits import DATE_MAX, DATE_MIN, ID_MAX_LEN
+from gpuledger.governance.rules import Access, Action, Directory
+from gpuledger.services import requests as rq
+from gpuledger.services.books import Backend, visibility
+from gpuledger.services.errors import error_body, http_status
+from gpuledger.services.visibility import Visibility
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated user, their access, and the directory it was resolved from."""
+
+    user: str
+    access: Access
+    directory: Directory
+
+
+def backend(request: Request) -> Backend:
+    """The server's books and governance (``app.state.backend``)."""
+    found = request.app.state.backend
+    assert isinstance(found, Backend), "the app was not built by gpuledger.api or gpuledger.server"
+    return found
+
+
+def idempotency(request: Request) -> IdempotencyStore:
+    """The stored answers of writes, by (user, Idempotency-Key)."""
+    store = request.app.state.idempotency
+    assert isinstance(store, IdempotencyStore)
+    return store
+
+
+_BEARER = HTTPBearer(auto_error=False, description="An API token: gpl_<id>_<secret>.")
+
+
+def caller(
+    books: Annotated[Backend, Depends(backend)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> Caller:
+    """Authenticate the bearer token and resolve the caller's access."""
+    if credentials is None:
+        raise Unauthenticated("a bearer token is required: Authorization: Bearer gpl_...")
+    user = books.gov.authenticate(credentials.credentials)
+    directory = books.gov.directory()
+    return Caller(user, directory.access(user), directory)
+
+
+Books = Annotated[Backend, Depends(backend)]
+Who = Annotated[Caller, Depends(caller)]
+Idempotency = Annotated[IdempotencyStore, Depends(idempotency)]
+
+
+def seen(books: Backend, who: Caller) -> Visibility:
+    """What the caller sees of the books (``services.visibility``)."""
+    return visibility(books.ledger, who.access)
+
+
+def require(books: Backend, who: Caller, action: Action, org: str) -> None:
+    """404 for an org the caller cannot see; 403 when seen but the role does not allow it."""
+    seen(books, who).require_org(org)
+    who.access.require(action, org)
+
+
+# --------------------------------------------------------------------------- parameters
+
+Key = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Same key and body: the stored response replayed; other body: 409.",
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip.")]
+PathId = Annotated[str, Path(min_length=1, max_length=ID_MAX_LEN)]
+Day = Annotated[
+    date | None,
+    Query(
+        ge=DATE_MIN,
+        le=DATE_MAX,
+        description=f"A date from {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}.",
+    ),
+]
+Samples = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=rq.SERVER_SAMPLES_MAX,
+        description=f"Monte Carlo samples (at most {rq.SERVER_SAMPLES_MAX:,}).",
+    ),
+]
+Seed = Annotated[int, Query(ge=0, le=rq.SEED_MAX, description="Same seed, same answer.")]
+Policy = Annotated[
+    PolicyName,
+    Query(description=f"How supply is handed out (default {rq.DEFAULT_POLICY.value})."),
+]
+OrgFilter = Annotated[
+    str | None,
+    Query(min_length=1, max_length=ID_MAX_LEN, description="Only this org (and its clusters)."),
+]
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def validated(model: type[M], data: Any) -> dict[str, Any]:
+    """``data`` checked against a response model, as JSON (for answers stored for replay)."""
+    return model.model_validate(data).model_dump(mode="json")
+
+
+def page(request: Request, items: list[Any], limit: int, offset: int) -> dict[str, Any]:
+    """One page of ``items``: the slice, ``total``, ``limit``, ``offset`` and ``next``."""
+    total = len(items)
+    following = None
+    if offset + limit < total:
+        following = str(request.url.include_query_params(limit=limit, offset=offset + limit))
+    return {
+        "items": items[offset : offset + limit],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next": following,
+    }
+
+
+def write(
+    request: Request,
+    store: IdempotencyStore,
+    who: Caller,
+    key: str,
+    body: BaseModel | None,
+    handler: Callable[[], dict[str, Any]],
+) -> JSONResponse:
+    """Run a write once per (caller, Idempotency-Key); replay its stored answer after.
+
+    A refusal (a domain error) is stored and replayed like a success; the same
+    key with another request is 409.
+    """
+    digest = request_hash(
+        request.method, request.url.path, body.model_dump(mode="json") if body else None
+    )
+
+    def run() -> tuple[int, Any]:
+        return 200, handler()
+
+    def refused(exc: GpuledgerError) -> tuple[int, Any]:
+        return http_status(exc), error_body(exc)
+
+    status, data = store.run(who.user, key, digest, run, refused)
+    return JSONResponse(data, status_code=status)

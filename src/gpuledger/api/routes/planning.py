@@ -1,0 +1,130 @@
+"""Planning over the API: plan, impact, forecast and claims, the caller's targets only.
+
+The answers are the CLI's JSON for the same books and options, cut down to what
+the caller sees (``services.visibility``). Forecasts are CPU-bound: one runs at
+a time per server, so a burst of them queues instead of starving every other
+request of both cores; the API never starts a Dask cluster.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import APIRouter
+
+from gpuledger.api.changes import DivertQuery, NewOrderQuery, PaybackQuery, PriorityQuery, SlipQuery
+from gpuledger.api.deps import Books, Day, OrgFilter, PathId, Policy, Samples, Seed, Who, seen
+from gpuledger.api.models import ClaimsOut, ForecastOut, ImpactOut, PlanOut
+from gpuledger.claims import claims_report
+from gpuledger.services import claims, diversions
+from gpuledger.services.forecasting import forecast_report
+from gpuledger.services.planning import impact_of_change, impact_of_diversion, plan_report
+from gpuledger.services.requests import DEFAULT_POLICY, DEFAULT_SAMPLES, DEFAULT_SEED, parse_change
+
+router = APIRouter(tags=["planning"])
+
+#: One forecast at a time per server process.
+FORECASTS = threading.BoundedSemaphore(1)
+
+
+@router.get("/plan", response_model=PlanOut)
+def plan(books: Books, who: Who, policy: Policy = DEFAULT_POLICY, as_of: Day = None) -> Any:
+    """``gpuledger plan``: per target, holdings at ``by``, completion and days late."""
+    return seen(books, who).plan_json(plan_report(books.ledger, policy, as_of))
+
+
+@router.get("/diversions/{diversion_id}/impact", response_model=ImpactOut)
+def diversion_impact(
+    books: Books,
+    who: Who,
+    diversion_id: PathId,
+    policy: Policy = DEFAULT_POLICY,
+    with_payback: bool = True,
+) -> Any:
+    """``gpuledger impact --diversion ID``: what it costs each of the caller's targets."""
+    diversions.show(books.ledger, diversion_id, directory=None, access=who.access)
+    result = impact_of_diversion(books.ledger, diversion_id, policy, with_payback=with_payback)
+    return seen(books, who).impact_json(result)
+
+
+@router.get("/impact", response_model=ImpactOut)
+def change_impact(
+    books: Books,
+    who: Who,
+    divert: DivertQuery = None,
+    on: Day = None,
+    payback: PaybackQuery = None,
+    slip: SlipQuery = None,
+    new_order: NewOrderQuery = None,
+    priority: PriorityQuery = None,
+    as_of: Day = None,
+    policy: Policy = DEFAULT_POLICY,
+) -> Any:
+    """``gpuledger impact --divert/--slip/--new-order/--priority``: a hypothetical change.
+
+    Exactly one change; ``divert`` and ``new_order`` need ``on``. It is evaluated
+    on the books the day before its date (``as_of`` overrides), against the
+    same policy; the answer lists the caller's targets only.
+    """
+    change = parse_change(
+        divert=divert,
+        on=on,
+        payback=payback or [],
+        slip=slip,
+        new_order=new_order,
+        priority=priority,
+    )
+    visible = seen(books, who)
+    visible.require_change(change, books.ledger.to_scenario())
+    return visible.impact_json(impact_of_change(books.ledger, change, policy, as_of))
+
+
+@router.get("/forecast", response_model=ForecastOut)
+def forecast(
+    books: Books,
+    who: Who,
+    samples: Samples = DEFAULT_SAMPLES,
+    seed: Seed = DEFAULT_SEED,
+    policy: Policy = DEFAULT_POLICY,
+    as_of: Day = None,
+    org: OrgFilter = None,
+) -> Any:
+    """``gpuledger forecast``: P10/P50/P90 completion and on-time odds of the caller's targets.
+
+    Runs in this process (never on Dask). A caller who sees no target gets an
+    empty list and no computation.
+    """
+    visible = seen(books, who).only(org)
+    targets = books.ledger.to_scenario().targets
+    if not any(visible.sees_consumer(t.consumer) for t in targets):
+        return {"samples": samples, "seed": seed, "policy": policy, "targets": []}
+    with FORECASTS:
+        result = forecast_report(books.ledger, policy, samples=samples, seed=seed, as_of=as_of)
+    return visible.forecast_json(result)
+
+
+@router.get("/claims", response_model=ClaimsOut)
+def claims_check(
+    books: Books,
+    who: Who,
+    samples: Samples = DEFAULT_SAMPLES,
+    seed: Seed = DEFAULT_SEED,
+    policy: Policy = DEFAULT_POLICY,
+    org: OrgFilter = None,
+) -> Any:
+    """``gpuledger claims``: the public claims of the caller's orgs against the books.
+
+    ``target`` claims are checked against a forecast (``samples``, ``seed``,
+    ``policy``), run only when the caller sees one.
+    """
+    visible = seen(books, who).only(org)
+    checks = claims.check(
+        books.ledger,
+        policy=policy,
+        samples=samples,
+        seed=seed,
+        seen=visible,
+        one_at_a_time=FORECASTS,
+    )
+    return claims_report(checks)

@@ -1,0 +1,145 @@
+"""Planning: plan, impact and forecast (the planner, SciPy and the forecast load here only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from gpuledger.cli._common import (
+    AsOfOption,
+    JsonFlag,
+    PolicyOption,
+    SamplesOption,
+    SeedOption,
+    books,
+    err,
+    print_json,
+    value,
+)
+from gpuledger.services import requests as rq
+
+#: How ``impact`` calls the fields of a change (errors name them so).
+CHANGE_NAMES = {
+    "divert": "--divert",
+    "slip": "--slip",
+    "new_order": "--new-order",
+    "priority": "--priority",
+    "payback": "--payback",
+    "on": "--on",
+}
+
+
+def plan(policy: PolicyOption = None, as_of: AsOfOption = None, as_json: JsonFlag = False) -> None:
+    """Plan who gets supply and when each target completes."""
+    chosen = rq.parse_policy(policy, "--policy")
+    day = rq.parse_optional_date(as_of, "--as-of")
+    from gpuledger.services.planning import plan_report
+
+    with books() as ledger:
+        result = plan_report(ledger, chosen, day)
+    if as_json:
+        print_json(result.to_json())
+        return
+    from gpuledger.cli import render
+
+    render.plan(result)
+
+
+def impact(
+    divert: Annotated[
+        str | None, value("LOT:QTY:FROM:TO", "A hypothetical diversion (needs --on).")
+    ] = None,
+    on: Annotated[str | None, value("DATE", "Date of the change (decision date).")] = None,
+    payback: Annotated[
+        list[str] | None,
+        value("LOT:QTY", "Units of the receiver's lot paid back (repeatable; with --divert)."),
+    ] = None,
+    diversion: Annotated[str | None, value("ID", "A diversion in the books.")] = None,
+    slip: Annotated[str | None, value("LOT:DAYS", "A lot arriving DAYS later.")] = None,
+    new_order: Annotated[
+        str | None, value("ORG:VENDOR:SKU:QTY", "A new order placed --on DATE.")
+    ] = None,
+    priority: Annotated[str | None, value("TARGET:PRIORITY", "A changed priority.")] = None,
+    as_of: Annotated[
+        str | None, value("DATE", "Evaluate on the books as of this date.", "--as-of")
+    ] = None,
+    policy: PolicyOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """What a change costs each target: delay, GPU-days lost, and how to recover."""
+    chosen = rq.parse_policy(policy, "--policy")
+    day = rq.parse_optional_date(as_of, "--as-of")
+    change = None
+    if diversion is None:
+        change = rq.parse_change(
+            divert=divert,
+            on=rq.parse_optional_date(on, "--on"),
+            payback=payback or [],
+            slip=slip,
+            new_order=new_order,
+            priority=priority,
+            names=CHANGE_NAMES,
+        )
+        ident = None
+    else:
+        ident = rq.parse_id(diversion, "--diversion")
+        given = {"--divert": divert, "--slip": slip, "--new-order": new_order}
+        rq.check_one_subject(
+            ident, [*given.values(), priority, on, *(payback or [])], "--diversion"
+        )
+    from gpuledger.services.planning import impact_of_change, impact_of_diversion
+
+    with books() as ledger:
+        if ident is not None:
+            result = impact_of_diversion(ledger, ident, chosen)
+        else:
+            assert change is not None
+            result = impact_of_change(ledger, change, chosen, day)
+    if as_json:
+        print_json(result.to_json())
+        return
+    from gpuledger.cli import render
+
+    render.impact(result)
+
+
+def forecast(
+    samples: SamplesOption = None,
+    seed: SeedOption = None,
+    policy: PolicyOption = None,
+    as_of: Annotated[
+        str | None, value("DATE", "Forecast the books as of this date.", "--as-of")
+    ] = None,
+    workers: Annotated[str | None, value("N", "Run on a local Dask cluster of N workers.")] = None,
+    scheduler: Annotated[
+        str | None, value("URL", "Run on an existing Dask cluster (tcp://host:port).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """How likely each target is: P10/P50/P90 completion and on-time probability."""
+    n = rq.parse_samples(samples, "--samples")
+    chosen_seed = rq.parse_seed(seed, "--seed")
+    chosen = rq.parse_policy(policy, "--policy")
+    day = rq.parse_optional_date(as_of, "--as-of")
+    n_workers = rq.parse_workers(workers, "--workers")
+    address = rq.parse_scheduler(scheduler, "--scheduler")
+    rq.check_one_of({"--workers": n_workers, "--scheduler": address}, "--workers")
+    from gpuledger.forecast import rich_progress
+    from gpuledger.services.forecasting import forecast_report
+
+    with books() as ledger, rich_progress(console=err()) as progress:
+        result = forecast_report(
+            ledger,
+            chosen,
+            samples=n,
+            seed=chosen_seed,
+            as_of=day,
+            workers=n_workers,
+            scheduler=address,
+            progress=progress,
+        )
+    if as_json:
+        print_json(result.to_json())
+        return
+    from gpuledger.cli import render
+
+    render.forecast(result)

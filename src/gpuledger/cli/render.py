@@ -1,0 +1,249 @@
+"""Results as Rich tables for people (``--json`` prints the machine contract instead).
+
+Loaded by the commands that print a table, never before: Rich's tables and the
+result types stay out of ``gpuledger --help``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+from rich.table import Table
+
+from gpuledger.cli._common import fmt, out
+
+if TYPE_CHECKING:
+    from gpuledger.claims import ClaimCheck
+    from gpuledger.demo import DemoReport
+    from gpuledger.forecast import Forecast
+    from gpuledger.ledger import DiversionView, LotTrace
+    from gpuledger.planning import Impact, Plan
+    from gpuledger.services.books import BalancesReport
+    from gpuledger.services.diversions import DiversionReport
+
+
+def _iso(d: date | None) -> str:
+    return d.isoformat() if d else "never"
+
+
+def balances(report: BalancesReport) -> None:
+    """Balances per account."""
+    as_of, known = report.as_of, report.known_on
+    title = f"Balances as of {as_of or 'now'}" + (f", as known on {known}" if known else "")
+    table = Table("owner", "bucket", "sku", "posted", "pending", title=title)
+    for b in report.balances:
+        table.add_row(escape(b.owner), str(b.bucket), escape(b.sku), fmt(b.posted), fmt(b.pending))
+    out().print(table)
+
+
+def trace(result: LotTrace) -> None:
+    """A lot's transfers and who holds it now."""
+    data = result.as_json()
+    table = Table("effective", "kind", "from", "to", "qty", "phase", title=f"Lot {result.lot}")
+    for t in data["transfers"]:
+        table.add_row(
+            t["effective_at"][:10], t["kind"], t["debit"], t["credit"], fmt(t["qty"]), t["phase"]
+        )
+    out().print(table)
+    held = Table("account", "units", title="Now held")
+    for account, units in data["holdings"].items():
+        held.add_row(account, fmt(units))
+    out().print(held)
+
+
+def diversion(report: DiversionReport) -> None:
+    """A diversion, its decisions and (under governance) its approvals."""
+    view: DiversionView = report.view
+    d = view.diversion
+    paid = ", ".join(f"{p.qty:,} of {p.lot}" for p in d.payback) or "none"
+    out().print(
+        f"[bold]{escape(d.id)}[/]: {d.qty:,} GPUs of {escape(d.lot)}, {escape(d.from_org)} -> "
+        f"{escape(d.to_org)} on {d.on.isoformat()}; payback: {escape(paid)}; "
+        f"status: {view.status or 'not in the books'}"
+    )
+    table = Table("recorded at", "decision", "actor", title="Decisions")
+    for decision in view.decisions:
+        table.add_row(decision.recorded_at.isoformat(), str(decision.decision), decision.actor)
+    out().print(table)
+    if report.approvals is not None:
+        out().print(report.approvals.describe(), markup=False)
+
+
+def plan(result: Plan) -> None:
+    """Each target's holdings at ``by``, completion and lateness."""
+    data = result.to_json()
+    table = Table(
+        "target",
+        "consumer",
+        "qty",
+        "by",
+        "held at by",
+        "completed",
+        "late",
+        title=f"Plan ({data['policy']}) as of {data['as_of']}",
+    )
+    for t in data["targets"]:
+        late = t["days_late"]
+        table.add_row(
+            t["id"],
+            t["consumer"],
+            fmt(t["qty"], "GPUs"),
+            t["by"],
+            fmt(t["held_at_by"]),
+            t["completed_on"] or "never",
+            "never in horizon" if late is None else ("on time" if late == 0 else f"{late:,} days"),
+        )
+    out().print(table)
+
+
+def impact(result: Impact, title: str | None = None) -> None:
+    """An impact as a table of affected targets, verdicts and recovery options."""
+    data = result.to_json()
+    out().print(f"[bold]{title or 'Impact'}[/]: {escape(data['change'])} (policy {data['policy']})")
+    affected = result.affected()
+    if not affected:
+        out().print("No target changes.")
+        return
+    table = Table("target", "completed before", "after", "delay", "held at by", "GPU-days lost")
+    for t in affected:
+        delay = "no longer completes" if t.delay_days is None else f"{t.delay_days:+,} days"
+        table.add_row(
+            t.id,
+            _iso(t.completed_before),
+            _iso(t.completed_after),
+            delay,
+            f"{t.held_at_by_before:,} -> {t.held_at_by_after:,} GPUs",
+            fmt(t.gpu_days_lost, "GPU-days"),
+        )
+    out().print(table)
+    for t in affected:
+        out().print(f"  {t.verdict}", markup=False)
+    for r in data["recovery"]:
+        lots = ", ".join(f"{p['lot']} ({p['qty']:,})" for p in r.get("payback_lots", [])) or "none"
+        out().print(
+            f"  recovery for {r['target']}: at worst {r['shortfall']:,} GPUs short; a reorder on "
+            f"{r['reorder_on']} arrives {r['reorder_arrives_p50'] or '?'} (P50), "
+            f"{r['reorder_arrives_p90'] or '?'} (P90); receiver's lots that could pay back: {lots}",
+            markup=False,
+        )
+
+
+def forecast(result: Forecast) -> None:
+    """P10/P50/P90 completion and on-time odds per target."""
+    data = result.to_json()
+    table = Table(
+        "target",
+        "by",
+        "P10",
+        "P50",
+        "P90",
+        "on time",
+        title=f"Forecast ({data['policy']}, {data['samples']:,} samples, seed {data['seed']})",
+    )
+    snap = result.snapshot
+    by = {
+        tid: date.fromordinal(int(day)).isoformat()
+        for tid, day in zip(snap.target_id, snap.target_by, strict=True)
+    }
+    for t in data["targets"]:
+        table.add_row(
+            t["id"],
+            by[t["id"]],
+            t["p10"] or "never",
+            t["p50"] or "never",
+            t["p90"] or "never",
+            f"{t['on_time_probability']:.0%}",
+        )
+    out().print(table)
+
+
+def claims(checks: Sequence[ClaimCheck]) -> None:
+    """Claim checks, with the diversions that explain the gaps."""
+    table = Table(
+        "claim",
+        "org",
+        "kind",
+        "claimed",
+        "books then",
+        "books now",
+        "forecast P50",
+        "gap",
+        "overstated",
+        title="Public claims against the books",
+    )
+    for c in checks:
+        table.add_row(
+            c.id,
+            c.org,
+            str(c.kind),
+            fmt(c.claimed),
+            fmt(c.books_then),
+            fmt(c.books_now),
+            fmt(c.forecast_p50),
+            fmt(c.gap),
+            "[bold red]yes[/]" if c.overstated else "no",
+        )
+    out().print(table)
+    for c in checks:
+        for e in c.explained_by:
+            out().print(
+                f"  {c.id}: {e.qty:,} GPUs diverted {e.direction} on {e.on.isoformat()} "
+                f"({e.id}, {e.status}, recorded {(e.known_on or e.on).isoformat()})",
+                markup=False,
+            )
+
+
+def demo(report: DemoReport) -> None:
+    """The founding story's report."""
+    d = report.record
+    paid = ", ".join(f"{p.qty:,} of {p.lot}" for p in d.payback) or "none"
+    console = out()
+    console.rule(f"[bold]gpuledger demo: {escape(report.scenario)}[/]")
+    console.print(
+        f"Diversion {d.id}: {d.qty:,} GPUs of lot {d.lot}, {d.from_org} -> {d.to_org} "
+        f"on {d.on.isoformat()}, recorded in the books on "
+        f"{(d.known_on or d.on).isoformat()}. Payback: {paid}.",
+        markup=False,
+    )
+    orgs = sorted({r.org for r in report.books})
+    table = Table(
+        "reading of the books",
+        "as of",
+        *[h for o in orgs for h in (f"{o} holds", f"{o} in transit")],
+        title="The books around the diversion (GPUs; held = stock + deployed)",
+    )
+    for label in dict.fromkeys(r.label for r in report.books):
+        rows = {r.org: r for r in report.books if r.label == label}
+        first = next(iter(rows.values()))
+        table.add_row(
+            label,
+            first.as_of.isoformat(),
+            *[v for o in orgs for v in (fmt(rows[o].held), fmt(rows[o].in_transit))],
+        )
+    console.print(table)
+    with_payback, without = report.impacts
+    impact(without, title="Impact without the payback")
+    impact(with_payback, title="Impact with X's payback lots")
+    console.rule("[bold]What it cost the giver[/]")
+    for name, lost in (
+        ("without the payback", report.giver_gpu_days_lost),
+        ("with X's payback lots", report.giver_gpu_days_lost_with_payback),
+    ):
+        cost = report.cost_usd(lost)
+        price = (
+            f", about USD {cost:,.0f} at USD {report.gpu_hour_price_usd:,.2f} per GPU-hour"
+            if cost is not None and report.gpu_hour_price_usd is not None
+            else ""
+        )
+        console.print(
+            f"{d.from_org} held {lost:,} GPU-days less from {d.on.isoformat()} to "
+            f"{report.window_end.isoformat()} {name}{price}.",
+            markup=False,
+        )
+    if report.gpu_hour_price_source:
+        console.print(f"[dim]Price: {escape(report.gpu_hour_price_source)}[/]")
+    if report.checks:
+        claims(report.checks)

@@ -1,0 +1,72 @@
+"""Public claims checked against the books and, for targets, the forecast (DESIGN section 7)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
+from datetime import date
+from typing import Any
+
+from gpuledger.claims import ClaimCheck, check_claims
+from gpuledger.domain import Claim, ClaimKind, PolicyName
+from gpuledger.forecast import Forecast, Progress
+from gpuledger.ledger import Ledger
+from gpuledger.services.books import holdings
+from gpuledger.services.forecasting import forecast_report
+from gpuledger.services.requests import DEFAULT_POLICY, DEFAULT_SAMPLES, DEFAULT_SEED
+from gpuledger.services.visibility import Visibility
+
+
+def needs_forecast(claims: Iterable[Claim]) -> bool:
+    """True when a claim is a ``target`` (checked against the forecast, not the books)."""
+    return any(c.kind is ClaimKind.TARGET for c in claims)
+
+
+def claims_report(ledger: Ledger, fc: Forecast | None) -> list[ClaimCheck]:
+    """Every claim of the books checked against the books and the forecast ``fc``.
+
+    ``actual`` claims need no forecast; ``target`` claims get null forecast
+    figures when ``fc`` is None.
+    """
+    scenario = ledger.to_scenario()
+    cache: dict[tuple[date, date | None], dict[tuple[str, str], int]] = {}
+
+    def held(org: str, sku: str, as_of: date, known_on: date | None) -> int:
+        if (as_of, known_on) not in cache:
+            cache[(as_of, known_on)] = holdings(ledger, as_of, known_on)
+        return cache[(as_of, known_on)].get((org, sku), 0)
+
+    return check_claims(
+        scenario.claims,
+        held,
+        [v.diversion for v in ledger.diversions()],
+        fc,
+        tolerance=scenario.parameters.claim_tolerance,
+    )
+
+
+def check(
+    ledger: Ledger,
+    *,
+    policy: PolicyName = DEFAULT_POLICY,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = DEFAULT_SEED,
+    seen: Visibility | None = None,
+    progress: Progress | None = None,
+    one_at_a_time: AbstractContextManager[Any] | None = None,
+) -> list[ClaimCheck]:
+    """The claims ``seen`` covers (every claim when None), forecast only when one needs it.
+
+    Args:
+        one_at_a_time: held while the forecast runs (a server's limit on
+            concurrent forecasts).
+    """
+    mine = [c for c in ledger.to_scenario().claims if seen is None or seen.sees_org(c.org)]
+    if not mine:
+        return []
+    fc = None
+    if needs_forecast(mine):
+        with one_at_a_time or nullcontext():
+            fc = forecast_report(ledger, policy, samples=samples, seed=seed, progress=progress)
+    ids = {c.id for c in mine}
+    return [c for c in claims_report(ledger, fc) if c.id in ids]
