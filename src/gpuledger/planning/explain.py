@@ -24,7 +24,7 @@ from gpuledger.domain.serialize import jsonable
 from gpuledger.planning.changes import DivertChange
 from gpuledger.planning.plan import Plan
 from gpuledger.planning.policies import get_policy
-from gpuledger.planning.snapshot import SupplyKind
+from gpuledger.planning.snapshot import IntArray, SupplyKind
 
 __all__ = ["Explanation", "Taker", "Waited", "explain"]
 
@@ -145,29 +145,38 @@ def _diversions(p: Plan, i: int) -> tuple[Taker, ...]:
 
 
 def _targets_served(p: Plan, i: int) -> tuple[Taker, ...]:
-    """Other targets of ``i``'s group that received units arriving by its date."""
+    """Other targets of ``i``'s group that hold units arriving by its date (net of releases)."""
     s = p.snapshot
     family = int(s.consumer_org[s.target_consumer[i]])
-    t, r = p.assign_target, p.assign_row
-    fam_t = s.consumer_org[s.target_consumer[t]]
     pooled = get_policy(p.policy).pools_supply
-    same = s.org_pool[fam_t] == s.org_pool[family] if pooled else fam_t == family
-    pick = same & (s.target_sku[t] == s.target_sku[i]) & (t != i)
-    pick &= p.assign_day <= s.target_by[i]
-    if pooled:
-        # units of another family's own (arrived) stock were never this target's to take
-        pick &= (s.supply_kind[r] != SupplyKind.ARRIVED) | (s.supply_holder[r] == family)
-    units = np.bincount(t[pick], weights=p.assign_qty[pick], minlength=len(s.target_id))
+    by = int(s.target_by[i])
+
+    def units(row: IntArray, target: IntArray, qty: IntArray, day: IntArray) -> IntArray:
+        fam_t = s.consumer_org[s.target_consumer[target]]
+        same = s.org_pool[fam_t] == s.org_pool[family] if pooled else fam_t == family
+        pick = same & (s.target_sku[target] == s.target_sku[i]) & (target != i) & (day <= by)
+        if pooled:
+            # units of another family's own (arrived) stock were never this target's to take
+            pick &= (s.supply_kind[row] != SupplyKind.ARRIVED) | (s.supply_holder[row] == family)
+        n = len(s.target_id)
+        out: IntArray = np.bincount(target[pick], weights=qty[pick], minlength=n).astype(np.int64)
+        return out
+
+    r = p.released
+    held = r.target >= 0
+    got = units(p.assign_row, p.assign_target, p.assign_qty, p.assign_day) - units(
+        r.row[held], r.target[held], r.qty[held], s.supply_day[r.row[held]]
+    )
     prio = int(s.target_priority[i])
     out = []
-    for k in np.flatnonzero(units > 0).tolist():
+    for k in np.flatnonzero(got > 0).tolist():
         pk = int(s.target_priority[k])
         rel: Relation = (
             "higher priority"
             if pk < prio
             else ("same priority" if pk == prio else "lower priority")
         )
-        out.append(Taker("target", s.target_id[k], int(units[k]), rel))
+        out.append(Taker("target", s.target_id[k], int(got[k]), rel))
     rank = {"higher priority": 0, "same priority": 1, "lower priority": 2, "": 3}
     out.sort(key=lambda x: (rank[x.relation], -x.qty, x.who))
     return tuple(out)
