@@ -66,8 +66,9 @@ def check_plan(p: Plan) -> None:
         _require(bool(np.all(per_target <= p.target_need)), "a target assigned beyond its need")
     # 5. Curves: never negative; only releases make them drop.
     _require(bool(np.all(p.holdings >= 0)), "negative holdings")
-    gross = p.holdings + _released_so_far(p)
-    _require(bool(np.all(np.diff(gross, axis=2) >= 0)), "a holdings curve drops with no release")
+    gross = p.holdings + _released_so_far(p) if r.qty.size else p.holdings
+    rising = np.all(gross[..., 1:] >= gross[..., :-1])
+    _require(bool(rising), "a holdings curve drops with no release")
 
 
 def _released_so_far(p: Plan) -> np.ndarray:

@@ -327,17 +327,31 @@ def assemble(
 def _target_rows(
     s: PlanningSnapshot, held: IntArray, completed: IntArray, late: IntArray
 ) -> Iterator[PlanTarget]:
-    for i, tid in enumerate(s.target_id):
-        done = int(completed[i])
+    # plain Python values first (a loop over NumPy scalars is several times slower),
+    # and each distinct day converted once
+    wanted = np.unique(np.concatenate([s.target_by, completed]))
+    days = {d: date.fromordinal(d) for d in wanted[wanted > 0].tolist()}
+    consumers, skus = s.consumers, s.skus
+    for tid, c, k, q, by, h, done, lt in zip(
+        s.target_id,
+        s.target_consumer.tolist(),
+        s.target_sku.tolist(),
+        s.target_qty.tolist(),
+        s.target_by.tolist(),
+        held.tolist(),
+        completed.tolist(),
+        late.tolist(),
+        strict=True,
+    ):
         yield PlanTarget(
             id=tid,
-            consumer=s.consumers[int(s.target_consumer[i])],
-            sku=s.skus[int(s.target_sku[i])],
-            qty=int(s.target_qty[i]),
-            by=date.fromordinal(int(s.target_by[i])),
-            held_at_by=int(held[i]),
-            completed_on=date.fromordinal(done) if done >= 0 else None,
-            days_late=int(late[i]) if done >= 0 else None,
+            consumer=consumers[c],
+            sku=skus[k],
+            qty=q,
+            by=days[by],
+            held_at_by=h,
+            completed_on=days[done] if done >= 0 else None,
+            days_late=lt if done >= 0 else None,
         )
 
 
@@ -348,13 +362,22 @@ def _pooled_moves(
     giver = s.supply_holder[assigned.row]
     taker = s.consumer_org[s.target_consumer[assigned.target]]
     moved = np.flatnonzero(giver != taker)
+    if moved.size == 0:
+        return
+    # 1. sum per (giver, taker, row) in NumPy; 2. merge rows of one lot or order
+    n_orgs, n_rows = len(s.orgs), s.supply_qty.size
+    key = (giver[moved] * n_orgs + taker[moved]) * n_rows + assigned.row[moved]
+    uniq, inv = np.unique(key, return_inverse=True)
+    qty = np.bincount(inv.reshape(-1), weights=assigned.qty[moved]).astype(np.int64)
     total: dict[tuple[int, int, int, str], int] = {}
     kind: dict[str, int] = {}
-    for k in moved.tolist():
-        r = int(assigned.row[k])
-        key = (int(giver[k]), int(taker[k]), int(s.supply_sku[r]), s.supply_id[r])
-        total[key] = total.get(key, 0) + int(assigned.qty[k])
-        kind[s.supply_id[r]] = int(s.supply_kind[r])
+    sku_of, kind_of = s.supply_sku.tolist(), s.supply_kind.tolist()
+    for k, q in zip(uniq.tolist(), qty.tolist(), strict=True):
+        pair, r = divmod(k, n_rows)
+        g, t = divmod(pair, n_orgs)
+        sid = s.supply_id[r]
+        total[(g, t, sku_of[r], sid)] = total.get((g, t, sku_of[r], sid), 0) + q
+        kind[sid] = kind_of[r]
     for (g, t, k, sid), q in sorted(total.items()):
         what = "order" if kind[sid] == SupplyKind.OPEN_ORDER else "lot"
         yield PooledMove(
