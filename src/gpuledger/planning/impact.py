@@ -267,8 +267,9 @@ def _band_losses(before: Plan, after: Plan, start: date, end: date) -> IntArray:
     s = before.snapshot
     n_sku = len(s.skus)
     family = s.consumer_org[s.target_consumer]
-    need = serving_order(s).need
-    order = np.lexsort((serving_order(s).rank, s.target_sku, family))
+    served = serving_order(s)
+    need = served.need
+    order = np.lexsort((served.rank, s.target_sku, family))
     low = np.zeros(len(s.target_id), dtype=np.int64)
     below: dict[tuple[int, int], int] = {}
     for i in order.tolist():

@@ -112,22 +112,30 @@ def _check_past(s: PlanningSnapshot, changed: PlanningSnapshot, day: int) -> Non
     on = date.fromordinal(day).isoformat()
     if changed.supply_id[:n] != s.supply_id:
         raise GpuledgerError("a change must keep the snapshot's supply rows in their order")
-    for r in range(changed.supply_qty.size):
-        old = int(s.supply_day[r]) if r < n else None
-        new = int(changed.supply_day[r])
-        what = changed.supply_id[r]
-        if old is not None and old < day:
-            same = new == old and changed.supply_holder[r] == s.supply_holder[r]
-            if not same or not 0 <= changed.supply_qty[r] <= s.supply_qty[r]:
-                raise GpuledgerError(
-                    f"{what} arrives on {date.fromordinal(old).isoformat()}, before the "
-                    f"change's date {on}: a change on {on} cannot move it"
-                )
-        elif new < day:
-            raise GpuledgerError(
-                f"{what} would arrive on {date.fromordinal(new).isoformat()}, before the "
-                f"change's date {on}: a change cannot bring supply in before its date"
-            )
+    old, new = s.supply_day, changed.supply_day[:n]
+    past = old < day
+    kept_past = (
+        (new == old)
+        & (changed.supply_holder[:n] == s.supply_holder)
+        & (changed.supply_qty[:n] >= 0)
+        & (changed.supply_qty[:n] <= s.supply_qty)
+    )
+    moved = np.flatnonzero(past & ~kept_past)
+    if moved.size:
+        r = int(moved[0])
+        raise GpuledgerError(
+            f"{s.supply_id[r]} arrives on {date.fromordinal(int(old[r])).isoformat()}, before "
+            f"the change's date {on}: a change on {on} cannot move it"
+        )
+    later = np.concatenate([~past, np.ones(changed.supply_qty.size - n, dtype=bool)])
+    early = np.flatnonzero(later & (changed.supply_day < day))
+    if early.size:
+        r = int(early[0])
+        raise GpuledgerError(
+            f"{changed.supply_id[r]} would arrive on "
+            f"{date.fromordinal(int(changed.supply_day[r])).isoformat()}, before the change's "
+            f"date {on}: a change cannot bring supply in before its date"
+        )
 
 
 def _release(
