@@ -31,10 +31,17 @@ from scipy.optimize import linprog
 
 from benchmarks.fleet import SIZES, make_fleet
 from gpuledger.domain import PolicyName
-from gpuledger.planning import DivertChange, SupplyKind, impact, plan
-from gpuledger.planning._allocate import Problem, own_pass
-from gpuledger.planning.plan import compute_needs, fill_order, id_rank
-from gpuledger.planning.snapshot import PlanningSnapshot
+from gpuledger.planning import (
+    DivertChange,
+    PlanningSnapshot,
+    SupplyKind,
+    get_policy,
+    impact,
+    plan,
+    serving_order,
+)
+from gpuledger.planning.plan import make_problem, plan_day0
+from gpuledger.planning.policies import run_passes
 
 AIMS = {
     ("world", "consigned"): 1.0,
@@ -61,12 +68,9 @@ def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
 def python_priority(s: PlanningSnapshot) -> list[int]:
     """``priority`` as a plain Python loop; returns each target's completion day (-1 never)."""
     n_orgs = len(s.orgs)
-    idrank = id_rank(s.target_id)
-    order = fill_order(s, idrank).tolist()
-    rank = [0] * len(order)
-    for pos, i in enumerate(order):
-        rank[i] = pos
-    need = compute_needs(s, np.array(rank, dtype=np.int64)).tolist()
+    served = serving_order(s)
+    order = np.argsort(served.rank).tolist()
+    need = served.need.tolist()
     family = [int(s.consumer_org[c]) for c in s.target_consumer]
     rows = [
         r
@@ -129,27 +133,11 @@ def python_priority(s: PlanningSnapshot) -> list[int]:
 
 def transport_arcs(s: PlanningSnapshot) -> dict[str, Any]:
     """The pool as a lot x target transportation problem (after the own pass)."""
-    p = plan(s, PolicyName.CONSIGNED)  # only for day0 and needs
-    idrank = id_rank(s.target_id)
-    order = fill_order(s, idrank)
-    rank = np.empty(order.size, dtype=np.int64)
-    rank[order] = np.arange(order.size)
-    family = s.consumer_org[s.target_consumer].astype(np.int64)
     row_ok = (s.supply_qty > 0) & (s.supply_day <= s.horizon_day)
-    n_days = s.horizon_day - p.day0 + 1
-    problem = Problem(
-        s,
-        row_ok,
-        family,
-        s.org_pool[family].astype(np.int64),
-        p.target_need,
-        rank,
-        idrank,
-        max(s.horizon_day, int(s.target_by.max())) + 1 + n_days,
-    )
-    own = own_pass(problem, PolicyName.PRIORITY)
-    residual = p.target_need.copy()
-    np.subtract.at(residual, own.demand, own.qty)
+    served = serving_order(s)
+    problem = make_problem(s, served, row_ok, served.need, plan_day0(s))
+    own_passes = (get_policy(PolicyName.PRIORITY).passes or ())[:1]  # its own pass
+    own, residual = run_passes(problem, own_passes)
     w = s.target_weight
     own_cost = float(
         np.sum(

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from gpuledger.ledger import Ledger
 from gpuledger.planning.snapshot import PlanningSnapshot, SupplyKind
+from gpuledger.scenario import parse_scenario
+
+
+def load_books(path: Path) -> PlanningSnapshot:
+    """The real path: parse a scenario file, import it into an in-memory ledger, snapshot."""
+    scenario = parse_scenario(path.read_text(encoding="utf-8"), filename=str(path))
+    ledger = Ledger.open("sqlite://")
+    try:
+        ledger.import_scenario(scenario)
+        return ledger.snapshot(scenario.as_of)
+    finally:
+        ledger.close()
 
 
 def d(text: str) -> date:

@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 
 from gpuledger.domain import PolicyName
-from gpuledger.planning import plan
+from gpuledger.ledger import Ledger
+from gpuledger.planning import DivertChange, impact, impact_of_posted, plan
+from gpuledger.scenario import demo_scenario_path, load_scenario
+
+from .conftest import load_books
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = [
@@ -23,21 +27,8 @@ CASES = [
 
 
 def load_snapshot(folder: Path):
-    """The real path: parse the scenario, import it into an in-memory ledger, snapshot."""
-    ledger_mod = pytest.importorskip("gpuledger.ledger")
-    scenario_mod = pytest.importorskip("gpuledger.scenario")
-    if not hasattr(ledger_mod, "Ledger"):
-        pytest.skip("gpuledger.ledger.Ledger is not available yet")
-    scenario = scenario_mod.parse_scenario(
-        (folder / "scenario.yaml").read_text(encoding="utf-8"),
-        filename=str(folder / "scenario.yaml"),
-    )
-    ledger = ledger_mod.Ledger.open("sqlite://")
-    try:
-        ledger.import_scenario(scenario)
-        return ledger.snapshot(scenario.as_of)
-    finally:
-        ledger.close()
+    """The real path: the scenario through the ledger into a snapshot."""
+    return load_books(folder / "scenario.yaml")
 
 
 def by_id(doc: dict) -> dict:
@@ -54,14 +45,8 @@ def test_golden_plan(name: str, policy: PolicyName) -> None:
 
 def test_founding_story_posted_diversion() -> None:
     """The demo scenario through the real path: the posted diversion delays Tesla."""
-    scenario_mod = pytest.importorskip("gpuledger.scenario")
-    ledger_mod = pytest.importorskip("gpuledger.ledger")
-    if not hasattr(ledger_mod, "Ledger") or not hasattr(scenario_mod, "demo_scenario_path"):
-        pytest.skip("ledger or demo scenario not available yet")
-    from gpuledger.planning import DivertChange, impact_of_posted
-
-    scenario = scenario_mod.load_scenario(scenario_mod.demo_scenario_path())
-    ledger = ledger_mod.Ledger.open("sqlite://")
+    scenario = load_scenario(demo_scenario_path())
+    ledger = Ledger.open("sqlite://")
     try:
         ledger.import_scenario(scenario)
         books = ledger.snapshot(scenario.as_of)
@@ -77,8 +62,6 @@ def test_founding_story_posted_diversion() -> None:
     assert sum(lost.values()) > 0
     # Without the payback Tesla loses more than with it (same diversion, same books).
     base = with_payback.inverse().apply(books)
-    from gpuledger.planning import impact
-
     worse = impact(base, change, PolicyName.CONSIGNED)
     lost_without = {t.id: t.gpu_days_lost for t in worse.targets if t.id.startswith("tesla")}
     assert sum(lost_without.values()) > sum(lost.values())

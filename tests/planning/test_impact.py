@@ -16,6 +16,7 @@ import pytest
 from gpuledger.domain import GpuledgerError, InsufficientUnits, PolicyName, UnknownRecord
 from gpuledger.planning import (
     DivertChange,
+    GiveWay,
     NewOrderChange,
     PriorityChange,
     SlipChange,
@@ -58,18 +59,24 @@ def test_diversion_without_payback_consigned(story) -> None:
     assert r["completed_before"] == "2024-06-01" and r["completed_after"] is None
     assert r["delay_days"] is None
     assert (r["held_at_by_before"], r["held_at_by_after"]) == (42_000, 30_000)
-    # 12k x 28 days (12-18..01-14) + 12k x 138 (01-15..05-31) + 10k x 214 (06-01..12-31)
-    assert r["gpu_days_lost"] == 12_000 * 28 + 12_000 * 138 + 10_000 * 214
+    assert r["delay"] == "no longer completes"
+    assert (r["short_at_by_before"], r["short_at_by_after"]) == (0, 10_000)
+    # window: the change's date 2023-12-10 .. the latest due date 2024-06-30; the
+    # target's band is its 40,000 units: 12k x 28 days (12-18..01-14) + 12k x 138
+    # (01-15..05-31) + 10k x 30 (06-01..06-30: 40k of the 42k before, 30k after)
+    assert r["gpu_days_lost"] == 12_000 * 28 + 12_000 * 138 + 10_000 * 30
     (rec,) = imp.to_json()["recovery"]
-    # 2023-12-10 + 300 days = 2024-10-05; + 360 days = 2024-12-04 (2024 is a leap year).
+    # needed on 06-30 (its due date, after its completion 06-01): min(40k, 42k) - 30k
+    # = 10k. 2023-12-10 + 300 days = 2024-10-05; + 360 days = 2024-12-04 (leap year).
     assert rec == {
         "target": "tesla-jun",
-        "shortfall": 12_000,
+        "shortfall": 10_000,
+        "needed_on": "2024-06-30",
         "reorder_on": "2023-12-10",
         "vendor": "nvidia",
         "reorder_arrives_p50": "2024-10-05",
         "reorder_arrives_p90": "2024-12-04",
-        "payback_lots": [{"lot": "X-MAR", "qty": 12_000, "arrives_on": "2024-03-01"}],
+        "payback_lots": [{"lot": "X-MAR", "qty": 10_000, "arrives_on": "2024-03-01"}],
         "give_way": [],
     }
     assert "not complete by the horizon" in r["verdict"]
@@ -82,9 +89,11 @@ def test_diversion_with_payback_consigned(story) -> None:
     # lost 12k x 28 (12-18..01-14) + 12k x 46 (01-15..02-29).
     assert r["completed_after"] == "2024-06-01" and r["delay_days"] == 0
     assert r["gpu_days_lost"] == 12_000 * (28 + 46)
-    assert r["verdict"] == (
-        "tesla-jun (40,000 by 2024-06-30): unchanged, complete 2024-06-01; 888.0k GPU-days lost"
-    )
+    # the completion did not move but GPU-days were lost: never "unchanged" (issue 12.3)
+    assert r["delay"] == "same date"
+    assert r["verdict"] == "tesla-jun (40,000 by 2024-06-30): same date, complete 2024-06-01"
+    # on time and whole on its due date: no recovery is offered (issue 12.3)
+    assert imp.recovery == ()
 
 
 def test_diversion_inside_a_pool_changes_nothing_under_priority(story) -> None:
@@ -98,10 +107,14 @@ def test_delay_days_and_explanation(story) -> None:
     slip = SlipChange("L-JUN", 45)
     imp = impact(story, slip, PolicyName.CONSIGNED, decision_day=date(2024, 2, 1))
     r = row(imp, "tesla-jun")
-    # 06-01 + 45 days = 07-16: 45 days later, 16 days late; 8k x 45 days lost.
-    assert (r["completed_after"], r["delay_days"]) == ("2024-07-16", 45)
-    assert r["gpu_days_lost"] == 8_000 * 45
+    # 06-01 + 45 days = 07-16: 45 days later, 16 days late; within the window
+    # (to the latest due date, 06-30) 8k x 30 days lost (06-01..06-30).
+    assert (r["completed_after"], r["delay_days"], r["delay"]) == ("2024-07-16", 45, "+45 days")
+    assert r["gpu_days_lost"] == 8_000 * 30
     assert imp.recovery[0].reorder_on == date(2024, 2, 1)
+    # a window to 07-31 counts the 45 days (06-01..07-15)
+    longer = impact(story, slip, PolicyName.CONSIGNED, window_end=date(2024, 7, 31))
+    assert longer.targets[0].gpu_days_lost == 8_000 * 45
     why = explain(imp.after, "tesla-jun")
     assert not why.on_time and why.days_late == 16
     assert [(w.supply, w.qty, w.arrives_on) for w in why.waited_for] == [
@@ -114,7 +127,7 @@ def test_explanation_names_the_diversion(story) -> None:
     (why,) = imp.explanations
     assert why.days_late is None
     assert [t.kind for t in why.taken_by] == ["diversion"]
-    assert "divert 12,000 of L-DEC from tesla to x" in why.text()
+    assert "divert 12,000 of L-DEC from tesla to x" in why.text
 
 
 def test_explanation_names_a_higher_priority_target(story) -> None:
@@ -159,7 +172,7 @@ def test_give_way(story, policy, gives_way) -> None:
     imp = impact(s, SlipChange("L-JAN", 200), policy)
     rec = {r.target: r for r in imp.recovery}["tesla-jun"]
     if gives_way:
-        assert rec.give_way == (("x-low", 10_000),)
+        assert rec.give_way == (GiveWay("x-low", 10_000),)
     else:
         assert rec.give_way == ()
 

@@ -183,7 +183,13 @@ def test_arrived_stock_is_not_pooled(builder) -> None:
 
 def test_json_contract(two_orgs) -> None:
     out = plan(two_orgs, PolicyName.PRIORITY).to_json()
-    assert set(out) == {"policy", "as_of", "targets"}
+    assert set(out) == {"policy", "as_of", "targets", "pools_supply", "moved_between_orgs"}
+    # issue 12.7: a pooled plan says so and names what moved between orgs
+    assert out["pools_supply"] is True
+    assert [m["note"] for m in out["moved_between_orgs"]] == [
+        "priority pooled 60 units of a's lot L1 to b",
+        "priority pooled 50 units of b's lot L2 to a",
+    ]
     assert out["policy"] == "priority" and out["as_of"] == "2024-01-01"
     assert out["targets"][0] == {
         "id": "ta",

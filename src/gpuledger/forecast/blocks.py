@@ -27,7 +27,7 @@ from gpuledger.forecast.failures import bucket_index, failures_bins_first
 from gpuledger.forecast.kernels import Pieces, gross_pieces
 from gpuledger.forecast.layout import Layout
 from gpuledger.forecast.sampling import ArrivalModel, sample_arrivals
-from gpuledger.planning.snapshot import IntArray, PlanningSnapshot
+from gpuledger.planning import IntArray, PlanningSnapshot
 
 __all__ = ["BLOCK_SIZE", "BlockResult", "Job", "block_generator", "reduce_pieces", "run_block"]
 

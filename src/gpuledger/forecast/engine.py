@@ -25,7 +25,7 @@ from gpuledger.forecast.blocks import BLOCK_SIZE, BlockResult, Job, run_block
 from gpuledger.forecast.layout import build_layout
 from gpuledger.forecast.result import Forecast
 from gpuledger.forecast.sampling import arrival_model
-from gpuledger.planning.snapshot import PlanningSnapshot
+from gpuledger.planning import PlanningSnapshot, plan_day0
 
 __all__ = ["Progress", "curve_day0", "default_threads", "forecast", "tune_malloc"]
 
@@ -149,13 +149,7 @@ def curve_day0(snapshot: PlanningSnapshot) -> int:
     the horizon; a sample never moves supply before ``as_of + 1``, so every
     sample's plan starts on this day or later.
     """
-    s = snapshot
-    ok = (s.supply_qty > 0) & (s.supply_day <= s.horizon_day)
-    return min(
-        s.as_of_day,
-        int(s.target_by.min(initial=s.as_of_day)),
-        int(s.supply_day[ok].min(initial=s.as_of_day)),
-    )
+    return plan_day0(snapshot)
 
 
 def forecast(

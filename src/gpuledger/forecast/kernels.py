@@ -2,16 +2,18 @@
 
 Every policy has a reference path that calls :func:`gpuledger.planning.plan` once
 per sample on a snapshot whose supply days are the sample's (slow but exactly
-the planner). ``consigned`` and ``priority`` also have a batch kernel that plans
-all samples of a block at once on ``[samples, rows]`` arrays and gives exactly
-what ``plan()`` gives (tests check it sample by sample).
+the planner). A policy made of ordered passes (``Policy.passes`` is not None:
+``consigned`` and ``priority`` today) also has a batch kernel that plans all
+samples of a block at once on ``[samples, rows]`` arrays and gives exactly what
+``plan()`` gives (tests check it sample by sample). The kernel uses planning's
+public API only: the policy's passes and the serving order.
 
-How the batch kernel mirrors the planner (see ``gpuledger.planning.plan``): a
-pass lays the supply rows of each group (``(holder, SKU)`` for the own pass,
-``(pool, SKU)`` for the priority pool pass) on one line of cumulative units,
-sorted by (group, arrival day, row), and the targets' demands on the same line
-in (group, fill order); a unit goes to the demand whose interval holds its
-position, or stays with its row's holder when no demand covers it. Only the
+How the batch kernel mirrors the planner: each of the policy's passes lays the
+supply rows of each of its groups (``OrderedPass.row_key``: holder or pool, and
+SKU) on one line of cumulative units, sorted by (group, arrival day, row), and
+the targets' demands on the same line in (group, fill order); a unit goes to the
+demand whose interval holds its position, or stays with its row's holder when no
+demand covers it. Only the
 rows' order changes from sample to sample (their days move, their group and
 quantity do not), and the demands' intervals never change, so per sample the
 kernel only sorts rows, cuts each row at the fixed demand boundaries it spans,
@@ -29,9 +31,16 @@ import numpy.typing as npt
 
 from gpuledger.domain import PolicyName
 from gpuledger.forecast.layout import Layout
-from gpuledger.planning import plan
-from gpuledger.planning.plan import Plan, compute_needs, fill_order, id_rank
-from gpuledger.planning.snapshot import IntArray, PlanningSnapshot, SupplyKind
+from gpuledger.planning import (
+    IntArray,
+    Plan,
+    PlanningSnapshot,
+    SupplyKind,
+    get_policy,
+    plan,
+    registered,
+    serving_order,
+)
 
 __all__ = [
     "BATCH_POLICIES",
@@ -43,8 +52,8 @@ __all__ = [
     "reference_pieces",
 ]
 
-BATCH_POLICIES = frozenset({PolicyName.CONSIGNED, PolicyName.PRIORITY})
-"""Policies with a batch kernel; the others run ``plan()`` per sample."""
+BATCH_POLICIES = frozenset(p.name for p in registered() if p.passes is not None)
+"""Policies with a batch kernel (made of ordered passes); the others run ``plan()`` per sample."""
 
 
 # --------------------------------------------------------------------------- pieces
@@ -276,51 +285,34 @@ def _pass_pieces(
 def batch_pieces(
     snapshot: PlanningSnapshot, policy: PolicyName, layout: Layout, days: IntArray
 ) -> Pieces:
-    """Gross arrivals of every sample at once, for ``consigned`` and ``priority``.
+    """Gross arrivals of every sample at once, for a policy made of ordered passes.
 
     Raises:
-        ValueError: the policy has no batch kernel.
+        ValueError: the policy has no batch kernel (``Policy.passes`` is None).
     """
-    if policy not in BATCH_POLICIES:
+    passes = get_policy(policy).passes
+    if passes is None:
         raise ValueError(f"no batch kernel for policy {policy}")
     s = snapshot
-    n_sku = len(s.skus)
     smap = _series_map(s, layout)
-    idrank = id_rank(s.target_id)
-    order = fill_order(s, idrank)
-    rank = np.empty(order.size, dtype=np.int64)
-    rank[order] = np.arange(order.size)
-    need = compute_needs(s, rank)
-    family = s.consumer_org[s.target_consumer].astype(np.int64)
+    order = serving_order(s)
     targets = np.arange(len(s.target_id), dtype=np.int64)
-    # 1. own pass: every row (consigned) or arrived rows (priority), by (holder, SKU)
-    own = np.ones(len(s.supply_id), dtype=bool)
-    if policy is PolicyName.PRIORITY:
-        own = s.supply_kind == SupplyKind.ARRIVED
-    rows = np.flatnonzero(own).astype(np.int64)
-    first = _build_pass(
-        s,
-        rows,
-        s.supply_holder[rows] * n_sku + s.supply_sku[rows],
-        targets,
-        family * n_sku + s.target_sku,
-        need,
-        rank,
-    )
-    parts = [_pass_pieces(s, layout, smap, first, days)]
-    # 2. pool pass (priority): rows not yet arrived, by (pool, SKU), residual needs
-    if policy is PolicyName.PRIORITY:
-        rows = np.flatnonzero(~own).astype(np.int64)
-        pooled = _build_pass(
+    demand = order.need
+    parts = []
+    # each pass: its rows by group, the demands left after the passes before it
+    for p in passes:
+        rows = np.flatnonzero(p.selects(s.supply_kind)).astype(np.int64)
+        built = _build_pass(
             s,
             rows,
-            s.org_pool[s.supply_holder[rows]] * n_sku + s.supply_sku[rows],
+            p.row_key(s, rows),
             targets,
-            s.org_pool[family] * n_sku + s.target_sku,
-            need - first.assigned,
-            rank,
+            p.target_key(s, targets),
+            demand,
+            order.rank,
         )
-        parts.append(_pass_pieces(s, layout, smap, pooled, days))
+        parts.append(_pass_pieces(s, layout, smap, built, days))
+        demand = demand - built.assigned
     return Pieces.concat(parts)
 
 
@@ -328,7 +320,7 @@ def gross_pieces(
     snapshot: PlanningSnapshot, policy: PolicyName, layout: Layout, days: IntArray
 ) -> Pieces:
     """Gross arrivals of every sample per series, with the fastest exact path."""
-    if policy in BATCH_POLICIES:
+    if get_policy(policy).passes is not None:
         return batch_pieces(snapshot, policy, layout, days)
     return reference_pieces(snapshot, policy, layout, days)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gpuledger.planning.snapshot import FloatArray, IntArray, PlanningSnapshot
+from gpuledger.planning import FloatArray, IntArray, PlanningSnapshot
 
 __all__ = ["Layout", "build_layout"]
 

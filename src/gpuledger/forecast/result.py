@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from gpuledger.domain import PolicyName, UnknownRecord
 from gpuledger.forecast.layout import Layout
-from gpuledger.planning.snapshot import IntArray, PlanningSnapshot
+from gpuledger.planning import IntArray, PlanningSnapshot
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -37,7 +37,7 @@ import numpy.typing as npt
 from scipy.special import ndtr, ndtri
 
 from gpuledger.domain import ScenarioError
-from gpuledger.planning.snapshot import IntArray, PlanningSnapshot, SupplyKind
+from gpuledger.planning import IntArray, PlanningSnapshot, SupplyKind
 
 __all__ = ["Z90", "ArrivalModel", "arrival_model", "sample_arrivals"]
 

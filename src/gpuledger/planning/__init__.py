@@ -1,51 +1,92 @@
 """The planner: who gets scarce supply and when, and what a change costs.
 
 Works on an immutable :class:`PlanningSnapshot` of NumPy arrays built by the
-ledger layer; never touches the database. See docs/planning.md.
+ledger layer; never touches the database. See docs/planning.md. This facade is
+the package's public API (the forecast uses nothing else):
+
+- snapshots: :class:`PlanningSnapshot`, :class:`SupplyKind`, ``IntArray``,
+  ``FloatArray``;
+- serving order and needs: :func:`serving_order` (:class:`ServingOrder`);
+- policies: :func:`get_policy` returns a :class:`Policy` (``pools_supply``,
+  ``passes`` as :class:`OrderedPass` values when it is made of ordered passes,
+  ``allocate``); :func:`registered` lists them;
+- plans: :func:`plan` -> :class:`Plan` (rows :class:`PlanTarget`,
+  :class:`PooledMove`); :func:`plan_day0`; :func:`check_plan`;
+- changes: :class:`DivertChange`, :class:`SlipChange`, :class:`NewOrderChange`,
+  :class:`PriorityChange` (:class:`Change`), :func:`change_day`;
+- impact: :func:`impact`, :func:`impact_of_posted` -> :class:`Impact` (rows
+  :class:`OrgImpact`, :class:`TargetImpact`, :class:`Recovery`, :class:`PaybackLot`,
+  :class:`GiveWay`, :class:`Explanation`, :class:`Waited`, :class:`Taker`);
+  :func:`plan_from` (a plan that keeps a baseline's past); :func:`explain`;
+  :func:`affected_targets`.
 """
 
 from __future__ import annotations
 
 from gpuledger.domain import PolicyName
+from gpuledger.planning._format import human_count
 from gpuledger.planning.changes import (
     Change,
     DivertChange,
     NewOrderChange,
     PriorityChange,
     SlipChange,
+    change_day,
 )
+from gpuledger.planning.explain import Explanation, Taker, Waited, explain
 from gpuledger.planning.impact import (
-    Explanation,
     Impact,
-    Recovery,
-    Taker,
+    OrgImpact,
     TargetImpact,
-    Waited,
-    explain,
+    affected_targets,
     impact,
     impact_of_posted,
 )
-from gpuledger.planning.plan import Plan, plan
-from gpuledger.planning.snapshot import PlanningSnapshot, SupplyKind
+from gpuledger.planning.invariants import check_plan
+from gpuledger.planning.keep_past import plan_from
+from gpuledger.planning.order import ServingOrder, serving_order
+from gpuledger.planning.plan import Plan, PlanTarget, PooledMove, plan, plan_day0
+from gpuledger.planning.policies import OrderedPass, Policy, get_policy, registered
+from gpuledger.planning.recovery import GiveWay, PaybackLot, Recovery
+from gpuledger.planning.snapshot import FloatArray, IntArray, PlanningSnapshot, SupplyKind
 
 __all__ = [
     "Change",
     "DivertChange",
     "Explanation",
+    "FloatArray",
+    "GiveWay",
     "Impact",
+    "IntArray",
     "NewOrderChange",
+    "OrderedPass",
+    "OrgImpact",
+    "PaybackLot",
     "Plan",
+    "PlanTarget",
     "PlanningSnapshot",
+    "Policy",
     "PolicyName",
+    "PooledMove",
     "PriorityChange",
     "Recovery",
+    "ServingOrder",
     "SlipChange",
     "SupplyKind",
     "Taker",
     "TargetImpact",
     "Waited",
+    "affected_targets",
+    "change_day",
+    "check_plan",
     "explain",
+    "get_policy",
+    "human_count",
     "impact",
     "impact_of_posted",
     "plan",
+    "plan_day0",
+    "plan_from",
+    "registered",
+    "serving_order",
 ]

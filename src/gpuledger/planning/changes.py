@@ -3,20 +3,28 @@
 Each change is a frozen value whose :meth:`apply` returns a *new* snapshot (the
 input is never mutated) and whose :meth:`describe` says it in one line. Choices:
 
+Every change happens on a date, ``on`` (its *day*): :func:`~gpuledger.planning.impact`
+keeps everything before it as the baseline has it (DESIGN section 5: a change
+never alters the past). ``on`` is required for a diversion and a new order; for a
+slip and a priority change it defaults to the snapshot's ``as_of``
+(:func:`change_day`).
+
 - ``DivertChange`` moves ``qty`` units of a lot from the giver's supply rows of that
-  lot (latest-arriving rows first would be arbitrary; rows are taken in row order)
-  to the receiver. Units not yet arrived keep their arrival day; units already
-  arrived reach the receiver on ``max(arrival, on)``. The giver's curve simply
-  loses them (holdings are cumulative arrivals, so a diversion of stock is treated
-  as if the giver never received those units: *choice*). Each payback
-  ``(lot, qty)`` moves units of the receiver's rows of that lot to the giver, same
-  day. ``inverse()`` swaps giver and receiver (and moves the paybacks back): the
-  counterfactual of a diversion already in the books.
+  lot (taken in row order) to the receiver. Units arriving on or after ``on`` keep
+  their arrival day; units arriving before ``on`` are stock by then: the receiver
+  holds them from ``on`` (as arrived stock) and the giver gives them up on ``on``
+  (:mod:`gpuledger.planning.keep_past`). Each payback ``(lot, qty)`` moves units of
+  the receiver's rows of that lot to the giver the same way. ``inverse()`` swaps
+  giver and receiver (and moves the paybacks back): the counterfactual of a
+  diversion already in the books; it restores the snapshot exactly when the
+  diverted units arrive on or after ``on``.
 - ``SlipChange`` delays every not-yet-arrived row of a lot by ``days`` (negative
-  pulls it in); arrived rows cannot slip.
+  pulls it in), decided on ``on``; arrived rows cannot slip, and a slip decided on
+  ``on`` can neither move a row arriving before ``on`` nor bring one in before it.
 - ``NewOrderChange`` adds an open-order row arriving on ``arrives_on`` or, when not
   given, on ``on + P50`` of the vendor's lead time in force on ``on``.
-- ``PriorityChange`` sets a target's priority.
+- ``PriorityChange`` sets a target's priority from ``on``: units arriving before
+  ``on`` stay where the baseline put them.
 """
 
 from __future__ import annotations
@@ -41,6 +49,11 @@ class Change(Protocol):
 
     def describe(self) -> str:
         """One line for people."""
+        ...
+
+    @property
+    def day(self) -> date | None:
+        """The date the change happens on (None: the snapshot's ``as_of``)."""
         ...
 
 
@@ -99,8 +112,10 @@ def _move(
             extra[name].append(getattr(snapshot, name)[i])
         extra["supply_qty"][-1] = take
         extra["supply_holder"][-1] = r
-        if on is not None and int(snapshot.supply_kind[i]) == SupplyKind.ARRIVED:
-            extra["supply_day"][-1] = max(int(snapshot.supply_day[i]), on.toordinal())
+        if on is not None and int(snapshot.supply_day[i]) < on.toordinal():
+            # stock by then: the receiver holds it from the change's date, for good
+            extra["supply_day"][-1] = on.toordinal()
+            extra["supply_kind"][-1] = int(SupplyKind.ARRIVED)
     arrays: dict[str, object] = {}
     for name in _SUPPLY_ARRAYS:
         base = new_qty if name == "supply_qty" else getattr(snapshot, name)
@@ -134,7 +149,7 @@ class DivertChange:
         """
         out = _move(snapshot, self.lot, self.qty, self.from_org, self.to_org, self.on)
         for lot, qty in self.payback:
-            out = _move(out, lot, qty, self.to_org, self.from_org, None)
+            out = _move(out, lot, qty, self.to_org, self.from_org, self.on)
         return out
 
     def inverse(self) -> DivertChange:
@@ -157,10 +172,15 @@ class DivertChange:
 
 @dataclass(frozen=True)
 class SlipChange:
-    """Delay every not-yet-arrived row of ``lot`` by ``days`` (negative: earlier)."""
+    """Delay every not-yet-arrived row of ``lot`` by ``days`` (negative: earlier), on ``on``.
+
+    ``on`` is the date the slip becomes known (the decision date); None means the
+    snapshot's ``as_of``.
+    """
 
     lot: str
     days: int
+    on: date | None = None
 
     def apply(self, snapshot: PlanningSnapshot) -> PlanningSnapshot:
         """The snapshot with the lot's arrival moved.
@@ -179,7 +199,13 @@ class SlipChange:
 
     def describe(self) -> str:
         """One line for people."""
-        return f"slip {self.lot} by {self.days:+d} days"
+        when = f" on {self.on.isoformat()}" if self.on else ""
+        return f"slip {self.lot} by {self.days:+d} days{when}"
+
+    @property
+    def day(self) -> date | None:
+        """The date of the change (None: the snapshot's ``as_of``)."""
+        return self.on
 
 
 @dataclass(frozen=True)
@@ -257,10 +283,14 @@ class NewOrderChange:
 
 @dataclass(frozen=True)
 class PriorityChange:
-    """Give ``target`` a new ``priority`` (1 = highest)."""
+    """Give ``target`` a new ``priority`` (1 = highest) from ``on``.
+
+    ``on`` is the decision date; None means the snapshot's ``as_of``.
+    """
 
     target: str
     priority: int
+    on: date | None = None
 
     def apply(self, snapshot: PlanningSnapshot) -> PlanningSnapshot:
         """The snapshot with the target's priority replaced.
@@ -275,7 +305,13 @@ class PriorityChange:
 
     def describe(self) -> str:
         """One line for people."""
-        return f"set priority of {self.target} to {self.priority}"
+        when = f" on {self.on.isoformat()}" if self.on else ""
+        return f"set priority of {self.target} to {self.priority}{when}"
+
+    @property
+    def day(self) -> date | None:
+        """The date of the change (None: the snapshot's ``as_of``)."""
+        return self.on
 
 
 def _index(names: tuple[str, ...], name: str, what: str) -> int:
@@ -286,6 +322,6 @@ def _index(names: tuple[str, ...], name: str, what: str) -> int:
 
 
 def change_day(change: Change, snapshot: PlanningSnapshot) -> date:
-    """The default decision date of a change: its own date, else the snapshot's as_of."""
+    """The date a change happens on: its own ``day``, else the snapshot's ``as_of``."""
     day = getattr(change, "day", None)
     return day if isinstance(day, date) else snapshot.as_of

@@ -1,534 +1,347 @@
-"""Impact of a change, recovery options, and why a target is late (DESIGN section 5).
+"""What a change costs: before and after plans compared, per org and per target.
 
-Definitions (the choices where DESIGN is not exact are marked *choice*):
+Definitions (DESIGN section 5; written once, here and in docs/planning.md):
 
-- **Before / after.** The baseline plan and the plan of ``change.apply(snapshot)``,
-  under the same policy.
-- **delay_days** = completed_after - completed_before, in days; None when the target
-  no longer completes within the horizon, and also (*choice*) when it did not
-  complete before (nothing to measure a delay from).
-- **gpu_days_lost** (*choice*): over every day from the earlier ``day0`` to the
-  horizon end, ``max(0, min(H_before, qty) - min(H_after, qty))`` summed, where
-  ``H`` is the target's consumer's holdings of the target's SKU: the area between
-  the two curves, counting only units the target needs, and only losses (a later
-  gain does not offset an earlier loss).
-- **shortfall** (*choice*): the largest daily gap ``min(H_before, qty) -
-  min(H_after, qty)``: units that would restore the baseline on every day. A
-  recovery row is given for each target with a shortfall.
-- **Recovery.** A replacement order of the shortfall placed on the decision date
-  (default: the change's date, else ``as_of``) with the vendor of the lot concerned
-  (the diverted or slipped lot, the new order's vendor; for a priority change the
-  vendor of the target's last assigned lot) arrives at decision + P50 and + P90 of
-  the lead time in force that day. ``payback_lots``: the receiver's future lots
-  (EXPECTED / OPEN_ORDER rows of the same SKU held by the receiving org after the
-  change, arriving after the decision date), earliest first, as many as cover the
-  shortfall (the last one partly). The receiver is the diversion's ``to_org``; for
-  other changes, the orgs of targets that gained GPU-days. ``give_way`` (pooled
-  policies): lower-priority targets of the same pool and SKU holding pooled units
-  that arrive on or before ``max(by, completed_before)``, lowest priority first,
-  with as many units as cover the shortfall.
-- **Explanation** of a late or incomplete target: the assignments it waited for
-  (units arriving after its ``by``; if none, those of its completion day), the
-  diversions of the plan's changes that took units of its SKU from its org, and the
-  other targets of its group (its pool, or its family under ``consigned``) that
-  received units arriving on or before its ``by``, with their relative priority.
+- **Before / after.** Both plans are made under the same policy and keep the
+  baseline plan on every day before the change's date ``on``
+  (:func:`~gpuledger.planning.keep_past.plan_from`): a change never alters the
+  past. ``before`` is the plan without the change, ``after`` with it.
+- **Window.** From the change's date to ``window_end`` (default: the latest due
+  date of any target, never before the change's date, never after the horizon),
+  both ends included. It is part of the result.
+- **Org level (the headline).** Per org (its clusters included) and SKU:
+  ``gpu_days_lost`` = the sum over the window's days of ``max(0, held before -
+  held after)``; ``gpu_days_gained`` the same with the sides swapped. One GPU held
+  one day less is one GPU-day, however many targets it counts for.
+- **Per target.** ``completed_before`` / ``completed_after`` (see
+  :mod:`gpuledger.planning.plan`); ``delay_days`` = after - before when both
+  complete; ``delay`` says it in words: ``+N days``, ``-N days``, ``now completes``,
+  ``no longer completes``, ``unchanged`` (nothing about the target changed), or,
+  when the completion date did not move but something did, ``same date`` /
+  ``still incomplete``. ``held_at_by_before`` / ``_after``: units its consumer
+  holds on its due date; ``short_at_by_before`` / ``_after``: units short of
+  ``qty`` on that date.
+- **Per-target GPU-days** (``gpu_days_lost``): the part of its org's loss that
+  falls in the target's *band*, the units it adds to its org in fill order (its
+  need, :mod:`gpuledger.planning.order`, on the family's line of units). Bands of
+  one org never overlap, so the targets of an org never sum to more than the org's
+  ``gpu_days_lost`` over the same window.
+- **Recovery** (:mod:`gpuledger.planning.recovery`) for each target the change
+  harms: ``shortfall`` = ``min(qty, held before) - min(qty, held after)`` on
+  ``needed_on`` = its due date, or its completion date before the change when
+  that is later. A target with no delay and no shortfall is never listed.
+- **Explanation** (:mod:`gpuledger.planning.explain`) of each harmed target that is
+  late after the change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gpuledger.domain import PolicyName
-from gpuledger.planning.changes import (
-    Change,
-    DivertChange,
-    NewOrderChange,
-    SlipChange,
-    change_day,
-)
-from gpuledger.planning.plan import Plan, plan
-from gpuledger.planning.snapshot import IntArray, PlanningSnapshot, SupplyKind
+from gpuledger.domain.serialize import jsonable
+from gpuledger.planning._format import delay_label, verdict
+from gpuledger.planning.changes import Change, DivertChange, change_day
+from gpuledger.planning.explain import Explanation, explain
+from gpuledger.planning.keep_past import plan_from
+from gpuledger.planning.order import serving_order
+from gpuledger.planning.plan import NOT_JSON, Plan, PooledMove, plan
+from gpuledger.planning.recovery import Recovery, recovery_for
+from gpuledger.planning.snapshot import IntArray, PlanningSnapshot
 
 if TYPE_CHECKING:
     import pandas as pd
 
-
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d else None
+__all__ = ["Impact", "OrgImpact", "TargetImpact", "affected_targets", "impact", "impact_of_posted"]
 
 
-def human_count(x: int) -> str:
-    """A count for people: 1,234 / 12.3k / 1.4M."""
-    if abs(x) < 10_000:
-        return f"{x:,}"
-    if abs(x) < 1_000_000:
-        return f"{x / 1e3:.1f}k"
-    return f"{x / 1e6:.1f}M"
+@dataclass(frozen=True)
+class OrgImpact:
+    """The headline: GPU-days an org (its clusters included) held less, or more, in the window."""
+
+    org: str
+    sku: str
+    gpu_days_lost: int
+    gpu_days_gained: int
+    held_at_window_end_before: int
+    held_at_window_end_after: int
 
 
 @dataclass(frozen=True)
 class TargetImpact:
-    """One target before and after a change."""
+    """One target before and after a change (every field defined in the module docstring)."""
 
     id: str
+    consumer: str
+    sku: str
     qty: int
     by: date
     completed_before: date | None
     completed_after: date | None
     delay_days: int | None
+    delay: str
     held_at_by_before: int
     held_at_by_after: int
+    short_at_by_before: int
+    short_at_by_after: int
     gpu_days_lost: int
     verdict: str
 
-    def as_json(self) -> dict[str, Any]:
-        """The CLI contract row (plus ``verdict``)."""
-        return {
-            "id": self.id,
-            "completed_before": _iso(self.completed_before),
-            "completed_after": _iso(self.completed_after),
-            "delay_days": self.delay_days,
-            "held_at_by_before": self.held_at_by_before,
-            "held_at_by_after": self.held_at_by_after,
-            "gpu_days_lost": self.gpu_days_lost,
-            "verdict": self.verdict,
-        }
-
-
-@dataclass(frozen=True)
-class Recovery:
-    """How a target's shortfall could be made good."""
-
-    target: str
-    shortfall: int
-    reorder_on: date
-    vendor: str | None
-    reorder_arrives_p50: date | None
-    reorder_arrives_p90: date | None
-    payback_lots: tuple[tuple[str, int, date], ...]
-    give_way: tuple[tuple[str, int], ...] = ()
+    @property
+    def changed(self) -> bool:
+        """Whether anything about the target changed."""
+        return self.delay != "unchanged"
 
     def as_json(self) -> dict[str, Any]:
-        """The CLI contract row (plus ``vendor`` and ``give_way``)."""
-        return {
-            "target": self.target,
-            "shortfall": self.shortfall,
-            "reorder_on": self.reorder_on.isoformat(),
-            "vendor": self.vendor,
-            "reorder_arrives_p50": _iso(self.reorder_arrives_p50),
-            "reorder_arrives_p90": _iso(self.reorder_arrives_p90),
-            "payback_lots": [
-                {"lot": lot, "qty": q, "arrives_on": d.isoformat()}
-                for lot, q, d in self.payback_lots
-            ],
-            "give_way": [{"target": t, "units": u} for t, u in self.give_way],
-        }
-
-
-@dataclass(frozen=True)
-class Waited:
-    """Units a target waited for: ``qty`` of supply ``supply`` arriving on ``arrives_on``."""
-
-    supply: str
-    qty: int
-    arrives_on: date
-
-
-@dataclass(frozen=True)
-class Taker:
-    """Who took supply a target could have used.
-
-    ``kind`` is ``diversion`` or ``target``; ``relation`` says how a taking target
-    ranks (``higher priority``, ``same priority``, ``lower priority``).
-    """
-
-    kind: str
-    who: str
-    qty: int
-    relation: str = ""
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """Why a target is late (or not): what it waited for and what took its supply."""
-
-    target: str
-    on_time: bool
-    days_late: int | None
-    waited_for: tuple[Waited, ...] = ()
-    taken_by: tuple[Taker, ...] = ()
-
-    def text(self) -> str:
-        """One paragraph for people."""
-        if self.on_time:
-            return f"{self.target} is on time."
-        head = (
-            f"{self.target} is {self.days_late} days late"
-            if self.days_late is not None
-            else f"{self.target} does not complete within the horizon"
-        )
-        parts = [head]
-        if self.waited_for:
-            w = ", ".join(
-                f"{x.qty:,} of {x.supply} on {x.arrives_on.isoformat()}"
-                for x in self.waited_for[-3:]
-            )
-            parts.append(f"it waited for {w}")
-        for t in self.taken_by:
-            if t.kind == "diversion":
-                parts.append(f"{t.who} took {t.qty:,} units")
-            else:
-                parts.append(
-                    f"{t.relation} target {t.who} took {t.qty:,} units arriving by its date"
-                )
-        return "; ".join(parts) + "."
-
-    def as_json(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "target": self.target,
-            "on_time": self.on_time,
-            "days_late": self.days_late,
-            "waited_for": [
-                {"supply": w.supply, "qty": w.qty, "arrives_on": w.arrives_on.isoformat()}
-                for w in self.waited_for
-            ],
-            "taken_by": [
-                {"kind": t.kind, "who": t.who, "qty": t.qty, "relation": t.relation}
-                for t in self.taken_by
-            ],
-            "text": self.text(),
-        }
+        """The JSON row (kept for callers of the former API)."""
+        out: dict[str, Any] = jsonable(self)
+        return out
 
 
 @dataclass(frozen=True)
 class Impact:
-    """A change's effect on every target, with recovery and explanations."""
+    """A change's effect on every org and target, with recovery and explanations.
 
-    change: Change
+    The JSON contract is every field but ``change_record``, ``before`` and ``after``.
+    ``pools_supply`` says the policy pooled supply; ``moved_before`` /
+    ``moved_after`` name what the pool moved between orgs in each plan.
+    """
+
+    change: str
     policy: PolicyName
+    as_of: date
     decision_on: date
-    before: Plan
-    after: Plan
+    change_on: date
+    window_start: date
+    window_end: date
+    orgs: tuple[OrgImpact, ...]
     targets: tuple[TargetImpact, ...]
     recovery: tuple[Recovery, ...]
-    explanations: tuple[Explanation, ...] = field(default=())
+    explanations: tuple[Explanation, ...]
+    pools_supply: bool
+    moved_before: tuple[PooledMove, ...]
+    moved_after: tuple[PooledMove, ...]
+    change_record: Change = field(metadata=NOT_JSON)
+    before: Plan = field(metadata=NOT_JSON)
+    after: Plan = field(metadata=NOT_JSON)
 
     def affected(self) -> tuple[TargetImpact, ...]:
-        """Targets whose completion, holdings at ``by`` or GPU-days changed."""
-        return tuple(
-            t
-            for t in self.targets
-            if t.completed_before != t.completed_after
-            or t.held_at_by_before != t.held_at_by_after
-            or t.gpu_days_lost
-        )
+        """Targets of which anything changed (completion, holdings on ``by``, GPU-days)."""
+        return tuple(t for t in self.targets if t.changed)
+
+    def org(self, org: str, sku: str | None = None) -> OrgImpact | None:
+        """The org-level row of ``org`` (and ``sku`` when it holds several); None if unchanged."""
+        rows = [o for o in self.orgs if o.org == org and (sku is None or o.sku == sku)]
+        return rows[0] if len(rows) == 1 else None
 
     def to_json(self) -> dict[str, Any]:
-        """The CLI contract: ``{"change", "policy", "targets", "recovery", ...}``."""
-        return {
-            "change": self.change.describe(),
-            "policy": str(self.policy),
-            "as_of": self.before.as_of.isoformat(),
-            "decision_on": self.decision_on.isoformat(),
-            "targets": [t.as_json() for t in self.targets],
-            "recovery": [r.as_json() for r in self.recovery],
-            "explanations": [e.as_json() for e in self.explanations],
-        }
+        """The CLI/API contract (:func:`~gpuledger.domain.serialize.jsonable` of the impact)."""
+        out: dict[str, Any] = jsonable(self)
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """Per-target rows as a pandas DataFrame."""
         import pandas as pd
 
-        return pd.DataFrame([t.as_json() for t in self.targets])
+        return pd.DataFrame([vars(t) for t in self.targets])
 
 
-def _aligned_curves(p: Plan, start: int, rows: IntArray) -> IntArray:
-    """Holdings rows ``(consumer*n_sku + sku)`` on days ``start`` .. horizon end."""
-    curves = p.holdings.reshape(-1, p.n_days)[rows]
-    pad = p.day0 - start
-    if pad > 0:
-        curves = np.concatenate([np.zeros((rows.size, pad), dtype=np.int64), curves], axis=1)
-    return curves
+def affected_targets(*impacts: Impact) -> tuple[str, ...]:
+    """Ids of targets affected in any of ``impacts``, in snapshot order.
+
+    Tables that show several impacts of one diversion (with and without its
+    payback) list the same targets in each, so none disappears from one of them.
+    """
+    hit = {t.id for imp in impacts for t in imp.affected()}
+    seen = [t.id for imp in impacts for t in imp.targets]
+    return tuple(dict.fromkeys(t for t in seen if t in hit))
 
 
 def impact(
     snapshot: PlanningSnapshot,
     change: Change,
-    policy: PolicyName = PolicyName.PRIORITY,
+    policy: PolicyName | str = PolicyName.PRIORITY,
     *,
     decision_day: date | None = None,
+    window_end: date | None = None,
 ) -> Impact:
-    """Compare the plan before and after ``change`` under ``policy``.
+    """Compare the plans before and after ``change`` under ``policy``.
 
     Never mutates ``snapshot``. See the module docstring for every definition.
+
+    Args:
+        decision_day: the day a replacement order would be placed (default: the
+            change's date).
+        window_end: last day of the GPU-day window (default: the latest due date).
 
     Raises:
         UnknownRecord, InsufficientUnits, GpuledgerError: the change cannot apply.
     """
-    policy = PolicyName(policy)
-    # 1. Both plans.
-    changed = change.apply(snapshot)
-    before = plan(snapshot, policy)
-    after = plan(changed, policy)
-    after = replace(after, changes=(*before.changes, change))
-    decision = decision_day or change_day(change, snapshot)
+    # 1. Both plans, keeping the baseline before the change's date.
+    on = change_day(change, snapshot)
+    baseline = plan(snapshot, policy)
+    before = plan_from(baseline, snapshot, on)
+    after = plan_from(baseline, change.apply(snapshot), on)
+    after = _with_change(after, change)
     s = snapshot
-    n_sku = len(s.skus)
-    # 2. Curves on a common day axis, capped at each target's quantity.
-    start = min(before.day0, after.day0)
-    rows = (s.target_consumer * n_sku + s.target_sku).astype(np.int64)
-    qty = s.target_qty[:, None]
-    hb = np.minimum(_aligned_curves(before, start, rows), qty)
-    ha = np.minimum(_aligned_curves(after, start, rows), qty)
-    gap = hb - ha
-    lost = np.clip(gap, 0, None).sum(axis=1)
-    shortfall = np.clip(gap.max(axis=1, initial=0), 0, None)
-    gained = np.clip(-gap, 0, None).sum(axis=1)
-    # 3. Per target rows.
-    out: list[TargetImpact] = []
-    for i, tid in enumerate(s.target_id):
-        cb, ca = before.completed_on(i), after.completed_on(i)
-        delay = (ca - cb).days if (cb and ca) else None
-        out.append(
-            TargetImpact(
-                id=tid,
-                qty=int(s.target_qty[i]),
-                by=date.fromordinal(int(s.target_by[i])),
-                completed_before=cb,
-                completed_after=ca,
-                delay_days=delay,
-                held_at_by_before=int(before.target_held_at_by[i]),
-                held_at_by_after=int(after.target_held_at_by[i]),
-                gpu_days_lost=int(lost[i]),
-                verdict=_verdict(
-                    tid,
-                    int(s.target_qty[i]),
-                    int(s.target_by[i]),
-                    cb,
-                    ca,
-                    int(lost[i]),
-                    s.horizon_end,
-                ),
-            )
-        )
-    # 4. Recovery and explanations for each target with a shortfall.
-    receivers = _receivers(change, s, gained)
+    start, end = _window(s, on, window_end)
+    # 2. The org level, then each target.
+    orgs = tuple(_org_rows(before, after, start, end))
+    lost = _band_losses(before, after, start, end)
+    targets = tuple(_target_rows(before, after, lost))
+    # 3. Recovery and explanations for each target the change harms.
+    decision = decision_day or on
+    receivers = _receivers(change, s, targets, orgs)
     recovery: list[Recovery] = []
     explanations: list[Explanation] = []
-    for i in np.flatnonzero(shortfall > 0).tolist():
-        recovery.append(
-            _recovery(i, int(shortfall[i]), decision, change, before, after, changed, receivers)
-        )
+    for i, units, needed in _harmed(before, after):
+        recovery.append(recovery_for(i, units, needed, decision, change, before, after, receivers))
         why = explain(after, s.target_id[i])
         if not why.on_time:
             explanations.append(why)
     return Impact(
-        change=change,
-        policy=policy,
+        change=change.describe(),
+        policy=before.policy,
+        as_of=s.as_of,
         decision_on=decision,
-        before=before,
-        after=after,
-        targets=tuple(out),
+        change_on=on,
+        window_start=start,
+        window_end=end,
+        orgs=orgs,
+        targets=targets,
         recovery=tuple(recovery),
         explanations=tuple(explanations),
+        pools_supply=before.pools_supply,
+        moved_before=before.moved_between_orgs,
+        moved_after=after.moved_between_orgs,
+        change_record=change,
+        before=before,
+        after=after,
     )
 
 
-def _verdict(
-    tid: str, qty: int, by: int, cb: date | None, ca: date | None, lost: int, horizon: date
-) -> str:
-    head = f"{tid} ({qty:,} by {date.fromordinal(by).isoformat()})"
-    never = f"not complete by the horizon ({horizon.isoformat()})"
-    lost_s = f"; {human_count(lost)} GPU-days lost" if lost else ""
-    if cb == ca:
-        state = f"complete {cb.isoformat()}" if cb else never
-        return f"{head}: unchanged, {state}{lost_s}"
-    if cb and ca:
-        delta = (ca - cb).days
-        return f"{head}: complete {cb.isoformat()} -> {ca.isoformat()}, {delta:+d} days{lost_s}"
-    if cb:
-        return f"{head}: complete {cb.isoformat()} -> {never}{lost_s}"
-    return f"{head}: {never} -> complete {ca.isoformat() if ca else '?'}{lost_s}"
+def _with_change(p: Plan, change: Change) -> Plan:
+    return replace(p, changes=(*p.changes, change))
 
 
-def _receivers(change: Change, s: PlanningSnapshot, gained: IntArray) -> set[int]:
+def _window(s: PlanningSnapshot, on: date, end: date | None) -> tuple[date, date]:
+    """The GPU-day window: the change's date to ``end`` (default: the latest due date)."""
+    latest = date.fromordinal(int(s.target_by.max())) if s.target_by.size else on
+    return on, max(min(end or latest, s.horizon_end), on)
+
+
+def _curves_on(p: Plan, rows: IntArray, start: int, end: int) -> IntArray:
+    """Holdings rows ``consumer * n_sku + sku`` on days ``start`` .. ``end`` (inclusive)."""
+    days = np.arange(start, end + 1)
+    col = np.clip(days - p.day0, 0, p.n_days - 1)
+    curves = p.holdings.reshape(-1, p.n_days)[rows][:, col]
+    return np.where(days[None, :] < p.day0, 0, curves)
+
+
+def _org_rows(before: Plan, after: Plan, start: date, end: date) -> Iterator[OrgImpact]:
+    s = before.snapshot
+    n_orgs, n_sku = len(s.orgs), len(s.skus)
+    rows = np.arange(n_orgs * n_sku, dtype=np.int64)
+    hb = _curves_on(before, rows, start.toordinal(), end.toordinal())
+    ha = _curves_on(after, rows, start.toordinal(), end.toordinal())
+    lost = np.clip(hb - ha, 0, None).sum(axis=1)
+    gained = np.clip(ha - hb, 0, None).sum(axis=1)
+    for r in np.flatnonzero((lost > 0) | (gained > 0)).tolist():
+        yield OrgImpact(
+            org=s.orgs[r // n_sku],
+            sku=s.skus[r % n_sku],
+            gpu_days_lost=int(lost[r]),
+            gpu_days_gained=int(gained[r]),
+            held_at_window_end_before=int(hb[r, -1]),
+            held_at_window_end_after=int(ha[r, -1]),
+        )
+
+
+def _band_losses(before: Plan, after: Plan, start: date, end: date) -> IntArray:
+    """Per target, its org's GPU-days lost within the target's band of units."""
+    s = before.snapshot
+    n_sku = len(s.skus)
+    family = s.consumer_org[s.target_consumer]
+    served = serving_order(s)
+    need = served.need
+    order = np.lexsort((served.rank, s.target_sku, family))
+    low = np.zeros(len(s.target_id), dtype=np.int64)
+    below: dict[tuple[int, int], int] = {}
+    for i in order.tolist():
+        key = (int(family[i]), int(s.target_sku[i]))
+        low[i] = below.get(key, 0)
+        below[key] = low[i] + int(need[i])
+    rows = (family * n_sku + s.target_sku).astype(np.int64)
+    hb = _curves_on(before, rows, start.toordinal(), end.toordinal())
+    ha = _curves_on(after, rows, start.toordinal(), end.toordinal())
+    band_b = np.clip(hb - low[:, None], 0, need[:, None])
+    band_a = np.clip(ha - low[:, None], 0, need[:, None])
+    lost: IntArray = np.clip(band_b - band_a, 0, None).sum(axis=1).astype(np.int64)
+    return lost
+
+
+def _target_rows(before: Plan, after: Plan, lost: IntArray) -> Iterator[TargetImpact]:
+    s = before.snapshot
+    for i, (b, a) in enumerate(zip(before.targets, after.targets, strict=True)):
+        cb, ca = b.completed_on, a.completed_on
+        label = delay_label(cb, ca, b.held_at_by != a.held_at_by or int(lost[i]) > 0)
+        short_b, short_a = max(0, b.qty - b.held_at_by), max(0, a.qty - a.held_at_by)
+        yield TargetImpact(
+            id=b.id,
+            consumer=b.consumer,
+            sku=b.sku,
+            qty=b.qty,
+            by=b.by,
+            completed_before=cb,
+            completed_after=ca,
+            delay_days=(ca - cb).days if (cb and ca) else None,
+            delay=label,
+            held_at_by_before=b.held_at_by,
+            held_at_by_after=a.held_at_by,
+            short_at_by_before=short_b,
+            short_at_by_after=short_a,
+            gpu_days_lost=int(lost[i]),
+            verdict=verdict(b.id, b.qty, b.by, cb, ca, label, short_a, s.horizon_end),
+        )
+
+
+def _harmed(before: Plan, after: Plan) -> Iterator[tuple[int, int, date]]:
+    """Targets the change harms: (row, units to give back, by when), in snapshot order."""
+    s = before.snapshot
+    for i in range(len(s.target_id)):
+        by = int(s.target_by[i])
+        done = int(before.target_completed_day[i])
+        needed = max(by, done) if done >= 0 else by
+        c, k, q = int(s.target_consumer[i]), int(s.target_sku[i]), int(s.target_qty[i])
+        units = min(q, before.holdings_on(c, k, needed)) - min(q, after.holdings_on(c, k, needed))
+        if units > 0:
+            yield i, units, date.fromordinal(needed)
+
+
+def _receivers(
+    change: Change,
+    s: PlanningSnapshot,
+    targets: tuple[TargetImpact, ...],
+    orgs: tuple[OrgImpact, ...],
+) -> set[int]:
+    """Orgs that could pay units back: a diversion's receiver, else the orgs that gained."""
     if isinstance(change, DivertChange):
         return {s.orgs.index(change.to_org)}
-    fam = s.consumer_org[s.target_consumer]
-    return {int(fam[i]) for i in np.flatnonzero(gained > 0)}
-
-
-def _vendor(change: Change, s: PlanningSnapshot, before: Plan, i: int) -> int | None:
-    lot = change.lot if isinstance(change, (DivertChange, SlipChange)) else None
-    if lot is not None and lot in s.supply_id:
-        return int(s.supply_vendor[s.supply_id.index(lot)])
-    if isinstance(change, NewOrderChange) and change.vendor in s.vendors:
-        return s.vendors.index(change.vendor)
-    mine = np.flatnonzero(before.assign_target == i)
-    if mine.size:
-        last = mine[np.argmax(before.assign_day[mine])]
-        return int(s.supply_vendor[before.assign_row[last]])
-    rows = np.flatnonzero(s.supply_sku == s.target_sku[i])
-    return int(s.supply_vendor[rows[0]]) if rows.size else None
-
-
-def _recovery(
-    i: int,
-    shortfall: int,
-    decision: date,
-    change: Change,
-    before: Plan,
-    after: Plan,
-    changed: PlanningSnapshot,
-    receivers: set[int],
-) -> Recovery:
-    s = before.snapshot
-    sku = int(s.target_sku[i])
-    family = int(s.consumer_org[s.target_consumer[i]])
-    # 1. A replacement order on the decision date.
-    v = _vendor(change, s, before, i)
-    lt = s.lead_time(v, sku, decision.toordinal()) if v is not None else None
-    p50 = decision + timedelta(days=lt[0]) if lt else None
-    p90 = decision + timedelta(days=lt[1]) if lt else None
-    # 2. The receiver's future lots, earliest first, enough to cover the shortfall.
-    c = changed
-    mask = (
-        np.isin(c.supply_holder, sorted(receivers - {family}))
-        & (c.supply_sku == sku)
-        & np.isin(c.supply_kind, [SupplyKind.EXPECTED, SupplyKind.OPEN_ORDER])
-        & (c.supply_day > decision.toordinal())
-        & (c.supply_qty > 0)
-    )
-    rows = np.flatnonzero(mask)
-    rows = rows[np.lexsort((rows, c.supply_day[rows]))]
-    payback: list[tuple[str, int, date]] = []
-    left = shortfall
-    for r in rows.tolist():
-        if left <= 0:
-            break
-        q = min(left, int(c.supply_qty[r]))
-        payback.append((c.supply_id[r], q, date.fromordinal(int(c.supply_day[r]))))
-        left -= q
-    # 3. Under pooled policies, lower-priority targets of the pool that could give way.
-    give: list[tuple[str, int]] = []
-    if after.policy is not PolicyName.CONSIGNED:
-        give = _give_way(i, shortfall, before, after)
-    return Recovery(
-        target=s.target_id[i],
-        shortfall=shortfall,
-        reorder_on=decision,
-        vendor=s.vendors[v] if v is not None else None,
-        reorder_arrives_p50=p50,
-        reorder_arrives_p90=p90,
-        payback_lots=tuple(payback),
-        give_way=tuple(give),
-    )
-
-
-def _give_way(i: int, shortfall: int, before: Plan, after: Plan) -> list[tuple[str, int]]:
-    s = after.snapshot
-    pool = s.org_pool[s.consumer_org[s.target_consumer]]
-    cutoff = int(s.target_by[i])
-    if before.target_completed_day[i] >= 0:
-        cutoff = max(cutoff, int(before.target_completed_day[i]))
-    t = after.assign_target
-    r = after.assign_row
-    pick = (
-        (pool[t] == pool[i])
-        & (s.target_sku[t] == s.target_sku[i])
-        & (s.target_priority[t] > s.target_priority[i])
-        & (s.supply_kind[r] != SupplyKind.ARRIVED)
-        & (after.assign_day <= cutoff)
-    )
-    units = np.bincount(t[pick], weights=after.assign_qty[pick], minlength=len(s.target_id))
-    who = np.flatnonzero(units > 0)
-    who = who[np.lexsort((-s.target_by[who], -s.target_priority[who]))]
-    out: list[tuple[str, int]] = []
-    left = shortfall
-    for k in who.tolist():
-        if left <= 0:
-            break
-        q = min(left, int(units[k]))
-        out.append((s.target_id[k], q))
-        left -= q
-    return out
-
-
-def explain(p: Plan, target_id: str) -> Explanation:
-    """Why ``target_id`` is late in plan ``p``: what it waited for and what took its supply.
-
-    An on-time target gets an explanation with ``on_time=True`` and nothing else.
-
-    Raises:
-        UnknownRecord: the target is not in the plan.
-    """
-    s = p.snapshot
-    i = p.target_index(target_id)
-    done = int(p.target_completed_day[i])
-    by = int(s.target_by[i])
-    if done >= 0 and done <= by:
-        return Explanation(target_id, True, 0)
-    days_late = int(p.target_days_late[i]) if done >= 0 else None
-    # 1. What it waited for: its units arriving after its date (else its last day's).
-    mine = np.flatnonzero(p.assign_target == i)
-    late = mine[p.assign_day[mine] > by]
-    if late.size == 0 and done >= 0:
-        late = mine[p.assign_day[mine] == done]
-    late = late[np.argsort(p.assign_day[late], kind="stable")]
-    waited = tuple(
-        Waited(
-            s.supply_id[int(p.assign_row[k])],
-            int(p.assign_qty[k]),
-            date.fromordinal(int(p.assign_day[k])),
-        )
-        for k in late
-    )
-    # 2. Diversions among the plan's changes that took units of its SKU from its org.
-    family = int(s.consumer_org[s.target_consumer[i]])
-    sku = int(s.target_sku[i])
-    takers: list[Taker] = []
-    for ch in p.changes:
-        if isinstance(ch, DivertChange) and ch.from_org == s.orgs[family]:
-            rows = [k for k, x in enumerate(s.supply_id) if x == ch.lot]
-            if rows and int(s.supply_sku[rows[0]]) == sku:
-                takers.append(Taker("diversion", ch.describe(), ch.qty))
-    # 3. Other targets of its group that received units arriving by its date.
-    t, r = p.assign_target, p.assign_row
-    fam_t = s.consumer_org[s.target_consumer[t]]
-    if p.policy is PolicyName.CONSIGNED:
-        same = fam_t == family
-    else:
-        same = s.org_pool[fam_t] == s.org_pool[family]
-    pick = same & (s.target_sku[t] == sku) & (t != i) & (p.assign_day <= by)
-    if p.policy is not PolicyName.CONSIGNED:
-        # units of another family's own (arrived) stock were never this target's to take
-        pick &= (s.supply_kind[r] != SupplyKind.ARRIVED) | (s.supply_holder[r] == family)
-    units = np.bincount(t[pick], weights=p.assign_qty[pick], minlength=len(s.target_id))
-    prio = int(s.target_priority[i])
-    for k in np.flatnonzero(units > 0).tolist():
-        pk = int(s.target_priority[k])
-        rel = (
-            "higher priority"
-            if pk < prio
-            else ("same priority" if pk == prio else "lower priority")
-        )
-        takers.append(Taker("target", s.target_id[k], int(units[k]), rel))
-    order = {"higher priority": 0, "same priority": 1, "lower priority": 2, "": -1}
-    takers.sort(key=lambda x: (order[x.relation], -x.qty, x.who))
-    return Explanation(target_id, False, days_late, waited, tuple(takers))
+    return {s.orgs.index(o.org) for o in orgs if o.gpu_days_gained > 0}
 
 
 def impact_of_posted(
     books: PlanningSnapshot,
     diversion: DivertChange,
-    policy: PolicyName = PolicyName.PRIORITY,
+    policy: PolicyName | str = PolicyName.PRIORITY,
     *,
     decision_day: date | None = None,
+    window_end: date | None = None,
 ) -> Impact:
     """Impact of a diversion already in the books: the counterfactual is the baseline.
 
@@ -540,4 +353,10 @@ def impact_of_posted(
         UnknownRecord, InsufficientUnits: the books do not hold the diverted units
             where the diversion says (e.g. the wrong lot or receiver).
     """
-    return impact(diversion.inverse().apply(books), diversion, policy, decision_day=decision_day)
+    return impact(
+        diversion.inverse().apply(books),
+        diversion,
+        policy,
+        decision_day=decision_day,
+        window_end=window_end,
+    )

@@ -4,35 +4,38 @@ Semantics (DESIGN section 4; the choices where it is not exact are marked *choic
 
 - **Days.** Curves run from ``day0`` to the snapshot's ``horizon_end`` inclusive,
   one column per day; ``day0`` is the earliest of ``as_of``, every target's ``by``
-  and every supply row's day. Supply rows with qty <= 0 or arriving after the
-  horizon are ignored (*choice*: "not in the horizon").
+  and every supply row's day (:func:`plan_day0`). Supply rows with qty <= 0 or
+  arriving after the horizon are ignored (*choice*: "not in the horizon").
 - **Families and holdings.** A consumer is an org or a cluster; a cluster is
   supplied through its org, and the org with its clusters is a *family*. The
   holdings of a cluster are the units assigned to its targets; the holdings of an
   org are every unit its family receives (assigned to any of its targets, its
   clusters' included, plus units no target took that it holds in the books).
   ``holdings[consumer, sku, day - day0]`` is that cumulative count.
-- **Needs** (*choice*, making cumulative targets additive). Within a family and SKU,
-  targets are taken in fill order (priority, by, id). An org target asks for
-  ``max(0, qty - units its family already asks for)``; a cluster target for
-  ``max(0, qty - units that cluster already asks for)`` (which also counts for the
-  family). So an 85,000 org target after a 50,000 cluster target asks for 35,000
-  more, and a target implied by an earlier one asks for nothing.
-- **Per target.** ``completed_day`` is the first day the consumer's holdings reach
-  ``qty`` (``day0`` for qty <= 0; -1 if never in the horizon). ``days_late`` is
-  ``max(0, completed - by)`` (-1 if never). ``held_at_by`` is the consumer's
-  holdings at ``by``, *not* capped at qty (*choice*); when ``by`` is after the
-  horizon, the holdings at the horizon's last day.
+- **Needs and serving order**: :mod:`gpuledger.planning.order`.
+- **Per target.** ``completed_on`` is the first day from which the consumer holds
+  ``qty`` through the target's ``by`` (or, if it does not hold ``qty`` on ``by``,
+  the first later day it does); on curves that never drop, simply the first day
+  holdings reach ``qty`` (``day0`` for qty <= 0; none if never in the horizon).
+  ``days_late`` is ``max(0, completed - by)`` (none if never). ``held_at_by`` is
+  the consumer's holdings on ``by``, *not* capped at qty (*choice*); when ``by``
+  is after the horizon, the holdings on the horizon's last day.
 - **Objective** (reported for every policy, minimised by ``optimal``): the sum over
   assigned units of ``weight x max(0, arrival - by)`` plus, per unit of need never
-  assigned, ``weight x (never_day - by)`` where ``never_day = max(horizon_end, latest by)
-  + 1 + horizon length in days`` (*choice*: never delivering costs more than any
-  delivery within the horizon, and is always later than every ``by``).
+  assigned, ``weight x (never_day - by)`` where ``never_day = max(horizon_end,
+  latest by) + 1 + horizon length in days`` (*choice*: never delivering costs more
+  than any delivery within the horizon, and is always later than every ``by``).
+- **Pooling** (issue 12, item 7): a plan says whether its policy pools supply and
+  lists, per (org giving, org receiving, SKU, lot or order), the units the pool
+  moved from one org's supply to another org's targets.
+
+Invariants (:func:`gpuledger.planning.invariants.check_plan`) are checked on every
+plan before it is returned.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -40,47 +43,103 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gpuledger.domain import PolicyName, UnknownRecord
-from gpuledger.planning._allocate import Problem, allocate
-from gpuledger.planning.snapshot import IntArray, PlanningSnapshot
+from gpuledger.domain.serialize import jsonable
+from gpuledger.planning._curves import Pieces, build_holdings, completion_days
+from gpuledger.planning.order import ServingOrder, serving_order
+from gpuledger.planning.policies import Problem, get_policy
+from gpuledger.planning.snapshot import BoolArray, IntArray, PlanningSnapshot, SupplyKind
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from gpuledger.planning.changes import Change
 
+__all__ = ["Plan", "PlanTarget", "PooledMove", "assemble", "plan", "plan_day0"]
+
+NOT_JSON: dict[str, Any] = {"json": False}
+
+
+@dataclass(frozen=True)
+class PlanTarget:
+    """One target in a plan: the JSON contract's row.
+
+    Attributes:
+        held_at_by: units the consumer holds on ``by`` (not capped at ``qty``).
+        completed_on: see the module docstring; None when not in the horizon.
+        days_late: ``max(0, completed_on - by)``; None when not in the horizon.
+    """
+
+    id: str
+    consumer: str
+    sku: str
+    qty: int
+    by: date
+    held_at_by: int
+    completed_on: date | None
+    days_late: int | None
+
+
+@dataclass(frozen=True)
+class PooledMove:
+    """Units of one org's lot (or open order) that a pooled policy gave another org.
+
+    ``note`` says it in one line, e.g. "priority pooled 50,000 units of xai's order
+    PO-XAI-2023-10 to tesla".
+    """
+
+    from_org: str
+    to_org: str
+    sku: str
+    supply: str
+    qty: int
+    note: str
+
 
 @dataclass(frozen=True)
 class Plan:
     """The outcome of :func:`plan`: per-target results, assignments and holdings curves.
 
-    Arrays are indexed like the snapshot's targets (``target_*``) or are parallel
-    assignment pieces (``assign_*``: ``qty`` units of supply row ``row``, arriving on
-    ordinal ``day``, went to ``target``). ``holdings`` has shape (consumers, SKUs,
-    days) with day ``d`` at column ``d - day0``. ``changes`` lists what-if changes
-    the snapshot went through (set by :func:`~gpuledger.planning.impact`), so an
-    explanation can name a diversion.
+    The JSON contract (:meth:`to_json`) is the fields ``policy``, ``as_of``,
+    ``targets``, ``pools_supply`` and ``moved_between_orgs``. The rest are arrays
+    for computation: indexed like the snapshot's targets (``target_*``), or
+    parallel assignment pieces (``assign_*``: ``qty`` units of supply row ``row``,
+    arriving on ordinal ``day``, went to ``target``). ``holdings`` has shape
+    (consumers, SKUs, days) with day ``d`` at column ``d - day0``. ``released``
+    lists units given up on a day (only in a plan that keeps a baseline's past,
+    ``past_kept_before`` being that first day of change). ``changes`` lists what-if
+    changes the snapshot went through, so an explanation can name a diversion.
     """
 
     policy: PolicyName
     as_of: date
-    snapshot: PlanningSnapshot
-    day0: int
-    target_need: IntArray
-    target_held_at_by: IntArray
-    target_completed_day: IntArray
-    target_days_late: IntArray
-    assign_row: IntArray
-    assign_target: IntArray
-    assign_qty: IntArray
-    assign_day: IntArray
-    holdings: IntArray
-    objective: float
-    changes: tuple[Change, ...] = field(default=())
+    targets: tuple[PlanTarget, ...]
+    pools_supply: bool
+    moved_between_orgs: tuple[PooledMove, ...]
+    snapshot: PlanningSnapshot = field(metadata=NOT_JSON)
+    day0: int = field(metadata=NOT_JSON)
+    target_need: IntArray = field(metadata=NOT_JSON)
+    target_held_at_by: IntArray = field(metadata=NOT_JSON)
+    target_completed_day: IntArray = field(metadata=NOT_JSON)
+    target_days_late: IntArray = field(metadata=NOT_JSON)
+    assign_row: IntArray = field(metadata=NOT_JSON)
+    assign_target: IntArray = field(metadata=NOT_JSON)
+    assign_qty: IntArray = field(metadata=NOT_JSON)
+    assign_day: IntArray = field(metadata=NOT_JSON)
+    holdings: IntArray = field(metadata=NOT_JSON)
+    objective: float = field(metadata=NOT_JSON)
+    changes: tuple[Change, ...] = field(default=(), metadata=NOT_JSON)
+    released: Pieces = field(default_factory=Pieces.empty, metadata=NOT_JSON)
+    past_kept_before: int | None = field(default=None, metadata=NOT_JSON)
 
     @property
     def n_days(self) -> int:
         """Number of days in the curves (``day0`` .. horizon end)."""
         return int(self.holdings.shape[2])
+
+    @property
+    def assigned(self) -> Pieces:
+        """The assignment pieces as one value."""
+        return Pieces(self.assign_row, self.assign_target, self.assign_qty, self.assign_day)
 
     def target_index(self, target_id: str) -> int:
         """Row of a target; raise UnknownRecord naming it when absent."""
@@ -99,39 +158,28 @@ class Plan:
         curve: IntArray = self.holdings[consumer, sku]
         return curve
 
+    def holdings_on(self, consumer: int, sku: int, day: int) -> int:
+        """Holdings of one consumer and SKU on ordinal ``day`` (0 before ``day0``;
+        the horizon's last value after it)."""
+        if day < self.day0:
+            return 0
+        return int(self.holdings[consumer, sku, min(day - self.day0, self.n_days - 1)])
+
     def target_rows(self) -> list[dict[str, Any]]:
         """One dict per target, in snapshot order: the JSON contract's rows."""
-        s = self.snapshot
-        out = []
-        for i, tid in enumerate(s.target_id):
-            done = self.completed_on(i)
-            out.append(
-                {
-                    "id": tid,
-                    "consumer": s.consumers[int(s.target_consumer[i])],
-                    "sku": s.skus[int(s.target_sku[i])],
-                    "qty": int(s.target_qty[i]),
-                    "by": date.fromordinal(int(s.target_by[i])).isoformat(),
-                    "held_at_by": int(self.target_held_at_by[i]),
-                    "completed_on": done.isoformat() if done else None,
-                    "days_late": int(self.target_days_late[i]) if done else None,
-                }
-            )
-        return out
+        rows: list[dict[str, Any]] = jsonable(self.targets)
+        return rows
 
     def to_json(self) -> dict[str, Any]:
-        """The CLI contract: ``{"policy", "as_of", "targets": [...]}``, dates ISO."""
-        return {
-            "policy": str(self.policy),
-            "as_of": self.as_of.isoformat(),
-            "targets": self.target_rows(),
-        }
+        """The CLI/API contract (:func:`~gpuledger.domain.serialize.jsonable` of the plan)."""
+        out: dict[str, Any] = jsonable(self)
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """The per-target rows as a pandas DataFrame (for notebooks)."""
         import pandas as pd
 
-        return pd.DataFrame(self.target_rows())
+        return pd.DataFrame([vars(t) for t in self.targets])
 
     def assignments(self) -> list[dict[str, Any]]:
         """The lot-to-target pieces as dicts (supply id, target id, qty, arrival date)."""
@@ -153,150 +201,210 @@ class Plan:
         ]
 
 
-def fill_order(snapshot: PlanningSnapshot, idrank: IntArray) -> IntArray:
-    """Target rows sorted by (priority, by, id): the order targets are served."""
-    return np.lexsort((idrank, snapshot.target_by, snapshot.target_priority)).astype(np.int64)
-
-
-def id_rank(ids: Sequence[str]) -> IntArray:
-    """Rank of each id in sorted order (ties impossible: ids are unique)."""
-    order = np.argsort(np.array(ids, dtype=object), kind="stable")
-    rank = np.empty(len(ids), dtype=np.int64)
-    rank[order] = np.arange(len(ids))
-    return rank
-
-
-def compute_needs(snapshot: PlanningSnapshot, rank: IntArray) -> IntArray:
-    """Each target's increment within its family and SKU (see the module docstring)."""
+def plan_day0(snapshot: PlanningSnapshot) -> int:
+    """First day of a plan's curves: the earliest of ``as_of``, every ``by`` and every
+    supply row in the horizon (qty > 0), as an ordinal."""
     s = snapshot
-    n_orgs = len(s.orgs)
-    family = s.consumer_org[s.target_consumer]
-    order = np.lexsort((rank, s.target_sku, family))
-    need = np.zeros(len(s.target_id), dtype=np.int64)
-    fam_total: dict[tuple[int, int], int] = {}
-    cl_total: dict[tuple[int, int], int] = {}
-    for i in order.tolist():
-        c, k, q = int(s.target_consumer[i]), int(s.target_sku[i]), int(s.target_qty[i])
-        fk = (int(family[i]), k)
-        if c < n_orgs:
-            n = max(0, q - fam_total.get(fk, 0))
-        else:
-            n = max(0, q - cl_total.get((c, k), 0))
-            cl_total[(c, k)] = cl_total.get((c, k), 0) + n
-        fam_total[fk] = fam_total.get(fk, 0) + n
-        need[i] = n
-    return need
+    ok = (s.supply_qty > 0) & (s.supply_day <= s.horizon_day)
+    return min(
+        s.as_of_day,
+        int(s.target_by.min(initial=s.as_of_day)),
+        int(s.supply_day[ok].min(initial=s.as_of_day)),
+    )
 
 
-def plan(snapshot: PlanningSnapshot, policy: PolicyName = PolicyName.PRIORITY) -> Plan:
+def never_day(snapshot: PlanningSnapshot, day0: int) -> int:
+    """The virtual day a never-delivered unit counts as delivered on (see the objective)."""
+    s = snapshot
+    n_days = max(s.horizon_day - day0 + 1, 1)
+    return max(s.horizon_day, int(s.target_by.max(initial=s.horizon_day))) + 1 + n_days
+
+
+def rows_in_horizon(snapshot: PlanningSnapshot) -> BoolArray:
+    """Supply rows the planner hands out: qty > 0, arriving by the horizon's end."""
+    return (snapshot.supply_qty > 0) & (snapshot.supply_day <= snapshot.horizon_day)
+
+
+def make_problem(
+    snapshot: PlanningSnapshot, order: ServingOrder, row_ok: BoolArray, need: IntArray, day0: int
+) -> Problem:
+    """The :class:`Problem` a policy is given."""
+    family = snapshot.consumer_org[snapshot.target_consumer].astype(np.int64)
+    return Problem(
+        snapshot=snapshot,
+        row_ok=row_ok,
+        target_family=family,
+        target_pool=snapshot.org_pool[family].astype(np.int64),
+        need=need,
+        rank=order.rank,
+        idrank=order.idrank,
+        never_day=never_day(snapshot, day0),
+    )
+
+
+def plan(snapshot: PlanningSnapshot, policy: PolicyName | str = PolicyName.PRIORITY) -> Plan:
     """Plan who receives which supply under ``policy`` and when each target completes.
 
     Never mutates the snapshot. Targets with qty <= 0 complete on ``day0``; targets
     whose consumer never reaches qty within the horizon get ``completed_day = -1``.
 
     Raises:
+        InvalidInput: no policy has that name.
         GpuledgerError: the ``optimal`` solver failed or returned a fractional flow.
     """
+    chosen = get_policy(policy)
+    # 1. The day axis, the serving order and the rows within the horizon.
+    day0 = plan_day0(snapshot)
+    order = serving_order(snapshot)
+    problem = make_problem(snapshot, order, rows_in_horizon(snapshot), order.need, day0)
+    # 2. The policy decides the assignments.
+    seg = chosen.allocate(problem)
+    assigned = Pieces(seg.supply, seg.demand, seg.qty, snapshot.supply_day[seg.supply])
+    # 3. Curves, per-target results and the checks.
+    return assemble(snapshot, chosen.name, day0, order.need, assigned)
+
+
+def assemble(
+    snapshot: PlanningSnapshot,
+    policy: PolicyName,
+    day0: int,
+    need: IntArray,
+    assigned: Pieces,
+    released: Pieces | None = None,
+    *,
+    changes: tuple[Change, ...] = (),
+    past_kept_before: int | None = None,
+) -> Plan:
+    """The :class:`Plan` of given assignments (and releases): curves, rows, checks.
+
+    Raises:
+        AssertionError: an invariant of :mod:`gpuledger.planning.invariants` fails.
+    """
+    from gpuledger.planning.invariants import check_plan
+
     s = snapshot
-    policy = PolicyName(policy)
-    n_orgs, n_cons, n_sku = len(s.orgs), len(s.consumers), len(s.skus)
-    hday = s.horizon_day
-    # 1. The day axis and the rows within the horizon.
-    row_ok = (s.supply_qty > 0) & (s.supply_day <= hday)
-    candidates = [s.as_of_day]
-    if s.target_by.size:
-        candidates.append(int(s.target_by.min()))
-    if row_ok.any():
-        candidates.append(int(s.supply_day[row_ok].min()))
-    day0 = min(candidates)
-    n_days = max(hday - day0 + 1, 1)
-    latest = max(hday, int(s.target_by.max())) if s.target_by.size else hday
-    never_day = latest + 1 + n_days
-    # 2. Needs and serving order.
-    idrank = id_rank(s.target_id)
-    order = fill_order(s, idrank)
-    rank = np.empty(order.size, dtype=np.int64)
-    rank[order] = np.arange(order.size)
-    need = compute_needs(s, rank)
-    family = s.consumer_org[s.target_consumer].astype(np.int64)
-    problem = Problem(
-        snapshot=s,
-        row_ok=row_ok,
-        target_family=family,
-        target_pool=s.org_pool[family].astype(np.int64),
-        need=need,
-        rank=rank,
-        idrank=idrank,
-        never_day=never_day,
-    )
-    # 3. The policy decides the assignments.
-    seg = allocate(problem, policy)
-    a_row, a_tgt, a_qty = seg.supply, seg.demand, seg.qty
-    a_day = s.supply_day[a_row].astype(np.int64)
-    # 4. Holdings: assigned units to the family's org (and cluster), the rest to the holder.
-    assigned_per_row = np.bincount(a_row, weights=a_qty, minlength=s.supply_qty.size)
-    leftover = np.where(row_ok, s.supply_qty - assigned_per_row.astype(np.int64), 0)
-    lrows = np.flatnonzero(leftover > 0)
-    cons = [family[a_tgt], s.supply_holder[lrows].astype(np.int64)]
-    skus = [s.target_sku[a_tgt], s.supply_sku[lrows]]
-    days = [a_day, s.supply_day[lrows]]
-    qtys = [a_qty, leftover[lrows]]
-    cl = s.target_consumer[a_tgt] >= n_orgs
-    cons.append(s.target_consumer[a_tgt][cl])
-    skus.append(s.target_sku[a_tgt][cl])
-    days.append(a_day[cl])
-    qtys.append(a_qty[cl])
-    flat = (np.concatenate(cons) * n_sku + np.concatenate(skus)) * n_days + (
-        np.concatenate(days) - day0
-    )
-    inc = np.bincount(flat, weights=np.concatenate(qtys), minlength=n_cons * n_sku * n_days)
-    holdings = np.cumsum(np.rint(inc).astype(np.int64).reshape(n_cons, n_sku, n_days), axis=2)
-    # 5. Per target: held at by, first day holdings reach qty, days late.
+    released = released if released is not None else Pieces.empty()
+    n_sku = len(s.skus)
+    n_days = max(s.horizon_day - day0 + 1, 1)
+    # 1. Holdings curves.
+    holdings = build_holdings(s, day0, n_days, assigned, released)
+    # 2. Per target: held at by, completion, days late.
     row = (s.target_consumer * n_sku + s.target_sku).astype(np.int64)
     by_col = np.clip(s.target_by - day0, 0, n_days - 1)
-    held = holdings.reshape(-1, n_days)[row, by_col]
-    done = _first_reach(holdings.reshape(-1, n_days), row, s.target_qty)
+    curves = holdings.reshape(-1, n_days)
+    held = curves[row, by_col].astype(np.int64)
+    done = completion_days(curves, row, s.target_qty, by_col, drops=released.qty.size > 0)
     completed = np.where(done >= 0, done + day0, -1).astype(np.int64)
     late = np.where(completed >= 0, np.maximum(completed - s.target_by, 0), -1).astype(np.int64)
-    # 6. The objective: weighted unit-days late, never-delivered units at never_day.
-    w = s.target_weight
-    unmet = need - np.bincount(a_tgt, weights=a_qty, minlength=need.size).astype(np.int64)
-    objective = float(
-        np.sum(w[a_tgt] * a_qty * np.maximum(a_day - s.target_by[a_tgt], 0))
-        + np.sum(w * unmet * (never_day - s.target_by))
-    )
-    return Plan(
+    # 3. The JSON rows, pooling and the objective.
+    result = Plan(
         policy=policy,
         as_of=s.as_of,
+        targets=tuple(_target_rows(s, held, completed, late)),
+        pools_supply=get_policy(policy).pools_supply,
+        moved_between_orgs=tuple(_pooled_moves(s, policy, assigned)),
         snapshot=s,
         day0=day0,
         target_need=need,
-        target_held_at_by=held.astype(np.int64),
+        target_held_at_by=held,
         target_completed_day=completed,
         target_days_late=late,
-        assign_row=a_row,
-        assign_target=a_tgt,
-        assign_qty=a_qty,
-        assign_day=a_day,
+        assign_row=assigned.row,
+        assign_target=assigned.target,
+        assign_qty=assigned.qty,
+        assign_day=assigned.day,
         holdings=holdings,
-        objective=objective,
+        objective=_objective(s, need, assigned, released, never_day(s, day0)),
+        changes=changes,
+        released=released,
+        past_kept_before=past_kept_before,
     )
+    # 4. Invariants, always on.
+    check_plan(result)
+    return result
 
 
-def _first_reach(curves: IntArray, row: IntArray, qty: IntArray) -> IntArray:
-    """First column where ``curves[row]`` reaches ``qty``; 0 if qty <= 0; -1 if never."""
-    n_days = curves.shape[1]
-    out = np.full(row.size, -1, dtype=np.int64)
-    if row.size == 0:
-        return out
-    uniq, inv = np.unique(row, return_inverse=True)
-    sub = curves[uniq]
-    span = int(sub[:, -1].max(initial=0)) + 1
-    offset = np.arange(uniq.size, dtype=np.int64) * span
-    flat = (sub + offset[:, None]).ravel()
-    q = np.clip(qty, 0, None)
-    reachable = q <= sub[inv, -1]
-    pos = np.searchsorted(flat, offset[inv] + q, side="left") - inv * n_days
-    out[reachable] = pos[reachable]
-    out[q <= 0] = 0
-    return out
+def _target_rows(
+    s: PlanningSnapshot, held: IntArray, completed: IntArray, late: IntArray
+) -> Iterator[PlanTarget]:
+    # plain Python values first (a loop over NumPy scalars is several times slower),
+    # and each distinct day converted once
+    wanted = np.unique(np.concatenate([s.target_by, completed]))
+    days = {d: date.fromordinal(d) for d in wanted[wanted > 0].tolist()}
+    consumers, skus = s.consumers, s.skus
+    for tid, c, k, q, by, h, done, lt in zip(
+        s.target_id,
+        s.target_consumer.tolist(),
+        s.target_sku.tolist(),
+        s.target_qty.tolist(),
+        s.target_by.tolist(),
+        held.tolist(),
+        completed.tolist(),
+        late.tolist(),
+        strict=True,
+    ):
+        yield PlanTarget(
+            id=tid,
+            consumer=consumers[c],
+            sku=skus[k],
+            qty=q,
+            by=days[by],
+            held_at_by=h,
+            completed_on=days[done] if done >= 0 else None,
+            days_late=lt if done >= 0 else None,
+        )
+
+
+def _pooled_moves(
+    s: PlanningSnapshot, policy: PolicyName, assigned: Pieces
+) -> Iterator[PooledMove]:
+    """Units of one org's supply assigned to another org's targets, summed per source."""
+    giver = s.supply_holder[assigned.row]
+    taker = s.consumer_org[s.target_consumer[assigned.target]]
+    moved = np.flatnonzero(giver != taker)
+    if moved.size == 0:
+        return
+    # 1. sum per (giver, taker, row) in NumPy; 2. merge rows of one lot or order
+    n_orgs, n_rows = len(s.orgs), s.supply_qty.size
+    key = (giver[moved] * n_orgs + taker[moved]) * n_rows + assigned.row[moved]
+    uniq, inv = np.unique(key, return_inverse=True)
+    qty = np.bincount(inv.reshape(-1), weights=assigned.qty[moved]).astype(np.int64)
+    total: dict[tuple[int, int, int, str], int] = {}
+    kind: dict[str, int] = {}
+    sku_of, kind_of = s.supply_sku.tolist(), s.supply_kind.tolist()
+    for k, q in zip(uniq.tolist(), qty.tolist(), strict=True):
+        pair, r = divmod(k, n_rows)
+        g, t = divmod(pair, n_orgs)
+        sid = s.supply_id[r]
+        total[(g, t, sku_of[r], sid)] = total.get((g, t, sku_of[r], sid), 0) + q
+        kind[sid] = kind_of[r]
+    for (g, t, k, sid), q in sorted(total.items()):
+        what = "order" if kind[sid] == SupplyKind.OPEN_ORDER else "lot"
+        yield PooledMove(
+            from_org=s.orgs[g],
+            to_org=s.orgs[t],
+            sku=s.skus[k],
+            supply=sid,
+            qty=q,
+            note=f"{policy} pooled {q:,} units of {s.orgs[g]}'s {what} {sid} to {s.orgs[t]}",
+        )
+
+
+def _objective(
+    s: PlanningSnapshot, need: IntArray, assigned: Pieces, released: Pieces, never: int
+) -> float:
+    """Weighted unit-days late of the units held, plus never-delivered units at ``never``."""
+    w = s.target_weight
+    by = s.target_by
+    held_r = released.target >= 0
+    r_tgt, r_qty, r_row = released.target[held_r], released.qty[held_r], released.row[held_r]
+    late_a = np.maximum(assigned.day - by[assigned.target], 0)
+    late_r = np.maximum(s.supply_day[r_row] - by[r_tgt], 0)
+    delivered = np.bincount(assigned.target, weights=assigned.qty, minlength=need.size)
+    delivered -= np.bincount(r_tgt, weights=r_qty, minlength=need.size)
+    unmet = np.maximum(need - delivered.astype(np.int64), 0)
+    return float(
+        np.sum(w[assigned.target] * assigned.qty * late_a)
+        - np.sum(w[r_tgt] * r_qty * late_r)
+        + np.sum(w * unmet * (never - by))
+    )
