@@ -8,7 +8,7 @@ pagination fields added to lists.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -263,80 +263,6 @@ class WhoAmIOut(BaseModel):
     user: str
     orgs: dict[str, str]
     auditor_of: list[str]
-
-
-class PlanTargetOut(BaseModel):
-    """One target of a plan."""
-
-    id: str
-    consumer: str
-    sku: str
-    qty: int
-    by: date
-    held_at_by: int
-    completed_on: date | None
-    days_late: int | None
-
-
-class PlanOut(BaseModel):
-    """``gpuledger plan --json``, targets of the caller's orgs and their clusters only."""
-
-    policy: PolicyName
-    as_of: date
-    targets: list[PlanTargetOut]
-
-
-class ImpactTargetOut(BaseModel):
-    """A change's effect on one target."""
-
-    id: str
-    completed_before: date | None
-    completed_after: date | None
-    delay_days: int | None
-    held_at_by_before: int
-    held_at_by_after: int
-    gpu_days_lost: int
-    verdict: str
-
-
-class PaybackLotOut(BaseModel):
-    """A receiver's future lot that could pay a shortfall back."""
-
-    lot: str
-    qty: int
-    arrives_on: date
-
-
-class GiveWayOut(BaseModel):
-    """A lower-priority target that would give way."""
-
-    target: str
-    units: int
-
-
-class RecoveryOut(BaseModel):
-    """How a target's shortfall could be made good."""
-
-    target: str
-    shortfall: int
-    reorder_on: date
-    vendor: str | None
-    reorder_arrives_p50: date | None
-    reorder_arrives_p90: date | None
-    payback_lots: list[PaybackLotOut]
-    give_way: list[GiveWayOut]
-
-
-class ImpactOut(BaseModel):
-    """``gpuledger impact --json`` (a diversion or a hypothetical change), the caller's targets."""
-
-    change: str
-    policy: PolicyName
-    as_of: date
-    decision_on: date
-    targets: list[ImpactTargetOut]
-    recovery: list[RecoveryOut]
-    explanations: list[dict[str, Any]]
 
 
 class ForecastTargetOut(BaseModel):

@@ -18,6 +18,9 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+#: ``field(metadata=NOT_JSON)``: the field stays out of the JSON (and of the API's schema).
+NOT_JSON: dict[str, Any] = {"json": False}
+
 _PLAIN = (str, int, float, bool, type(None))
 _FIELDS: dict[type[Any], tuple[str, ...]] = {}
 

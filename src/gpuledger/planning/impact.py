@@ -44,13 +44,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gpuledger.domain import PolicyName
-from gpuledger.domain.serialize import jsonable
+from gpuledger.domain.serialize import NOT_JSON, jsonable
 from gpuledger.planning._format import delay_label, verdict
 from gpuledger.planning.changes import Change, DivertChange, change_day
 from gpuledger.planning.explain import Explanation, explain
 from gpuledger.planning.keep_past import plan_from
 from gpuledger.planning.order import serving_order
-from gpuledger.planning.plan import NOT_JSON, Plan, PooledMove, plan
+from gpuledger.planning.plan import Plan, PooledMove, plan
 from gpuledger.planning.recovery import Recovery, recovery_for
 from gpuledger.planning.snapshot import IntArray, PlanningSnapshot
 

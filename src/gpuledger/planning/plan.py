@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gpuledger.domain import PolicyName, UnknownRecord
-from gpuledger.domain.serialize import jsonable
+from gpuledger.domain.serialize import NOT_JSON, jsonable
 from gpuledger.planning._curves import Pieces, build_holdings, completion_days
 from gpuledger.planning.order import ServingOrder, serving_order
 from gpuledger.planning.policies import Problem, get_policy
@@ -55,8 +55,6 @@ if TYPE_CHECKING:
     from gpuledger.planning.changes import Change
 
 __all__ = ["Plan", "PlanTarget", "PooledMove", "assemble", "plan", "plan_day0"]
-
-NOT_JSON: dict[str, Any] = {"json": False}
 
 
 @dataclass(frozen=True)

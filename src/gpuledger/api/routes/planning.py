@@ -15,8 +15,10 @@ from fastapi import APIRouter
 
 from gpuledger.api.changes import DivertQuery, NewOrderQuery, PaybackQuery, PriorityQuery, SlipQuery
 from gpuledger.api.deps import Books, Day, OrgFilter, PathId, Policy, Samples, Seed, Who, seen
-from gpuledger.api.models import ClaimsOut, ForecastOut, ImpactOut, PlanOut
+from gpuledger.api.models import ClaimsOut, ForecastOut
+from gpuledger.api.schemas import model_of
 from gpuledger.claims import claims_report
+from gpuledger.planning import Impact, Plan
 from gpuledger.services import claims, diversions
 from gpuledger.services.forecasting import forecast_report
 from gpuledger.services.planning import impact_of_change, impact_of_diversion, plan_report
@@ -28,13 +30,13 @@ router = APIRouter(tags=["planning"])
 FORECASTS = threading.BoundedSemaphore(1)
 
 
-@router.get("/plan", response_model=PlanOut)
+@router.get("/plan", response_model=model_of(Plan))
 def plan(books: Books, who: Who, policy: Policy = DEFAULT_POLICY, as_of: Day = None) -> Any:
     """``gpuledger plan``: per target, holdings at ``by``, completion and days late."""
     return seen(books, who).plan_json(plan_report(books.ledger, policy, as_of))
 
 
-@router.get("/diversions/{diversion_id}/impact", response_model=ImpactOut)
+@router.get("/diversions/{diversion_id}/impact", response_model=model_of(Impact))
 def diversion_impact(
     books: Books,
     who: Who,
@@ -48,7 +50,7 @@ def diversion_impact(
     return seen(books, who).impact_json(result)
 
 
-@router.get("/impact", response_model=ImpactOut)
+@router.get("/impact", response_model=model_of(Impact))
 def change_impact(
     books: Books,
     who: Who,
