@@ -189,3 +189,127 @@ def test_odd_yaml_is_a_scenario_or_one_short_error(text: str) -> None:
         parse_scenario(text, filename="odd.yaml")
     except InvalidInput as exc:
         assert "\n" not in str(exc) and len(str(exc)) < 600, str(exc)[:1000]
+
+
+# --------------------------------------------------------------------------- workbooks
+
+
+def _workbook_bytes(tmp_path: Path) -> bytes:
+    from gpuledger.scenario import write_scenario
+    from tests.scenario.fleet import BASE
+
+    path = tmp_path / "fleet.xlsx"
+    write_scenario(parse_scenario(BASE), path)
+    return path.read_bytes()
+
+
+def _rezip(data: bytes, change: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, change.get(name, src.read(name)))
+    return out.getvalue()
+
+
+def test_a_file_that_is_not_a_workbook_is_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.xlsx"
+    path.write_text("as_of: 2024-01-01\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"not an \.xlsx workbook"):
+        load_scenario(path)
+
+
+def test_a_zip_bomb_is_refused_before_anything_is_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    from gpuledger.scenario import _xlsx
+
+    path = tmp_path / "bomb.xlsx"
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open("xl/worksheets/sheet1.xml", "w") as entry,
+    ):
+        for _ in range(limits.FILE_MAX_BYTES // 2**20 + 1):
+            entry.write(b"\0" * 2**20)
+    assert path.stat().st_size < 200_000
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the workbook was opened")
+
+    monkeypatch.setattr(_xlsx, "load_workbook", never)
+    with pytest.raises(InputTooLarge, match="expands to"):
+        load_scenario(path)
+
+
+def test_a_zip_that_lies_about_its_sizes_is_one_error(tmp_path: Path) -> None:
+    # A part that declares 10 bytes and holds a megabyte passes the size check;
+    # Python's zipfile never expands it past 10 bytes, and its checksum then fails.
+    import io
+    import struct
+    import zipfile
+
+    part = "xl/worksheets/sheet11.xml"  # lots
+    data = _rezip(_workbook_bytes(tmp_path), {part: b"<x>" + b" " * 1_000_000 + b"</x>"})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        local = archive.getinfo(part).header_offset
+    central = data.rindex(part.encode()) - 46  # the part's central directory entry
+    lie = bytearray(data)
+    for offset in (local + 22, central + 24):  # "uncompressed size" in both headers
+        lie[offset : offset + 4] = struct.pack("<I", 10)
+    path = tmp_path / "liar.xlsx"
+    path.write_bytes(bytes(lie))
+    with pytest.raises(
+        ScenarioError, match=r"liar\.xlsx: not a readable \.xlsx workbook: BadZipFile"
+    ):
+        load_scenario(path)
+
+
+def test_an_xml_entity_bomb_in_a_sheet_is_refused(tmp_path: Path) -> None:
+    data = _workbook_bytes(tmp_path)
+    entities = '<!ENTITY l0 "lol">' + "".join(
+        f'<!ENTITY l{n} "{f"&l{n - 1};" * 10}">' for n in range(1, 10)
+    )
+    import zipfile
+    from io import BytesIO
+
+    part = "xl/worksheets/sheet3.xml"  # skus
+    xml = zipfile.ZipFile(BytesIO(data)).read(part).decode()
+    declaration, rest = xml.split("?>", 1) if xml.startswith("<?xml") else ("", xml)
+    root = rest.lstrip().split(" ", 1)[0].lstrip("<")
+    bomb = (declaration + "?>" if declaration else "") + f"<!DOCTYPE {root} [{entities}]>" + rest
+    bomb = bomb.replace("<t>H100</t>", "<t>&l9;</t>")
+    path = tmp_path / "laughs.xlsx"
+    path.write_bytes(_rezip(data, {part: bomb.encode()}))
+    with pytest.raises(ScenarioError, match=r"not a readable \.xlsx workbook: EntitiesForbidden"):
+        load_scenario(path)
+
+
+def test_a_workbook_with_more_rows_than_the_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openpyxl
+
+    path = tmp_path / "rows.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "groups"
+    sheet.append(["id"])
+    for n in range(10):
+        sheet.append([f"g{n}"])
+    book.save(path)
+    monkeypatch.setattr(limits, "RECORDS_MAX", 5)
+    with pytest.raises(InputTooLarge, match="more than 5 records"):
+        load_scenario(path)
+
+
+def test_a_workbook_file_beyond_the_size_limit_is_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "big.xlsx"
+    with path.open("wb") as out:
+        out.truncate(limits.FILE_MAX_BYTES + 1)
+    with pytest.raises(InputTooLarge, match="bytes"):
+        load_scenario(path)
