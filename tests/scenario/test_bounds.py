@@ -326,3 +326,27 @@ def test_a_blank_text_is_no_text() -> None:
     text = edit("  - id: g\n", "  - id: g\n    name: ''\n    source: ''\n")
     (group,) = parse_scenario(text).groups
     assert (group.name, group.source) == (None, None)
+
+
+def test_the_fractions_validation_accepts_are_the_ones_forecast_and_claims_can_compute() -> None:
+    # claim_tolerance and annual_failure_rate at 1 crashed `claims` and `forecast`:
+    # the scenario's bound is now theirs, [0, 1), so an accepted file always computes.
+    import math
+
+    from gpuledger.claims import check_claims
+    from gpuledger.forecast.failures import daily_failure_hazard
+
+    highest = math.nextafter(1.0, 0.0)
+    text = edit("  claim_tolerance: 0.05\n", f"  claim_tolerance: {highest!r}\n").replace(
+        "  - id: H100\n", f"  - id: H100\n    annual_failure_rate: {highest!r}\n"
+    )
+    scenario = parse_scenario(text)
+    rate, tolerance = scenario.skus[0].annual_failure_rate, scenario.parameters.claim_tolerance
+    assert rate == tolerance == highest
+    assert math.isfinite(daily_failure_hazard(rate))
+    assert check_claims([], lambda *_: 0, [], None, tolerance=tolerance) == []
+    for refused in ("1", "1.0"):
+        with pytest.raises(ScenarioError, match="less than 1"):
+            parse_scenario(
+                text.replace(f"claim_tolerance: {highest!r}", f"claim_tolerance: {refused}")
+            )
