@@ -106,8 +106,7 @@ def _text_of(path: Path) -> str:
 def _csv_files(folder: Path) -> list[tuple[Path, int]]:
     try:
         entries = []
-        with_scan = folder.iterdir()
-        for n, path in enumerate(with_scan):
+        for n, path in enumerate(folder.iterdir()):
             if n >= _ENTRIES_MAX:
                 raise ScenarioError(
                     f"the folder holds more than {_ENTRIES_MAX:,} entries; a scenario folder "

@@ -53,6 +53,7 @@ from gpuledger.domain import (
     ids,
     limits,
 )
+from gpuledger.scenario._raw import shown
 
 _ISO_DATE_LENGTH = 10
 # The file's name of fields whose Python name differs (an alias).
@@ -102,12 +103,8 @@ def _to_date(value: object) -> object:
                 raise ValueError(value)
             return date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"not a valid date (YYYY-MM-DD): {_cut(value)!r}") from None
-    raise ValueError(f"expected a date (YYYY-MM-DD), got {_cut(value)!r}")
-
-
-def _cut(value: object) -> object:
-    return value[:40] + "..." if isinstance(value, str) and len(value) > 40 else value
+            raise ValueError(f"not a valid date (YYYY-MM-DD): {shown(value)}") from None
+    raise ValueError(f"expected a date (YYYY-MM-DD), got {shown(value)}")
 
 
 def _check_date(value: date, info: ValidationInfo) -> date:

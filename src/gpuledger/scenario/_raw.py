@@ -165,7 +165,7 @@ def _cut(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_cut(v) for v in value[:3]] + (["..."] if len(value) > 3 else [])
     if isinstance(value, dict):
-        return {_name(k): "..." for k in list(value)[:3]}
+        return {field_name(k): "..." for k in list(value)[:3]}
     if isinstance(value, str):
         return value[:_SHOWN_MAX]
     return value
@@ -176,7 +176,3 @@ def field_name(key: object) -> str:
     if isinstance(key, str) and _PLAIN_NAME.fullmatch(key):
         return key
     return shown(key)
-
-
-def _name(key: object) -> str:
-    return field_name(key)
