@@ -6,139 +6,23 @@ searching the edited text for a needle, independently of the loader.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from gpuledger.domain import ScenarioError
 from gpuledger.scenario import parse_scenario
-
-FILE = "fleet.yaml"
-
-BASE = """\
-name: base
-as_of: 2024-06-30
-parameters:
-  claim_tolerance: 0.05
-skus:
-  - id: H100
-vendors:
-  - id: nvidia
-    lead_time:
-      - sku: H100
-        from: 2023-01-01
-        p50_days: 273
-        p90_days: 364
-groups:
-  - id: g
-orgs:
-  - id: tesla
-    group: g
-  - id: x
-    group: g
-clusters:
-  - id: cortex
-    org: tesla
-orders:
-  - id: PO-T
-    org: tesla
-    vendor: nvidia
-    sku: H100
-    qty: 20000
-    ordered_on: 2023-01-01
-  - id: PO-X
-    org: x
-    vendor: nvidia
-    sku: H100
-    qty: 12000
-    ordered_on: 2023-04-01
-lots:
-  - id: LOT-T1
-    order: PO-T
-    qty: 12000
-    ships_on: 2023-12-04
-    arrives_on: 2023-12-18
-    consignee: tesla
-  - id: LOT-T2
-    order: PO-T
-    qty: 8000
-    ships_on: 2024-02-05
-    arrives_on: 2024-02-19
-    consignee: tesla
-  - id: LOT-X1
-    order: PO-X
-    qty: 6000
-    ships_on: 2024-01-08
-    arrives_on: 2024-01-22
-    consignee: x
-targets:
-  - id: tesla-eoy
-    consumer: tesla
-    sku: H100
-    qty: 20000
-    by: 2024-12-31
-    priority: 1
-    weight: 1.0
-claims:
-  - id: tesla-35k
-    org: tesla
-    sku: H100
-    qty: 35000
-    by: 2024-04-23
-    stated_on: 2024-04-23
-    kind: actual
-events:
-  - op: divert
-    id: DIV-1
-    lot: LOT-T1
-    qty: 12000
-    from: tesla
-    to: x
-    on: 2023-12-10
-    payback:
-      - lot: LOT-X1
-        qty: 6000
-  - op: deploy
-    id: DEP-1
-    qty: 5000
-    on: 2024-03-01
-    org: tesla
-    lot: LOT-T2
-    cluster: cortex
-"""
-
-T2 = "  - id: LOT-T2\n    order: PO-T\n"
-X1 = "  - id: LOT-X1\n    order: PO-X\n"
-DIV = "  - op: divert\n    id: DIV-1\n"
-DEP = "  - op: deploy\n    id: DEP-1\n"
-
-
-@dataclass(frozen=True)
-class Case:
-    """Replace ``old`` (unique in BASE) by ``new``; the error is on the line holding ``needle``."""
-
-    old: str
-    new: str
-    needle: str
-    record: str | None
-    field: str | None
-    reason: str
-
-
-def _edit(old: str, new: str) -> str:
-    assert BASE.count(old) == 1, f"edit anchor not unique: {old!r}"
-    return BASE.replace(old, new)
-
-
-def _line_of(text: str, needle: str) -> int:
-    hits = [n for n, line in enumerate(text.splitlines(), start=1) if needle in line]
-    assert len(hits) == 1, f"needle {needle!r} on lines {hits}"
-    return hits[0]
-
-
-LOT_T2 = "lots[1] LOT-T2"
-DIV_1 = "events[0] DIV-1"
-DEP_1 = "events[1] DEP-1"
+from tests.scenario.fleet import (
+    BASE,
+    DEP,
+    DEP_1,
+    DIV,
+    DIV_1,
+    FILE,
+    LOT_T2,
+    T2,
+    Case,
+    edit,
+    line_of,
+)
 
 CASES: dict[str, Case] = {
     # fields of one record
@@ -204,7 +88,7 @@ CASES: dict[str, Case] = {
         "qty: 0",
         LOT_T2,
         "qty",
-        "greater than 0",
+        "qty 0 is outside 1..1000000000",
     ),
     "qty-negative": Case(
         "    qty: 12000\n    ordered_on",
@@ -212,7 +96,7 @@ CASES: dict[str, Case] = {
         "qty: -12000",
         "orders[1] PO-X",
         "qty",
-        "greater than 0",
+        "qty -12000 is outside 1..1000000000",
     ),
     "bad-date": Case(
         "    ships_on: 2024-02-05\n",
@@ -260,7 +144,7 @@ CASES: dict[str, Case] = {
         "claim_tolerance: 1.5",
         "parameters",
         "claim_tolerance",
-        "less than or equal to 1",
+        "less than 1, got 1.5",
     ),
     "target-priority-zero": Case(
         "    priority: 1\n",
@@ -268,7 +152,7 @@ CASES: dict[str, Case] = {
         "priority: 0",
         "targets[0] tesla-eoy",
         "priority",
-        "greater than or equal to 1",
+        "priority 0 is outside 1..1000000",
     ),
     "target-weight-zero": Case(
         "    weight: 1.0\n",
@@ -300,7 +184,7 @@ CASES: dict[str, Case] = {
         "p50_days: 0",
         "vendors[0] nvidia",
         "lead_time[0].p50_days",
-        "greater than 0",
+        "p50_days 0 is outside 1..36500",
     ),
     "lead-time-unknown-field": Case(
         "    p50_days: 273\n",
@@ -461,7 +345,7 @@ CASES: dict[str, Case] = {
         "qty: 8001",
         LOT_T2,
         "qty",
-        "lots of order PO-T total 20001 units, beyond the order's qty 20000",
+        "lots of order PO-T would total 20001 units, beyond the order's qty 20000 (8000 left",
     ),
     "lot-ships-before-order": Case(
         "    ships_on: 2024-01-08\n",
@@ -576,14 +460,14 @@ CASES: dict[str, Case] = {
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_a_bad_record_refuses_the_file_and_says_where(case: Case) -> None:
-    text = _edit(case.old, case.new)
+    text = edit(case.old, case.new)
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(text, filename=FILE)
     error = caught.value
     assert case.reason in error.reason
     assert (error.file, error.line, error.record, error.field) == (
         FILE,
-        _line_of(text, case.needle),
+        line_of(text, case.needle),
         case.record,
         case.field,
     )
@@ -597,26 +481,26 @@ def test_the_base_file_is_valid() -> None:
 
 
 def test_the_message_names_file_line_record_field_and_reason() -> None:
-    text = _edit(T2 + "    qty: 8000\n", T2 + "    qty: 0\n")
+    text = edit(T2 + "    qty: 8000\n", T2 + "    qty: 0\n")
     with pytest.raises(ScenarioError, match=r"^fleet\.yaml:46: lots\[1\] LOT-T2 field 'qty': "):
         parse_scenario(text, filename=FILE)
 
 
 def test_the_first_problem_in_file_order_is_reported() -> None:
     # Two bad fields: a later line is edited first in the text, the earlier one wins.
-    text = _edit("    consumer: tesla\n", "    consumer: dojo\n")
+    text = edit("    consumer: tesla\n", "    consumer: dojo\n")
     text = text.replace("  - id: x\n    group: g\n", "  - id: x\n    group: gg\n")
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(text, filename=FILE)
-    assert (caught.value.line, caught.value.field) == (_line_of(text, "group: gg"), "group")
+    assert (caught.value.line, caught.value.field) == (line_of(text, "group: gg"), "group")
 
 
 def test_a_cross_record_problem_on_an_earlier_line_wins_over_a_field_problem() -> None:
-    text = _edit("    group: g\n  - id: x\n", "    group: gg\n  - id: x\n")
+    text = edit("    group: g\n  - id: x\n", "    group: gg\n  - id: x\n")
     text = text.replace("    kind: actual\n", "    kind: rumour\n")
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(text)
-    assert (caught.value.line, caught.value.field) == (_line_of(text, "group: gg"), "group")
+    assert (caught.value.line, caught.value.field) == (line_of(text, "group: gg"), "group")
 
 
 def test_a_reference_to_a_bad_record_reports_the_bad_record_not_an_unknown_id() -> None:
@@ -645,21 +529,21 @@ def test_exact_duplicates_are_kept_once() -> None:
         "  - {id: LOT-T2, order: PO-T, qty: 8000, ships_on: 2024-02-05, arrives_on: 2024-02-19,"
         " consignee: tesla}\n"
     )
-    text = _edit("targets:\n", duplicate + "targets:\n")
+    text = edit("targets:\n", duplicate + "targets:\n")
     scenario = parse_scenario(text)
     assert [lot.id for lot in scenario.lots] == ["LOT-T1", "LOT-T2", "LOT-X1"]
 
 
 def test_events_without_id_get_one_from_their_content() -> None:
     event = "  - {op: deploy, qty: 1, on: 2024-03-02, org: tesla, cluster: cortex}\n"
-    text = _edit(DEP, event + event + DEP)
+    text = edit(DEP, event + event + DEP)
     scenario = parse_scenario(text)
     assert [m.id for m in scenario.movements] == ["deploy-2024-03-02-tesla-cortex-1", "DEP-1"]
 
 
 def test_a_voided_diversion_holds_no_units() -> None:
     again = "  - {op: divert, id: DIV-0, lot: LOT-T1, qty: 12000, from: tesla, to: x,"
-    text = _edit(DIV, again + " on: 2023-12-05, status: voided}\n" + DIV)
+    text = edit(DIV, again + " on: 2023-12-05, status: voided}\n" + DIV)
     assert len(parse_scenario(text).diversions) == 2
     with pytest.raises(ScenarioError, match="has only 0 of it left"):
         parse_scenario(text.replace("status: voided", "status: pending"))
@@ -669,7 +553,7 @@ def test_units_diverted_on_can_be_diverted_again_by_their_new_holder() -> None:
     onward = (
         "  - {op: divert, id: DIV-2, lot: LOT-T1, qty: 2000, from: x, to: tesla, on: 2024-01-02}\n"
     )
-    scenario = parse_scenario(_edit(DEP, onward + DEP))
+    scenario = parse_scenario(edit(DEP, onward + DEP))
     assert [d.id for d in scenario.diversions] == ["DIV-1", "DIV-2"]
 
 
@@ -688,5 +572,5 @@ def test_a_file_that_is_not_a_scenario_is_refused(text: str, reason: str) -> Non
 
 @pytest.mark.parametrize("key", ["on", "yes", "no", "off"])
 def test_yaml_11_boolean_words_stay_strings(key: str) -> None:
-    text = _edit("  - id: g\n", f"  - id: g\n    name: {key}\n")
+    text = edit("  - id: g\n", f"  - id: g\n    name: {key}\n")
     assert parse_scenario(text).groups[0].name == key

@@ -1,24 +1,98 @@
-"""The scenario file's records as pydantic models: field names, types and ranges.
+"""The scenario's records as pydantic models: field names, types and bounds, for every format.
 
-These models check one record at a time (types, required fields, unknown
-fields, ranges). Checks between records (references, quantities left on a lot or
-an order) live in ``_validate``. Field names are the file's names (``from``,
-``on``), not the domain's (``from_org``).
+These models check one record at a time (types, required fields, unknown fields,
+the bounds of :mod:`gpuledger.domain.limits`) and turn it into its domain record.
+Checks between records live in ``_cross`` (the rules of :mod:`gpuledger.domain.rules`).
+Field names are the file's (``from``, ``on``), not the domain's (``from_org``).
+
+Bounds, each applied here so that YAML, CSV and XLSX get them alike: ids by
+``limits.check_id``; free text by ``limits.check_text`` (a blank text is no text);
+dates by ``limits.check_date``; whole numbers by ``limits.check_int`` within their
+range; floats finite and within theirs. ``claim_tolerance`` and
+``annual_failure_rate`` lie in [0, 1): at 1 a claim's floor ``qty * (1 - tolerance)``
+is zero and a failure hazard ``-log(1 - rate)`` is infinite, so what validation
+accepts can always be computed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+)
+from pydantic_core import PydanticCustomError
+
+from gpuledger.domain import (
+    Claim,
+    ClaimKind,
+    Cluster,
+    Delivery,
+    Diversion,
+    DiversionStatus,
+    Group,
+    LeadTime,
+    Lot,
+    Movement,
+    Order,
+    Org,
+    OutOfBounds,
+    Parameters,
+    Payback,
+    Sku,
+    Target,
+    TransferKind,
+    Vendor,
+    ids,
+    limits,
+)
+from gpuledger.scenario._raw import shown
 
 _ISO_DATE_LENGTH = 10
+# The file's name of fields whose Python name differs (an alias).
+_FILE_NAMES = {"from_date": "from", "from_org": "from", "to_org": "to"}
+
+
+def _out_of_bounds(exc: OutOfBounds) -> PydanticCustomError:
+    return PydanticCustomError("out_of_bounds", "{reason}", {"reason": str(exc)})
+
+
+def _name(info: ValidationInfo) -> str:
+    name = info.field_name or "value"
+    return _FILE_NAMES.get(name, name)
+
+
+def _check_id(value: str, info: ValidationInfo) -> str:
+    try:
+        return limits.check_id(value, _name(info))
+    except OutOfBounds as exc:
+        raise _out_of_bounds(exc) from None
+
+
+def _check_text(value: str | None, info: ValidationInfo) -> str | None:
+    if value is None:
+        return None
+    try:
+        return limits.check_text(value, _name(info))
+    except OutOfBounds as exc:
+        raise _out_of_bounds(exc) from None
+
+
+def _blank_is_none(value: object) -> object:
+    return None if value == "" else value
 
 
 def _to_date(value: object) -> object:
-    # YAML gives dates as date objects; a quoted ISO date is accepted too. A
-    # timestamp (date and time) is refused: days are the unit of planning.
+    # YAML gives dates as date objects; a quoted ISO date is accepted too (and is
+    # what CSV cells hold). A timestamp (date and time) is refused: days are the
+    # unit of planning.
     if isinstance(value, datetime):
         raise ValueError(f"expected a date (YYYY-MM-DD), got a timestamp {value.isoformat()}")
     if isinstance(value, date):
@@ -29,14 +103,45 @@ def _to_date(value: object) -> object:
                 raise ValueError(value)
             return date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"not a valid date (YYYY-MM-DD): {value!r}") from None
-    raise ValueError(f"expected a date (YYYY-MM-DD), got {value!r}")
+            raise ValueError(f"not a valid date (YYYY-MM-DD): {shown(value)}") from None
+    raise ValueError(f"expected a date (YYYY-MM-DD), got {shown(value)}")
 
 
-Day = Annotated[date, BeforeValidator(_to_date)]
-Id = Annotated[str, StringConstraints(min_length=1)]
-Qty = Annotated[int, Field(gt=0)]
-Days = Annotated[int, Field(gt=0)]
+def _check_date(value: date, info: ValidationInfo) -> date:
+    try:
+        return limits.check_date(value, _name(info))
+    except OutOfBounds as exc:
+        raise _out_of_bounds(exc) from None
+
+
+def _within(low: int, high: int) -> Callable[[int, ValidationInfo], int]:
+    def check(value: int, info: ValidationInfo) -> int:
+        name = _name(info)
+        if abs(value) > 10**18:  # str() of a huge int is slow, and says nothing more
+            raise PydanticCustomError(
+                "out_of_bounds",
+                "{reason}",
+                {"reason": f"{name} is too large (outside {low}..{high})"},
+            )
+        try:
+            return limits.check_int(value, name, low=low, high=high)
+        except OutOfBounds as exc:
+            raise _out_of_bounds(exc) from None
+
+    return check
+
+
+Id = Annotated[str, AfterValidator(_check_id)]
+Text = Annotated[str | None, BeforeValidator(_blank_is_none), AfterValidator(_check_text)]
+Day = Annotated[date, BeforeValidator(_to_date), AfterValidator(_check_date)]
+Qty = Annotated[int, AfterValidator(_within(1, limits.QTY_MAX))]
+Days = Annotated[int, AfterValidator(_within(1, limits.DAYS_MAX))]
+SlipDays = Annotated[int, AfterValidator(_within(0, limits.DAYS_MAX))]
+Priority = Annotated[int, AfterValidator(_within(1, limits.PRIORITY_MAX))]
+HorizonDays = Annotated[int, AfterValidator(_within(1, limits.HORIZON_MAX))]
+Fraction = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+Weight = Annotated[float, Field(gt=0, le=limits.WEIGHT_MAX, allow_inf_nan=False)]
+Price = Annotated[float, Field(ge=0, le=limits.PRICE_MAX, allow_inf_nan=False)]
 
 
 class _Record(BaseModel):
@@ -46,17 +151,21 @@ class _Record(BaseModel):
 class ParametersModel(_Record):
     """``parameters``: scenario-wide assumptions."""
 
-    gpu_hour_price_usd: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    gpu_hour_price_source: str | None = None
-    claim_tolerance: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.05
-    horizon_days: Days = 730
+    gpu_hour_price_usd: Price | None = None
+    gpu_hour_price_source: Text = None
+    claim_tolerance: Fraction = 0.05
+    horizon_days: HorizonDays = 730
+
+    def record(self) -> Parameters:
+        """The domain value."""
+        return Parameters(**dict(self))
 
 
 class HeaderModel(_Record):
     """The top-level scalars of a scenario file."""
 
     name: Id | None = None
-    description: str | None = None
+    description: Text = None
     as_of: Day
     parameters: ParametersModel = ParametersModel()
 
@@ -65,10 +174,14 @@ class SkuModel(_Record):
     """``skus[]``."""
 
     id: Id
-    name: str | None = None
-    annual_failure_rate: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
-    source: str | None = None
+    name: Text = None
+    annual_failure_rate: Fraction = 0.0
+    source: Text = None
     assumed: bool = False
+
+    def record(self) -> Sku:
+        """The domain record."""
+        return Sku(**dict(self))
 
 
 class LeadTimeModel(_Record):
@@ -78,36 +191,59 @@ class LeadTimeModel(_Record):
     from_date: Day = Field(alias="from")
     p50_days: Days
     p90_days: Days
-    source: str | None = None
+    source: Text = None
     assumed: bool = False
+
+    def record(self) -> LeadTime:
+        """The domain record."""
+        return LeadTime(**dict(self))
 
 
 class VendorModel(_Record):
     """``vendors[]``."""
 
     id: Id
-    name: str | None = None
+    name: Text = None
     lead_time: list[LeadTimeModel] = []
-    transit_slip_p50_days: Annotated[int, Field(ge=0)] = 0
-    transit_slip_p90_days: Annotated[int, Field(ge=0)] = 0
-    source: str | None = None
+    transit_slip_p50_days: SlipDays = 0
+    transit_slip_p90_days: SlipDays = 0
+    source: Text = None
+
+    def record(self) -> Vendor:
+        """The domain record."""
+        return Vendor(
+            self.id,
+            self.name,
+            tuple(row.record() for row in self.lead_time),
+            self.transit_slip_p50_days,
+            self.transit_slip_p90_days,
+            self.source,
+        )
 
 
 class GroupModel(_Record):
     """``groups[]``."""
 
     id: Id
-    name: str | None = None
-    source: str | None = None
+    name: Text = None
+    source: Text = None
+
+    def record(self) -> Group:
+        """The domain record."""
+        return Group(**dict(self))
 
 
 class OrgModel(_Record):
     """``orgs[]``."""
 
     id: Id
-    name: str | None = None
+    name: Text = None
     group: Id | None = None
-    source: str | None = None
+    source: Text = None
+
+    def record(self) -> Org:
+        """The domain record."""
+        return Org(**dict(self))
 
 
 class ClusterModel(_Record):
@@ -115,8 +251,12 @@ class ClusterModel(_Record):
 
     id: Id
     org: Id
-    name: str | None = None
-    source: str | None = None
+    name: Text = None
+    source: Text = None
+
+    def record(self) -> Cluster:
+        """The domain record."""
+        return Cluster(**dict(self))
 
 
 class DeliveryModel(_Record):
@@ -136,8 +276,22 @@ class OrderModel(_Record):
     qty: Qty
     ordered_on: Day
     schedule: list[DeliveryModel] = []
-    source: str | None = None
+    source: Text = None
     assumed: bool = False
+
+    def record(self) -> Order:
+        """The domain record."""
+        return Order(
+            self.id,
+            self.org,
+            self.vendor,
+            self.sku,
+            self.qty,
+            self.ordered_on,
+            tuple(Delivery(step.on, step.qty) for step in self.schedule),
+            self.source,
+            self.assumed,
+        )
 
 
 class LotModel(_Record):
@@ -149,8 +303,12 @@ class LotModel(_Record):
     ships_on: Day
     arrives_on: Day
     consignee: Id
-    source: str | None = None
+    source: Text = None
     assumed: bool = False
+
+    def record(self) -> Lot:
+        """The domain record."""
+        return Lot(**dict(self))
 
 
 class TargetModel(_Record):
@@ -161,10 +319,14 @@ class TargetModel(_Record):
     sku: Id
     qty: Qty
     by: Day
-    priority: Annotated[int, Field(ge=1)] = 1
-    weight: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
-    source: str | None = None
+    priority: Priority = 1
+    weight: Weight = 1.0
+    source: Text = None
     assumed: bool = False
+
+    def record(self) -> Target:
+        """The domain record."""
+        return Target(**dict(self))
 
 
 class ClaimModel(_Record):
@@ -177,7 +339,20 @@ class ClaimModel(_Record):
     by: Day
     stated_on: Day
     kind: Literal["actual", "target"]
-    source: str | None = None
+    source: Text = None
+
+    def record(self) -> Claim:
+        """The domain record."""
+        return Claim(
+            self.id,
+            self.org,
+            self.sku,
+            self.qty,
+            self.by,
+            self.stated_on,
+            ClaimKind(self.kind),
+            self.source,
+        )
 
 
 class PaybackModel(_Record):
@@ -200,9 +375,26 @@ class DivertModel(_Record):
     known_on: Day | None = None
     payback: list[PaybackModel] = []
     status: Literal["pending", "posted", "voided"] = "posted"
-    proposed_by: str | None = None
-    reason: str | None = None
-    source: str | None = None
+    proposed_by: Text = None
+    reason: Text = None
+    source: Text = None
+
+    def record(self) -> Diversion:
+        """The domain record; without an ``id``, one derived from the content."""
+        return Diversion(
+            id=self.id or ids.diversion_id(self.on, self.lot, self.from_org, self.to_org, self.qty),
+            lot=self.lot,
+            qty=self.qty,
+            from_org=self.from_org,
+            to_org=self.to_org,
+            on=self.on,
+            payback=tuple(Payback(p.lot, p.qty) for p in self.payback),
+            status=DiversionStatus(self.status),
+            known_on=self.known_on,
+            proposed_by=self.proposed_by,
+            reason=self.reason,
+            source=self.source,
+        )
 
 
 class MovementModel(_Record):
@@ -216,10 +408,40 @@ class MovementModel(_Record):
     lot: Id | None = None
     cluster: Id | None = None
     known_on: Day | None = None
-    source: str | None = None
+    source: Text = None
+
+    def record(self) -> Movement:
+        """The domain record; without an ``id``, one derived from the content."""
+        op = TransferKind(self.op)
+        return Movement(
+            id=self.id
+            or ids.movement_id(op, self.on, self.org, self.qty, lot=self.lot, cluster=self.cluster),
+            op=op,
+            qty=self.qty,
+            on=self.on,
+            org=self.org,
+            lot=self.lot,
+            cluster=self.cluster,
+            known_on=self.known_on,
+            source=self.source,
+        )
 
 
-RECORD_MODELS: dict[str, type[_Record]] = {
+RecordModel = (
+    SkuModel
+    | VendorModel
+    | GroupModel
+    | OrgModel
+    | ClusterModel
+    | OrderModel
+    | LotModel
+    | TargetModel
+    | ClaimModel
+    | DivertModel
+    | MovementModel
+)
+
+RECORD_MODELS: dict[str, type[RecordModel]] = {
     "skus": SkuModel,
     "vendors": VendorModel,
     "groups": GroupModel,
@@ -230,9 +452,15 @@ RECORD_MODELS: dict[str, type[_Record]] = {
     "targets": TargetModel,
     "claims": ClaimModel,
 }
-EVENT_MODELS: dict[str, type[_Record]] = {
+EVENT_MODELS: dict[str, type[DivertModel | MovementModel]] = {
     "divert": DivertModel,
     "deploy": MovementModel,
     "fail": MovementModel,
     "return": MovementModel,
+}
+#: Fields that hold a list of nested records, per collection, with their row model.
+NESTED: dict[str, tuple[str, type[_Record]]] = {
+    "vendors": ("lead_time", LeadTimeModel),
+    "orders": ("schedule", DeliveryModel),
+    "events": ("payback", PaybackModel),
 }

@@ -1,9 +1,9 @@
-"""Write a :class:`Scenario` back as scenario-file YAML (the format ``_models`` reads).
+"""A :class:`Scenario` as the plain data of a scenario file, for every format's writer.
 
-Keys come in a fixed order (id first, as people write them), dates are ISO,
-collections are block style. Optional fields that are empty (None, ``assumed:
-false``, an empty schedule) are left out, so a dumped file reads like a written
-one; parsing it gives back an equal Scenario.
+Keys come in a fixed order (id first, as people write them); values are Python
+scalars (dates as :class:`datetime.date`). Optional fields that are empty (None,
+``assumed: false``, an empty schedule) are left out, so a written file reads like
+a hand-written one; reading it back gives an equal Scenario.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from gpuledger.domain import Diversion, Movement, Scenario
-from gpuledger.scenario._yaml import dump_yaml
 
 
 def _clean(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
@@ -203,8 +202,3 @@ def scenario_as_data(scenario: Scenario) -> dict[str, Any]:
         "events": _events(scenario),
     }
     return _clean(data.items())
-
-
-def dump_scenario_text(scenario: Scenario) -> str:
-    """YAML text of a scenario in the scenario-file format."""
-    return dump_yaml(scenario_as_data(scenario))
