@@ -13,19 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import numpy as np
-
 from gpuledger.claims import ClaimCheck
 from gpuledger.domain import Bucket, Diversion, PolicyName
 from gpuledger.domain.serialize import jsonable
 from gpuledger.ledger import Ledger
-from gpuledger.planning import Impact, Plan
+from gpuledger.planning import Impact
 from gpuledger.services.books import holdings
 from gpuledger.services.claims import claims_report
 from gpuledger.services.forecasting import forecast_report
 from gpuledger.services.planning import ONE_DAY, impact_of_diversion
 from gpuledger.services.requests import DEFAULT_POLICY, DEFAULT_SAMPLES, DEFAULT_SEED
-from gpuledger.services.visibility import consumer_orgs
 
 FOUNDING_DIVERSION = "DIV-2023-12-TESLA-X"
 #: The forecast behind the demo's claims check.
@@ -103,14 +100,9 @@ def demo_report(
     sku = ledger.trace(d.lot).sku
     # 2. The books around the decision.
     books = _readings(ledger, d, sku)
-    # 3. What it cost, with and without the payback, over the giver's target window.
+    # 3. What it cost, with and without the payback, over the impact's window.
     with_payback = impact_of_diversion(ledger, diversion_id, policy)
     without = impact_of_diversion(ledger, diversion_id, policy, with_payback=False)
-    owner = consumer_orgs(scenario)
-    window_end = max(
-        (t.by for t in scenario.targets if owner.get(t.consumer, t.consumer) == d.from_org),
-        default=d.on,
-    )
     # 4. The claims against the books and a seeded forecast.
     fc = forecast_report(ledger, policy, samples=DEMO_SAMPLES, seed=DEMO_SEED)
     checks = tuple(claims_report(ledger, fc))
@@ -119,11 +111,9 @@ def demo_report(
         diversion=d.id,
         policy=policy,
         books=books,
-        window_end=window_end,
-        giver_gpu_days_lost=org_gpu_days_lost(without, d.from_org, sku, d.on, window_end),
-        giver_gpu_days_lost_with_payback=org_gpu_days_lost(
-            with_payback, d.from_org, sku, d.on, window_end
-        ),
+        window_end=without.window_end,
+        giver_gpu_days_lost=_lost(without, d.from_org, sku),
+        giver_gpu_days_lost_with_payback=_lost(with_payback, d.from_org, sku),
         with_payback=with_payback.to_json(),
         without_payback=without.to_json(),
         gpu_hour_price_usd=scenario.parameters.gpu_hour_price_usd,
@@ -157,20 +147,7 @@ def _readings(ledger: Ledger, d: Diversion, sku: str) -> tuple[HoldingsRow, ...]
     return tuple(rows)
 
 
-def org_gpu_days_lost(result: Impact, org: str, sku: str, start: date, until: date) -> int:
-    """GPU-days an org held less after a change than before, from ``start`` to ``until``.
-
-    The area between the org's holdings curves (its clusters included), counting
-    only days where it holds less, both ends inclusive. Unlike the per-target
-    figures, this counts each GPU once however many targets it served.
-    """
-
-    def curve(p: Plan) -> Any:
-        snap = p.snapshot
-        c, k = snap.consumers.index(org), snap.skus.index(sku)
-        days = np.arange(start.toordinal(), until.toordinal() + 1)
-        idx = np.clip(days - p.day0, 0, p.n_days - 1)
-        values = p.curve(c, k)[idx]
-        return np.where(days < p.day0, 0, values)
-
-    return int(np.clip(curve(result.before) - curve(result.after), 0, None).sum())
+def _lost(result: Impact, org: str, sku: str) -> int:
+    """The org-level headline of an impact: GPU-days ``org`` held less over its window."""
+    row = result.org(org, sku)
+    return 0 if row is None else row.gpu_days_lost

@@ -54,11 +54,15 @@ def impact(
         value("LOT:QTY", "Units of the receiver's lot paid back (repeatable; with --divert)."),
     ] = None,
     diversion: Annotated[str | None, value("ID", "A diversion in the books.")] = None,
-    slip: Annotated[str | None, value("LOT:DAYS", "A lot arriving DAYS later.")] = None,
+    slip: Annotated[
+        str | None, value("LOT:DAYS", "A lot arriving DAYS later, decided --on DATE.")
+    ] = None,
     new_order: Annotated[
         str | None, value("ORG:VENDOR:SKU:QTY", "A new order placed --on DATE.")
     ] = None,
-    priority: Annotated[str | None, value("TARGET:PRIORITY", "A changed priority.")] = None,
+    priority: Annotated[
+        str | None, value("TARGET:PRIORITY", "A changed priority, from --on DATE.")
+    ] = None,
     as_of: Annotated[
         str | None, value("DATE", "Evaluate on the books as of this date.", "--as-of")
     ] = None,

@@ -100,33 +100,41 @@ def plan(result: Plan) -> None:
 
 
 def impact(result: Impact, title: str | None = None) -> None:
-    """An impact as a table of affected targets, verdicts and recovery options."""
-    data = result.to_json()
-    out().print(f"[bold]{title or 'Impact'}[/]: {escape(data['change'])} (policy {data['policy']})")
+    """An impact: the org-level headline over its window, affected targets, recovery."""
+    out().print(f"[bold]{title or 'Impact'}[/]: {escape(result.change)} (policy {result.policy})")
+    window = f"{result.window_start.isoformat()} .. {result.window_end.isoformat()}"
+    for o in result.orgs:
+        if o.gpu_days_lost or o.gpu_days_gained:
+            out().print(
+                f"  {o.org} ({o.sku}): {o.gpu_days_lost:,} GPU-days held less, "
+                f"{o.gpu_days_gained:,} more, over {window}",
+                markup=False,
+            )
     affected = result.affected()
     if not affected:
         out().print("No target changes.")
         return
-    table = Table("target", "completed before", "after", "delay", "held at by", "GPU-days lost")
+    table = Table(
+        "target", "completed before", "after", "delay", "held on due date", "GPU-days lost"
+    )
     for t in affected:
-        delay = "no longer completes" if t.delay_days is None else f"{t.delay_days:+,} days"
         table.add_row(
             t.id,
             _iso(t.completed_before),
             _iso(t.completed_after),
-            delay,
+            t.delay,
             f"{t.held_at_by_before:,} -> {t.held_at_by_after:,} GPUs",
             fmt(t.gpu_days_lost, "GPU-days"),
         )
     out().print(table)
     for t in affected:
         out().print(f"  {t.verdict}", markup=False)
-    for r in data["recovery"]:
-        lots = ", ".join(f"{p['lot']} ({p['qty']:,})" for p in r.get("payback_lots", [])) or "none"
+    for r in result.recovery:
+        lots = ", ".join(f"{p.lot} ({p.qty:,})" for p in r.payback_lots) or "none"
         out().print(
-            f"  recovery for {r['target']}: at worst {r['shortfall']:,} GPUs short; a reorder on "
-            f"{r['reorder_on']} arrives {r['reorder_arrives_p50'] or '?'} (P50), "
-            f"{r['reorder_arrives_p90'] or '?'} (P90); receiver's lots that could pay back: {lots}",
+            f"  recovery for {r.target}: {r.shortfall:,} GPUs needed by {r.needed_on}; a "
+            f"reorder on {r.reorder_on} arrives {_iso(r.reorder_arrives_p50)} (P50), "
+            f"{_iso(r.reorder_arrives_p90)} (P90); receiver's lots that could pay back: {lots}",
             markup=False,
         )
 

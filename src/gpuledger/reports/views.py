@@ -109,15 +109,15 @@ def target_rows(
     if fc is not None:
         odds = dict(zip(fc.snapshot.target_id, fc.on_time_probability(), strict=True))
     rows = []
-    for t in plan.to_json()["targets"]:
-        org = consumer_org.get(t["consumer"], t["consumer"])
+    for t in plan.targets:
+        org = consumer_org.get(t.consumer, t.consumer)
         if org not in keep:
             continue
-        done = date.fromisoformat(t["completed_on"]) if t["completed_on"] else None
-        p = odds.get(t["id"])
+        done = t.completed_on
+        p = odds.get(t.id)
         if done is None:
             state = TargetState.NEVER
-        elif t["days_late"]:
+        elif t.days_late:
             state = TargetState.LATE
         elif p is not None and p < AT_RISK_BELOW:
             state = TargetState.AT_RISK
@@ -125,15 +125,15 @@ def target_rows(
             state = TargetState.ON_TIME
         rows.append(
             TargetRow(
-                id=t["id"],
-                consumer=t["consumer"],
+                id=t.id,
+                consumer=t.consumer,
                 org=org,
-                sku=t["sku"],
-                qty=t["qty"],
-                by=date.fromisoformat(t["by"]),
-                held_at_by=t["held_at_by"],
+                sku=t.sku,
+                qty=t.qty,
+                by=t.by,
+                held_at_by=t.held_at_by,
                 completed_on=done,
-                days_late=t["days_late"],
+                days_late=t.days_late,
                 on_time_probability=p,
                 state=state,
             )

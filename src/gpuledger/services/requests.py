@@ -413,9 +413,11 @@ def _change(key: str, parts: tuple[Any, ...], on: date | None, paid: tuple[Payba
         org, vendor, sku, qty = parts
         return NewOrderChange(org, vendor, sku, qty, on)
     if key == "slip":
-        return SlipChange(*parts)
+        lot, days = parts
+        return SlipChange(lot, days, on)
     assert key == "priority", key
-    return PriorityChange(*parts)
+    target, level = parts
+    return PriorityChange(target, level, on)
 
 
 def check_one_subject(diversion: str | None, changes: Iterable[str | None], field: str) -> None:

@@ -182,9 +182,7 @@ class Visibility:
 
     def impact_json(self, result: Impact) -> dict[str, Any]:
         """``Impact.to_json()`` with the visible targets (recovery, explanations) only."""
-        mine = {
-            t["id"] for t in result.before.to_json()["targets"] if self.sees_consumer(t["consumer"])
-        }
+        mine = {t.id for t in result.targets if self.sees_consumer(t.consumer)}
         data = result.to_json()
         data["targets"] = [t for t in data["targets"] if t["id"] in mine]
         data["recovery"] = [r for r in data["recovery"] if r["target"] in mine]
