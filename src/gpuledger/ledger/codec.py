@@ -117,7 +117,8 @@ def to_json(value: Any) -> Any:
 
 @cache
 def _hints(cls: type[Any]) -> dict[str, Any]:
-    return typing.get_type_hints(cls, vars(domain))
+    # The globals of the module that defines ``cls`` resolve its annotations.
+    return typing.get_type_hints(cls)
 
 
 Decoder = typing.Callable[[Any], Any]
