@@ -1,10 +1,13 @@
 """Approvers deciding at the same moment from separate processes, on SQLite and PostgreSQL.
 
-Each test starts its worker processes once; every round the main process
-proposes a new diversion, releases the workers together (a barrier), and each
-worker approves it (or re-proposes it) through ``governance.service``. After
-every round: the diversion posted exactly once, every approval recorded,
-nothing left reserved. After all rounds ``verify`` passes.
+Each test starts its worker processes once: every required approver (two for
+unrelated orgs, three for related ones) and two re-proposers, one proposing the
+same content again, one another content. Every round the main process proposes
+a new diversion and releases the workers together (a barrier): the approvers
+approve it at once while the re-proposals race them, through
+``governance.service``. After every round: the diversion posted exactly once,
+every approval recorded, the same content a no-op and the other content
+refused, nothing left reserved. After the 50 rounds ``verify`` passes.
 """
 
 from __future__ import annotations
@@ -104,11 +107,7 @@ def check_round(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("to", ["xai", "x"], ids=["2-unrelated", "3-related"])
-def test_approvers_at_once_post_exactly_once(books_url: str, to: str) -> None:
-    _run(books_url, to, reproposers=())
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("to", ["xai", "x"], ids=["2-unrelated", "3-related"])
-def test_reproposals_racing_approvals(books_url: str, to: str) -> None:
+def test_approvers_at_once_with_reproposals_racing_post_exactly_once(
+    books_url: str, to: str
+) -> None:
     _run(books_url, to, reproposers=("same", "rewritten"))

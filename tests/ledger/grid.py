@@ -13,7 +13,7 @@ from datetime import date
 
 from gpuledger.domain import Bucket
 from gpuledger.ledger import Ledger, Transfer
-from gpuledger.ledger.books import fold
+from gpuledger.ledger.balances import fold
 
 View = tuple[date | None, date | None]
 

@@ -16,8 +16,8 @@ import numpy as np
 from sqlalchemy import Connection
 
 from gpuledger.domain import Bucket, OwnerKind, Phase, Scenario, TransferKind
-from gpuledger.ledger.books import fold
-from gpuledger.ledger.ledger import read_transfers, scenario_from_books
+from gpuledger.ledger.balances import fold
+from gpuledger.ledger.queries import read_transfers, scenario_from_books
 from gpuledger.planning.snapshot import IntArray, PlanningSnapshot, SupplyKind
 
 
