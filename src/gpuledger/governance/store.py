@@ -27,6 +27,7 @@ from gpuledger.governance.rules import Directory, Grant
 from gpuledger.governance.tokens import IssuedToken, TokenHasher, parse
 from gpuledger.ledger.engine import WRITE as _WRITE  # writers take the lock at BEGIN
 from gpuledger.ledger.queries import read_documents
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
@@ -269,7 +270,9 @@ def read_grants(conn: Connection, user: str | None = None) -> tuple[Grant, ...]:
     for r in conn.execute(query):
         latest[(r.user_name, r.role, r.scope)] = bool(r.granted)
     return tuple(
-        sorted(Grant(u, parse_role(role), scope) for (u, role, scope), live in latest.items() if live)
+        sorted(
+            Grant(u, parse_role(role), scope) for (u, role, scope), live in latest.items() if live
+        )
     )
 
 

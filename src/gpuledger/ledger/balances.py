@@ -279,9 +279,8 @@ def _deltas(rows: Sequence[Transfer], account: Account) -> list[Delta]:
     """How each row changes what ``account`` may debit, when, as known when."""
     out: list[Delta] = []
     for x in rows:
-        if x.phase is Phase.SINGLE or x.phase is Phase.POST:
-            if x.credit == account:
-                out.append((x.effective_at, x.recorded_at, x.qty))
+        if (x.phase is Phase.SINGLE or x.phase is Phase.POST) and x.credit == account:
+            out.append((x.effective_at, x.recorded_at, x.qty))
         if x.debit != account:
             continue
         if x.phase is Phase.SINGLE or x.phase is Phase.PENDING:

@@ -153,8 +153,7 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     )
     params = [
         tuple(
-            p(row[c]) if p is not None else row[c]
-            for c, p in zip(columns, processors, strict=True)
+            p(row[c]) if p is not None else row[c] for c, p in zip(columns, processors, strict=True)
         )
         for row in rows
     ]

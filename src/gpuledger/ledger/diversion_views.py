@@ -125,7 +125,9 @@ def touched_diversions(conn: Connection, since: int) -> set[str]:
     )
     found.update(str(r) for r in conn.execute(docs).scalars())
     events = select(ev.id, ev.body).where(
-        ev.seq > since, ev.kind == EventKind.OPERATION.value, _decision_events(conn.dialect.name, None)
+        ev.seq > since,
+        ev.kind == EventKind.OPERATION.value,
+        _decision_events(conn.dialect.name, None),
     )
     for r in conn.execute(events):
         found.add(_named(r.id, r.body)[0])

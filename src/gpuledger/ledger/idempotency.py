@@ -64,9 +64,7 @@ def diversion_changes(stored: dict[str, Any], proposed: dict[str, Any]) -> list[
     """
     empty: dict[str, Any] = {"payback": []}
     return [
-        f
-        for f in DIVERSION_CONTENT
-        if stored.get(f, empty.get(f)) != proposed.get(f, empty.get(f))
+        f for f in DIVERSION_CONTENT if stored.get(f, empty.get(f)) != proposed.get(f, empty.get(f))
     ]
 
 
@@ -74,9 +72,7 @@ def refuse_changes(diversion_id: str, stored: dict[str, Any], proposed: dict[str
     """Raise IdempotencyConflict when a proposed diversion's content differs from the stored one."""
     changed = diversion_changes(stored, proposed)
     if changed:
-        diff = "; ".join(
-            f"{f}: {stored.get(f)!r} -> {proposed.get(f)!r}" for f in changed
-        )
+        diff = "; ".join(f"{f}: {stored.get(f)!r} -> {proposed.get(f)!r}" for f in changed)
         raise IdempotencyConflict(
             f"diversion {diversion_id!r} was proposed with other content ({diff}); "
             "a diversion's content is fixed once proposed: void it and propose a new id"

@@ -173,9 +173,7 @@ def _diversion(work: Work, d: Diversion, actor: str, doc_at: datetime) -> None:
     decision = {DiversionStatus.POSTED: Decision.APPROVE, DiversionStatus.VOIDED: Decision.VOID}
     if d.status in decision:
         policy = RECORDED_HISTORY if fresh else work.approvals
-        verbs.decide(
-            work, d.id, decision[d.status], actor=actor, policy=policy, recorded_at=rec
-        )
+        verbs.decide(work, d.id, decision[d.status], actor=actor, policy=policy, recorded_at=rec)
 
 
 def batch(work: Work, ops: Sequence[BatchOp], *, actor: str) -> None:

@@ -24,7 +24,9 @@ class InvariantBroken(AssertionError):
     """A unit of work would break an invariant of the books (a bug, never bad input)."""
 
 
-def check_unit_of_work(books: Mapping[str, LotBook], touched: Iterable[tuple[str, Account]]) -> None:
+def check_unit_of_work(
+    books: Mapping[str, LotBook], touched: Iterable[tuple[str, Account]]
+) -> None:
     """Assert conservation for each touched lot and no negative touched account.
 
     ``books`` maps lot ids to their books; ``touched`` holds (lot, account) pairs.

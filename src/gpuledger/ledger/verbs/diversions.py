@@ -187,7 +187,9 @@ def decide(
     pending = work.lot_book(d.lot).by_id[ids.divert_event(diversion_id)]
     at, rec = pending.effective_at, max(recorded_at or work.now, pending.recorded_at)
     if decision is Decision.APPROVE and not posts:
-        work.emit(event_id, Operation.DECIDE, inputs, [], actor=actor, effective_at=at, recorded_at=rec)
+        work.emit(
+            event_id, Operation.DECIDE, inputs, [], actor=actor, effective_at=at, recorded_at=rec
+        )
         return DiversionStatus.PENDING
     approve = decision is Decision.APPROVE
     t = Transfer(
@@ -204,7 +206,9 @@ def decide(
         pending_id=pending.id,
         diversion=diversion_id,
     )
-    work.emit(event_id, Operation.DECIDE, inputs, [t], actor=actor, effective_at=at, recorded_at=rec)
+    work.emit(
+        event_id, Operation.DECIDE, inputs, [t], actor=actor, effective_at=at, recorded_at=rec
+    )
     if not approve:
         return DiversionStatus.VOIDED
     for p in d.payback:
