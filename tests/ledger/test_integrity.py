@@ -317,3 +317,36 @@ def test_books_without_users_are_a_working_copy_where_the_first_approval_posts(
 ) -> None:
     shipped.propose_diversion(proposal(payback=()), actor="carol")
     assert shipped.decide("D1", Decision.APPROVE, actor="erin") is DiversionStatus.POSTED
+
+
+def test_books_with_users_refuse_a_proposal_made_without_the_governance_policy(
+    shipped: Ledger, clock: FakeClock
+) -> None:
+    Governance(shipped.engine, clock).add_user("alice", actor="root")
+    before = shipped.event_count()
+    with pytest.raises(d.PermissionDenied, match="users"):
+        shipped.propose_diversion(proposal(payback=()), actor="carol")
+    assert shipped.event_count() == before
+
+
+def test_an_import_never_decides_a_diversion_pending_in_governed_books(
+    shipped: Ledger, clock: FakeClock
+) -> None:
+    shipped.propose_diversion(proposal(payback=()), actor="carol")
+    Governance(shipped.engine, clock).add_user("alice", actor="root")
+    says_posted = dataclasses.replace(
+        with_lots_of_b(as_of=date(2023, 12, 7)),
+        diversions=(proposal(payback=(), status=DiversionStatus.POSTED),),
+    )
+    before = shipped.event_count()
+    with pytest.raises(d.PermissionDenied, match="users"):
+        shipped.import_scenario(says_posted)
+    assert shipped.event_count() == before
+    assert shipped.diversion("D1").status is DiversionStatus.PENDING
+
+
+def test_a_decision_cannot_move_the_diversions_date(shipped: Ledger) -> None:
+    shipped.propose_diversion(proposal(payback=()), actor="carol")
+    with pytest.raises(d.LedgerError, match="takes effect on its own date 2023-12-06"):
+        shipped.decide("D1", Decision.APPROVE, actor="erin", on=date(2023, 12, 8))
+    assert shipped.decide("D1", Decision.APPROVE, actor="erin", on=ON) is DiversionStatus.POSTED
