@@ -74,7 +74,7 @@ def test_an_overdraft_behind_the_verbs_back_is_caught_before_writing(books: Ledg
             NOW,
         )
         work.lot_book("L1").add(overdraft)  # no check: straight into the book
-        work._touched.add(("L1", overdraft.debit))
+        work._touched.add("L1")
         work.flush()
     assert books.event_count() == before
 

@@ -4,7 +4,7 @@
 semantics of the database aggregate (``queries.sum_balances``). :class:`LotBook`
 holds every transfer of one lot for a unit of work: all-time balances per
 account, and the check that a new debit leaves no view of the books negative
-(:meth:`LotBook.earliest_record`).
+(:meth:`LotBook.check_debit`).
 """
 
 from __future__ import annotations
@@ -13,26 +13,39 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from gpuledger.domain import (
-    Account,
-    Bucket,
-    InsufficientUnits,
-    Phase,
-    TransferKind,
-    org_account,
-)
+from gpuledger import domain
+from gpuledger.domain import Account, Bucket, InsufficientUnits, Phase, TransferKind
 from gpuledger.ledger.results import Transfer
 
+Moment = tuple[datetime, datetime]  # (effective_at, recorded_at)
 
-@dataclass
+
+@dataclass(slots=True)
 class Bal:
-    """Units of one (account, sku, lot): posted, pending debits and pending credits."""
+    """Units of one (account, sku, lot): posted, pending debits and pending credits.
+
+    ``raised`` is kept by :class:`LotBook` only: the latest (effective,
+    recorded) times at which units became available to the account (None:
+    never), once ``raised_known``.
+    """
 
     posted: int = 0
     pend_debit: int = 0
     pend_credit: int = 0
+    raised: Moment | None = None
+    raised_known: bool = False
+
+    def raise_at(self, effective_at: datetime, recorded_at: datetime) -> None:
+        """Units became available at these times: keep the latest, once it is known."""
+        if self.raised_known:  # else found from the lot's rows when first needed
+            latest = self.raised
+            if latest is None:
+                self.raised = (effective_at, recorded_at)
+            elif effective_at > latest[0] or recorded_at > latest[1]:
+                self.raised = (max(latest[0], effective_at), max(latest[1], recorded_at))
 
     @property
     def available(self) -> int:
@@ -81,6 +94,12 @@ def _apply(bal: dict[BalKey, Bal], open_pending: dict[str, Transfer], t: Transfe
             bal[(p.credit, p.sku, p.lot)].pend_credit -= p.qty
 
 
+#: The domain's account constructors, remembered: accounts are few and immutable, and
+#: building one formats its owner (the write path asks for the same ones many times).
+org_account = lru_cache(maxsize=4096)(domain.org_account)
+cluster_account = lru_cache(maxsize=4096)(domain.cluster_account)
+vendor_account = lru_cache(maxsize=1024)(domain.vendor_account)
+
 _KINDS = {k.value: k for k in TransferKind}
 _PHASES = {p.value: p for p in Phase}
 _ACCOUNTS: dict[tuple[str, str], Account] = {}
@@ -121,7 +140,8 @@ RAW_COLUMNS = (
     "diversion",
 )  # fmt: skip
 _POSTED_PHASES = (Phase.SINGLE.value, Phase.POST.value)
-Moment = tuple[datetime, datetime]  # (effective_at, recorded_at)
+_VOID = Phase.VOID.value
+_PENDING = Phase.PENDING.value
 
 
 class LotBook:
@@ -130,17 +150,17 @@ class LotBook:
     A lot has one SKU, so its balances are keyed by account alone; ``add`` and
     ``available`` are O(1). Stored rows are kept raw until something reads
     ``rows`` or ``by_id``: a batch that only moves units never builds them.
-    ``raised`` keeps, per account, the latest effective and recorded times of
-    what made units available to it (credits, released reservations): a debit
-    later than both cannot make any view negative that the all-time balance
-    does not.
+    The latest effective and recorded times of what made units available to an
+    account (credits, released reservations) are found on first need and kept
+    up to date (``Bal.raised``): a debit later than both cannot make any view
+    negative that the all-time balance does not.
     """
 
     def __init__(self) -> None:
         self.bal: dict[Account, Bal] = {}
         self.open_pending: dict[str, Transfer] = {}
         self.ids: set[str] = set()
-        self.raised: dict[Account, Moment] = {}
+        self._latest: Moment | None = None  # of any row: the fast way to see a debit is last
         self._raw: list[tuple[RawRow, Callable[[Any], datetime]]] = []
         self._rows: list[Transfer] = []
         self._by_id: dict[str, Transfer] = {}
@@ -151,23 +171,38 @@ class LotBook:
             found = self.bal[account] = Bal()
         return found
 
-    def _raise(self, account: Account, effective_at: datetime, recorded_at: datetime) -> None:
-        latest = self.raised.get(account)
-        if latest is None:
-            self.raised[account] = (effective_at, recorded_at)
-        elif effective_at > latest[0] or recorded_at > latest[1]:
-            self.raised[account] = (max(latest[0], effective_at), max(latest[1], recorded_at))
+    def _latest_raise(self, account: Account, b: Bal) -> Moment | None:
+        """The latest (effective, recorded) times at which units became available to ``account``.
+
+        Raises are credits of posted rows and releases of reservations by void
+        rows; None when the account never got any. Found from the rows once,
+        then kept by :meth:`add`.
+        """
+        if not b.raised_known:
+            owner, bucket = account.owner, account.bucket.value
+            latest: Moment | None = None
+            for r, when in self._raw:
+                posted_credit = r[3] in _POSTED_PHASES and r[6] == owner and r[7] == bucket
+                if posted_credit or (r[3] == _VOID and r[4] == owner and r[5] == bucket):
+                    latest = _later(latest, when(r[11]), when(r[12]))
+            for t in self._rows:
+                posted_credit = (t.phase is Phase.SINGLE or t.phase is Phase.POST) and (
+                    t.credit == account
+                )
+                if posted_credit or (t.phase is Phase.VOID and t.debit == account):
+                    latest = _later(latest, t.effective_at, t.recorded_at)
+            b.raised, b.raised_known = latest, True
+        return b.raised
 
     def load(self, r: RawRow, when: Callable[[Any], datetime]) -> None:
         """Account for a stored row (in log order) without building its Transfer yet."""
         phase, qty = r[3], int(r[10])
         self.ids.add(r[1])
+        self._latest = _later(self._latest, when(r[11]), when(r[12]))
         if phase in _POSTED_PHASES:
-            credit = account_of(r[6], r[7])
             self._bal(account_of(r[4], r[5])).posted -= qty
-            self._bal(credit).posted += qty
-            self._raise(credit, when(r[11]), when(r[12]))
-        if phase == Phase.PENDING.value or phase == Phase.VOID.value:
+            self._bal(account_of(r[6], r[7])).posted += qty
+        if phase in (_PENDING, _VOID):
             self._apply_phase(_transfer(r, when))  # rare rows: build them now
         elif phase == Phase.POST.value and r[13] in self.open_pending:
             self._apply_phase(_transfer(r, when))
@@ -197,10 +232,13 @@ class LotBook:
         self._rows.append(t)
         self._by_id[t.id] = t
         self.ids.add(t.id)
+        self._latest = _later(self._latest, t.effective_at, t.recorded_at)
         if t.phase is Phase.SINGLE or t.phase is Phase.POST:
             self._bal(t.debit).posted -= t.qty
-            self._bal(t.credit).posted += t.qty
-            self._raise(t.credit, t.effective_at, t.recorded_at)
+            credit = self._bal(t.credit)
+            credit.posted += t.qty
+            if credit.raised_known:
+                credit.raise_at(t.effective_at, t.recorded_at)
         self._apply_phase(t)
 
     def _apply_phase(self, t: Transfer) -> None:
@@ -212,10 +250,11 @@ class LotBook:
         elif t.phase is Phase.POST or t.phase is Phase.VOID:
             p = self.open_pending.pop(t.pending_id or "", None)
             if p is not None:
-                self._bal(p.debit).pend_debit -= p.qty
+                debit = self._bal(p.debit)
+                debit.pend_debit -= p.qty
                 self._bal(p.credit).pend_credit -= p.qty
                 if t.phase is Phase.VOID:
-                    self._raise(p.debit, t.effective_at, t.recorded_at)
+                    debit.raise_at(t.effective_at, t.recorded_at)
 
     def available(self, account: Account) -> int:
         """Units of this lot the account may still debit (all dates, all known)."""
@@ -246,23 +285,35 @@ class LotBook:
             else Bucket.STOCK
         )
 
-    def earliest_record(self, t: Transfer) -> datetime:
-        """The recorded time for debit ``t`` (at or after its own) that keeps every view whole.
+    def check_debit(self, t: Transfer, recorded_at: datetime) -> datetime:
+        """The recorded time for debit ``t`` (``recorded_at`` or later) that keeps every view whole.
 
-        A view is the lot as of one time, as known on another. Adding ``t`` lowers
-        every view as of ``t.effective_at`` or later, as known on its recorded
-        time or later; each must keep ``t.qty`` available (counting pending
-        debits). When a view fails only because what ``t`` depends on was
-        recorded later, ``t`` is recorded then (nothing is recorded before what
-        it depends on). When a view fails for every recorded time, the units are
-        not there on that day: InsufficientUnits naming it. The caller has
-        checked the all-time balance.
+        First the all-time balance: the account must have ``t.qty`` available,
+        counting pending debits (InsufficientUnits otherwise). Then every view
+        of the lot (as of one time, as known on another) that sees ``t`` (as of
+        ``t.effective_at`` or later, as known on its recorded time or later)
+        must keep ``t.qty`` available. When a view fails only because what
+        ``t`` depends on was recorded later, ``t`` is recorded then (nothing is
+        recorded before what it depends on). When a view fails for every
+        recorded time, the units are not there on that day: InsufficientUnits
+        naming it.
         """
-        latest = self.raised.get(t.debit)
-        if latest is None or (latest[0] <= t.effective_at and latest[1] <= t.recorded_at):
-            return t.recorded_at  # every view that sees t sees all that was credited
+        b = self.bal.get(t.debit)
+        have = 0 if b is None else b.posted - b.pend_debit
+        if b is None or have < t.qty:
+            raise InsufficientUnits(
+                f"{t.debit} has {have} unit(s) of {t.sku} from lot {t.lot} available "
+                f"(pending debits counted); {t.id!r} asked for {t.qty}"
+            )
+        # Last in both times, in the lot or among what credited the account: every view
+        # that sees t sees all it depends on, and the all-time balance is the lowest.
+        if _by(self._latest, t.effective_at, recorded_at):
+            return recorded_at
+        latest = b.raised if b.raised_known else self._latest_raise(t.debit, b)
+        if _by(latest, t.effective_at, recorded_at):
+            return recorded_at
         deltas = _deltas(self.rows, t.debit)
-        safe, low, day = _first_safe_record(deltas, t.effective_at, t.recorded_at, t.qty)
+        safe, low, day = _first_safe_record(deltas, t.effective_at, recorded_at, t.qty)
         if safe is None:
             raise InsufficientUnits(
                 f"{t.debit} has {low} unit(s) of {t.sku} from lot {t.lot} as of "
@@ -270,6 +321,21 @@ class LotBook:
                 f"{t.qty} effective {t.effective_at.date().isoformat()}"
             )
         return safe
+
+
+def _by(latest: Moment | None, effective_at: datetime, recorded_at: datetime) -> bool:
+    """True when ``latest`` (or nothing) is no later than the given times, in both."""
+    return latest is None or (latest[0] <= effective_at and latest[1] <= recorded_at)
+
+
+def _later(latest: Moment | None, effective_at: datetime, recorded_at: datetime) -> Moment:
+    """The latest effective and latest recorded time of ``latest`` and the given ones."""
+    if latest is None:
+        return effective_at, recorded_at
+    return (
+        effective_at if effective_at > latest[0] else latest[0],
+        recorded_at if recorded_at > latest[1] else latest[1],
+    )
 
 
 Delta = tuple[datetime, datetime, int]  # effective, recorded, units made available (+/-)

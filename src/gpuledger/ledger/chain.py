@@ -71,9 +71,40 @@ def write_events(conn: Connection, new: list[NewEvent]) -> int:
             effective_at=e.effective_at,
             recorded_at=e.recorded_at,
         )
-        ev_rows.append(_event_row(e, seq, body, prev, digest))
+        ev_rows.append(
+            {
+                "seq": seq,
+                "id": e.id,
+                "kind": e.kind.value,
+                "body": body,
+                "actor": e.actor,
+                "effective_at": e.effective_at,
+                "recorded_at": e.recorded_at,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
         prev = digest
-        tr_rows.extend(_transfer_row(t, e, seq) for t in e.transfers)
+        for t in e.transfers:  # a transfer carries its event's seq and times (verify checks)
+            tr_rows.append(
+                {
+                    "id": t.id,
+                    "event_seq": seq,
+                    "kind": t.kind.value,
+                    "phase": t.phase.value,
+                    "pending_id": t.pending_id,
+                    "diversion": t.diversion,
+                    "debit_owner": t.debit.owner,
+                    "debit_bucket": t.debit.bucket.value,
+                    "credit_owner": t.credit.owner,
+                    "credit_bucket": t.credit.bucket.value,
+                    "sku": t.sku,
+                    "lot": t.lot,
+                    "qty": t.qty,
+                    "effective_at": e.effective_at,
+                    "recorded_at": e.recorded_at,
+                }
+            )
         if e.document is not None:
             kind, doc_id, digest_doc, data = e.document
             doc_rows.append(
@@ -92,41 +123,6 @@ def write_events(conn: Connection, new: list[NewEvent]) -> int:
         update(schema.chain_head).where(schema.chain_head.c.id == 1).values(seq=seq, hash=prev)
     )
     return len(ev_rows) + len(tr_rows) + len(doc_rows)
-
-
-def _event_row(e: NewEvent, seq: int, body: str, prev: str, digest: str) -> dict[str, Any]:
-    return {
-        "seq": seq,
-        "id": e.id,
-        "kind": e.kind.value,
-        "body": body,
-        "actor": e.actor,
-        "effective_at": e.effective_at,
-        "recorded_at": e.recorded_at,
-        "prev_hash": prev,
-        "hash": digest,
-    }
-
-
-def _transfer_row(t: Transfer, e: NewEvent, seq: int) -> dict[str, Any]:
-    """A transfer's row: it carries its event's seq and times (``verify`` checks them)."""
-    return {
-        "id": t.id,
-        "event_seq": seq,
-        "kind": t.kind.value,
-        "phase": t.phase.value,
-        "pending_id": t.pending_id,
-        "diversion": t.diversion,
-        "debit_owner": t.debit.owner,
-        "debit_bucket": t.debit.bucket.value,
-        "credit_owner": t.credit.owner,
-        "credit_bucket": t.credit.bucket.value,
-        "sku": t.sku,
-        "lot": t.lot,
-        "qty": t.qty,
-        "effective_at": e.effective_at,
-        "recorded_at": e.recorded_at,
-    }
 
 
 def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

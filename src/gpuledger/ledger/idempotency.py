@@ -20,9 +20,8 @@ from gpuledger.ledger.results import EventKind, Operation
 DIVERSION_CONTENT = ("lot", "qty", "from_org", "to_org", "on", "payback", "reason", "source")
 
 
-def normal(value: Any) -> Any:
-    """A value as plain JSON types, equal to what the log stores once read back."""
-    return to_json(value)
+#: A value as plain JSON types, equal to what the log stores once read back.
+normal = to_json
 
 
 def _without_source(inputs: Any) -> Any:

@@ -22,12 +22,10 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from gpuledger.domain import (
-    Account,
     Decision,
     Diversion,
     DiversionStatus,
     DocumentKind,
-    InsufficientUnits,
     LedgerError,
     Lot,
     Movement,
@@ -48,6 +46,7 @@ from gpuledger.ledger.queries import chunks, starts_with
 from gpuledger.ledger.results import EventKind, ImportReport, Operation, Transfer
 
 Doc = tuple[str, dict[str, Any]]  # (content hash, data) of a document's latest version
+_DEBITS = (Phase.SINGLE, Phase.PENDING)  # phases that take units from their debit account
 
 
 class Work:
@@ -73,7 +72,7 @@ class Work:
         self._paybacks: dict[str, list[str]] | None = None  # lot -> diversion ids
         self._order_lots: dict[str, tuple[dict[str, int], list[int]]] = {}  # lots, [total]
         self._lot_orders: dict[str, tuple[Lot, Order]] = {}
-        self._touched: set[tuple[str, Account]] = set()
+        self._touched: set[str] = set()  # lots
 
     # ------------------------------------------------------------------ loading
 
@@ -98,7 +97,8 @@ class Work:
         missing = sorted({i for i in lot_ids if i not in self._lots})
         if not missing:
             return
-        seen: dict[Any, datetime] = {}  # timestamps repeat: convert each raw value once
+        # Timestamps repeat across rows: convert each distinct raw value once.
+        seen: dict[Any, datetime] = {}
 
         def when(raw: Any) -> datetime:
             found = seen.get(raw)
@@ -107,19 +107,24 @@ class Work:
             return found
 
         dialect = self.conn.dialect
-        preparer = dialect.identifier_preparer
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        columns = ", ".join(preparer.quote(c) for c in RAW_COLUMNS)
-        table = preparer.format_table(schema.transfers)
-        for lot in missing:
-            self._lots[lot] = LotBook()
-        for chunk in chunks(missing):
-            sql = (
-                f"SELECT {columns} FROM {table} WHERE lot IN ({', '.join([mark] * len(chunk))}) "
-                "ORDER BY event_seq, id"
-            )
-            for r in self.conn.exec_driver_sql(sql, tuple(chunk)):
-                self._lots[r[9]].load(tuple(r), when)
+        quote = dialect.identifier_preparer.quote
+        select_sql = (
+            f"SELECT {', '.join(quote(n) for n in RAW_COLUMNS)} "
+            f"FROM {dialect.identifier_preparer.format_table(schema.transfers)} WHERE lot IN "
+        )
+        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for chunk in chunks(missing):
+                books = {i: LotBook() for i in chunk}
+                cursor.execute(select_sql + f"({', '.join([mark] * len(chunk))})", tuple(chunk))
+                # Sorted here, not in SQL: an ORDER BY event_seq tempts PostgreSQL into
+                # walking the event_seq index over the whole table instead of the lot index.
+                for r in sorted(cursor.fetchall(), key=lambda r: (r[0], r[1])):
+                    books[r[9]].load(r, when)
+                self._lots.update(books)
+        finally:
+            cursor.close()
 
     def lot_book(self, lot_id: str) -> LotBook:
         """The transfers and balances of one lot (loaded on first use)."""
@@ -130,19 +135,24 @@ class Work:
         return book
 
     def preload_docs(self, kind: str, doc_ids: Iterable[str] | None = None) -> None:
-        """Fetch the latest versions of documents (all of a kind when ``doc_ids`` is None)."""
+        """Fetch the latest versions of documents (all of a kind when ``doc_ids`` is None).
+
+        Versions queued in this unit of work stay: they are newer than the stored ones.
+        """
+        if kind in self._kinds_loaded:
+            return  # every document of the kind is known; the others do not exist
         dc = schema.documents.c
         query = select(dc.doc_id, dc.content_hash, dc.data).order_by(dc.event_seq)
         if doc_ids is None:
-            if kind not in self._kinds_loaded:
-                for r in self.conn.execute(query.where(dc.doc_kind == kind)):
-                    self._docs[(kind, r.doc_id)] = (r.content_hash, json.loads(r.data))
-                self._kinds_loaded.add(kind)
+            found = {
+                r.doc_id: (r.content_hash, json.loads(r.data))
+                for r in self.conn.execute(query.where(dc.doc_kind == kind))
+            }
+            for doc_id, value in found.items():
+                self._docs.setdefault((kind, doc_id), value)
+            self._kinds_loaded.add(kind)
             return
         missing = sorted({i for i in doc_ids if (kind, i) not in self._docs})
-        if kind in self._kinds_loaded:
-            self._docs.update({(kind, i): None for i in missing})
-            return
         for chunk in chunks(missing):
             found = {
                 r.doc_id: (r.content_hash, json.loads(r.data))
@@ -153,9 +163,10 @@ class Work:
 
     def doc(self, kind: str, doc_id: str) -> Doc | None:
         """The latest version of a document (stored or queued), None if there is none."""
-        if (kind, doc_id) not in self._docs:
+        key = (kind, doc_id)
+        if key not in self._docs and kind not in self._kinds_loaded:
             self.preload_docs(kind, [doc_id])
-        return self._docs[(kind, doc_id)]
+        return self._docs.get(key)
 
     def docs_of(self, kind: str) -> dict[str, dict[str, Any]]:
         """Every document of a kind, latest data by id (loads the kind once)."""
@@ -347,7 +358,8 @@ class Work:
         """
         if book is not None and event_id not in book.ids and event_id not in self._events:
             return False
-        if replayed(self.event(event_id), event_id, op, inputs):
+        prior = self.event(event_id)
+        if prior is not None and replayed(prior, event_id, op, inputs):
             self.existing += 1
             return True
         return False
@@ -366,31 +378,27 @@ class Work:
         """Check each transfer against the books, apply it, and queue the event.
 
         Phases: 1. quantities and all-time balances; 2. the recorded time, raised
-        to what the debits depend on (``LotBook.earliest_record``); 3. apply and
+        to what the debits depend on (``LotBook.check_debit``); 3. apply and
         queue. Returns the recorded time of the event.
         """
         # 1. Positive quantities; debits within what the account has over all time.
         rec = recorded_at
+        books: list[LotBook] = []
         for t in transfers:
             if t.qty <= 0:
                 raise LedgerError(f"transfer {t.id!r}: quantity must be positive, got {t.qty}")
             assert t.effective_at == effective_at, f"{t.id}: a transfer carries its event's times"
-            if t.phase in (Phase.SINGLE, Phase.PENDING) and not t.debit.may_go_negative:
-                book = self.lot_book(t.lot)
-                have = book.available(t.debit)
-                if have < t.qty:
-                    raise InsufficientUnits(
-                        f"{t.debit} has {have} unit(s) of {t.sku} from lot {t.lot} available "
-                        f"(pending debits counted); {t.id!r} asked for {t.qty}"
-                    )
-                # 2. No view as of its date or later, as known then or later, goes negative.
-                rec = max(rec, book.earliest_record(replace(t, recorded_at=rec)))
+            book = self.lot_book(t.lot)
+            books.append(book)
+            if t.phase in _DEBITS and not t.debit.may_go_negative:
+                # 2. ... and in every view as of its date or later, as known then or later.
+                rec = book.check_debit(t, rec)
         if rec != recorded_at:
             transfers = [replace(t, recorded_at=rec) for t in transfers]
         # 3. Apply and queue.
-        for t in transfers:
-            self.lot_book(t.lot).add(t)
-            self._touched.update(((t.lot, t.debit), (t.lot, t.credit)))
+        for t, book in zip(transfers, books, strict=True):
+            book.add(t)
+            self._touched.add(t.lot)
         body = {"op": op.value, "input": inputs, "transfers": [t.body() for t in transfers]}
         self._append(
             NewEvent(event_id, EventKind.OPERATION, body, actor, effective_at, rec, list(transfers))

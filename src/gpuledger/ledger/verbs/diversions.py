@@ -25,10 +25,10 @@ from gpuledger.domain import (
     UnknownRecord,
     day_start,
     ids,
-    org_account,
 )
 from gpuledger.domain.rules import diversion_problems, refuse
 from gpuledger.ledger.approvals import ApprovalPolicy, Ballot
+from gpuledger.ledger.balances import org_account
 from gpuledger.ledger.idempotency import normal, refuse_changes
 from gpuledger.ledger.results import Operation, Transfer
 from gpuledger.ledger.work import Work

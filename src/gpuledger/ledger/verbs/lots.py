@@ -18,10 +18,9 @@ from gpuledger.domain import (
     TransferKind,
     day_start,
     ids,
-    org_account,
-    vendor_account,
 )
 from gpuledger.domain.rules import lot_problems, refuse
+from gpuledger.ledger.balances import org_account, vendor_account
 from gpuledger.ledger.results import Operation, Transfer
 from gpuledger.ledger.verbs.diversions import payback
 from gpuledger.ledger.work import Work

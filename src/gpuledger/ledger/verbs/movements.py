@@ -14,13 +14,11 @@ from gpuledger.domain import (
     Movement,
     Phase,
     TransferKind,
-    cluster_account,
     day_start,
     ids,
-    org_account,
-    vendor_account,
 )
 from gpuledger.domain.rules import movement_problems, refuse
+from gpuledger.ledger.balances import cluster_account, org_account, vendor_account
 from gpuledger.ledger.idempotency import normal
 from gpuledger.ledger.results import Operation, Transfer
 from gpuledger.ledger.work import Work
