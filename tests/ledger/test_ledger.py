@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from gpuledger import domain as d
 from gpuledger.domain import Account, Bucket, Decision, DiversionStatus
 from gpuledger.ledger import EventKind, Ledger, Receipt
-from gpuledger.ledger.books import fold
+from gpuledger.ledger.balances import fold
 from gpuledger.ledger.schema import transfers
 
 from .conftest import H100, FakeClock, base, reference
@@ -189,7 +189,7 @@ def test_deploy_beyond_stock_is_refused_and_writes_nothing(shipped: Ledger) -> N
 def test_deploy_to_another_orgs_cluster_is_refused(shipped: Ledger) -> None:
     shipped.receive("L1", date(2023, 12, 10), actor="bob")
     move = d.Movement("M1", d.TransferKind.DEPLOY, 1, date(2023, 12, 11), "a", cluster="cb")
-    with pytest.raises(d.LedgerError, match="belongs to 'b'"):
+    with pytest.raises(d.LedgerError, match="belongs to org 'b'"):
         shipped.deploy(move, actor="bob")
 
 
@@ -292,18 +292,23 @@ def test_receive_is_blocked_by_a_pending_diversion_in_transit(shipped: Ledger) -
 
 
 def test_payback_at_posting_when_the_lot_shipped_already(shipped: Ledger) -> None:
-    # b receives 20 of L1 from a, and pays back 20 of L2 (consigned to a here: give it to b first)
-    shipped.propose_diversion(divert("D0", "L2", 50), actor="carol")
-    shipped.decide("D0", Decision.APPROVE, actor="erin")  # b holds all of L2 in transit
-    payback = (d.Payback("L2", 20),)
-    shipped.propose_diversion(divert("D1", "L1", 20, payback=payback), actor="carol")
+    # b receives 20 of L1 from a on 12-02 and pays back 20 of LB, its lot shipping 12-05,
+    # which has shipped when the diversion is approved: the payback is posted at once.
+    shipped.order(d.Order("PO-B", "b", "nvidia", H100, 100, date(2023, 3, 1)), actor="alice")
+    lb = d.Lot("LB", "PO-B", 50, date(2023, 12, 5), date(2023, 12, 20), "b")
+    shipped.ship(lb, actor="alice")
+    payback = (d.Payback("LB", 20),)
+    shipped.propose_diversion(divert("D1", "L1", 20, on=date(2023, 12, 2), payback=payback),
+                              actor="carol")  # fmt: skip
     shipped.decide("D1", Decision.APPROVE, actor="erin")
-    assert shipped.trace("L2").holdings == {
+    assert shipped.trace("LB").holdings == {
         Account("org:a", Bucket.IN_TRANSIT): 20,
         Account("org:b", Bucket.IN_TRANSIT): 30,
     }
     kinds = [t.kind for t in shipped.diversion("D1").transfers]
     assert kinds == [d.TransferKind.DIVERT, d.TransferKind.DIVERT, d.TransferKind.PAYBACK]
+    [pay] = [t for t in shipped.diversion("D1").transfers if t.kind is d.TransferKind.PAYBACK]
+    assert pay.effective_at == d.day_start(date(2023, 12, 5))  # when the lot shipped
 
 
 def test_payback_when_the_lot_ships_later(ledger: Ledger) -> None:
@@ -493,7 +498,7 @@ def test_batch_refuses_an_order_of_an_unknown_sku_and_writes_nothing(ledger: Led
 
 WINDOWS = [
     pytest.param(None, None, id="everything"),
-    pytest.param(date(2023, 12, 7), None, id="as-of-between-a-proposal-and-its-post"),
+    pytest.param(date(2023, 12, 7), None, id="as-of-the-day-after-a-post"),
     pytest.param(None, date(2026, 1, 6), id="known-before-the-approval"),
     pytest.param(date(2023, 12, 3), date(2026, 1, 7), id="as-of-before-L2-shipped"),
 ]
@@ -509,7 +514,7 @@ def test_balances_aggregate_in_sql_match_the_fold_of_the_rows(
     clock.advance()
     shipped.propose_diversion(divert("DA", "L2", 7, on=date(2023, 12, 6)), actor="carol")
     clock.advance()
-    shipped.decide("DA", Decision.APPROVE, actor="erin", on=date(2023, 12, 8))
+    shipped.decide("DA", Decision.APPROVE, actor="erin")
     shipped.propose_diversion(divert("DV", "L1", 4, on=date(2023, 12, 11)), actor="carol")
     shipped.decide("DV", Decision.VOID, actor="erin")
     shipped.deploy(

@@ -13,7 +13,7 @@ from sqlalchemy import inspect
 
 import gpuledger
 from gpuledger.ledger import Ledger
-from gpuledger.ledger.ledger import alembic_config
+from gpuledger.ledger.engine import alembic_config
 from gpuledger.ledger.schema import metadata
 
 

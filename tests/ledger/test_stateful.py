@@ -2,7 +2,16 @@
 
 After every step: the ledger's balances equal the model's (so no double
 reservation and no negative org/cluster balance slip through), every SKU sums to
-zero, and replays write nothing. At the end of a run the hash chain verifies.
+zero, and replays write nothing. At the end of a run the hash chain verifies and
+the no-negative grid holds: every (as_of, known_on) view over the event dates
+has no org or cluster account below zero counting pending debits.
+
+Dates: lots ship on SHIP; a lot is received on ARRIVE or LATE; diversions,
+deployments and failures happen on ON (between the two). The clock moves one
+day per step, so every step is recorded on a day of its own. A receipt on
+ARRIVE of units an org got in transit on ON, and anything on ON that needs
+stock received on LATE, are refused: they would make a view between the two
+dates negative.
 """
 
 from __future__ import annotations
@@ -30,12 +39,13 @@ from gpuledger import domain as d
 from gpuledger.domain import Bucket, Decision
 from gpuledger.ledger import Ledger
 
-from .conftest import H100
+from .conftest import H100, FakeClock
+from .grid import negative_views_in_memory
 
 LOTS = ("L1", "L2")
 ORGS = ("a", "b", "c")
 CLUSTERS = {"ca": "a", "cb": "b"}
-SHIP, ARRIVE, ON = date(2023, 12, 1), date(2023, 12, 10), date(2024, 1, 1)
+SHIP, ARRIVE, ON, LATE = date(2023, 12, 1), date(2023, 12, 10), date(2024, 1, 1), date(2024, 1, 2)
 CLOCK = datetime(2026, 1, 5, tzinfo=UTC)
 
 Key = tuple[str, Bucket, str]  # owner, bucket, lot
@@ -71,12 +81,14 @@ class LedgerMachine(RuleBasedStateMachine):
             with self.admin.begin() as conn:
                 conn.execute(sa.text(f'CREATE SCHEMA "{self.schema}"'))
             url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{self.schema}"
-        self.books = Ledger.open(url, clock=lambda: CLOCK)
+        self.clock = FakeClock(CLOCK)
+        self.books = Ledger.open(url, clock=self.clock)
         self.posted: dict[Key, int] = defaultdict(int)
         self.reserved: dict[Key, int] = defaultdict(int)  # pending debits
         self.incoming: dict[Key, int] = defaultdict(int)  # pending credits
         self.shipped: set[str] = set()
-        self.received: set[tuple[str, str]] = set()
+        self.received: dict[tuple[str, str], date] = {}  # (org, lot) -> day received
+        self.late: dict[Key, int] = defaultdict(int)  # units received on LATE, per account
         self.transit_holders: dict[str, set[str]] = defaultdict(set)
         self.proposals: dict[str, tuple[str, str, str, Bucket, int]] = {}
         self.status: dict[str, d.DiversionStatus] = {}
@@ -84,12 +96,14 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         report = self.books.verify()
+        negative = negative_views_in_memory(self.books.transfers())
         self.books.close()
         if self.schema:
             with self.admin.begin() as conn:
                 conn.execute(sa.text(f'DROP SCHEMA "{self.schema}" CASCADE'))
             self.admin.dispose()
         assert report.ok, report
+        assert negative == [], negative[:5]
 
     # ------------------------------------------------------------------ helpers
 
@@ -124,25 +138,42 @@ class LedgerMachine(RuleBasedStateMachine):
         self.transit_holders[lot].add("a")
         self.move(("vendor:nvidia", Bucket.WORLD, lot), ("org:a", Bucket.IN_TRANSIT, lot), 20)
 
-    @rule(lot=st.sampled_from(LOTS))
-    def receive(self, lot: str) -> None:
+    @rule(lot=st.sampled_from(LOTS), day=st.sampled_from((ARRIVE, LATE)))
+    def receive(self, lot: str, day: date) -> None:
         if lot not in self.shipped:
-            self.unchanged(lambda: self.books.receive(lot, ARRIVE, actor="ops"), d.LedgerError)
+            self.unchanged(lambda: self.books.receive(lot, day, actor="ops"), d.LedgerError)
             return
-        todo = [o for o in sorted(self.transit_holders[lot]) if (o, lot) not in self.received]
-        if any(self.reserved[(f"org:{o}", Bucket.IN_TRANSIT, lot)] for o in todo):
-            event("receive blocked by a pending diversion")
-            self.unchanged(
-                lambda: self.books.receive(lot, ARRIVE, actor="ops"), d.InvalidTransition
-            )
+        refusal = self.receive_refusal(lot, day)
+        if refusal is not None:
+            event(f"receive refused: {refusal.__name__}")
+            self.unchanged(lambda: self.books.receive(lot, day, actor="ops"), refusal)
             return
-        self.books.receive(lot, ARRIVE, actor="ops")
-        event("received")
-        for o in todo:
+        self.books.receive(lot, day, actor="ops")
+        event(f"received on {day}")
+        for o in sorted(self.transit_holders[lot]):
             key = (f"org:{o}", Bucket.IN_TRANSIT, lot)
-            if self.posted[key] > 0:
-                self.received.add((o, lot))
+            if (o, lot) not in self.received and self.posted[key] > 0:
+                self.received[(o, lot)] = day
+                if day == LATE:
+                    self.late[(f"org:{o}", Bucket.STOCK, lot)] += self.posted[key]
                 self.move(key, (f"org:{o}", Bucket.STOCK, lot), self.posted[key])
+
+    def receive_refusal(self, lot: str, day: date) -> type[Exception] | None:
+        """What the ledger refuses a receipt with, holders in account order (None: accepted)."""
+        for o in sorted(self.transit_holders[lot]):
+            key = (f"org:{o}", Bucket.IN_TRANSIT, lot)
+            if (o, lot) in self.received:
+                if self.received[(o, lot)] != day:
+                    return d.IdempotencyConflict  # received before on another day
+                continue
+            if self.reserved[key]:
+                return d.InvalidTransition
+            # As of ARRIVE an org holds in transit only what was shipped to it (on SHIP):
+            # units it got on ON cannot arrive before it had them.
+            shipped_to_it = 20 if o == "a" else 0
+            if day < ON and self.posted[key] > shipped_to_it:
+                return d.InsufficientUnits
+        return None
 
     @rule(cluster=st.sampled_from(sorted(CLUSTERS)), lot=st.sampled_from(LOTS),
           qty=st.integers(1, 25))  # fmt: skip
@@ -152,8 +183,8 @@ class LedgerMachine(RuleBasedStateMachine):
         m = d.Movement(f"dep{self.counter}", d.TransferKind.DEPLOY, qty, ON, org, lot=lot,
                        cluster=cluster)  # fmt: skip
         stock = (f"org:{org}", Bucket.STOCK, lot)
-        if self.available(stock) < qty:
-            self.unchanged(lambda: self.books.deploy(m, actor="ops"), d.LedgerError)
+        if self.available(stock) - self.late[stock] < qty:  # as of ON: not what came on LATE
+            self.unchanged(lambda: self.books.deploy(m, actor="ops"), d.InsufficientUnits)
             return
         self.books.deploy(m, actor="ops")
         event("deployed")
@@ -185,10 +216,13 @@ class LedgerMachine(RuleBasedStateMachine):
             self.unchanged(lambda: self.books.propose_diversion(diversion, actor="p"),
                            d.LedgerError)  # fmt: skip
             return div_id
-        in_transit = self.posted[(f"org:{giver}", Bucket.IN_TRANSIT, lot)] > 0
+        # The giver's bucket is where it holds the lot on ON: units received on LATE
+        # were still in transit then (and are no longer there: such a proposal is refused).
+        stock = (f"org:{giver}", Bucket.STOCK, lot)
+        in_transit = self.posted[(f"org:{giver}", Bucket.IN_TRANSIT, lot)] + self.late[stock] > 0
         bucket = Bucket.IN_TRANSIT if in_transit else Bucket.STOCK
         source = (f"org:{giver}", bucket, lot)
-        if self.available(source) < qty:
+        if self.available(source) - self.late[source] < qty:
             self.unchanged(lambda: self.books.propose_diversion(diversion, actor="p"),
                            d.InsufficientUnits)  # fmt: skip
             return div_id
@@ -248,6 +282,11 @@ class LedgerMachine(RuleBasedStateMachine):
         self.status[div_id] = wanted
 
     # ------------------------------------------------------------------ invariants
+
+    @invariant()
+    def a_day_passes(self) -> None:
+        """Not a check: each step is recorded on a day of its own (known_on views differ)."""
+        self.clock.advance()
 
     @invariant()
     def books_match_the_model(self) -> None:

@@ -94,3 +94,34 @@ def document_event(kind: str, record: str, digest: str, n: int = 0) -> str:
 def new_order_change(org: str, vendor: str, sku: str, on: date) -> str:
     """The id of a hypothetical order in an impact analysis."""
     return f"new-order:{org}:{vendor}:{sku}:{on.isoformat()}"
+
+
+def movement_piece(movement: str, n: int) -> str:
+    """The ``n``-th transfer of a movement (one per lot and account it takes units from)."""
+    return f"{movement_event(movement)}:{n}"
+
+
+def movements_prefix() -> str:
+    """What every movement event id starts with (a :func:`movement_event`)."""
+    return movement_event("")
+
+
+def proposals_prefix() -> str:
+    """What every proposal event id starts with (a :func:`divert_event`)."""
+    return divert_event("")
+
+
+def proposed_diversion(event_id: str) -> str:
+    """The diversion a proposal event names: the inverse of :func:`divert_event`.
+
+    Raises ValueError when ``event_id`` is not a proposal's.
+    """
+    prefix = proposals_prefix()
+    if not event_id.startswith(prefix):
+        raise ValueError(f"event {event_id!r} is not a proposal (it does not start {prefix!r})")
+    return event_id[len(prefix) :]
+
+
+def decisions_prefix() -> str:
+    """What every decision event id starts with (a :func:`decision_event`)."""
+    return "decide:"

@@ -1,8 +1,10 @@
 """Governance: users, API tokens, roles per org and group, and the approval rules.
 
 The rules (:mod:`gpuledger.governance.rules`) are pure and shared by the CLI, the
-API, the web and the ledger's posting hook; :class:`Governance` stores users,
-grants and tokens beside the books.
+API and the web; :mod:`gpuledger.governance.approvals` hands them to the ledger
+as its approval policy, applied under the ledger's write lock;
+:mod:`gpuledger.governance.service` is what interfaces call to propose and
+decide; :class:`Governance` stores users, grants and tokens beside the books.
 """
 
 from __future__ import annotations

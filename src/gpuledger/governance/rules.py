@@ -1,8 +1,9 @@
 """Who may see and do what, and when a diversion's approvals are complete: pure rules.
 
 One module, depending on ``gpuledger.domain`` only, that every interface (CLI, API,
-web) and the ledger's posting hook call. Nothing here reads a database: callers
-hand in a :class:`Directory` (every live grant and each org's group).
+web) and the approval policy given to the ledger (``governance.approvals``) call.
+Nothing here reads a database: callers hand in a :class:`Directory` (every live
+grant and each org's group).
 
 Roles per org form a ladder (viewer < planner < approver < admin; each includes
 the ones below). Group roles cover every org of the group: ``group-admin`` acts as

@@ -1,9 +1,12 @@
-"""Governed diversions: the permission checks and the ledger call, for every interface.
+"""Governed diversions: what every interface calls to propose and decide under the rules.
 
-The CLI, the API and the web call these instead of ``Ledger.propose_diversion``
-and ``Ledger.decide`` directly, so the rules of :mod:`gpuledger.governance.rules`
-hold everywhere: who may propose, approve, reject or void, and (through the
-ledger's ``_may_post`` hook) when the approvals are complete.
+The CLI, the API and the web call :func:`propose` and :func:`decide` instead of
+``Ledger.propose_diversion`` and ``Ledger.decide`` directly. Both pass the
+ledger :data:`~gpuledger.governance.approvals.GOVERNED`, so who may propose,
+approve, reject or void, and when the approvals are complete, are decided by
+:mod:`gpuledger.governance.rules` inside the ledger's write transaction, on the
+approvals the books hold then. Nothing here reads approvals before the lock;
+the visibility check below only decides what the caller may learn.
 """
 
 from __future__ import annotations
@@ -12,26 +15,19 @@ from dataclasses import replace
 from datetime import date
 
 from gpuledger.domain import Decision, Diversion, DiversionStatus, UnknownRecord
-from gpuledger.governance.context import governed
-from gpuledger.governance.rules import (
-    Access,
-    ApprovalState,
-    Directory,
-    approval_state,
-    check_decision,
-    check_proposal,
-)
+from gpuledger.governance.approvals import GOVERNED
+from gpuledger.governance.rules import Access, ApprovalState, Directory, approval_state
 from gpuledger.governance.store import Governance
 from gpuledger.ledger import DiversionView, Ledger
 
 
 def approvers_of(view: DiversionView) -> list[str]:
-    """Who approved a diversion so far, in order."""
+    """Who approved a diversion so far, in order (for display: decisions use the books')."""
     return [d.actor for d in view.decisions if d.decision is Decision.APPROVE]
 
 
 def approvals(view: DiversionView, directory: Directory) -> ApprovalState:
-    """The approval state of a diversion as the books record it."""
+    """The approval state of a diversion as the view records it (for display)."""
     return approval_state(view.diversion, approvers_of(view), directory)
 
 
@@ -47,19 +43,18 @@ def visible_diversion(ledger: Ledger, access: Access, diversion_id: str) -> Dive
 def propose(
     ledger: Ledger, gov: Governance, user: str, diversion: Diversion
 ) -> tuple[DiversionView, Directory]:
-    """Propose ``diversion`` as ``user`` (recorded as its proposer) after the checks.
+    """Propose ``diversion`` as ``user`` (recorded as its proposer) under the rules.
 
     The user must see one side (the counterparty may be an org they cannot see);
-    seeing neither answers UnknownRecord, as if the orgs did not exist.
+    seeing neither answers UnknownRecord, as if the orgs did not exist. The
+    planner role is checked by the ledger's policy, under its write lock.
     """
     directory = gov.directory()
     access = directory.access(user)
     if not (access.sees(diversion.from_org) or access.sees(diversion.to_org)):
         raise UnknownRecord(f"org {diversion.from_org!r} is not in the ledger")
     d = replace(diversion, proposed_by=user, status=DiversionStatus.PENDING)
-    check_proposal(access, d)
-    with governed(directory):
-        ledger.propose_diversion(d, actor=user)
+    ledger.propose_diversion(d, actor=user, approvals=GOVERNED)
     return ledger.diversion(d.id), directory
 
 
@@ -71,13 +66,12 @@ def decide(
     decision: Decision,
     on: date | None = None,
 ) -> tuple[DiversionView, Directory]:
-    """Approve, reject or void a diversion as ``user``; it posts when approvals are complete."""
+    """Approve, reject or void a diversion as ``user``; it posts when approvals are complete.
+
+    The rules are applied by the ledger under its write lock, to every approval
+    the books hold then (``GOVERNED``); ``on`` is passed to ``Ledger.decide``.
+    """
     directory = gov.directory()
-    access = directory.access(user)
-    view = visible_diversion(ledger, access, diversion_id)
-    prior = approvers_of(view)
-    if view.status is DiversionStatus.PENDING:
-        check_decision(access, view.diversion, decision, prior, directory)
-    with governed(directory, prior):
-        ledger.decide(diversion_id, decision, actor=user, on=on)
+    visible_diversion(ledger, directory.access(user), diversion_id)
+    ledger.decide(diversion_id, decision, actor=user, on=on, approvals=GOVERNED)
     return ledger.diversion(diversion_id), directory

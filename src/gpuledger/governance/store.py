@@ -25,10 +25,9 @@ from gpuledger.domain import (
 from gpuledger.governance import tables
 from gpuledger.governance.rules import Directory, Grant
 from gpuledger.governance.tokens import IssuedToken, TokenHasher, parse
-from gpuledger.ledger.ledger import read_documents
+from gpuledger.ledger.engine import WRITE as _WRITE  # writers take the lock at BEGIN
+from gpuledger.ledger.queries import read_documents
 
-#: The ledger's execution option that makes SQLite take the write lock at BEGIN.
-_WRITE = "gpuledger_write"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
@@ -172,31 +171,20 @@ class Governance:
 
     def grants(self, user: str | None = None) -> tuple[Grant, ...]:
         """Live grants (latest row per user, role and scope is a grant), sorted."""
-        g = tables.grants.c
-        query = select(g.user_name, g.role, g.scope, g.granted).order_by(g.seq)
-        if user is not None:
-            query = query.where(g.user_name == user)
-        latest: dict[tuple[str, str, str], bool] = {}
         with self._reading() as conn:
-            for r in conn.execute(query):
-                latest[(r.user_name, r.role, r.scope)] = bool(r.granted)
-        return tuple(
-            sorted(
-                Grant(u, parse_role(role), scope)
-                for (u, role, scope), live in latest.items()
-                if live
-            )
-        )
+            return read_grants(conn, user)
 
     def org_groups(self) -> dict[str, str | None]:
         """Each org in the books and its group (None when it has none)."""
         with self._reading() as conn:
-            docs = read_documents(conn, [DocumentKind.ORG.value])
-        return {org: data.get("group") for org, data in docs[DocumentKind.ORG.value].items()}
+            return read_org_groups(conn)
 
     def directory(self, org_groups: dict[str, str | None] | None = None) -> Directory:
         """Every live grant with the orgs' groups: what the rules decide on."""
-        return Directory(self.org_groups() if org_groups is None else org_groups, self.grants())
+        if org_groups is not None:
+            return Directory(org_groups, self.grants())
+        with self._reading() as conn:
+            return read_directory(conn)
 
     # ------------------------------------------------------------------ tokens
 
@@ -267,3 +255,33 @@ class Governance:
         if row is None or row.revoked_at is not None or not self.hasher.verify(token, row.hash):
             raise Unauthenticated("the bearer token is unknown or revoked")
         return str(row.user_name)
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def read_grants(conn: Connection, user: str | None = None) -> tuple[Grant, ...]:
+    """Live grants (latest row per user, role and scope is a grant), sorted."""
+    g = tables.grants.c
+    query = select(g.user_name, g.role, g.scope, g.granted).order_by(g.seq)
+    if user is not None:
+        query = query.where(g.user_name == user)
+    latest: dict[tuple[str, str, str], bool] = {}
+    for r in conn.execute(query):
+        latest[(r.user_name, r.role, r.scope)] = bool(r.granted)
+    return tuple(
+        sorted(
+            Grant(u, parse_role(role), scope) for (u, role, scope), live in latest.items() if live
+        )
+    )
+
+
+def read_org_groups(conn: Connection) -> dict[str, str | None]:
+    """Each org in the books and its group (None when it has none)."""
+    docs = read_documents(conn, [DocumentKind.ORG.value])
+    return {org: data.get("group") for org, data in docs[DocumentKind.ORG.value].items()}
+
+
+def read_directory(conn: Connection) -> Directory:
+    """Every live grant with the orgs' groups, as ``conn`` sees them (a write lock's view)."""
+    return Directory(read_org_groups(conn), read_grants(conn))

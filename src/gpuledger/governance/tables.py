@@ -11,14 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Index, Integer, String, Table, Text
 
 from gpuledger.ledger.schema import ID, UtcDateTime, metadata
-
-users = Table(
-    "gov_users",
-    metadata,
-    Column("name", ID, primary_key=True),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("created_by", ID, nullable=False),
-)
+from gpuledger.ledger.schema import users as users  # declared by the ledger: see there
 
 grants = Table(
     "gov_grants",

@@ -40,9 +40,6 @@ def verify_books(conn: Connection) -> AuditReport:
     """
     problems: list[tuple[int, str, str]] = []  # seq, id, reason
 
-    def bad(seq: int, event_id: str, reason: str) -> None:
-        problems.append((seq, event_id, reason))
-
     # 1. Load the projections, grouped by event.
     tr_rows: dict[int, list[Any]] = defaultdict(list)
     n_transfers = 0
@@ -53,70 +50,93 @@ def verify_books(conn: Connection) -> AuditReport:
 
     # 2. Walk the chain.
     prev, expected_seq, n_events, last_id = schema.GENESIS_HASH, 1, 0, ""
-    ev = schema.events.c
-    for row in conn.execute(select(schema.events).order_by(ev.seq)):
+    for row in conn.execute(select(schema.events).order_by(schema.events.c.seq)):
         seq, event_id = int(row.seq), row.id
         n_events += 1
         last_id = event_id
-        if seq != expected_seq:
-            bad(seq, event_id, f"broken link: seq {seq} follows {expected_seq - 1}")
-        if row.prev_hash != prev:
-            bad(seq, event_id, "broken link: prev_hash is not the previous event's hash")
-        try:
-            body = json.loads(row.body)
-            recomputed = event_hash(
-                row.prev_hash,
-                seq=seq,
-                id=event_id,
-                kind=row.kind,
-                body=row.body,
-                actor=row.actor,
-                effective_at=row.effective_at,
-                recorded_at=row.recorded_at,
-            )
-        except ValueError as exc:
-            bad(seq, event_id, f"hash mismatch: body is not JSON ({exc})")
-            body, recomputed = {}, ""
-        if recomputed and recomputed != row.hash:
-            bad(seq, event_id, "hash mismatch: the stored event differs from what was chained")
-        if canonical(body) != row.body and recomputed:
-            bad(seq, event_id, "body is not in canonical form")
-        # projection: transfers
-        stored = tr_rows.pop(seq, [])
-        want = sorted(body.get("transfers") or [], key=lambda t: str(t.get("id")))
-        got = [_transfer_body(r) for r in stored]
-        if got != want:
-            bad(seq, event_id, "transfer rows do not match the event (projection altered)")
-        elif any(
-            r.effective_at != row.effective_at or r.recorded_at != row.recorded_at for r in stored
-        ):
-            bad(seq, event_id, "transfer rows carry other times than the event")
-        # projection: documents
-        doc = doc_rows.pop(seq, None)
-        if row.kind == EventKind.DOCUMENT.value:
-            ok = (
-                doc is not None
-                and doc.doc_kind == body.get("doc")
-                and doc.doc_id == body.get("id")
-                and json.loads(doc.data) == body.get("data")
-                and doc.content_hash == content_hash(body.get("data"))
-            )
-            if not ok:
-                bad(seq, event_id, "document row does not match the event (projection altered)")
-        elif doc is not None:
-            bad(seq, event_id, "a document row hangs on an event that is not a document")
+        reasons = _link_problems(row, expected_seq, prev)
+        body, chain_reasons = _hash_problems(row)
+        reasons += chain_reasons
+        reasons += _projection_problems(row, body, tr_rows.pop(seq, []), doc_rows.pop(seq, None))
+        problems.extend((seq, event_id, reason) for reason in reasons)
         prev = row.hash
         expected_seq = seq + 1
 
     # 3. Orphans and the head.
     for seq, rows in sorted(tr_rows.items()):
-        bad(seq, rows[0].id, f"transfer {rows[0].id!r} has no event {seq}")
+        problems.append((seq, rows[0].id, f"transfer {rows[0].id!r} has no event {seq}"))
     for seq, doc in sorted(doc_rows.items()):
-        bad(seq, doc.doc_id, f"document row of {doc.doc_id!r} has no event {seq}")
+        problems.append((seq, doc.doc_id, f"document row of {doc.doc_id!r} has no event {seq}"))
     head = conn.execute(select(schema.chain_head).where(schema.chain_head.c.id == 1)).one()
     if int(head.seq) != expected_seq - 1 or head.hash != prev:
-        bad(int(head.seq), last_id, "chain head does not match the last event (log truncated?)")
+        problems.append(
+            (int(head.seq), last_id, "chain head does not match the last event (log truncated?)")
+        )
+    return _report(problems, n_events, n_transfers)
 
+
+def _link_problems(row: Any, expected_seq: int, prev: str) -> list[str]:
+    """The event's place in the chain: its seq follows, its prev_hash links."""
+    found = []
+    if int(row.seq) != expected_seq:
+        found.append(f"broken link: seq {row.seq} follows {expected_seq - 1}")
+    if row.prev_hash != prev:
+        found.append("broken link: prev_hash is not the previous event's hash")
+    return found
+
+
+def _hash_problems(row: Any) -> tuple[dict[str, Any], list[str]]:
+    """The event's body (empty if unreadable) and whether its hash and form are right."""
+    try:
+        body = json.loads(row.body)
+        recomputed = event_hash(
+            row.prev_hash,
+            seq=int(row.seq),
+            id=row.id,
+            kind=row.kind,
+            body=row.body,
+            actor=row.actor,
+            effective_at=row.effective_at,
+            recorded_at=row.recorded_at,
+        )
+    except ValueError as exc:
+        return {}, [f"hash mismatch: body is not JSON ({exc})"]
+    found = []
+    if recomputed != row.hash:
+        found.append("hash mismatch: the stored event differs from what was chained")
+    if canonical(body) != row.body:
+        found.append("body is not in canonical form")
+    return body, found
+
+
+def _projection_problems(
+    row: Any, body: dict[str, Any], stored: list[Any], doc: Any | None
+) -> list[str]:
+    """The event's transfer rows and document row against what its body says."""
+    found = []
+    want = sorted(body.get("transfers") or [], key=lambda t: str(t.get("id")))
+    if [_transfer_body(r) for r in stored] != want:
+        found.append("transfer rows do not match the event (projection altered)")
+    elif any(
+        r.effective_at != row.effective_at or r.recorded_at != row.recorded_at for r in stored
+    ):
+        found.append("transfer rows carry other times than the event")
+    if row.kind == EventKind.DOCUMENT.value:
+        ok = (
+            doc is not None
+            and doc.doc_kind == body.get("doc")
+            and doc.doc_id == body.get("id")
+            and json.loads(doc.data) == body.get("data")
+            and doc.content_hash == content_hash(body.get("data"))
+        )
+        if not ok:
+            found.append("document row does not match the event (projection altered)")
+    elif doc is not None:
+        found.append("a document row hangs on an event that is not a document")
+    return found
+
+
+def _report(problems: list[tuple[int, str, str]], n_events: int, n_transfers: int) -> AuditReport:
     if not problems:
         return AuditReport(ok=True, events_checked=n_events, transfers_checked=n_transfers)
     problems.sort(key=lambda p: p[0])

@@ -97,10 +97,14 @@ def to_json(value: Any) -> Any:
         return value
     names = _FIELDS.get(kind)
     if names is not None:
-        return {n: to_json(getattr(value, n)) for n in names}
+        out = {}
+        for n in names:  # plain fields inline: most of a record's fields are
+            v = getattr(value, n)
+            out[n] = v if type(v) in _PLAIN else to_json(v)
+        return out
     # Enums before the dataclass test: is_dataclass on an enum is slow (EnumType.__getattr__).
     if isinstance(value, Enum):
-        return value.value
+        return value._value_
     if isinstance(value, datetime):
         return timestamp(value)
     if isinstance(value, date):

@@ -1,4 +1,10 @@
-"""The :class:`Ledger` facade: opening the books, the verbs, and the reads."""
+"""The :class:`Ledger` facade: opening the books, the verbs, and the reads.
+
+Each write opens one unit of work (``ledger.work``) under the chain-head lock,
+runs a verb (``ledger.verbs``, ``ledger.importer``) and commits, or writes
+nothing. Reads go to ``ledger.queries`` and ``ledger.diversion_views``; the pure
+ones are memoised on the chain head (``ledger.memo``).
+"""
 
 from __future__ import annotations
 
@@ -9,25 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Select,
-    case,
-    create_engine,
-    event,
-    func,
-    or_,
-    select,
-    text,
-)
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import Connection, Engine, func, select, text
 
 from gpuledger.domain import (
     Account,
@@ -40,22 +29,35 @@ from gpuledger.domain import (
     Lot,
     Movement,
     Order,
-    Parameters,
     Phase,
     Scenario,
     TransferKind,
     UnknownRecord,
-    day_end,
-    day_start,
 )
-from gpuledger.ledger import schema
+from gpuledger.ledger import importer, schema, verbs
+from gpuledger.ledger.approvals import WORKING_COPY, ApprovalPolicy
 from gpuledger.ledger.audit import verify_books
-from gpuledger.ledger.books import CHUNK, BatchOp, Work, account_of, fold, transfer_from_row
-from gpuledger.ledger.codec import DOCUMENT_TYPES, MOVEMENT_KIND, from_json
+from gpuledger.ledger.balances import fold
+from gpuledger.ledger.chain import read_head
+from gpuledger.ledger.codec import from_json
+from gpuledger.ledger.diversion_views import (
+    all_diversion_views,
+    diversion_views,
+    on_chain,
+    update_diversion_views,
+)
+from gpuledger.ledger.engine import WRITE, alembic_config, make_engine, migrate, require_books
+from gpuledger.ledger.importer import BatchOp
 from gpuledger.ledger.memo import DEFAULT_SIZE, Head, HeadMemo, MemoStats
+from gpuledger.ledger.queries import (
+    read_document,
+    read_documents,
+    read_transfers,
+    scenario_from_books,
+    sum_balances,
+)
 from gpuledger.ledger.results import (
     AuditReport,
-    DecisionView,
     DiversionView,
     EventKind,
     EventView,
@@ -63,67 +65,16 @@ from gpuledger.ledger.results import (
     LotTrace,
     Transfer,
 )
+from gpuledger.ledger.snapshot import build_snapshot
+from gpuledger.ledger.work import Work
+from gpuledger.planning.snapshot import PlanningSnapshot
 
-if TYPE_CHECKING:
-    from gpuledger.planning.snapshot import PlanningSnapshot
-
-_WRITE = "gpuledger_write"
 _ANALYZE_AFTER = 5_000  # rows written by one transaction
-MIGRATIONS = Path(__file__).parent / "migrations"
-
-Docs = dict[str, dict[str, dict[str, Any]]]  # kind -> id -> latest data, in first-seen order
 
 
 def system_clock() -> datetime:
     """The wall clock in UTC: the default ``clock`` of :meth:`Ledger.open`."""
     return datetime.now(UTC)
-
-
-def _engine(url: str) -> Engine:
-    """An engine with SQLite set up for WAL and explicit BEGIN (IMMEDIATE for writers)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
-    memory = parsed.database in (None, "", ":memory:")
-    if memory:
-        engine = create_engine(
-            parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
-    else:
-        engine = create_engine(parsed, connect_args={"timeout": 60})
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
-        cursor = dbapi_connection.cursor()
-        if not memory:
-            # WAL + synchronous=NORMAL: a commit is not fsynced (the WAL is, at each
-            # checkpoint). A power loss or OS crash may lose the last transactions
-            # committed before it, never corrupt the file or keep half a transaction;
-            # a crash of the process alone loses nothing. See docs/ledger.md.
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache per connection
-        cursor.execute("PRAGMA temp_store=MEMORY")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        # Writers take the database write lock up front so their reads and checks
-        # see the state they will commit on top of (serialised hash chain).
-        immediate = conn.get_execution_options().get(_WRITE)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
-
-
-def alembic_config() -> Config:
-    """An Alembic config pointing at the migrations shipped in the package."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return config
 
 
 class Ledger:
@@ -133,6 +84,10 @@ class Ledger:
     nothing on error; reads take ``as_of`` (effective date, inclusive) and
     ``known_on`` (recorded date, inclusive), None meaning everything.
 
+    Decisions on diversions follow an approval policy (``ledger.approvals``):
+    the one given to :meth:`open` or to the call, else the single-person
+    working copy, which refuses to decide on books that have users.
+
     :meth:`snapshot`, :meth:`to_scenario`, :meth:`diversions` and
     :meth:`diversion` are memoised on the chain head (see ``ledger.memo``): each
     call reads the head (one primary-key lookup) and reuses the result computed
@@ -140,10 +95,16 @@ class Ledger:
     """
 
     def __init__(
-        self, engine: Engine, clock: Callable[[], datetime], *, memo_size: int = DEFAULT_SIZE
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        *,
+        memo_size: int = DEFAULT_SIZE,
+        approvals: ApprovalPolicy | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
+        self._approvals = approvals or WORKING_COPY
         self._memo = HeadMemo(memo_size)
         # The last diversion list computed and its head: the base of incremental updates.
         self._diversion_base: tuple[Head, tuple[DiversionView, ...]] | None = None
@@ -156,21 +117,27 @@ class Ledger:
         *,
         clock: Callable[[], datetime] | None = None,
         memo_size: int = DEFAULT_SIZE,
+        create: bool = True,
+        approvals: ApprovalPolicy | None = None,
     ) -> Ledger:
         """Open (and create or migrate to the latest schema) the books at a SQLAlchemy URL.
 
         ``sqlite:///path.db`` (WAL mode), ``sqlite://`` (in memory) or
         ``postgresql+psycopg://...``. ``clock`` gives the recorded time of verbs;
         ``memo_size`` bounds the memoised reads (entries per kind of read).
+        ``create`` False refuses books that do not exist (BooksNotFound naming
+        the path or URL; nothing is created). ``approvals`` is the books'
+        approval policy (None: the single-person working copy).
         """
-        engine = _engine(url)
-        with engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
-            config = alembic_config()
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
-        return cls(engine, clock or system_clock, memo_size=memo_size)
+        engine = make_engine(url)
+        try:
+            if not create:
+                require_books(engine, url)
+            migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, clock or system_clock, memo_size=memo_size, approvals=approvals)
 
     def close(self) -> None:
         """Release the connections and forget the memoised reads."""
@@ -198,12 +165,12 @@ class Ledger:
         return now.astimezone(UTC)
 
     @contextmanager
-    def _writing(self) -> Iterator[Work]:
-        with self._engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+    def _writing(self, approvals: ApprovalPolicy | None = None) -> Iterator[Work]:
+        with self._engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
             if conn.dialect.name == "postgresql":
                 head = schema.chain_head.c
                 conn.execute(select(head.seq).where(head.id == 1).with_for_update())
-            work = Work(conn, self._now())
+            work = Work(conn, self._now(), approvals or self._approvals)
             yield work
             written = work.flush()
         if written >= _ANALYZE_AFTER and self._engine.dialect.name == "postgresql":
@@ -222,7 +189,7 @@ class Ledger:
         if any record would break the books.
         """
         with self._writing() as work:
-            work.import_scenario(scenario, actor=actor)
+            importer.import_scenario(work, scenario, actor=actor)
             report = work.report()
         return report
 
@@ -233,25 +200,25 @@ class Ledger:
         (propose), applied in order. All or nothing.
         """
         with self._writing() as work:
-            work.batch(ops, actor=actor)
+            importer.batch(work, ops, actor=actor)
             report = work.report()
         return report
 
     def order(self, order: Order, *, actor: str) -> None:
         """Record an order (a document: a new version if it changed)."""
         with self._writing() as work:
-            work.order(order, actor=actor)
+            verbs.order(work, order, actor=actor)
 
     def ship(self, lot: Lot, *, actor: str) -> None:
         """Record a lot and post its shipment (and any payback it carries)."""
         with self._writing() as work:
             work.put_document(DocumentKind.LOT.value, lot, actor, work.now)
-            work.ship(lot, actor=actor)
+            verbs.ship(work, lot, actor=actor)
 
     def receive(self, lot_id: str, on: date, *, actor: str) -> None:
         """Receive a lot on ``on``: each org holding part of it in transit moves it to stock."""
         with self._writing() as work:
-            work.receive(lot_id, on, actor=actor)
+            verbs.receive(work, lot_id, on, actor=actor)
 
     def deploy(self, movement: Movement, *, actor: str) -> None:
         """Deploy units: org/stock -> cluster/deployed."""
@@ -269,29 +236,48 @@ class Ledger:
         if movement.op is not op:
             movement = replace(movement, op=op)
         with self._writing() as work:
-            work.movement(movement, actor=actor)
+            verbs.movement(work, movement, actor=actor)
 
-    def propose_diversion(self, d: Diversion, *, actor: str) -> None:
-        """Propose a diversion: a pending transfer that reserves the units."""
-        with self._writing() as work:
-            work.propose(d, actor=actor, doc_at=work.now)
+    def propose_diversion(
+        self, d: Diversion, *, actor: str, approvals: ApprovalPolicy | None = None
+    ) -> None:
+        """Propose a diversion: a pending transfer that reserves the units.
+
+        Its content is fixed under its id from then on: the same content again
+        is a no-op, other content IdempotencyConflict. ``approvals`` overrides
+        the books' policy for this call.
+        """
+        with self._writing(approvals) as work:
+            verbs.propose(work, d, actor=actor, policy=work.approvals, doc_at=work.now)
 
     def decide(
-        self, diversion_id: str, decision: Decision, *, actor: str, on: date | None = None
+        self,
+        diversion_id: str,
+        decision: Decision,
+        *,
+        actor: str,
+        on: date | None = None,
+        approvals: ApprovalPolicy | None = None,
     ) -> DiversionStatus:
-        """Approve (post) or reject/void (release) a pending diversion; returns its status.
+        """Approve, reject or void a pending diversion; returns its status.
 
-        Repeating a decision already taken is a no-op; a contrary decision on a
-        decided diversion raises InvalidTransition.
+        Under the write lock the approval policy (``approvals``, else the
+        books') sees every approval recorded so far: the diversion posts when
+        the policy says they are complete. The post takes effect on the
+        diversion's own date and is recorded now; ``on``, if given, must be that
+        date. Repeating a decision already taken is a no-op; a contrary decision
+        on a decided diversion raises InvalidTransition.
         """
-        with self._writing() as work:
-            status = work.decide(diversion_id, decision, actor=actor, on=on)
+        with self._writing(approvals) as work:
+            status = verbs.decide(
+                work, diversion_id, decision, actor=actor, policy=work.approvals, on=on
+            )
         return status
 
     def reverse(self, transfer_id: str, *, actor: str, reason: str) -> None:
         """Append a reversing transfer (the original stays; both are in the log)."""
         with self._writing() as work:
-            work.reverse(transfer_id, actor=actor, reason=reason)
+            verbs.reverse(work, transfer_id, actor=actor, reason=reason)
 
     # ------------------------------------------------------------------ reads
 
@@ -348,16 +334,7 @@ class Ledger:
         """Where every unit of a lot went: its transfers and who holds it (world excluded)."""
         with self._reading() as conn:
             rows = read_transfers(conn, as_of, known_on, lot=lot_id)
-            if rows:
-                sku = rows[0].sku
-            else:
-                lot_doc = read_document(conn, DocumentKind.LOT.value, lot_id)
-                if lot_doc is None:
-                    raise UnknownRecord(f"lot {lot_id!r} is not in the ledger")
-                order_doc = read_document(conn, DocumentKind.ORDER.value, lot_doc["order"])
-                if order_doc is None:
-                    raise UnknownRecord(f"order {lot_doc['order']!r} of lot {lot_id!r} is missing")
-                sku = order_doc["sku"]
+            sku = rows[0].sku if rows else _lot_sku(conn, lot_id)
         holdings: dict[Account, int] = defaultdict(int)
         pending: dict[Account, int] = defaultdict(int)
         for (account, _, _), b in fold(rows).items():
@@ -398,8 +375,7 @@ class Ledger:
         computed at the last head seen is kept, and at a newer head of the same
         chain only the diversions touched by the events after it are recomputed
         and merged in place (new ones appended), which gives exactly the list a
-        full rebuild gives (three queries whatever the number of diversions).
-        Each call returns a new list of the same frozen views.
+        full rebuild gives. Each call returns a new list of the same frozen views.
         """
         with self._reading_at_head() as (conn, head):
             views = self._memo.get(
@@ -419,7 +395,7 @@ class Ledger:
         views: tuple[DiversionView, ...] | None = None
         if base is not None and base[0] == head:
             views = base[1]
-        elif base is not None and base[0][0] < head[0] and _on_chain(conn, base[0]):
+        elif base is not None and base[0][0] < head[0] and on_chain(conn, base[0]):
             views = update_diversion_views(conn, base[1], since=base[0][0])
         if views is None:
             views = all_diversion_views(conn)
@@ -433,8 +409,7 @@ class Ledger:
         """The books as a Scenario: the latest version of every document.
 
         ``as_of`` defaults to the latest imported scenario's; a diversion's status
-        is the one the books hold when it was proposed in them. Memoised on the
-        chain head (the Scenario is frozen).
+        is the one the books hold. Memoised on the chain head (the Scenario is frozen).
         """
         with self._reading_at_head() as (conn, head):
             return self._scenario(conn, head, as_of)
@@ -485,7 +460,6 @@ class Ledger:
         head: its arrays are read-only (``writeable`` False), so a caller that
         needs to change one works on a copy.
         """
-        from gpuledger.ledger.snapshot import build_snapshot
 
         def compute(conn: Connection, head: Head) -> PlanningSnapshot:
             scenario = self._scenario(conn, head, as_of)
@@ -496,325 +470,16 @@ class Ledger:
             return self._memo.get(head, "snapshot", key, lambda: compute(conn, head))
 
 
-# --------------------------------------------------------------------------- shared reads
+def _lot_sku(conn: Connection, lot_id: str) -> str:
+    """The SKU of a lot with no transfer yet, from its order (UnknownRecord if unknown)."""
+    lot_doc = read_document(conn, DocumentKind.LOT.value, lot_id)
+    if lot_doc is None:
+        raise UnknownRecord(f"lot {lot_id!r} is not in the ledger")
+    order_doc = read_document(conn, DocumentKind.ORDER.value, lot_doc["order"])
+    if order_doc is None:
+        raise UnknownRecord(f"order {lot_doc['order']!r} of lot {lot_id!r} is missing")
+    return str(order_doc["sku"])
 
 
-def read_head(conn: Connection) -> Head:
-    """The chain head: (latest seq, its hash); (0, genesis hash) for empty books."""
-    head = schema.chain_head.c
-    row = conn.execute(select(head.seq, head.hash).where(head.id == 1)).one()
-    return int(row.seq), str(row.hash)
-
-
-def read_transfers(
-    conn: Connection,
-    as_of: date | None = None,
-    known_on: date | None = None,
-    *,
-    lot: str | None = None,
-    diversion: str | None = None,
-) -> list[Transfer]:
-    """Transfer rows in log order, as of / as known on the given days."""
-    tr = schema.transfers.c
-    query = select(schema.transfers).order_by(tr.event_seq, tr.id)
-    if as_of is not None:
-        query = query.where(tr.effective_at < day_end(as_of))
-    if known_on is not None:
-        query = query.where(tr.recorded_at < day_end(known_on))
-    if lot is not None:
-        query = query.where(tr.lot == lot)
-    if diversion is not None:
-        query = query.where(tr.diversion == diversion)
-    return [transfer_from_row(r) for r in conn.execute(query)]
-
-
-def read_documents(conn: Connection, kinds: Sequence[str], known_on: date | None = None) -> Docs:
-    """Latest document data per kind and id (in order of first appearance)."""
-    dc, ev = schema.documents.c, schema.events.c
-    query = (
-        select(dc.doc_kind, dc.doc_id, dc.data)
-        .where(dc.doc_kind.in_(list(kinds)))
-        .order_by(dc.event_seq)
-    )
-    if known_on is not None:
-        query = query.join(schema.events, ev.seq == dc.event_seq).where(
-            ev.recorded_at < day_end(known_on)
-        )
-    out: Docs = {k: {} for k in kinds}
-    for r in conn.execute(query):
-        out[r.doc_kind][r.doc_id] = json.loads(r.data)
-    return out
-
-
-def read_document(conn: Connection, kind: str, doc_id: str) -> dict[str, Any] | None:
-    """The latest version of one document (None if the books never held it)."""
-    dc = schema.documents.c
-    query = (
-        select(dc.data)
-        .where(dc.doc_kind == kind, dc.doc_id == doc_id)
-        .order_by(dc.event_seq.desc())
-        .limit(1)
-    )
-    data = conn.execute(query).scalar()
-    return None if data is None else dict(json.loads(data))
-
-
-_POSTED = (Phase.SINGLE.value, Phase.POST.value)
-_RESOLVING = (Phase.POST.value, Phase.VOID.value)
-
-
-def _window(query: Select[Any], as_of: date | None, known_on: date | None) -> Select[Any]:
-    tr = schema.transfers.c
-    if as_of is not None:
-        query = query.where(tr.effective_at < day_end(as_of))
-    if known_on is not None:
-        query = query.where(tr.recorded_at < day_end(known_on))
-    return query
-
-
-def sum_balances(
-    conn: Connection, as_of: date | None = None, known_on: date | None = None
-) -> dict[tuple[Account, str], tuple[int, int]]:
-    """(posted, pending) per (account, SKU), as of / as known on, in one aggregate query.
-
-    The same semantics as :func:`books.fold`: posted sums the single and post
-    rows; pending sums the pending rows not resolved by a post or void row that
-    is itself inside the window. The database groups by (debit, credit, SKU),
-    so Python sees one row per pair of accounts, not one per transfer.
-    """
-    tr = schema.transfers.c
-    resolved = _window(
-        select(tr.pending_id).where(tr.phase.in_(_RESOLVING), tr.pending_id.is_not(None)),
-        as_of,
-        known_on,
-    )
-    posted = func.sum(case((tr.phase.in_(_POSTED), tr.qty), else_=0))
-    pending = func.sum(
-        case(((tr.phase == Phase.PENDING.value) & tr.id.not_in(resolved), tr.qty), else_=0)
-    )
-    keys = (tr.debit_owner, tr.debit_bucket, tr.credit_owner, tr.credit_bucket, tr.sku)
-    query = _window(select(*keys, posted, pending).group_by(*keys), as_of, known_on)
-    totals: dict[tuple[Account, str], list[int]] = defaultdict(lambda: [0, 0])
-    for r in conn.execute(query):
-        p, q = int(r[5] or 0), int(r[6] or 0)
-        debit = totals[(account_of(r.debit_owner, r.debit_bucket), r.sku)]
-        credit = totals[(account_of(r.credit_owner, r.credit_bucket), r.sku)]
-        debit[0] -= p
-        debit[1] -= q
-        credit[0] += p
-        credit[1] += q
-    return {key: (p, q) for key, (p, q) in totals.items()}
-
-
-def _status_of(rows: Sequence[Transfer], diversion_id: str) -> DiversionStatus | None:
-    return _status_from_ids({t.id for t in rows}, diversion_id)
-
-
-def _status_from_ids(ids: set[str], diversion_id: str) -> DiversionStatus | None:
-    if f"post:{diversion_id}" in ids:
-        return DiversionStatus.POSTED
-    if f"void:{diversion_id}" in ids:
-        return DiversionStatus.VOIDED
-    if f"divert:{diversion_id}" in ids:
-        return DiversionStatus.PENDING
-    return None
-
-
-_FEW = 16  # diversions read by their own event ids rather than a scan of all decisions
-
-
-def diversion_views(conn: Connection, diversions: Sequence[Diversion]) -> list[DiversionView]:
-    """The books' view of each diversion, in the given order, in two queries.
-
-    One query reads the transfers of the diversions, one the proposal and
-    decision events (their bodies name the diversion, so ids with colons are safe).
-    """
-    if not diversions:
-        return []
-    wanted = {d.id for d in diversions}
-    tr, ev = schema.transfers.c, schema.events.c
-    rows_of: dict[str, list[Transfer]] = defaultdict(list)
-    query = select(schema.transfers).order_by(tr.event_seq, tr.id)
-    query = query.where(
-        tr.diversion.in_(wanted) if len(wanted) <= CHUNK else tr.diversion.is_not(None)
-    )
-    for r in conn.execute(query):
-        if r.diversion in wanted:
-            rows_of[r.diversion].append(transfer_from_row(r))
-    decided: dict[str, list[DecisionView]] = defaultdict(list)
-    if len(wanted) <= _FEW:
-        where = or_(
-            *(
-                (ev.id == f"divert:{x}") | ev.id.startswith(f"decide:{x}:", autoescape=True)
-                for x in sorted(wanted)
-            )
-        )
-    else:
-        where = ev.id.startswith("divert:") | ev.id.startswith("decide:")
-    events = select(ev.id, ev.body, ev.actor, ev.effective_at, ev.recorded_at, ev.seq).where(
-        where, ev.kind == EventKind.OPERATION.value
-    )
-    for r in conn.execute(events.order_by(ev.seq)):
-        if r.id.startswith("divert:"):
-            diversion_id, decision = r.id[len("divert:") :], Decision.PROPOSE
-        else:
-            inputs = json.loads(r.body)["input"]
-            diversion_id, decision = str(inputs["diversion"]), Decision(inputs["decision"])
-        if diversion_id in wanted:
-            decided[diversion_id].append(
-                DecisionView(decision, r.actor, r.effective_at, r.recorded_at, int(r.seq))
-            )
-    views = []
-    for d in diversions:
-        rows = rows_of.get(d.id, [])
-        status = _status_of(rows, d.id)
-        views.append(
-            DiversionView(
-                diversion=replace(d, status=status) if status is not None else d,
-                status=status,
-                decisions=tuple(decided.get(d.id, ())),
-                transfers=tuple(rows),
-            )
-        )
-    return views
-
-
-def _on_chain(conn: Connection, head: Head) -> bool:
-    """Whether the event at ``head``'s seq has ``head``'s hash in these books (seq 0: always)."""
-    if head[0] == 0:
-        return True
-    ev = schema.events.c
-    found = conn.execute(select(ev.hash).where(ev.seq == head[0])).scalar()
-    return found == head[1]
-
-
-def all_diversion_views(conn: Connection) -> tuple[DiversionView, ...]:
-    """The books' view of every diversion, in order of first appearance of its record."""
-    docs = read_documents(conn, [DocumentKind.DIVERSION.value])[DocumentKind.DIVERSION.value]
-    return tuple(diversion_views(conn, [from_json(Diversion, data) for data in docs.values()]))
-
-
-def touched_diversions(conn: Connection, since: int) -> set[str]:
-    """Ids of the diversions whose view may differ after the events with seq above ``since``.
-
-    A diversion's view is made of its record (documents of kind diversion), its
-    transfers (the ``diversion`` column) and its proposal and decision events
-    (``divert:D`` ids, ``decide:`` events naming it in their input).
-    """
-    tr, dc, ev = schema.transfers.c, schema.documents.c, schema.events.c
-    found: set[str] = set()
-    rows = select(tr.diversion).where(tr.event_seq > since, tr.diversion.is_not(None))
-    found.update(str(r) for r in conn.execute(rows.distinct()).scalars())
-    docs = select(dc.doc_id).where(
-        dc.event_seq > since, dc.doc_kind == DocumentKind.DIVERSION.value
-    )
-    found.update(str(r) for r in conn.execute(docs).scalars())
-    events = select(ev.id, ev.body).where(
-        ev.seq > since,
-        ev.kind == EventKind.OPERATION.value,
-        ev.id.startswith("divert:") | ev.id.startswith("decide:"),
-    )
-    for r in conn.execute(events):
-        if r.id.startswith("divert:"):
-            found.add(r.id[len("divert:") :])
-        else:
-            found.add(str(json.loads(r.body)["input"]["diversion"]))
-    return found
-
-
-def update_diversion_views(
-    conn: Connection, views: Sequence[DiversionView], *, since: int
-) -> tuple[DiversionView, ...]:
-    """``views`` (the full list at seq ``since``) brought up to the books' head.
-
-    Only the diversions touched after ``since`` are read again; they keep their
-    place, and diversions first recorded after ``since`` are appended in order of
-    first appearance, as :func:`all_diversion_views` orders them.
-    """
-    touched = touched_diversions(conn, since)
-    if not touched:
-        return tuple(views)
-    if len(touched) > CHUNK:
-        return all_diversion_views(conn)
-    dc = schema.documents.c
-    query = (
-        select(dc.doc_id, dc.data)
-        .where(dc.doc_kind == DocumentKind.DIVERSION.value, dc.doc_id.in_(touched))
-        .order_by(dc.event_seq)
-    )
-    docs: dict[str, dict[str, Any]] = {}
-    for r in conn.execute(query):
-        docs[r.doc_id] = json.loads(r.data)
-    fresh = {
-        v.diversion.id: v
-        for v in diversion_views(conn, [from_json(Diversion, data) for data in docs.values()])
-    }
-    out = [fresh.pop(v.diversion.id, v) for v in views]
-    out.extend(fresh.values())  # in order of first appearance: all after ``since``
-    return tuple(out)
-
-
-def _movements(conn: Connection, documents: dict[str, dict[str, Any]]) -> tuple[Movement, ...]:
-    """Movements: imported documents, then those posted by the verbs (their event input)."""
-    found = dict(documents)
-    ev = schema.events.c
-    query = select(ev.body).where(ev.kind == EventKind.OPERATION.value, ev.id.like("movement:%"))
-    for (body,) in conn.execute(query.order_by(ev.seq)):
-        data = json.loads(body)["input"]
-        found.setdefault(data["id"], data)
-    return tuple(from_json(Movement, data) for data in found.values())
-
-
-def scenario_from_books(conn: Connection, as_of: date | None = None) -> Scenario:
-    """The latest documents as a Scenario (see :meth:`Ledger.to_scenario`)."""
-    kinds = [k.value for k in DOCUMENT_TYPES] + [MOVEMENT_KIND, DocumentKind.SCENARIO.value]
-    docs = read_documents(conn, kinds)
-    heads = list(docs[DocumentKind.SCENARIO.value].values())
-    head: dict[str, Any] = heads[-1]["data"] if heads else {}
-    records: dict[str, tuple[Any, ...]] = {
-        k.value: tuple(from_json(cls, d) for d in docs[k.value].values())
-        for k, cls in DOCUMENT_TYPES.items()
-    }
-    tr = schema.transfers.c
-    last_row = select(tr.diversion, tr.id).where(
-        tr.diversion.is_not(None), tr.kind == TransferKind.DIVERT.value
-    )
-    # The latest divert row of each diversion (pending, post or void) gives its status.
-    latest = {r.diversion: r.id for r in conn.execute(last_row.order_by(tr.event_seq, tr.id))}
-    diversions = []
-    for d in records[DocumentKind.DIVERSION.value]:
-        found = _status_from_ids({latest[d.id]}, d.id) if d.id in latest else None
-        diversions.append(replace(d, status=found) if found else d)
-    return Scenario(
-        name=head.get("name", "ledger"),
-        as_of=as_of or (date.fromisoformat(head["as_of"]) if head else date.min),
-        skus=records[DocumentKind.SKU.value],
-        vendors=records[DocumentKind.VENDOR.value],
-        groups=records[DocumentKind.GROUP.value],
-        orgs=records[DocumentKind.ORG.value],
-        clusters=records[DocumentKind.CLUSTER.value],
-        orders=records[DocumentKind.ORDER.value],
-        lots=records[DocumentKind.LOT.value],
-        targets=records[DocumentKind.TARGET.value],
-        claims=records[DocumentKind.CLAIM.value],
-        diversions=tuple(diversions),
-        movements=_movements(conn, docs[MOVEMENT_KIND]),
-        parameters=from_json(Parameters, head["parameters"]) if head else Parameters(),
-        description=head.get("description"),
-    )
-
-
-__all__ = [
-    "Ledger",
-    "all_diversion_views",
-    "day_start",
-    "diversion_views",
-    "read_document",
-    "read_documents",
-    "read_head",
-    "read_transfers",
-    "sum_balances",
-    "system_clock",
-    "touched_diversions",
-    "update_diversion_views",
-]
+#: Names other packages imported from this module before the split (kept working).
+__all__ = ["Ledger", "alembic_config", "read_documents", "system_clock"]

@@ -1,4 +1,12 @@
-"""What the ledger returns: frozen values, each with ``as_json`` for the CLI and API."""
+"""What the ledger returns: frozen values, and the JSON contract of each.
+
+A result whose fields are its JSON contract is serialised as it is
+(``gpuledger.domain.serialize.jsonable``); one that holds accounts or
+timestamps has a ``row()``: a frozen value whose fields are the contract
+(accounts as ``owner/bucket``, timestamps as UTC ISO 8601 with microseconds, the
+form the hash chain uses). ``as_json()`` is ``jsonable`` of either, kept for
+callers of the CLI's and the API's shapes.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +23,8 @@ from gpuledger.domain import (
     Phase,
     TransferKind,
 )
-from gpuledger.ledger.codec import to_json
+from gpuledger.domain.serialize import jsonable
+from gpuledger.ledger.codec import timestamp
 
 
 class EventKind(StrEnum):
@@ -77,12 +86,50 @@ class Transfer:
             "diversion": self.diversion,
         }
 
+    def row(self) -> TransferRow:
+        """The transfer's JSON contract."""
+        return TransferRow(
+            self.id,
+            self.kind,
+            self.phase,
+            str(self.debit),
+            str(self.credit),
+            self.sku,
+            self.lot,
+            self.qty,
+            self.pending_id,
+            self.diversion,
+            timestamp(self.effective_at),
+            timestamp(self.recorded_at),
+        )
+
     def as_json(self) -> dict[str, Any]:
-        """The CLI/API JSON shape."""
-        return self.body() | {
-            "effective_at": to_json(self.effective_at),
-            "recorded_at": to_json(self.recorded_at),
-        }
+        """The CLI/API JSON shape: ``jsonable(self.row())``."""
+        return _json(self.row())
+
+
+def _json(value: Any) -> dict[str, Any]:
+    found = jsonable(value)
+    assert isinstance(found, dict)
+    return found
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    """A transfer's JSON contract: accounts as ``owner/bucket``, times as UTC ISO strings."""
+
+    id: str
+    kind: TransferKind
+    phase: Phase
+    debit: str
+    credit: str
+    sku: str
+    lot: str
+    qty: int
+    pending_id: str | None
+    diversion: str | None
+    effective_at: str
+    recorded_at: str
 
 
 @dataclass(frozen=True)
@@ -95,8 +142,8 @@ class ImportReport:
     new_documents: int
 
     def as_json(self) -> dict[str, Any]:
-        """The CLI/API JSON shape."""
-        return to_json(self)  # type: ignore[no-any-return]
+        """The CLI/API JSON shape: ``jsonable(self)``."""
+        return _json(self)
 
 
 @dataclass(frozen=True)
@@ -114,16 +161,32 @@ class LotTrace:
     holdings: dict[Account, int]
     pending: dict[Account, int]
 
+    def row(self) -> LotTraceRow:
+        """The trace's JSON contract (accounts sorted)."""
+        return LotTraceRow(
+            self.lot,
+            self.sku,
+            self.shipped,
+            tuple(t.row() for t in self.transfers),
+            {str(a): q for a, q in sorted(self.holdings.items())},
+            {str(a): q for a, q in sorted(self.pending.items())},
+        )
+
     def as_json(self) -> dict[str, Any]:
-        """The CLI/API JSON shape."""
-        return {
-            "lot": self.lot,
-            "sku": self.sku,
-            "shipped": self.shipped,
-            "transfers": [t.as_json() for t in self.transfers],
-            "holdings": {str(a): q for a, q in sorted(self.holdings.items())},
-            "pending": {str(a): q for a, q in sorted(self.pending.items())},
-        }
+        """The CLI/API JSON shape: ``jsonable(self.row())``."""
+        return _json(self.row())
+
+
+@dataclass(frozen=True)
+class LotTraceRow:
+    """A lot trace's JSON contract: accounts as ``owner/bucket`` keys."""
+
+    lot: str
+    sku: str
+    shipped: int
+    transfers: tuple[TransferRow, ...]
+    holdings: dict[str, int]
+    pending: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -136,6 +199,27 @@ class DecisionView:
     recorded_at: datetime
     seq: int
 
+    def row(self) -> DecisionRow:
+        """The decision's JSON contract."""
+        return DecisionRow(
+            self.decision,
+            self.actor,
+            timestamp(self.effective_at),
+            timestamp(self.recorded_at),
+            self.seq,
+        )
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """A decision's JSON contract: times as UTC ISO strings."""
+
+    decision: Decision
+    actor: str
+    effective_at: str
+    recorded_at: str
+    seq: int
+
 
 @dataclass(frozen=True)
 class DiversionView:
@@ -146,14 +230,28 @@ class DiversionView:
     decisions: tuple[DecisionView, ...]
     transfers: tuple[Transfer, ...]
 
+    def row(self) -> DiversionRow:
+        """The view's JSON contract."""
+        return DiversionRow(
+            self.diversion,
+            self.status,
+            tuple(d.row() for d in self.decisions),
+            tuple(t.row() for t in self.transfers),
+        )
+
     def as_json(self) -> dict[str, Any]:
-        """The CLI/API JSON shape."""
-        return {
-            "diversion": to_json(self.diversion),
-            "status": self.status.value if self.status else None,
-            "decisions": [to_json(d) for d in self.decisions],
-            "transfers": [t.as_json() for t in self.transfers],
-        }
+        """The CLI/API JSON shape: ``jsonable(self.row())``."""
+        return _json(self.row())
+
+
+@dataclass(frozen=True)
+class DiversionRow:
+    """A diversion view's JSON contract."""
+
+    diversion: Diversion
+    status: DiversionStatus | None
+    decisions: tuple[DecisionRow, ...]
+    transfers: tuple[TransferRow, ...]
 
 
 @dataclass(frozen=True)
@@ -169,9 +267,36 @@ class EventView:
     recorded_at: datetime
     hash: str
 
+    def row(self) -> EventRow:
+        """The event's JSON contract."""
+        return EventRow(
+            self.seq,
+            self.id,
+            self.kind,
+            self.body,
+            self.actor,
+            timestamp(self.effective_at),
+            timestamp(self.recorded_at),
+            self.hash,
+        )
+
     def as_json(self) -> dict[str, Any]:
-        """The CLI/API JSON shape."""
-        return to_json(self)  # type: ignore[no-any-return]
+        """The CLI/API JSON shape: ``jsonable(self.row())``."""
+        return _json(self.row())
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """An event's JSON contract: times as UTC ISO strings."""
+
+    seq: int
+    id: str
+    kind: EventKind
+    body: dict[str, Any]
+    actor: str
+    effective_at: str
+    recorded_at: str
+    hash: str
 
 
 @dataclass(frozen=True)
@@ -187,5 +312,5 @@ class AuditReport:
     problems: tuple[str, ...] = field(default=())
 
     def as_json(self) -> dict[str, Any]:
-        """The CLI/API JSON shape."""
-        return to_json(self)  # type: ignore[no-any-return]
+        """The CLI/API JSON shape: ``jsonable(self)``."""
+        return _json(self)

@@ -4,6 +4,9 @@
 of it (one row per transfer, one row per document version) that are written in the
 same transaction and never updated; ``verify`` checks them against the events.
 ``chain_head`` is the one mutable row: the lock writers take and the latest hash.
+``users`` (governance's ``gov_users``) is declared here because the ledger reads one
+fact from it: books with no user are a single person's working copy
+(``ledger.approvals``); governance adds its other tables to the same metadata.
 """
 
 from __future__ import annotations
@@ -122,4 +125,12 @@ chain_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+users = Table(
+    "gov_users",
+    metadata,
+    Column("name", ID, primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", ID, nullable=False),
 )

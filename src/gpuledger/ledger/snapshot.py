@@ -16,8 +16,9 @@ import numpy as np
 from sqlalchemy import Connection
 
 from gpuledger.domain import Bucket, OwnerKind, Phase, Scenario, TransferKind
-from gpuledger.ledger.books import fold
-from gpuledger.ledger.ledger import read_transfers, scenario_from_books
+from gpuledger.ledger.balances import fold
+from gpuledger.ledger.queries import read_transfers, scenario_from_books
+from gpuledger.ledger.results import Transfer
 from gpuledger.planning.snapshot import IntArray, PlanningSnapshot, SupplyKind
 
 
@@ -65,34 +66,45 @@ def build_snapshot(
     # 1. The documents (latest versions) and the transfers as of / as known on.
     s: Scenario = scenario if scenario is not None else scenario_from_books(conn, as_of)
     rows = read_transfers(conn, as_of, known_on)
-    notes: list[str] = []
-    tomorrow = as_of + timedelta(days=1)
+    due = _Due(as_of)
+    orgs = {o.id for o in s.orgs}
+    orders = {o.id for o in s.orders}
+    # 2. Pieces held or in transit; lots not shipped; open order quantity.
+    supply = _held_supply(s, rows, due) + _expected_lots(s, rows, due) + _open_orders(s, due)
+    supply = [r for r in supply if r.holder in orgs and r.order in orders]
+    supply.sort(key=lambda r: (r.kind, r.day, r.id, r.holder))
+    # 3. Arrays.
+    latest_known = max((t.recorded_at.date() for t in rows), default=as_of)
+    return _arrays(
+        s,
+        supply,
+        due,
+        known_on=known_on or max(as_of, latest_known),
+        horizon=horizon_days if horizon_days is not None else s.parameters.horizon_days,
+    )
 
-    def due(day: date, what: str) -> date:
-        if day <= as_of:
-            notes.append(
-                f"{what} was due {day} and is not in the books by {as_of}; expected {tomorrow}"
+
+class _Due:
+    """Supply days as the planner sees them: what is overdue comes tomorrow (noted)."""
+
+    def __init__(self, as_of: date) -> None:
+        self.as_of = as_of
+        self.tomorrow = as_of + timedelta(days=1)
+        self.notes: list[str] = []
+
+    def __call__(self, day: date, what: str) -> date:
+        if day <= self.as_of:
+            self.notes.append(
+                f"{what} was due {day} and is not in the books by {self.as_of}; "
+                f"expected {self.tomorrow}"
             )
-            return tomorrow
+            return self.tomorrow
         return day
 
-    # 2. Index spaces.
-    skus = tuple(k.id for k in s.skus)
-    orgs = tuple(o.id for o in s.orgs)
-    org_index = {o: i for i, o in enumerate(orgs)}
-    group_ids = [g.id for g in s.groups]
-    pools = tuple(group_ids + [o.id for o in s.orgs if o.group is None])
-    pool_index = {p: i for i, p in enumerate(pools)}
-    org_pool = [pool_index[o.group if o.group in pool_index else o.id] for o in s.orgs]
-    clusters = [c for c in s.clusters if c.org in org_index]
-    consumers = orgs + tuple(c.id for c in clusters)
-    consumer_org = [*range(len(orgs)), *(org_index[c.org] for c in clusters)]
-    cluster_org = {c.id: c.org for c in s.clusters}
-    vendors = tuple(v.id for v in s.vendors)
-    lots = {lot.id: lot for lot in s.lots}
-    orders = {o.id: o for o in s.orders}
 
-    # 3. Pieces held or in transit, per (lot, org).
+def _held_supply(s: Scenario, rows: list[Transfer], due: _Due) -> list[_Row]:
+    """Pieces of lots each org holds (stock and deployed) or has in transit."""
+    cluster_org = {c.id: c.org for c in s.clusters}
     held: dict[tuple[str, str], int] = defaultdict(int)
     moving: dict[tuple[str, str], int] = defaultdict(int)
     for (account, _, lot_id), b in fold(rows).items():
@@ -109,26 +121,32 @@ def build_snapshot(
         for t in reversed(rows)
         if t.kind is TransferKind.RECEIVE and t.phase is Phase.SINGLE
     }
-    shipped = {t.lot for t in rows if t.kind is TransferKind.SHIP}
+    lots = {lot.id: lot for lot in s.lots}
+    orgs = {o.id for o in s.orgs}
     supply: list[_Row] = []
     for (lot_id, org), qty in sorted(held.items()):
-        if qty > 0 and lot_id in lots and org in org_index:
+        if qty > 0 and lot_id in lots and org in orgs:
             lot = lots[lot_id]
             day = received_on.get(lot_id, lot.arrives_on)
             supply.append(_Row(SupplyKind.ARRIVED, lot_id, lot.order, "", qty, day, org))
     for (lot_id, org), qty in sorted(moving.items()):
-        if qty > 0 and lot_id in lots and org in org_index:
+        if qty > 0 and lot_id in lots and org in orgs:
             lot = lots[lot_id]
             day = due(lot.arrives_on, f"lot {lot_id} ({org}, in transit)")
             supply.append(_Row(SupplyKind.IN_TRANSIT, lot_id, lot.order, "", qty, day, org))
+    return supply
 
-    # 4. Lots not shipped: the consignee's, less paybacks of posted diversions.
+
+def _expected_lots(s: Scenario, rows: list[Transfer], due: _Due) -> list[_Row]:
+    """Lots not shipped: the consignee's, less the paybacks of posted diversions."""
+    shipped = {t.lot for t in rows if t.kind is TransferKind.SHIP}
     posted = {t.diversion for t in rows if t.phase is Phase.POST and t.kind is TransferKind.DIVERT}
     paid: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for d in s.diversions:
         if d.id in posted:
             for p in d.payback:
                 paid[p.lot].append((d.from_org, p.qty))
+    supply: list[_Row] = []
     for lot in s.lots:
         if lot.id in shipped:
             continue
@@ -143,12 +161,16 @@ def build_snapshot(
             supply.append(
                 _Row(SupplyKind.EXPECTED, lot.id, lot.order, "", left, day, lot.consignee)
             )
+    return supply
 
-    # 5. Open order quantity: on the schedule, else at ordered_on + P50.
+
+def _open_orders(s: Scenario, due: _Due) -> list[_Row]:
+    """Open order quantity: on the order's schedule, else at ordered_on + P50 lead time."""
     covered: dict[str, int] = defaultdict(int)
     for lot in s.lots:
         covered[lot.order] += lot.qty
     vendor_by_id = {v.id: v for v in s.vendors}
+    supply: list[_Row] = []
     for order in s.orders:
         open_qty = order.qty - covered[order.id]
         if open_qty <= 0:
@@ -168,77 +190,87 @@ def build_snapshot(
             vendor = vendor_by_id.get(order.vendor)
             lead = vendor.lead_time_on(order.sku, order.ordered_on) if vendor else None
             if lead is None:
-                notes.append(f"order {order.id}: no lead time for {order.sku}; expected {tomorrow}")
-                day = tomorrow
+                due.notes.append(
+                    f"order {order.id}: no lead time for {order.sku}; expected {due.tomorrow}"
+                )
+                day = due.tomorrow
             else:
                 day = due(order.ordered_on + timedelta(days=lead.p50_days), f"order {order.id}")
             supply.append(
                 _Row(SupplyKind.OPEN_ORDER, order.id, order.id, "", open_qty, day, order.org)
             )
-    supply = [r for r in supply if r.holder in org_index and r.order in orders]
-    supply.sort(key=lambda r: (r.kind, r.day, r.id, r.holder))
+    return supply
 
-    # 6. Targets.
+
+def _ints(values: list[int]) -> IntArray:
+    return frozen(np.asarray(values, dtype=np.int64))
+
+
+def _arrays(
+    s: Scenario, supply: list[_Row], due: _Due, *, known_on: date, horizon: int
+) -> PlanningSnapshot:
+    """The index spaces, targets and every array of the snapshot."""
+    skus = tuple(k.id for k in s.skus)
+    orgs = tuple(o.id for o in s.orgs)
+    org_index = {o: i for i, o in enumerate(orgs)}
+    pools = tuple([g.id for g in s.groups] + [o.id for o in s.orgs if o.group is None])
+    pool_index = {p: i for i, p in enumerate(pools)}
+    clusters = [c for c in s.clusters if c.org in org_index]
+    consumers = orgs + tuple(c.id for c in clusters)
     consumer_index = {c: i for i, c in enumerate(consumers)}
     sku_index = {k: i for i, k in enumerate(skus)}
     targets = []
     for t in s.targets:
         if t.consumer not in consumer_index or t.sku not in sku_index:
-            notes.append(
+            due.notes.append(
                 f"target {t.id}: unknown consumer {t.consumer!r} or SKU {t.sku!r}; dropped"
             )
             continue
         targets.append(t)
-
-    # 7. Arrays.
+    vendors = tuple(v.id for v in s.vendors)
     vendor_index = {v: i for i, v in enumerate(vendors)}
-
-    def ints(values: list[int]) -> IntArray:
-        return frozen(np.asarray(values, dtype=np.int64))
-
+    orders = {o.id: o for o in s.orders}
     order_of = [orders[r.order] for r in supply]
     lead_rows = [(vi, lt) for vi, v in enumerate(s.vendors) for lt in v.lead_times]
     lead_rows = [(vi, lt) for vi, lt in lead_rows if lt.sku in sku_index]
-    last_day = max([as_of, *(r.day for r in supply), *(t.by for t in targets)], default=as_of)
-    horizon = horizon_days if horizon_days is not None else s.parameters.horizon_days
-    latest_known = max((t.recorded_at.date() for t in rows), default=as_of)
+    last_day = max([due.as_of, *(r.day for r in supply), *(t.by for t in targets)])
     return PlanningSnapshot(
-        as_of=as_of,
-        known_on=known_on or max(as_of, latest_known),
+        as_of=due.as_of,
+        known_on=known_on,
         horizon_end=last_day + timedelta(days=horizon),
         skus=skus,
         orgs=orgs,
-        org_pool=ints(org_pool),
+        org_pool=_ints([pool_index[o.group if o.group in pool_index else o.id] for o in s.orgs]),
         pools=pools,
         consumers=consumers,
-        consumer_org=ints(consumer_org),
+        consumer_org=_ints([*range(len(orgs)), *(org_index[c.org] for c in clusters)]),
         vendors=vendors,
         supply_id=tuple(r.id for r in supply),
         supply_order=tuple(r.order for r in supply),
-        supply_kind=ints([int(r.kind) for r in supply]),
-        supply_sku=ints([sku_index.get(o.sku, -1) for o in order_of]),
-        supply_qty=ints([r.qty for r in supply]),
-        supply_day=ints([r.day.toordinal() for r in supply]),
-        supply_holder=ints([org_index[r.holder] for r in supply]),
-        supply_vendor=ints([vendor_index.get(o.vendor, -1) for o in order_of]),
-        supply_ordered_day=ints([o.ordered_on.toordinal() for o in order_of]),
+        supply_kind=_ints([int(r.kind) for r in supply]),
+        supply_sku=_ints([sku_index.get(o.sku, -1) for o in order_of]),
+        supply_qty=_ints([r.qty for r in supply]),
+        supply_day=_ints([r.day.toordinal() for r in supply]),
+        supply_holder=_ints([org_index[r.holder] for r in supply]),
+        supply_vendor=_ints([vendor_index.get(o.vendor, -1) for o in order_of]),
+        supply_ordered_day=_ints([o.ordered_on.toordinal() for o in order_of]),
         target_id=tuple(t.id for t in targets),
-        target_consumer=ints([consumer_index[t.consumer] for t in targets]),
-        target_sku=ints([sku_index[t.sku] for t in targets]),
-        target_qty=ints([t.qty for t in targets]),
-        target_by=ints([t.by.toordinal() for t in targets]),
-        target_priority=ints([t.priority for t in targets]),
+        target_consumer=_ints([consumer_index[t.consumer] for t in targets]),
+        target_sku=_ints([sku_index[t.sku] for t in targets]),
+        target_qty=_ints([t.qty for t in targets]),
+        target_by=_ints([t.by.toordinal() for t in targets]),
+        target_priority=_ints([t.priority for t in targets]),
         target_weight=frozen(np.asarray([t.weight for t in targets], dtype=np.float64)),
-        lead_vendor=ints([vi for vi, _ in lead_rows]),
-        lead_sku=ints([sku_index[lt.sku] for _, lt in lead_rows]),
-        lead_from_day=ints([lt.from_date.toordinal() for _, lt in lead_rows]),
-        lead_p50_days=ints([lt.p50_days for _, lt in lead_rows]),
-        lead_p90_days=ints([lt.p90_days for _, lt in lead_rows]),
+        lead_vendor=_ints([vi for vi, _ in lead_rows]),
+        lead_sku=_ints([sku_index[lt.sku] for _, lt in lead_rows]),
+        lead_from_day=_ints([lt.from_date.toordinal() for _, lt in lead_rows]),
+        lead_p50_days=_ints([lt.p50_days for _, lt in lead_rows]),
+        lead_p90_days=_ints([lt.p90_days for _, lt in lead_rows]),
         sku_annual_failure_rate=frozen(
             np.asarray([k.annual_failure_rate for k in s.skus], dtype=np.float64)
         ),
-        vendor_slip_p50_days=ints([v.transit_slip_p50_days for v in s.vendors]),
-        vendor_slip_p90_days=ints([v.transit_slip_p90_days for v in s.vendors]),
+        vendor_slip_p50_days=_ints([v.transit_slip_p50_days for v in s.vendors]),
+        vendor_slip_p90_days=_ints([v.transit_slip_p90_days for v in s.vendors]),
         gpu_hour_price_usd=s.parameters.gpu_hour_price_usd,
-        notes=tuple(notes),
+        notes=tuple(due.notes),
     )

@@ -1,0 +1,410 @@
+"""Balances in memory: folding transfer rows, and one lot's book for the write path.
+
+:func:`fold` gives balances from rows in log order, as of / as known on, with the
+semantics of the database aggregate (``queries.sum_balances``). :class:`LotBook`
+holds every transfer of one lot for a unit of work: all-time balances per
+account, and the check that a new debit leaves no view of the books negative
+(:meth:`LotBook.check_debit`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from gpuledger import domain
+from gpuledger.domain import Account, Bucket, InsufficientUnits, Phase, TransferKind
+from gpuledger.ledger.results import Transfer
+
+Moment = tuple[datetime, datetime]  # (effective_at, recorded_at)
+
+
+@dataclass(slots=True)
+class Bal:
+    """Units of one (account, sku, lot): posted, pending debits and pending credits.
+
+    ``raised`` is kept by :class:`LotBook` only: the latest (effective,
+    recorded) times at which units became available to the account (None:
+    never), once ``raised_known``.
+    """
+
+    posted: int = 0
+    pend_debit: int = 0
+    pend_credit: int = 0
+    raised: Moment | None = None
+    raised_known: bool = False
+
+    def raise_at(self, effective_at: datetime, recorded_at: datetime) -> None:
+        """Units became available at these times: keep the latest, once it is known."""
+        if self.raised_known:  # else found from the lot's rows when first needed
+            latest = self.raised
+            if latest is None:
+                self.raised = (effective_at, recorded_at)
+            elif effective_at > latest[0] or recorded_at > latest[1]:
+                self.raised = (max(latest[0], effective_at), max(latest[1], recorded_at))
+
+    @property
+    def available(self) -> int:
+        """What may still be debited: posted minus reserved."""
+        return self.posted - self.pend_debit
+
+
+BalKey = tuple[Account, str, str]  # account, sku, lot
+
+
+def fold(
+    rows: Iterable[Transfer],
+    effective_before: datetime | None = None,
+    recorded_before: datetime | None = None,
+) -> dict[BalKey, Bal]:
+    """Balances from transfer rows in log order, optionally as of / as known on.
+
+    posted = sum(single + post); pending = pending rows minus the post/void rows
+    that resolve them. A post or void whose pending row is filtered out releases
+    nothing.
+    """
+    out: dict[BalKey, Bal] = defaultdict(Bal)
+    open_pending: dict[str, Transfer] = {}
+    for t in rows:
+        if effective_before is not None and t.effective_at >= effective_before:
+            continue
+        if recorded_before is not None and t.recorded_at >= recorded_before:
+            continue
+        _apply(out, open_pending, t)
+    return out
+
+
+def _apply(bal: dict[BalKey, Bal], open_pending: dict[str, Transfer], t: Transfer) -> None:
+    debit, credit = (t.debit, t.sku, t.lot), (t.credit, t.sku, t.lot)
+    if t.phase is Phase.SINGLE or t.phase is Phase.POST:
+        bal[debit].posted -= t.qty
+        bal[credit].posted += t.qty
+    if t.phase is Phase.PENDING:
+        bal[debit].pend_debit += t.qty
+        bal[credit].pend_credit += t.qty
+        open_pending[t.id] = t
+    elif t.phase is Phase.POST or t.phase is Phase.VOID:
+        p = open_pending.pop(t.pending_id or "", None)
+        if p is not None:
+            bal[(p.debit, p.sku, p.lot)].pend_debit -= p.qty
+            bal[(p.credit, p.sku, p.lot)].pend_credit -= p.qty
+
+
+#: The domain's account constructors, remembered: accounts are few and immutable, and
+#: building one formats its owner (the write path asks for the same ones many times).
+org_account = lru_cache(maxsize=4096)(domain.org_account)
+cluster_account = lru_cache(maxsize=4096)(domain.cluster_account)
+vendor_account = lru_cache(maxsize=1024)(domain.vendor_account)
+
+_KINDS = {k.value: k for k in TransferKind}
+_PHASES = {p.value: p for p in Phase}
+_ACCOUNTS: dict[tuple[str, str], Account] = {}
+
+
+def account_of(owner: str, bucket: str) -> Account:
+    """Accounts are few and immutable: build each once."""
+    found = _ACCOUNTS.get((owner, bucket))
+    if found is None:
+        found = _ACCOUNTS[(owner, bucket)] = Account(owner, Bucket(bucket))
+    return found
+
+
+def transfer_from_row(
+    row: Any, effective_at: datetime | None = None, recorded_at: datetime | None = None
+) -> Transfer:
+    """A ``transfers`` table row as a :class:`Transfer` (times may be given converted)."""
+    return Transfer(
+        id=row.id,
+        kind=_KINDS[row.kind],
+        phase=_PHASES[row.phase],
+        debit=account_of(row.debit_owner, row.debit_bucket),
+        credit=account_of(row.credit_owner, row.credit_bucket),
+        sku=row.sku,
+        lot=row.lot,
+        qty=int(row.qty),
+        effective_at=effective_at or row.effective_at,
+        recorded_at=recorded_at or row.recorded_at,
+        pending_id=row.pending_id,
+        diversion=row.diversion,
+    )
+
+
+RawRow = tuple[Any, ...]  # a ``transfers`` row as the driver returns it, in RAW_COLUMNS order
+RAW_COLUMNS = (
+    "event_seq", "id", "kind", "phase", "debit_owner", "debit_bucket", "credit_owner",
+    "credit_bucket", "sku", "lot", "qty", "effective_at", "recorded_at", "pending_id",
+    "diversion",
+)  # fmt: skip
+_POSTED_PHASES = (Phase.SINGLE.value, Phase.POST.value)
+_VOID = Phase.VOID.value
+_PENDING = Phase.PENDING.value
+
+
+class LotBook:
+    """Every transfer of one lot (stored and queued), with all-time balances per account.
+
+    A lot has one SKU, so its balances are keyed by account alone; ``add`` and
+    ``available`` are O(1). Stored rows are kept raw until something reads
+    ``rows`` or ``by_id``: a batch that only moves units never builds them.
+    The latest effective and recorded times of what made units available to an
+    account (credits, released reservations) are found on first need and kept
+    up to date (``Bal.raised``): a debit later than both cannot make any view
+    negative that the all-time balance does not.
+    """
+
+    def __init__(self) -> None:
+        self.bal: dict[Account, Bal] = {}
+        self.open_pending: dict[str, Transfer] = {}
+        self.ids: set[str] = set()
+        self._latest: Moment | None = None  # of any row: the fast way to see a debit is last
+        self._raw: list[tuple[RawRow, Callable[[Any], datetime]]] = []
+        self._rows: list[Transfer] = []
+        self._by_id: dict[str, Transfer] = {}
+
+    def _bal(self, account: Account) -> Bal:
+        found = self.bal.get(account)
+        if found is None:
+            found = self.bal[account] = Bal()
+        return found
+
+    def _latest_raise(self, account: Account, b: Bal) -> Moment | None:
+        """The latest (effective, recorded) times at which units became available to ``account``.
+
+        Raises are credits of posted rows and releases of reservations by void
+        rows; None when the account never got any. Found from the rows once,
+        then kept by :meth:`add`.
+        """
+        if not b.raised_known:
+            owner, bucket = account.owner, account.bucket.value
+            latest: Moment | None = None
+            for r, when in self._raw:
+                posted_credit = r[3] in _POSTED_PHASES and r[6] == owner and r[7] == bucket
+                if posted_credit or (r[3] == _VOID and r[4] == owner and r[5] == bucket):
+                    latest = _later(latest, when(r[11]), when(r[12]))
+            for t in self._rows:
+                posted_credit = (t.phase is Phase.SINGLE or t.phase is Phase.POST) and (
+                    t.credit == account
+                )
+                if posted_credit or (t.phase is Phase.VOID and t.debit == account):
+                    latest = _later(latest, t.effective_at, t.recorded_at)
+            b.raised, b.raised_known = latest, True
+        return b.raised
+
+    def load(self, r: RawRow, when: Callable[[Any], datetime]) -> None:
+        """Account for a stored row (in log order) without building its Transfer yet."""
+        phase, qty = r[3], int(r[10])
+        self.ids.add(r[1])
+        self._latest = _later(self._latest, when(r[11]), when(r[12]))
+        if phase in _POSTED_PHASES:
+            self._bal(account_of(r[4], r[5])).posted -= qty
+            self._bal(account_of(r[6], r[7])).posted += qty
+        if phase in (_PENDING, _VOID):
+            self._apply_phase(_transfer(r, when))  # rare rows: build them now
+        elif phase == Phase.POST.value and r[13] in self.open_pending:
+            self._apply_phase(_transfer(r, when))
+        self._raw.append((r, when))
+
+    def _materialize(self) -> None:
+        if self._raw:
+            built = [_transfer(r, when) for r, when in self._raw]
+            self._raw = []
+            self._rows = built + self._rows
+            self._by_id = {t.id: t for t in self._rows}
+
+    @property
+    def rows(self) -> list[Transfer]:
+        """The lot's transfers in log order."""
+        self._materialize()
+        return self._rows
+
+    @property
+    def by_id(self) -> dict[str, Transfer]:
+        """The lot's transfers by id."""
+        self._materialize()
+        return self._by_id
+
+    def add(self, t: Transfer) -> None:
+        """Append a transfer and update the balances (the rules of :func:`fold`)."""
+        self._rows.append(t)
+        self._by_id[t.id] = t
+        self.ids.add(t.id)
+        self._latest = _later(self._latest, t.effective_at, t.recorded_at)
+        if t.phase is Phase.SINGLE or t.phase is Phase.POST:
+            self._bal(t.debit).posted -= t.qty
+            credit = self._bal(t.credit)
+            credit.posted += t.qty
+            if credit.raised_known:
+                credit.raise_at(t.effective_at, t.recorded_at)
+        self._apply_phase(t)
+
+    def _apply_phase(self, t: Transfer) -> None:
+        """The pending side of a transfer: reserve, or release what it resolves."""
+        if t.phase is Phase.PENDING:
+            self._bal(t.debit).pend_debit += t.qty
+            self._bal(t.credit).pend_credit += t.qty
+            self.open_pending[t.id] = t
+        elif t.phase is Phase.POST or t.phase is Phase.VOID:
+            p = self.open_pending.pop(t.pending_id or "", None)
+            if p is not None:
+                debit = self._bal(p.debit)
+                debit.pend_debit -= p.qty
+                self._bal(p.credit).pend_credit -= p.qty
+                if t.phase is Phase.VOID:
+                    debit.raise_at(t.effective_at, t.recorded_at)
+
+    def available(self, account: Account) -> int:
+        """Units of this lot the account may still debit (all dates, all known)."""
+        b = self.bal.get(account)
+        return 0 if b is None else b.available
+
+    def reserved(self, account: Account) -> int:
+        """Units of this lot the account has reserved for pending debits."""
+        b = self.bal.get(account)
+        return 0 if b is None else b.pend_debit
+
+    def held(self, account: Account, at: datetime) -> int:
+        """Posted units of this lot in ``account``, counting transfers effective by ``at``."""
+        total = 0
+        for t in self.rows:
+            if t.effective_at <= at and (t.phase is Phase.SINGLE or t.phase is Phase.POST):
+                if t.credit == account:
+                    total += t.qty
+                if t.debit == account:
+                    total -= t.qty
+        return total
+
+    def bucket_of(self, org: str, at: datetime) -> Bucket:
+        """Where ``org`` holds this lot's units at ``at``: in transit until arrival, then stock."""
+        return (
+            Bucket.IN_TRANSIT
+            if self.held(org_account(org, Bucket.IN_TRANSIT), at) > 0
+            else Bucket.STOCK
+        )
+
+    def check_debit(self, t: Transfer, recorded_at: datetime) -> datetime:
+        """The recorded time for debit ``t`` (``recorded_at`` or later) that keeps every view whole.
+
+        First the all-time balance: the account must have ``t.qty`` available,
+        counting pending debits (InsufficientUnits otherwise). Then every view
+        of the lot (as of one time, as known on another) that sees ``t`` (as of
+        ``t.effective_at`` or later, as known on its recorded time or later)
+        must keep ``t.qty`` available. When a view fails only because what
+        ``t`` depends on was recorded later, ``t`` is recorded then (nothing is
+        recorded before what it depends on). When a view fails for every
+        recorded time, the units are not there on that day: InsufficientUnits
+        naming it.
+        """
+        b = self.bal.get(t.debit)
+        have = 0 if b is None else b.posted - b.pend_debit
+        if b is None or have < t.qty:
+            raise InsufficientUnits(
+                f"{t.debit} has {have} unit(s) of {t.sku} from lot {t.lot} available "
+                f"(pending debits counted); {t.id!r} asked for {t.qty}"
+            )
+        # Last in both times, in the lot or among what credited the account: every view
+        # that sees t sees all it depends on, and the all-time balance is the lowest.
+        if _by(self._latest, t.effective_at, recorded_at):
+            return recorded_at
+        latest = b.raised if b.raised_known else self._latest_raise(t.debit, b)
+        if _by(latest, t.effective_at, recorded_at):
+            return recorded_at
+        deltas = _deltas(self.rows, t.debit)
+        safe, low, day = _first_safe_record(deltas, t.effective_at, recorded_at, t.qty)
+        if safe is None:
+            raise InsufficientUnits(
+                f"{t.debit} has {low} unit(s) of {t.sku} from lot {t.lot} as of "
+                f"{day.date().isoformat()} (pending debits counted); {t.id!r} asked for "
+                f"{t.qty} effective {t.effective_at.date().isoformat()}"
+            )
+        return safe
+
+
+def _by(latest: Moment | None, effective_at: datetime, recorded_at: datetime) -> bool:
+    """True when ``latest`` (or nothing) is no later than the given times, in both."""
+    return latest is None or (latest[0] <= effective_at and latest[1] <= recorded_at)
+
+
+def _later(latest: Moment | None, effective_at: datetime, recorded_at: datetime) -> Moment:
+    """The latest effective and latest recorded time of ``latest`` and the given ones."""
+    if latest is None:
+        return effective_at, recorded_at
+    return (
+        effective_at if effective_at > latest[0] else latest[0],
+        recorded_at if recorded_at > latest[1] else latest[1],
+    )
+
+
+Delta = tuple[datetime, datetime, int]  # effective, recorded, units made available (+/-)
+
+
+def _deltas(rows: Sequence[Transfer], account: Account) -> list[Delta]:
+    """How each row changes what ``account`` may debit, when, as known when."""
+    out: list[Delta] = []
+    for x in rows:
+        if (x.phase is Phase.SINGLE or x.phase is Phase.POST) and x.credit == account:
+            out.append((x.effective_at, x.recorded_at, x.qty))
+        if x.debit != account:
+            continue
+        if x.phase is Phase.SINGLE or x.phase is Phase.PENDING:
+            out.append((x.effective_at, x.recorded_at, -x.qty))
+        elif x.phase is Phase.VOID:
+            out.append((x.effective_at, x.recorded_at, x.qty))  # the reservation released
+        # a post's debit takes what its pending row reserved: no change
+    return out
+
+
+def _first_safe_record(
+    deltas: Sequence[Delta], effective: datetime, recorded: datetime, qty: int
+) -> tuple[datetime | None, int, datetime]:
+    """The earliest recorded time from which every later view keeps ``qty`` available.
+
+    Returns (that time or None when even the view knowing everything fails, the
+    lowest amount found in the last failing view, the effective time where).
+    """
+    known = sorted({recorded} | {rec for _, rec, _ in deltas if rec > recorded})
+    safe: datetime | None = None
+    low, day = qty, effective
+    for k in reversed(known):
+        low, day = _lowest(deltas, effective, k)
+        if low < qty:
+            break
+        safe = k
+    return safe, low, day
+
+
+def _lowest(deltas: Sequence[Delta], effective: datetime, known: datetime) -> tuple[int, datetime]:
+    """The least available over views as of ``effective`` or later, as known at ``known``."""
+    seen = [(eff, units) for eff, rec, units in deltas if rec <= known]
+    level = sum(units for eff, units in seen if eff <= effective)
+    low, day = level, effective
+    later: dict[datetime, int] = defaultdict(int)
+    for eff, units in seen:
+        if eff > effective:
+            later[eff] += units
+    for eff in sorted(later):
+        level += later[eff]
+        if level < low:
+            low, day = level, eff
+    return low, day
+
+
+def _transfer(r: RawRow, when: Callable[[Any], datetime]) -> Transfer:
+    """A raw driver row (``RAW_COLUMNS`` order) as a :class:`Transfer`."""
+    return Transfer(
+        id=r[1],
+        kind=_KINDS[r[2]],
+        phase=_PHASES[r[3]],
+        debit=account_of(r[4], r[5]),
+        credit=account_of(r[6], r[7]),
+        sku=r[8],
+        lot=r[9],
+        qty=int(r[10]),
+        effective_at=when(r[11]),
+        recorded_at=when(r[12]),
+        pending_id=r[13],
+        diversion=r[14],
+    )

@@ -1,0 +1,166 @@
+"""The books' view of diversions: record, status, decisions with actors, transfers.
+
+Built in a few queries whatever the number of diversions, and brought up to a
+newer chain head incrementally (only the diversions touched since are read).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+
+from gpuledger.domain import Decision, Diversion, DocumentKind, ids
+from gpuledger.ledger import schema
+from gpuledger.ledger.balances import transfer_from_row
+from gpuledger.ledger.chain import Head
+from gpuledger.ledger.codec import from_json
+from gpuledger.ledger.queries import CHUNK, read_documents, starts_with, status_from_ids
+from gpuledger.ledger.results import DecisionView, DiversionView, EventKind, Transfer
+
+_FEW = 16  # diversions read by their own event ids rather than a scan of all decisions
+
+
+def _decision_events(dialect: str, wanted: set[str] | None) -> Any:
+    """The WHERE clause selecting the proposal and decision events of ``wanted`` (None: all).
+
+    A diversion whose id extends another's shares its decisions' prefix; callers
+    keep only the diversions named in the events' bodies.
+    """
+    ev = schema.events.c
+    if wanted is None or len(wanted) > _FEW:
+        return starts_with(dialect, ev.id, ids.proposals_prefix()) | starts_with(
+            dialect, ev.id, ids.decisions_prefix()
+        )
+    return or_(
+        *(
+            (ev.id == ids.divert_event(x)) | starts_with(dialect, ev.id, ids.decision_prefix(x))
+            for x in sorted(wanted)
+        )
+    )
+
+
+def _named(event_id: str, body: str) -> tuple[str, Decision]:
+    """The diversion and decision an event records (bodies name it: ids may hold colons)."""
+    if event_id.startswith(ids.proposals_prefix()):
+        return ids.proposed_diversion(event_id), Decision.PROPOSE
+    inputs = json.loads(body)["input"]
+    return str(inputs["diversion"]), Decision(inputs["decision"])
+
+
+def diversion_views(conn: Connection, diversions: Sequence[Diversion]) -> list[DiversionView]:
+    """The books' view of each diversion, in the given order, in two queries.
+
+    One query reads the transfers of the diversions, one the proposal and
+    decision events.
+    """
+    if not diversions:
+        return []
+    wanted = {d.id for d in diversions}
+    tr, ev = schema.transfers.c, schema.events.c
+    rows_of: dict[str, list[Transfer]] = defaultdict(list)
+    query = select(schema.transfers).order_by(tr.event_seq, tr.id)
+    query = query.where(
+        tr.diversion.in_(wanted) if len(wanted) <= CHUNK else tr.diversion.is_not(None)
+    )
+    for r in conn.execute(query):
+        if r.diversion in wanted:
+            rows_of[r.diversion].append(transfer_from_row(r))
+    decided: dict[str, list[DecisionView]] = defaultdict(list)
+    events = select(ev.id, ev.body, ev.actor, ev.effective_at, ev.recorded_at, ev.seq).where(
+        _decision_events(conn.dialect.name, wanted), ev.kind == EventKind.OPERATION.value
+    )
+    for r in conn.execute(events.order_by(ev.seq)):
+        diversion_id, decision = _named(r.id, r.body)
+        if diversion_id in wanted:
+            decided[diversion_id].append(
+                DecisionView(decision, r.actor, r.effective_at, r.recorded_at, int(r.seq))
+            )
+    views = []
+    for d in diversions:
+        rows = rows_of.get(d.id, [])
+        status = status_from_ids({t.id for t in rows}, d.id)
+        views.append(
+            DiversionView(
+                diversion=replace(d, status=status) if status is not None else d,
+                status=status,
+                decisions=tuple(decided.get(d.id, ())),
+                transfers=tuple(rows),
+            )
+        )
+    return views
+
+
+def on_chain(conn: Connection, head: Head) -> bool:
+    """Whether the event at ``head``'s seq has ``head``'s hash in these books (seq 0: always)."""
+    if head[0] == 0:
+        return True
+    ev = schema.events.c
+    found = conn.execute(select(ev.hash).where(ev.seq == head[0])).scalar()
+    return found == head[1]
+
+
+def all_diversion_views(conn: Connection) -> tuple[DiversionView, ...]:
+    """The books' view of every diversion, in order of first appearance of its record."""
+    docs = read_documents(conn, [DocumentKind.DIVERSION.value])[DocumentKind.DIVERSION.value]
+    return tuple(diversion_views(conn, [from_json(Diversion, data) for data in docs.values()]))
+
+
+def touched_diversions(conn: Connection, since: int) -> set[str]:
+    """Ids of the diversions whose view may differ after the events with seq above ``since``.
+
+    A diversion's view is made of its record (documents of kind diversion), its
+    transfers (the ``diversion`` column) and its proposal and decision events.
+    """
+    tr, dc, ev = schema.transfers.c, schema.documents.c, schema.events.c
+    found: set[str] = set()
+    rows = select(tr.diversion).where(tr.event_seq > since, tr.diversion.is_not(None))
+    found.update(str(r) for r in conn.execute(rows.distinct()).scalars())
+    docs = select(dc.doc_id).where(
+        dc.event_seq > since, dc.doc_kind == DocumentKind.DIVERSION.value
+    )
+    found.update(str(r) for r in conn.execute(docs).scalars())
+    events = select(ev.id, ev.body).where(
+        ev.seq > since,
+        ev.kind == EventKind.OPERATION.value,
+        _decision_events(conn.dialect.name, None),
+    )
+    for r in conn.execute(events):
+        found.add(_named(r.id, r.body)[0])
+    return found
+
+
+def update_diversion_views(
+    conn: Connection, views: Sequence[DiversionView], *, since: int
+) -> tuple[DiversionView, ...]:
+    """``views`` (the full list at seq ``since``) brought up to the books' head.
+
+    Only the diversions touched after ``since`` are read again; they keep their
+    place, and diversions first recorded after ``since`` are appended in order of
+    first appearance, as :func:`all_diversion_views` orders them.
+    """
+    touched = touched_diversions(conn, since)
+    if not touched:
+        return tuple(views)
+    if len(touched) > CHUNK:
+        return all_diversion_views(conn)
+    dc = schema.documents.c
+    query = (
+        select(dc.doc_id, dc.data)
+        .where(dc.doc_kind == DocumentKind.DIVERSION.value, dc.doc_id.in_(touched))
+        .order_by(dc.event_seq)
+    )
+    docs: dict[str, dict[str, Any]] = {}
+    for r in conn.execute(query):
+        docs[r.doc_id] = json.loads(r.data)
+    fresh = {
+        v.diversion.id: v
+        for v in diversion_views(conn, [from_json(Diversion, data) for data in docs.values()])
+    }
+    out = [fresh.pop(v.diversion.id, v) for v in views]
+    out.extend(fresh.values())  # in order of first appearance: all after ``since``
+    return tuple(out)

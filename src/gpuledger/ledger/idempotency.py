@@ -1,0 +1,78 @@
+"""Idempotency and immutable content: what "the same operation again" means.
+
+Every operation carries an id (given, or derived in ``gpuledger.domain.ids``).
+The same id with the same content is a no-op; with other content it is refused
+(:class:`IdempotencyConflict`). Documents are versioned by content instead; a
+diversion, once proposed, is the exception: its content is fixed under its id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpuledger.domain import IdempotencyConflict
+from gpuledger.ledger.codec import to_json
+from gpuledger.ledger.results import EventKind, Operation
+
+#: A proposal's content: what approvers approve. ``status`` is the books' state,
+#: ``proposed_by`` and ``known_on`` are facts of the first proposal (who, and
+#: when the books learned of it): a later proposal of the same content keeps them.
+DIVERSION_CONTENT = ("lot", "qty", "from_org", "to_org", "on", "payback", "reason", "source")
+
+
+#: A value as plain JSON types, equal to what the log stores once read back.
+normal = to_json
+
+
+def _without_source(inputs: Any) -> Any:
+    """What operation idempotency compares: the input without its ``source`` (a note)."""
+    if isinstance(inputs, dict):
+        return {k: v for k, v in inputs.items() if k != "source"}
+    return inputs
+
+
+def replayed(
+    prior: tuple[str, dict[str, Any]] | None, event_id: str, op: Operation, inputs: Any
+) -> bool:
+    """True when ``prior`` (the stored event with this id) is this operation again.
+
+    ``prior`` is (kind, body) or None when the id is new; ``inputs`` holds plain
+    JSON values (dates as ISO strings), as the log stores them. Raises
+    IdempotencyConflict naming the id when the stored event differs.
+    """
+    if prior is None:
+        return False
+    kind, body = prior
+    if (
+        kind != EventKind.OPERATION.value
+        or body.get("op") != op.value
+        or _without_source(body.get("input")) != _without_source(inputs)
+    ):
+        raise IdempotencyConflict(
+            f"operation {event_id!r} was recorded before with different content "
+            f"({body.get('input')} != {inputs}); use a new id or reverse the first one"
+        )
+    return True
+
+
+def diversion_changes(stored: dict[str, Any], proposed: dict[str, Any]) -> list[str]:
+    """The content fields (``DIVERSION_CONTENT``) in which two diversion documents differ.
+
+    Both are documents as stored (``normal`` of a Diversion); a field missing
+    from an older document counts as empty.
+    """
+    empty: dict[str, Any] = {"payback": []}
+    return [
+        f for f in DIVERSION_CONTENT if stored.get(f, empty.get(f)) != proposed.get(f, empty.get(f))
+    ]
+
+
+def refuse_changes(diversion_id: str, stored: dict[str, Any], proposed: dict[str, Any]) -> None:
+    """Raise IdempotencyConflict when a proposed diversion's content differs from the stored one."""
+    changed = diversion_changes(stored, proposed)
+    if changed:
+        diff = "; ".join(f"{f}: {stored.get(f)!r} -> {proposed.get(f)!r}" for f in changed)
+        raise IdempotencyConflict(
+            f"diversion {diversion_id!r} was proposed with other content ({diff}); "
+            "a diversion's content is fixed once proposed: void it and propose a new id"
+        )

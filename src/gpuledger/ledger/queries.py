@@ -1,0 +1,217 @@
+"""The read model: transfers, documents, balances and the books as a Scenario.
+
+Functions of an open connection, shared by the ``Ledger`` facade, the planning
+snapshot and governance. Reads take ``as_of`` (effective day, inclusive) and
+``known_on`` (recorded day, inclusive), None meaning everything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, case, func, select
+
+from gpuledger.domain import (
+    Account,
+    DiversionStatus,
+    DocumentKind,
+    Movement,
+    Parameters,
+    Phase,
+    Scenario,
+    TransferKind,
+    day_end,
+    ids,
+)
+from gpuledger.ledger import schema
+from gpuledger.ledger.balances import account_of, transfer_from_row
+from gpuledger.ledger.codec import DOCUMENT_TYPES, MOVEMENT_KIND, from_json
+from gpuledger.ledger.results import EventKind, Transfer
+
+Docs = dict[str, dict[str, dict[str, Any]]]  # kind -> id -> latest data, in first-seen order
+CHUNK = 500  # ids per ``IN (...)`` list
+
+
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    """Slices of at most ``size`` items, for ``IN (...)`` lists."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def starts_with(dialect: str, column: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix``, as each backend finds it fastest and exactly.
+
+    SQLite compares text bytewise, so a range ``prefix <= column < next`` is
+    exact and uses the column's index (its ``LIKE`` does not). PostgreSQL
+    compares by the database's collation, which may ignore punctuation: there
+    ``LIKE 'prefix%'`` (escaped) is the exact form.
+    """
+    if dialect == "sqlite":
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return (column >= prefix) & (column < upper)
+    return column.startswith(prefix, autoescape=True)
+
+
+def read_transfers(
+    conn: Connection,
+    as_of: date | None = None,
+    known_on: date | None = None,
+    *,
+    lot: str | None = None,
+    diversion: str | None = None,
+) -> list[Transfer]:
+    """Transfer rows in log order, as of / as known on the given days."""
+    tr = schema.transfers.c
+    query = _window(select(schema.transfers).order_by(tr.event_seq, tr.id), as_of, known_on)
+    if lot is not None:
+        query = query.where(tr.lot == lot)
+    if diversion is not None:
+        query = query.where(tr.diversion == diversion)
+    return [transfer_from_row(r) for r in conn.execute(query)]
+
+
+def read_documents(conn: Connection, kinds: Sequence[str], known_on: date | None = None) -> Docs:
+    """Latest document data per kind and id (in order of first appearance)."""
+    dc, ev = schema.documents.c, schema.events.c
+    query = (
+        select(dc.doc_kind, dc.doc_id, dc.data)
+        .where(dc.doc_kind.in_(list(kinds)))
+        .order_by(dc.event_seq)
+    )
+    if known_on is not None:
+        query = query.join(schema.events, ev.seq == dc.event_seq).where(
+            ev.recorded_at < day_end(known_on)
+        )
+    out: Docs = {k: {} for k in kinds}
+    for r in conn.execute(query):
+        out[r.doc_kind][r.doc_id] = json.loads(r.data)
+    return out
+
+
+def read_document(conn: Connection, kind: str, doc_id: str) -> dict[str, Any] | None:
+    """The latest version of one document (None if the books never held it)."""
+    dc = schema.documents.c
+    query = (
+        select(dc.data)
+        .where(dc.doc_kind == kind, dc.doc_id == doc_id)
+        .order_by(dc.event_seq.desc())
+        .limit(1)
+    )
+    data = conn.execute(query).scalar()
+    return None if data is None else dict(json.loads(data))
+
+
+_POSTED = (Phase.SINGLE.value, Phase.POST.value)
+_RESOLVING = (Phase.POST.value, Phase.VOID.value)
+
+
+def _window(query: Select[Any], as_of: date | None, known_on: date | None) -> Select[Any]:
+    tr = schema.transfers.c
+    if as_of is not None:
+        query = query.where(tr.effective_at < day_end(as_of))
+    if known_on is not None:
+        query = query.where(tr.recorded_at < day_end(known_on))
+    return query
+
+
+def sum_balances(
+    conn: Connection, as_of: date | None = None, known_on: date | None = None
+) -> dict[tuple[Account, str], tuple[int, int]]:
+    """(posted, pending) per (account, SKU), as of / as known on, in one aggregate query.
+
+    The same semantics as :func:`balances.fold`: posted sums the single and post
+    rows; pending sums the pending rows not resolved by a post or void row that
+    is itself inside the window. The database groups by (debit, credit, SKU),
+    so Python sees one row per pair of accounts, not one per transfer.
+    """
+    tr = schema.transfers.c
+    resolved = _window(
+        select(tr.pending_id).where(tr.phase.in_(_RESOLVING), tr.pending_id.is_not(None)),
+        as_of,
+        known_on,
+    )
+    posted = func.sum(case((tr.phase.in_(_POSTED), tr.qty), else_=0))
+    pending = func.sum(
+        case(((tr.phase == Phase.PENDING.value) & tr.id.not_in(resolved), tr.qty), else_=0)
+    )
+    keys = (tr.debit_owner, tr.debit_bucket, tr.credit_owner, tr.credit_bucket, tr.sku)
+    query = _window(select(*keys, posted, pending).group_by(*keys), as_of, known_on)
+    totals: dict[tuple[Account, str], list[int]] = defaultdict(lambda: [0, 0])
+    for r in conn.execute(query):
+        p, q = int(r[5] or 0), int(r[6] or 0)
+        debit = totals[(account_of(r.debit_owner, r.debit_bucket), r.sku)]
+        credit = totals[(account_of(r.credit_owner, r.credit_bucket), r.sku)]
+        debit[0] -= p
+        debit[1] -= q
+        credit[0] += p
+        credit[1] += q
+    return {key: (p, q) for key, (p, q) in totals.items()}
+
+
+def status_from_ids(transfer_ids: set[str], diversion_id: str) -> DiversionStatus | None:
+    """A diversion's status from the ids of its transfers (None: never proposed)."""
+    if ids.post_event(diversion_id) in transfer_ids:
+        return DiversionStatus.POSTED
+    if ids.void_event(diversion_id) in transfer_ids:
+        return DiversionStatus.VOIDED
+    if ids.divert_event(diversion_id) in transfer_ids:
+        return DiversionStatus.PENDING
+    return None
+
+
+def _movements(conn: Connection, documents: dict[str, dict[str, Any]]) -> tuple[Movement, ...]:
+    """Movements: imported documents, then those posted by the verbs (their event input)."""
+    found = dict(documents)
+    ev = schema.events.c
+    query = select(ev.body).where(
+        ev.kind == EventKind.OPERATION.value,
+        starts_with(conn.dialect.name, ev.id, ids.movements_prefix()),
+    )
+    for (body,) in conn.execute(query.order_by(ev.seq)):
+        data = json.loads(body)["input"]
+        found.setdefault(data["id"], data)
+    return tuple(from_json(Movement, data) for data in found.values())
+
+
+def scenario_from_books(conn: Connection, as_of: date | None = None) -> Scenario:
+    """The latest documents as a Scenario (see ``Ledger.to_scenario``)."""
+    kinds = [k.value for k in DOCUMENT_TYPES] + [MOVEMENT_KIND, DocumentKind.SCENARIO.value]
+    docs = read_documents(conn, kinds)
+    heads = list(docs[DocumentKind.SCENARIO.value].values())
+    head: dict[str, Any] = heads[-1]["data"] if heads else {}
+    records: dict[str, tuple[Any, ...]] = {
+        k.value: tuple(from_json(cls, d) for d in docs[k.value].values())
+        for k, cls in DOCUMENT_TYPES.items()
+    }
+    tr = schema.transfers.c
+    last_row = select(tr.diversion, tr.id).where(
+        tr.diversion.is_not(None), tr.kind == TransferKind.DIVERT.value
+    )
+    # The latest divert row of each diversion (pending, post or void) gives its status.
+    latest = {r.diversion: r.id for r in conn.execute(last_row.order_by(tr.event_seq, tr.id))}
+    diversions = []
+    for d in records[DocumentKind.DIVERSION.value]:
+        found = status_from_ids({latest[d.id]}, d.id) if d.id in latest else None
+        diversions.append(replace(d, status=found) if found else d)
+    return Scenario(
+        name=head.get("name", "ledger"),
+        as_of=as_of or (date.fromisoformat(head["as_of"]) if head else date.min),
+        skus=records[DocumentKind.SKU.value],
+        vendors=records[DocumentKind.VENDOR.value],
+        groups=records[DocumentKind.GROUP.value],
+        orgs=records[DocumentKind.ORG.value],
+        clusters=records[DocumentKind.CLUSTER.value],
+        orders=records[DocumentKind.ORDER.value],
+        lots=records[DocumentKind.LOT.value],
+        targets=records[DocumentKind.TARGET.value],
+        claims=records[DocumentKind.CLAIM.value],
+        diversions=tuple(diversions),
+        movements=_movements(conn, docs[MOVEMENT_KIND]),
+        parameters=from_json(Parameters, head["parameters"]) if head else Parameters(),
+        description=head.get("description"),
+    )
