@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev demo test lint typecheck pytest bench clean
+.PHONY: help install install-dev demo test lint graph typecheck pytest bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -30,9 +30,13 @@ install-dev: $(DEVSTAMP) ## create .venv and install the project with the dev to
 demo: $(STAMP) ## run the founding story on SQLite (./gpuledger-demo.db)
 	$(BIN)/gpuledger demo
 
-lint: $(DEVSTAMP) ## ruff lint and format check
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+lint: $(DEVSTAMP) ## ruff lint and format check, import-linter contracts (the package's layers)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/lint-imports --no-cache
+
+graph: $(DEVSTAMP) ## regenerate the package graph in docs/architecture.md from the code
+	$(BIN)/python scripts/package_graph.py --write docs/architecture.md
 
 typecheck: $(DEVSTAMP) ## mypy strict on src/
 	$(BIN)/mypy

@@ -33,9 +33,7 @@ def open_books(url: str, *, create: bool, clock: Callable[[], datetime]) -> Ledg
     """
     from gpuledger.ledger import Ledger
 
-    # One place to switch: the ledger refuses missing books once it takes `create`.
-    del create
-    return Ledger.open(url, clock=clock)
+    return Ledger.open(url, clock=clock, create=create)
 
 
 @dataclass
