@@ -24,7 +24,6 @@ from gpuledger.ledger import system_clock
 from gpuledger.services.books import Backend
 from gpuledger.web import create_router
 
-
 #: Smaller answers are sent as they are (compressing them saves too little).
 GZIP_MIN_BYTES = 1000
 #: zlib level 6: most of level 9's saving at a fraction of its time, on every page.

@@ -114,12 +114,17 @@ def _vertical(day: date, top: int, name: str, color: str, dash: str) -> dict[str
 
 def _layout(y_title: str, first: date, last: date, top: int) -> dict[str, Any]:
     return {
-        "margin": {"l": 64, "r": 16, "t": 16, "b": 40},
+        "margin": {"l": 8, "r": 16, "t": 16, "b": 8},
         "height": 400,
         "narrow_height": 520,
-        "xaxis": {"type": "date", "range": [first.isoformat(), last.isoformat()]},
+        "xaxis": {
+            "type": "date",
+            "range": [first.isoformat(), last.isoformat()],
+            "automargin": True,
+        },
         "yaxis": {
-            "title": {"text": y_title},
+            "title": {"text": y_title, "standoff": 8},
+            "automargin": True,
             "tickformat": ",d",
             "range": [0, top],
             "ticklabelposition": "outside top",

@@ -203,6 +203,7 @@ def sankey_figure(links: Sequence[FlowLink]) -> dict[str, Any]:
         outflow[src] += qty
         inflow[dst] += qty
     labels = [f"{_node_label(n)}: {max(inflow[n], outflow[n]):,} GPUs" for n in nodes]
+    xs, ys = _positions(nodes, {n: max(inflow[n], outflow[n]) for n in nodes})
     row = {id(x): n for n, x in enumerate(links)}
     custom, colors = [], []
     for _, _, x, _ in staged:
@@ -227,6 +228,8 @@ def sankey_figure(links: Sequence[FlowLink]) -> dict[str, Any]:
                 "pad": 18,
                 "thickness": 16,
                 "color": ["#34495e" if n.startswith("vendor:") else "#5b7896" for n in nodes],
+                "x": xs,
+                "y": ys,
                 "hovertemplate": "%{label}<extra></extra>",
             },
             "link": {
@@ -247,6 +250,35 @@ def sankey_figure(links: Sequence[FlowLink]) -> dict[str, Any]:
         "autosize": True,
     }
     return {"data": data, "layout": layout}
+
+
+def _stage(node: str) -> int:
+    """The node's column: vendor 0, consignee 1, holder 2, cluster 3."""
+    if node.startswith(f"{OwnerKind.VENDOR}:"):
+        return 0
+    if node.endswith(_INTO):
+        return 1
+    if node.startswith(f"{OwnerKind.CLUSTER}:"):
+        return 3
+    return 2
+
+
+def _positions(nodes: Sequence[str], value: dict[str, int]) -> tuple[list[float], list[float]]:
+    """Each node's (x, y) centre in [0, 1]: a column per stage, stacked by value in a column.
+
+    Columns without nodes are skipped, so the diagram always spans the width.
+    """
+    stages = sorted({_stage(n) for n in nodes})
+    column = {st: i / max(1, len(stages) - 1) for i, st in enumerate(stages)}
+    xs, ys = [], []
+    for n in nodes:
+        st = _stage(n)
+        mates = [m for m in nodes if _stage(m) == st]
+        total = sum(value[m] for m in mates) or 1
+        before = sum(value[m] for m in mates[: mates.index(n)])
+        xs.append(round(min(0.999, max(0.001, column[st])), 3))
+        ys.append(round(0.02 + 0.96 * (before + value[n] / 2) / total, 3))
+    return xs, ys
 
 
 def _alpha(hex_color: str, alpha: float = 0.55) -> str:

@@ -22,7 +22,7 @@
     var out = JSON.parse(JSON.stringify(layout));
     out.height = Math.max(out.height || 0, out.narrow_height || 440);
     out.font = Object.assign({}, out.font, { size: 11 });
-    if (out.margin) { out.margin.l = Math.min(out.margin.l || 56, 48); out.margin.r = 8; }
+    if (out.margin) { out.margin.r = 8; }
     return out;
   }
 
