@@ -105,7 +105,8 @@ def test_overview_shows_teslas_targets(browser: Browser) -> None:
         "table.targets tbody tr[data-target]", "rs => rs.map(r => r.dataset.target)"
     )
     assert set(rows) >= TESLA_TARGETS
-    assert page.locator("#org-tesla [data-plotted='1']").count() >= 1  # the holdings chart drew
+    # the holdings chart draws once Plotly arrives, after the page's load event
+    page.wait_for_selector("#org-tesla [data-plotted='1']")
     assert page.locator("tr[data-target='tesla-eoy24'] .state").inner_text().strip()
     # the first Tab reaches the skip link: keyboard users can jump to the content
     page.keyboard.press("Tab")

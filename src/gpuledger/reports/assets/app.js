@@ -44,10 +44,21 @@
     });
   }
 
+  // Plotly (4.8 MB) is fetched only by pages with charts (body[data-plotly]), and only after
+  // the page's load event: the numbers and tables are usable first, the charts follow.
   function whenPlotly() {
     if (typeof Plotly !== "undefined") { draw(); return; }
-    var script = document.getElementById("plotly-js");
-    if (script) { script.addEventListener("load", draw); }
+    var src = document.body.getAttribute("data-plotly");
+    if (!src) { return; }
+    function fetchPlotly() {
+      var script = document.createElement("script");
+      script.src = src;
+      script.id = "plotly-js";
+      script.addEventListener("load", draw);
+      document.head.appendChild(script);
+    }
+    if (document.readyState === "complete") { fetchPlotly(); }
+    else { window.addEventListener("load", function () { setTimeout(fetchPlotly, 0); }); }
   }
 
   // ------------------------------------------------------------------ tables
