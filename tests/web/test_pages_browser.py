@@ -21,6 +21,7 @@ from tests.web.books import make_demo_app
 from tests.web.conftest import (
     LAPTOP,
     PHONE,
+    SCREENSHOTS,
     Browser,
     Server,
     axe_serious,
@@ -206,4 +207,22 @@ def test_a_slow_plan_shows_progress(browser: Browser, books: Server) -> None:
     note = page.locator("#progress")
     note.wait_for(state="visible")
     assert "several seconds" in note.inner_text()
+    page.context.close()
+
+
+def test_the_confirmation_repeats_the_cost(browser: Browser, books: Server) -> None:
+    page = browser.as_user("audrey")
+    page.goto(f"{books.url}/diversions")
+    card = page.locator(f"[data-diversion='{PENDING}']")
+    figure = card.locator("[data-field=gpu_days_without_payback]").inner_text()
+    card.locator("[data-action=approve]").click()
+    dialog = page.locator("#confirm-dialog")
+    dialog.wait_for(state="visible")
+    assert figure in dialog.inner_text() and PENDING in dialog.inner_text()
+    assert axe_serious(page) == []
+    page.screenshot(path=str(SCREENSHOTS / "confirm-dialog-1280.png"))
+    dialog.locator("[data-confirm-no]").click()
+    assert not dialog.is_visible()
+    decided = {x.actor for x in books.app.state.backend.ledger.diversion(PENDING).decisions}
+    assert "audrey" not in decided  # cancelled: nothing recorded
     page.context.close()
