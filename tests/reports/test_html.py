@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
@@ -88,3 +89,50 @@ def test_the_report_holds_the_plan(books: Ledger, report: str) -> None:
     for t in plan["targets"]:
         assert f'data-target="{t["id"]}"' in report
         assert gpus(t["held_at_by"]) in report
+
+
+class Boxes(HTMLParser):
+    """The attributes of every element carrying ``data-headline``, in document order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.boxes: list[dict[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if "data-headline" in a:
+            self.boxes.append(a)
+
+
+def test_the_report_opens_with_the_demos_headline(books: Ledger, report: str) -> None:
+    """The executive summary shows the figures `gpuledger demo` prints, with their window."""
+    from gpuledger.demo import FOUNDING_DIVERSION, demo_report
+
+    demo = demo_report(books)
+    parser = Boxes()
+    parser.feed(report)
+    box = next(b for b in parser.boxes if b["data-headline"] == FOUNDING_DIVERSION)
+    assert box["id"].startswith("summary-")
+    assert int(box["data-gpu-days-without"]) == demo.giver_gpu_days_lost > 0
+    assert int(box["data-gpu-days-with"]) == demo.giver_gpu_days_lost_with_payback > 0
+    assert box["data-window-start"] == demo.record.on.isoformat()
+    assert box["data-window-end"] == demo.window_end.isoformat()
+    for lost in (demo.giver_gpu_days_lost, demo.giver_gpu_days_lost_with_payback):
+        cost = demo.cost_usd(lost)
+        assert cost is not None and f"USD {cost:,.0f}" in report
+    assert report.index('id="summary"') < report.index('id="overview"')
+
+
+def test_dollars_only_where_they_add_up(report: str) -> None:
+    """No per-target dollar column: its sum was USD 1.28B against a USD 219M headline."""
+    assert "rental equivalent</th>" not in report
+    amounts = {m for m in re.findall(r"USD ([0-9,]{5,})", report)}
+    parser = Boxes()
+    parser.feed(report)
+    allowed = {
+        f"{int(b[key]) * 24 * 2:,}"
+        for b in parser.boxes
+        for key in ("data-gpu-days-without", "data-gpu-days-with")
+        if b[key]
+    }
+    assert amounts and amounts <= allowed, amounts - allowed

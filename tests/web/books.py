@@ -80,3 +80,14 @@ def make_app(url: str) -> tuple[FastAPI, dict[str, str]]:
     import_eve(url)
     app = create_app(url, clock=clock, hasher=TokenHasher(time_cost=1, memory_cost=1024))
     return app, add_users(app.state.backend.gov)
+
+
+def make_demo_app(url: str) -> tuple[FastAPI, dict[str, str]]:
+    """The app over the whole founding story (as of 2024-06-30, the diversion posted)."""
+    ledger = Ledger.open(url, clock=clock)
+    try:
+        ledger.import_scenario(load_scenario(demo_scenario_path()), actor="import")
+    finally:
+        ledger.close()
+    app = create_app(url, clock=clock, hasher=TokenHasher(time_cost=1, memory_cost=1024))
+    return app, add_users(app.state.backend.gov)

@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,13 +59,11 @@ class Server:
     app: Any
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """uvicorn in a thread over a temp SQLite file with the eve-of-diversion books."""
+def serve(db: Path, build: Callable[[str], tuple[Any, dict[str, str]]]) -> Iterator[Server]:
+    """uvicorn in a thread serving the app ``build`` makes over a SQLite file at ``db``."""
     import uvicorn
 
-    db = tmp_path_factory.mktemp("web") / "books.db"
-    app, tokens = make_app(f"sqlite:///{db}")
+    app, tokens = build(f"sqlite:///{db}")
     port = _free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off"
@@ -82,6 +80,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv.should_exit = True
     thread.join(timeout=10)
     app.state.backend.ledger.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The dashboard over a temp SQLite file with the eve-of-diversion books."""
+    yield from serve(tmp_path_factory.mktemp("web") / "books.db", make_app)
 
 
 @dataclass
@@ -135,3 +139,58 @@ def shoot(page: Any, name: str) -> None:
     """Save a full-page screenshot as a test artifact."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+# --------------------------------------------------------------------------- checks in the page
+
+#: Text boxes of a chart may touch (a pixel of anti-aliasing) but not overlap more.
+OVERLAP_TOLERANCE = 1.0
+
+_TEXT_BOXES = """fig => [...fig.querySelectorAll('svg text')]
+    .filter(t => t.textContent.trim() && t.getClientRects().length
+                 && getComputedStyle(t).visibility !== 'hidden'
+                 && getComputedStyle(t).display !== 'none'
+                 && parseFloat(getComputedStyle(t).opacity || '1') > 0)
+    .map(t => { const r = t.getBoundingClientRect();
+                const c = t.closest('.legend, .infolayer, .xtick, .ytick, .g-xtitle, .g-ytitle,'
+                                    + ' .sankey-node, .annotation, .textpoint');
+                return {text: t.textContent.trim(), x: r.left, y: r.top, w: r.width, h: r.height,
+                        kind: c ? c.getAttribute('class') : 'other'}; })"""
+
+
+def text_problems(page: Any) -> list[str]:
+    """Every pair of overlapping text boxes, and every text box outside its chart, per chart."""
+    problems: list[str] = []
+    for fig in page.query_selector_all(".figure[data-plotted='1']"):
+        name = fig.get_attribute("id")
+        box = fig.bounding_box()
+        texts = fig.evaluate(_TEXT_BOXES)
+        for t in texts:
+            inside = (
+                t["x"] >= box["x"] - OVERLAP_TOLERANCE
+                and t["y"] >= box["y"] - OVERLAP_TOLERANCE
+                and t["x"] + t["w"] <= box["x"] + box["width"] + OVERLAP_TOLERANCE
+                and t["y"] + t["h"] <= box["y"] + box["height"] + OVERLAP_TOLERANCE
+            )
+            if not inside:
+                problems.append(f"{name}: {t['text']!r} is clipped (outside the chart)")
+        for i, a in enumerate(texts):
+            for b in texts[i + 1 :]:
+                dx = min(a["x"] + a["w"], b["x"] + b["w"]) - max(a["x"], b["x"])
+                dy = min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"])
+                if dx > OVERLAP_TOLERANCE and dy > OVERLAP_TOLERANCE:
+                    problems.append(f"{name}: {a['text']!r} overlaps {b['text']!r}")
+    return problems
+
+
+def axe_serious(page: Any) -> list[str]:
+    """axe-core's critical and serious violations on the page (axe-playwright-python's copy)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(n["target"]) for n in v["nodes"][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("critical", "serious")
+    ]

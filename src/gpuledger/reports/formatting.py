@@ -70,6 +70,18 @@ def usd(value: float | None) -> str:
     return f"USD {value:,.0f}"
 
 
+#: Ids longer than this are shortened in legends and buttons (the full id stays in titles).
+SHORT_ID = 24
+
+
+def short_id(ident: str, limit: int = SHORT_ID) -> str:
+    """``divert-2023-12-10-LOT-T-2023-12-tesla-x-12000`` -> ``divert-2023…esla-x-12000``."""
+    if len(ident) <= limit:
+        return ident
+    head = (limit - 1) // 2
+    return f"{ident[:head]}…{ident[-(limit - 1 - head) :]}"
+
+
 def script_json(value: Any) -> str:
     """JSON safe to embed in ``<script type="application/json">`` (no ``</``)."""
     text = json.dumps(value, separators=(",", ":"), default=str)
@@ -85,4 +97,5 @@ FILTERS = {
     "percent": percent,
     "usd": usd,
     "script_json": script_json,
+    "short_id": short_id,
 }

@@ -22,13 +22,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from gpuledger.domain import Bucket, OwnerKind, Scenario
+from gpuledger.domain import Bucket, DiversionStatus, OwnerKind, Scenario
 from gpuledger.forecast import Forecast
 from gpuledger.ledger import Ledger
 from gpuledger.planning import Plan
-from gpuledger.reports.charts import fan_figure, holdings_figure
+from gpuledger.reports.charts import Counterfactual, fan_figure, holdings_figure, short_id
 from gpuledger.reports.flows import FlowLink, flow_links, owner_label, sankey_figure
 from gpuledger.services.books import balances_report
+from gpuledger.services.dashboard import Headline
 from gpuledger.services.visibility import consumer_orgs
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "OrgSection",
     "TargetRow",
     "TargetState",
+    "counterfactuals",
     "fan_charts",
     "fan_figure",
     "flow_links",
@@ -90,7 +92,7 @@ class TargetRow:
                 return "not complete in the horizon"
             case TargetState.AT_RISK:
                 p = self.on_time_probability or 0.0
-                return f"at risk ({p * 100:.0f}% on time in the forecast)"
+                return f"at risk: on time in the plan, {p * 100:.0f}% on time in the forecast"
         return "on time"
 
 
@@ -171,14 +173,38 @@ class OrgSection:
     balances: tuple[dict[str, Any], ...]
 
 
+def counterfactuals(org: str, sku: str, headlines: Iterable[Headline]) -> list[Counterfactual]:
+    """The other lines of an org's holdings chart, from the diversions' impacts.
+
+    A posted diversion touching the org adds "without" it: the impact's
+    ``before`` plan (the books had it not happened). A pending one adds "if
+    approved": the impact's ``after`` plan. Both are the plans of
+    ``services.planning.impact_of_diversion``, payback included.
+    """
+    out: list[Counterfactual] = []
+    for h in headlines:
+        result = h.books_impact
+        if result is None or h.sku != sku or org not in (h.org, h.to_org):
+            continue
+        if h.status is DiversionStatus.POSTED:
+            out.append((f"without diversion {short_id(h.diversion)}", result.before, h.on))
+        else:
+            out.append((f"if {short_id(h.diversion)} is approved", result.after, h.on))
+    return out
+
+
 def org_sections(
     ledger: Ledger,
     plan: Plan,
     fc: Forecast | None,
     orgs: Sequence[str],
     scenario: Scenario,
+    headlines: Sequence[Headline] = (),
 ) -> list[OrgSection]:
-    """The overview of each org in ``orgs``: holdings against targets, status, balances."""
+    """The overview of each org in ``orgs``: holdings against targets, status, balances.
+
+    ``headlines`` (``services.dashboard``) draw each diversion's counterfactual.
+    """
     consumer_org = consumer_orgs(scenario)
     skus_of_lots = lot_skus(scenario)
     diversions = [v.diversion for v in ledger.diversions()]
@@ -200,8 +226,10 @@ def org_sections(
         charts = tuple(
             Chart(
                 f"holdings-{org}-{n}",
-                holdings_figure(plan, org, sku, diversions, skus_of_lots),
-                f"{org}: planned {sku} holdings over time against its targets",
+                holdings_figure(
+                    plan, org, sku, diversions, skus_of_lots, counterfactuals(org, sku, headlines)
+                ),
+                f"{org}: planned {sku} holdings (stock + deployed) over time against its targets",
             )
             for n, sku in enumerate(skus)
         )

@@ -1,8 +1,9 @@
 """The web dashboard: pages served beside the API (``gpuledger.server`` mounts it).
 
 Pages at ``/`` (overview), ``/orgs/{org}``, ``/flows``, ``/diversions``,
-``/forecast``, ``/claims``, ``/audit`` and ``/login``, with their assets under
-``/static/`` (Plotly served from the ``plotly`` package: nothing from a CDN).
+``/diversions/{id}``, ``/forecast``, ``/claims``, ``/audit`` and ``/login``, with
+their assets under ``/static/`` and ``/favicon.ico`` (Plotly served from the
+``plotly`` package, only to pages with charts: nothing from a CDN).
 """
 
 from __future__ import annotations

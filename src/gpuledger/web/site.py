@@ -9,9 +9,10 @@ answers them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import Request
@@ -22,11 +23,16 @@ from gpuledger.domain import GpuledgerError, PolicyName, Unauthenticated
 from gpuledger.forecast import Forecast
 from gpuledger.governance.rules import Access, Directory
 from gpuledger.governance.store import Governance
-from gpuledger.ledger import Ledger
+from gpuledger.ledger import DiversionView, Ledger
+from gpuledger.services import dashboard
 from gpuledger.services.books import visibility
+from gpuledger.services.dashboard import Headline
 from gpuledger.services.errors import http_status
 from gpuledger.services.forecasting import forecast_report
 from gpuledger.services.visibility import Visibility
+from gpuledger.web.assets import static_url
+
+V = TypeVar("V")
 
 #: The sign-in cookie (the API token, HttpOnly, SameSite=Strict).
 COOKIE = "gpuledger_token"
@@ -60,29 +66,72 @@ class Viewer:
 
 
 @dataclass
-class ForecastCache:
-    """Recent forecasts by (events in the books, policy, samples, seed).
+class Memo(Generic[V]):
+    """The most recent results by key; keys start with the number of events in the books.
 
-    The books changed means a new key, so a cached forecast is never stale.
+    The books changed means a new key, so a kept result is never stale.
     """
 
     size: int = 8
-    items: dict[tuple[int, str, int, int], Forecast] = field(default_factory=dict)
+    items: dict[Hashable, V] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self, ledger: Ledger, policy: PolicyName, samples: int, seed: int) -> Forecast:
-        """The forecast of the books as they are now, computed at most once per key."""
-        key = (ledger.event_count(), str(policy), samples, seed)
+    def get(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """The result for ``key``, computed at most once while it is kept."""
         with self.lock:
             hit = self.items.get(key)
         if hit is not None:
             return hit
-        fc = forecast_report(ledger, policy, samples=samples, seed=seed)
+        value = compute()
         with self.lock:
-            self.items[key] = fc
+            self.items[key] = value
             while len(self.items) > self.size:
                 self.items.pop(next(iter(self.items)))
-        return fc
+        return value
+
+
+@dataclass
+class ForecastCache:
+    """Recent forecasts by (events in the books, policy, samples, seed, as of)."""
+
+    memo: Memo[Forecast] = field(default_factory=Memo)
+
+    def get(
+        self,
+        ledger: Ledger,
+        policy: PolicyName,
+        samples: int,
+        seed: int,
+        as_of: date | None = None,
+    ) -> Forecast:
+        """The forecast of the books as they are now, computed at most once per key."""
+        key = (ledger.event_count(), str(policy), samples, seed, as_of)
+        return self.memo.get(
+            key, lambda: forecast_report(ledger, policy, samples=samples, seed=seed, as_of=as_of)
+        )
+
+
+@dataclass
+class HeadlineCache:
+    """Recent headlines of diversions by (events in the books, diversion, policy)."""
+
+    memo: Memo[Headline] = field(default_factory=lambda: Memo(size=64))
+
+    def get(self, ledger: Ledger, view: DiversionView, policy: PolicyName) -> Headline:
+        """The headline of ``view`` (``services.dashboard.headline``), kept while the books hold."""
+        key = (ledger.event_count(), view.diversion.id, str(policy))
+        return self.memo.get(key, lambda: dashboard.headline(ledger, view, policy))
+
+    def all(
+        self,
+        ledger: Ledger,
+        views: Iterable[DiversionView],
+        policy: PolicyName,
+        limit: int | None = None,
+    ) -> list[Headline]:
+        """Headlines of the pending and posted ``views`` (``services.dashboard.headlines``)."""
+        live = [v for v in views if v.status in dashboard.LIVE]
+        return [self.get(ledger, v, policy) for v in live[:limit]]
 
 
 def safe_next(target: str | None) -> str:
@@ -124,6 +173,7 @@ class Site:
     ledger: Ledger | None = None
     gov: Governance | None = None
     cache: ForecastCache = field(default_factory=ForecastCache)
+    headlines: HeadlineCache = field(default_factory=HeadlineCache)
 
     def books(self, request: Request) -> tuple[Ledger, Governance]:
         """The books and governance of this request."""
@@ -146,16 +196,29 @@ class Site:
         return Viewer(user, directory.access(user), directory)
 
     def render(
-        self, request: Request, name: str, who: Viewer | None, status: int = 200, **ctx: Any
+        self,
+        request: Request,
+        name: str,
+        who: Viewer | None,
+        status: int = 200,
+        *,
+        charts: bool = False,
+        **ctx: Any,
     ) -> HTMLResponse:
-        """A page from its template, with the navigation."""
+        """A page from its template, with the navigation; ``charts`` loads Plotly."""
         path = request.url.path
         current = next(
             (href for href, _ in NAV if href != "/" and path.startswith(href)),
             "/" if path == "/" or path.startswith("/orgs/") else None,
         )
         html = self.env.get_template(name).render(
-            request_path=path, nav=NAV, current=current, who=who, **ctx
+            request_path=path,
+            nav=NAV,
+            current=current,
+            who=who,
+            charts=charts,
+            static_url=static_url,
+            **ctx,
         )
         return HTMLResponse(html, status_code=status)
 

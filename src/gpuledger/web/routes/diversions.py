@@ -1,8 +1,15 @@
-"""``/diversions``: the form with its live impact preview, and every visible diversion.
+"""``/diversions``: what each diversion costs, an inbox, the form with its preview; one diversion.
 
-The preview is ``gpuledger impact --divert ... --json`` cut down to the viewer's
-targets; proposals and decisions go through ``services.diversions`` (the
-governance rules); the buttons shown are the decisions the rules allow.
+Each pending or posted diversion's card opens with its headline
+(``services.dashboard``, the org-level figures of ``gpuledger impact --json``),
+so an approver decides from the cost. The inbox lists the pending diversions
+the viewer may decide now. The form is shown only to someone who may propose
+(``services.dashboard.proposal_orgs``, the governance rule), with the
+counterparties of the books to choose from. The preview is ``gpuledger impact
+--divert ... --json`` cut down to the viewer's targets; proposals and
+decisions go through ``services.diversions`` (the governance rules); the
+buttons shown are the decisions the rules allow, each confirmed first.
+``/diversions/{id}`` shows one diversion with its lots' transfers and its events.
 """
 
 from __future__ import annotations
@@ -23,31 +30,45 @@ from gpuledger.domain import (
     UnknownRecord,
 )
 from gpuledger.governance.store import Governance
-from gpuledger.ledger import Ledger
-from gpuledger.services import diversions
+from gpuledger.ledger import DiversionView, Ledger
+from gpuledger.services import dashboard, diversions
 from gpuledger.services import requests as rq
-from gpuledger.services.books import books_today
+from gpuledger.services.books import books_today, trace
 from gpuledger.services.errors import error_body, http_status
 from gpuledger.services.planning import impact_of_change
 from gpuledger.web.forms import diversion_form, divert_change
 from gpuledger.web.site import Site, Viewer, form, same_origin
 
+#: Decisions that put a pending diversion in a viewer's inbox (voiding one's own is not one).
+WAITING = frozenset({Decision.APPROVE.value, Decision.REJECT.value})
+#: Cards that get their headline computed on the list (the rest on their own page).
+HEADLINES_LISTED = 25
 
-def diversion_rows(who: Viewer, ledger: Ledger) -> list[dict[str, Any]]:
-    """Visible diversions, newest first, each with its approvals and the allowed decisions."""
-    views = who.seen(ledger).diversions(reversed(ledger.diversions()))
-    return [
-        {
-            "d": r.view.diversion,
-            "status": r.status.value if r.status else None,
-            "decisions": r.view.decisions,
-            "approvals": r.approvals,
-            "allowed": [
-                d.value for d in diversions.allowed_decisions(r.view, who.access, who.directory)
-            ],
-        }
-        for r in diversions.reports(views, who.directory)
-    ]
+
+def diversion_rows(
+    who: Viewer, ledger: Ledger, site: Site, views: list[DiversionView] | None = None
+) -> list[dict[str, Any]]:
+    """Visible diversions, newest first, each with its cost, approvals and allowed decisions."""
+    if views is None:
+        views = who.seen(ledger).diversions(reversed(ledger.diversions()))
+    rows = []
+    for n, r in enumerate(diversions.reports(views, who.directory)):
+        allowed = [d.value for d in diversions.allowed_decisions(r.view, who.access, who.directory)]
+        live = r.status in dashboard.LIVE and n < HEADLINES_LISTED
+        rows.append(
+            {
+                "d": r.view.diversion,
+                "status": r.status.value if r.status else None,
+                "decisions": r.view.decisions,
+                "approvals": r.approvals,
+                "allowed": allowed,
+                "waiting": any(a in WAITING for a in allowed),
+                "headline": (
+                    site.headlines.get(ledger, r.view, rq.DEFAULT_POLICY) if live else None
+                ),
+            }
+        )
+    return rows
 
 
 def decision_of(text: str) -> Decision:
@@ -77,6 +98,8 @@ def router(site: Site) -> APIRouter:
     ) -> Response:
         scenario = ledger.to_scenario()
         seen = who.seen(ledger)
+        all_orgs = [o.id for o in scenario.orgs]
+        views = seen.diversions(reversed(ledger.diversions()))
         defaults = {
             "id": "",
             "lot": "",
@@ -93,9 +116,13 @@ def router(site: Site) -> APIRouter:
             "diversions.html",
             who,
             status,
-            rows=diversion_rows(who, ledger),
+            rows=diversion_rows(who, ledger, site, views),
             lots=[lot for lot in scenario.lots if seen.sees_org(lot.consignee)],
-            orgs=[o for o in scenario.orgs if seen.sees_org(o.id)],
+            proposal_orgs=dashboard.proposal_orgs(who.access, all_orgs),
+            counterparties=dashboard.counterparties(
+                who.access, who.directory, [v.diversion for v in views], all_orgs
+            ),
+            names={o.id: o.name or o.id for o in scenario.orgs if seen.sees_org(o.id)},
             policies=[str(p) for p in PolicyName],
             values=defaults | dict(values or {}),
             error=error,
@@ -120,10 +147,40 @@ def router(site: Site) -> APIRouter:
             seen.require_change(change, ledger.to_scenario())
             policy = rq.parse_policy(fields.get("policy") or None)
             data = seen.impact_json(impact_of_change(ledger, change, policy))
+            # Org rows of orgs the viewer does not see stay out (the receiver may be one).
+            data["orgs"] = [o for o in data["orgs"] if seen.sees_org(o["org"])]
         except GpuledgerError as exc:
             return JSONResponse(error_body(exc), status_code=http_status(exc))
         fragment = site.env.get_template("_preview.html").render(impact=data)
         return JSONResponse({"impact": data, "html": fragment})
+
+    @pages.get("/diversions/{diversion_id}", response_class=HTMLResponse)
+    def one(request: Request, diversion_id: str) -> Response:
+        """One diversion: its card, every transfer of its lots, its events."""
+
+        def build(who: Viewer, ledger: Ledger, gov: Governance) -> Response:
+            seen = who.seen(ledger)
+            view = ledger.diversion(diversion_id)
+            seen.require_diversion(view.diversion)
+            (row,) = diversion_rows(who, ledger, site, [view])
+            d = view.diversion
+            lots = [d.lot, *(p.lot for p in d.payback)]
+            traces = []
+            for lot in dict.fromkeys(lots):
+                try:
+                    traces.append(trace(ledger, lot, seen=seen))
+                except UnknownRecord:
+                    continue  # a lot of the other side, which the viewer does not see
+            events = [
+                e
+                for e in reversed(ledger.events(limit=max(ledger.event_count(), 1)))
+                if d.id in e.id and seen.sees_event(e.body)
+            ]
+            return site.render(
+                request, "diversion.html", who, row=row, traces=traces, events=events
+            )
+
+        return site.page(request, build)
 
     @pages.post("/diversions", response_class=HTMLResponse)
     async def propose(request: Request) -> Response:

@@ -1,4 +1,10 @@
-"""``/flows``: a Sankey of posted units vendor -> org -> cluster over a period."""
+"""``/flows``: a Sankey of units vendor -> org -> cluster over a period, and its table.
+
+Posted transfers in the period (``reports.flows.flow_links``), and what the
+plan of the books as they stand assigns to each cluster on the period's end
+(``reports.flows.assigned_links``), so the clusters are drawn before any deploy
+is posted.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,11 @@ from fastapi.responses import HTMLResponse, Response
 from gpuledger.governance.store import Governance
 from gpuledger.ledger import Ledger
 from gpuledger.reports import views
+from gpuledger.reports.charts import FLOW_COLORS
+from gpuledger.reports.flows import FLOW_MEANINGS, assigned_links
+from gpuledger.services import dashboard
 from gpuledger.services import requests as rq
+from gpuledger.services.planning import plan_report
 from gpuledger.web.site import Site, Viewer
 
 
@@ -29,14 +39,28 @@ def router(site: Site) -> APIRouter:
         def build(who: Viewer, ledger: Ledger, gov: Governance) -> Response:
             first = rq.parse_optional_date(start or None, "start")
             last = rq.parse_optional_date(end or None, "end")
-            links = views.flow_links(ledger.transfers(), who.seen(ledger).sees_owner, first, last)
-            title = f"Units vendor → org → cluster, {period(first, last)}"
+            sees = who.seen(ledger).sees_owner
+            posted = views.flow_links(ledger.transfers(), sees, first, last)
+            day = dashboard.books_date(ledger)
+            on = min(last or day, day)
+            planned = (
+                []
+                if first and on < first
+                else assigned_links(plan_report(ledger, as_of=day), on, sees, posted)
+            )
+            links = posted + planned
             return site.render(
                 request,
                 "flows.html",
                 who,
+                charts=bool(links),
                 links=links,
-                figure=views.sankey_figure(links, title),
+                figure=views.sankey_figure(links),
+                title=f"Units vendor → org → cluster, {period(first, last or on)}",
+                period=period(first, last or on),
+                assigned_on=on if planned else None,
+                meanings=FLOW_MEANINGS,
+                colors=FLOW_COLORS,
                 start=start or "",
                 end=end or "",
                 label=views.owner_label,

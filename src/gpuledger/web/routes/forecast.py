@@ -9,6 +9,7 @@ from gpuledger.domain import PolicyName
 from gpuledger.governance.store import Governance
 from gpuledger.ledger import Ledger
 from gpuledger.reports import views
+from gpuledger.services import dashboard
 from gpuledger.services import requests as rq
 from gpuledger.services.claims import claims_report
 from gpuledger.web.site import Site, Viewer
@@ -22,13 +23,17 @@ def router(site: Site) -> APIRouter:
     def forecast_page(request: Request, policy: str | None = None) -> Response:
         def build(who: Viewer, ledger: Ledger, gov: Governance) -> Response:
             chosen = rq.parse_policy(policy or None)
-            fc = site.cache.get(ledger, chosen, site.samples, site.seed)
+            day = dashboard.books_date(ledger)
+            fc = site.cache.get(ledger, chosen, site.samples, site.seed, as_of=day)
             consumers = who.seen(ledger).consumers
+            fans = views.fan_charts(fc, consumers)
             return site.render(
                 request,
                 "forecast.html",
                 who,
-                charts=views.fan_charts(fc, consumers),
+                charts=bool(fans),
+                fans=fans,
+                as_of=day,
                 rows=views.forecast_rows(fc, consumers),
                 forecast=fc,
                 policy=str(chosen),
@@ -40,15 +45,19 @@ def router(site: Site) -> APIRouter:
     @pages.get("/claims", response_class=HTMLResponse)
     def claims_page(request: Request) -> Response:
         def build(who: Viewer, ledger: Ledger, gov: Governance) -> Response:
-            fc = site.cache.get(ledger, rq.DEFAULT_POLICY, site.samples, site.seed)
+            day = dashboard.books_date(ledger)
+            fc = site.cache.get(ledger, rq.DEFAULT_POLICY, site.samples, site.seed, as_of=day)
             checks = who.seen(ledger).claims(claims_report(ledger, fc))
+            scenario = ledger.to_scenario()
             return site.render(
                 request,
                 "claims.html",
                 who,
                 checks=checks,
-                claims={c.id: c for c in ledger.to_scenario().claims},
+                claims={c.id: c for c in scenario.claims},
+                tolerance=scenario.parameters.claim_tolerance,
                 forecast=fc,
+                as_of=day,
             )
 
         return site.page(request, build)

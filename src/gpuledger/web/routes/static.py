@@ -1,43 +1,54 @@
-"""``/static/{name}``: the stylesheet, the pages' scripts and Plotly, served by the app itself."""
+"""``/static/{name}`` and ``/favicon.ico``: the files of :mod:`gpuledger.web.assets`.
+
+A request carrying the file's current version (``?v=DIGEST``, as pages link it)
+is cached for a year as ``immutable``; any other is ``no-cache`` (revalidate).
+Every answer has a strong ETag, and ``If-None-Match`` with it answers 304. A
+client that accepts gzip gets the precompressed bytes (``Content-Encoding:
+gzip``; the app's gzip middleware leaves an encoded answer alone).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from importlib import resources
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from gpuledger.reports.templating import asset_text, plotly_js_path
+from gpuledger.web.assets import ASSETS
 from gpuledger.web.site import Site
 
-#: name -> (how to read it, media type). Nothing else is served: no path is followed.
-FILES: dict[str, tuple[Callable[[], bytes], str]] = {
-    "app.css": (lambda: asset_text("app.css").encode(), "text/css"),
-    "app.js": (lambda: asset_text("app.js").encode(), "text/javascript"),
-    "diversions.js": (
-        lambda: (resources.files("gpuledger.web") / "static" / "diversions.js").read_bytes(),
-        "text/javascript",
-    ),
-    "plotly.min.js": (lambda: plotly_js_path().read_bytes(), "text/javascript"),
-}
+YEAR = 365 * 24 * 3600
+
+
+def _accepts_gzip(request: Request) -> bool:
+    codings = request.headers.get("accept-encoding", "")
+    return any(c.split(";")[0].strip() == "gzip" for c in codings.split(","))
+
+
+def serve(request: Request, name: str, version: str | None) -> Response:
+    """The file ``name`` as the module docstring says."""
+    asset = ASSETS.get(name)
+    if asset is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    cache = f"public, max-age={YEAR}, immutable" if version == asset.digest else "public, no-cache"
+    headers = {"ETag": asset.etag, "Cache-Control": cache, "Vary": "Accept-Encoding"}
+    if asset.etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    if _accepts_gzip(request):
+        headers["Content-Encoding"] = "gzip"
+        return Response(asset.gzipped, media_type=asset.media_type, headers=headers)
+    return Response(asset.body, media_type=asset.media_type, headers=headers)
 
 
 def router(site: Site) -> APIRouter:
-    """The static files (read once, then kept)."""
+    """The static files and the site's icon."""
     del site  # the files are the same for every site
     pages = APIRouter()
-    loaded: dict[str, bytes] = {}
 
     @pages.get("/static/{name}")
-    def static_file(name: str) -> Response:
-        if name not in FILES:
-            return Response("not found", status_code=404, media_type="text/plain")
-        read, media = FILES[name]
-        if name not in loaded:
-            loaded[name] = read()
-        return Response(
-            loaded[name], media_type=media, headers={"Cache-Control": "public, max-age=3600"}
-        )
+    def static_file(request: Request, name: str, v: str | None = None) -> Response:
+        return serve(request, name, v)
+
+    @pages.get("/favicon.ico")
+    def favicon(request: Request, v: str | None = None) -> Response:
+        return serve(request, "favicon.ico", v)
 
     return pages
