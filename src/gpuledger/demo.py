@@ -15,6 +15,7 @@ from typing import Any
 
 from gpuledger.claims import ClaimCheck
 from gpuledger.domain import Bucket, Diversion, PolicyName
+from gpuledger.domain.money import rental_usd
 from gpuledger.domain.serialize import jsonable
 from gpuledger.ledger import Ledger
 from gpuledger.planning import Impact
@@ -71,9 +72,7 @@ class DemoReport:
 
     def cost_usd(self, gpu_days: int) -> float | None:
         """Rental-equivalent cost of GPU-days at the scenario's assumed price."""
-        if self.gpu_hour_price_usd is None:
-            return None
-        return gpu_days * 24 * self.gpu_hour_price_usd
+        return rental_usd(gpu_days, self.gpu_hour_price_usd)
 
     def to_json(self) -> dict[str, Any]:
         """Everything the demo prints, for machines."""

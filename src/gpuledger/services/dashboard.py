@@ -27,6 +27,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from gpuledger.domain import Diversion, DiversionStatus, GpuledgerError, PolicyName
+from gpuledger.domain.money import HOURS_PER_DAY, rental_usd
 from gpuledger.domain.serialize import NOT_JSON, jsonable
 from gpuledger.services.books import books_today
 from gpuledger.services.planning import impact_of_diversion
@@ -49,21 +50,8 @@ __all__ = [
     "rental_usd",
 ]
 
-HOURS_PER_DAY = 24
 #: The statuses whose diversions can still cost anything (voided ones moved nothing).
 LIVE = frozenset({DiversionStatus.PENDING, DiversionStatus.POSTED})
-
-
-def rental_usd(gpu_days: int, price_per_gpu_hour: float | None) -> float | None:
-    """GPU-days times the stated GPU-hour price (None when the scenario states none).
-
-    Money is only ever this product: an assumption (the price) times a figure of
-    the books (GPU-days), never summed over figures that overlap.
-    """
-    assert gpu_days >= 0, gpu_days
-    if price_per_gpu_hour is None:
-        return None
-    return gpu_days * HOURS_PER_DAY * price_per_gpu_hour
 
 
 @dataclass(frozen=True)
