@@ -10,6 +10,8 @@ The package is split by concern; everything public is re-exported here, so
 - :mod:`~gpuledger.domain.dates`: how days become timestamps
 - :mod:`~gpuledger.domain.ids`: every derived id
 - :mod:`~gpuledger.domain.limits`: bounds on every input
+- :mod:`~gpuledger.domain.power`: powered capacity of sites (Epoch AI's method)
+- :mod:`~gpuledger.domain.money`: dollars as a stated price times GPU-days
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ from gpuledger.domain.records import (
     Org,
     Parameters,
     Payback,
+    PowerStep,
     Scenario,
+    Site,
     Sku,
     Target,
     Vendor,
@@ -109,9 +113,11 @@ __all__ = [
     "PermissionDenied",
     "Phase",
     "PolicyName",
+    "PowerStep",
     "RateLimited",
     "Scenario",
     "ScenarioError",
+    "Site",
     "Sku",
     "Target",
     "TransferKind",

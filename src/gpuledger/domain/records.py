@@ -17,13 +17,22 @@ from gpuledger.domain.enums import Bucket, ClaimKind, DiversionStatus, OwnerKind
 
 @dataclass(frozen=True)
 class Sku:
-    """An accelerator model. ``annual_failure_rate`` feeds the forecast."""
+    """An accelerator model. ``annual_failure_rate`` feeds the forecast.
+
+    ``tdp_w`` is the chip's power draw (W), from which a site's powered capacity
+    in units of this SKU follows (:mod:`gpuledger.domain.power`); None when not
+    stated (such units cannot be counted against a site's power). ``h100e`` is
+    its H100-equivalent factor (Epoch AI publishes one per chip); None when not
+    stated.
+    """
 
     id: str
     name: str | None = None
     annual_failure_rate: float = 0.0
     source: str | None = None
     assumed: bool = False
+    tdp_w: float | None = None
+    h100e: float | None = None
 
 
 @dataclass(frozen=True)
@@ -86,13 +95,53 @@ class Org:
 
 
 @dataclass(frozen=True)
+class PowerStep:
+    """A site's power from ``from_date`` on (a step function), in MW."""
+
+    from_date: date
+    mw: float
+    source: str | None = None
+    assumed: bool = False
+
+
+@dataclass(frozen=True)
+class Site:
+    """A data center of an org, with the power it has over time.
+
+    ``power`` is a step function: the latest step with ``from_date <= day`` is in
+    force; before the first step the site has 0 MW. A site with no steps states
+    no capacity (no limit). ``pue`` overrides the scenario's parameter.
+    """
+
+    id: str
+    org: str
+    name: str | None = None
+    pue: float | None = None
+    power: tuple[PowerStep, ...] = ()
+    source: str | None = None
+    assumed: bool = False
+
+    def mw_on(self, day: date) -> float | None:
+        """MW in force on ``day``; None when the site states no capacity."""
+        if not self.power:
+            return None
+        mw = 0.0
+        for step in sorted(self.power, key=lambda s: s.from_date):
+            if step.from_date > day:
+                break
+            mw = step.mw
+        return mw
+
+
+@dataclass(frozen=True)
 class Cluster:
-    """A place where an org deploys units."""
+    """A place where an org deploys units, at one of its sites (``site``) when known."""
 
     id: str
     org: str
     name: str | None = None
     source: str | None = None
+    site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +186,8 @@ class Target:
     """A need: the consumer (org or cluster) holds ``qty`` units of ``sku`` by ``by``.
 
     Targets are cumulative holdings, not increments. Priority 1 is highest.
+    ``accepts`` lists other SKUs that fill the target one-for-one (as Kueue's
+    resource flavors): an H200 can fill an H100 target when the target says so.
     """
 
     id: str
@@ -148,6 +199,7 @@ class Target:
     weight: float = 1.0
     source: str | None = None
     assumed: bool = False
+    accepts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,6 +265,10 @@ class Parameters:
     gpu_hour_price_source: str | None = None
     claim_tolerance: float = 0.05
     horizon_days: int = 730
+    system_overhead: float = 1.82
+    system_overhead_source: str | None = None
+    pue: float = 1.2
+    pue_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +282,7 @@ class Scenario:
     groups: tuple[Group, ...] = ()
     orgs: tuple[Org, ...] = ()
     clusters: tuple[Cluster, ...] = ()
+    sites: tuple[Site, ...] = ()
     orders: tuple[Order, ...] = ()
     lots: tuple[Lot, ...] = ()
     targets: tuple[Target, ...] = ()

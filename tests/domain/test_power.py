@@ -1,0 +1,49 @@
+"""Powered capacity (Epoch AI's method): MW x 10^6 / (TDP x overhead x PUE), rounded down."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from gpuledger.domain import Parameters, PowerStep, Site, Sku
+from gpuledger.domain.power import org_capacity, site_capacity
+
+D = date.fromisoformat
+H100 = Sku("H100", tdp_w=700, h100e=1.0)
+P = Parameters(system_overhead=1.82, pue=1.0)
+SITE = Site(
+    "giga-texas",
+    "tesla",
+    power=(PowerStep(D("2024-11-15"), 63.7), PowerStep(D("2024-06-01"), 35.0)),
+)
+
+
+@pytest.mark.parametrize(
+    ("day", "units"),
+    [
+        pytest.param("2024-05-31", 0, id="before-the-first-step"),
+        pytest.param("2024-06-01", 27_472, id="first-step"),  # 35e6 / 1274 = 27,472.5
+        pytest.param("2024-11-14", 27_472, id="day-before-the-second"),
+        pytest.param("2024-11-15", 50_000, id="exact-quotient-not-rounded-down"),
+    ],
+)
+def test_site_capacity_is_a_step_function_in_units(day: str, units: int) -> None:
+    assert site_capacity(H100, SITE, P, D(day)) == units
+
+
+def test_site_pue_overrides_the_parameter() -> None:
+    site = Site("s", "o", pue=2.0, power=(PowerStep(D("2024-01-01"), 2.548),))
+    assert site_capacity(H100, site, P, D("2024-01-01")) == 1_000  # 2.548e6 / (700*1.82*2)
+
+
+def test_no_stated_limit() -> None:
+    assert site_capacity(H100, Site("s", "o"), P, D("2024-01-01")) is None  # no timeline
+    assert site_capacity(Sku("X"), SITE, P, D("2024-12-01")) is None  # TDP unknown
+    assert org_capacity(H100, [], P, D("2024-12-01")) is None  # no site at all
+    assert org_capacity(H100, [SITE, Site("s", "o")], P, D("2024-12-01")) is None
+
+
+def test_org_capacity_sums_its_sites() -> None:
+    other = Site("s2", "tesla", power=(PowerStep(D("2024-01-01"), 1.274),))
+    assert org_capacity(H100, [SITE, other], P, D("2024-12-01")) == 50_000 + 1_000
