@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, func, select, text
 
@@ -65,9 +66,10 @@ from gpuledger.ledger.results import (
     LotTrace,
     Transfer,
 )
-from gpuledger.ledger.snapshot import build_snapshot
 from gpuledger.ledger.work import Work
-from gpuledger.planning.snapshot import PlanningSnapshot
+
+if TYPE_CHECKING:
+    from gpuledger.planning.snapshot import PlanningSnapshot
 
 _ANALYZE_AFTER = 5_000  # rows written by one transaction
 
@@ -460,6 +462,10 @@ class Ledger:
         head: its arrays are read-only (``writeable`` False), so a caller that
         needs to change one works on a copy.
         """
+
+        # The planner (NumPy) loads here, not when the books are opened: reading
+        # balances or a trace must not pay for it.
+        from gpuledger.ledger.snapshot import build_snapshot
 
         def compute(conn: Connection, head: Head) -> PlanningSnapshot:
             scenario = self._scenario(conn, head, as_of)
