@@ -47,6 +47,8 @@ KINDS: dict[str, Kind] = {
     "FILE": Kind(str(SMALL), ("/nonexistent-dir/in.yaml",)),
     "OUT": Kind("out.yaml", ("/nonexistent-dir/out.yaml",)),
     "POLICY": Kind("consigned", ("fairshare", "")),
+    "FORMAT": Kind("json", ("xml", "")),
+    "STATUS": Kind("expected", ("shipped", "")),
     "ROLE": Kind("viewer", ("boss", "")),
     "LOT:QTY": Kind("LOT-A-1:5", ("LOT-A-1", "LOT-A-1:abc", "LOT:A:5"), ("LOT-A-1:0",)),
     "LOT:QTY:FROM:TO": Kind(

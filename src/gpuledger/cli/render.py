@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -27,6 +27,26 @@ if TYPE_CHECKING:
 
 def _iso(d: date | None) -> str:
     return d.isoformat() if d else "never"
+
+
+def rows(columns: Sequence[str], items: Sequence[dict[str, Any]], *, title: str) -> None:
+    """Rows of a list (``services.lists``) as one table; numbers with thousands separators."""
+    table = Table(*columns, title=f"{title} ({len(items):,})")
+    for item in items:
+        table.add_row(*(_cell(item[c]) for c in columns))
+    out().print(table)
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return fmt(v)
+    if isinstance(v, float):
+        return f"{v:,g}"
+    return escape(str(v))
 
 
 def balances(report: BalancesReport) -> None:

@@ -35,6 +35,7 @@ from gpuledger.domain import (
     TransferKind,
     UnknownRecord,
 )
+from gpuledger.domain.enums import LotStatus
 from gpuledger.ledger import importer, schema, verbs
 from gpuledger.ledger.approvals import WORKING_COPY, ApprovalPolicy
 from gpuledger.ledger.audit import verify_books
@@ -51,6 +52,7 @@ from gpuledger.ledger.engine import WRITE, alembic_config, make_engine, migrate,
 from gpuledger.ledger.importer import BatchOp
 from gpuledger.ledger.memo import DEFAULT_SIZE, Head, HeadMemo, MemoStats
 from gpuledger.ledger.queries import (
+    lot_progress,
     read_document,
     read_documents,
     read_transfers,
@@ -313,6 +315,11 @@ class Ledger:
         """Transfer rows in log order, filtered by dates, lot or diversion."""
         with self._reading() as conn:
             return read_transfers(conn, as_of, known_on, lot=lot, diversion=diversion)
+
+    def lot_statuses(self, known_on: date | None = None) -> dict[str, LotStatus]:
+        """Lots shipped -> in transit or received (``queries.lot_progress``); others expected."""
+        with self._reading() as conn:
+            return lot_progress(conn, known_on)
 
     def balances(self, as_of: date | None = None, known_on: date | None = None) -> list[Balance]:
         """Every account's units per SKU as of a date, as known on a date.

@@ -28,6 +28,7 @@ from gpuledger.domain import (
     day_end,
     ids,
 )
+from gpuledger.domain.enums import LotStatus
 from gpuledger.ledger import schema
 from gpuledger.ledger.balances import account_of, transfer_from_row
 from gpuledger.ledger.codec import DOCUMENT_TYPES, MOVEMENT_KIND, from_json
@@ -215,3 +216,34 @@ def scenario_from_books(conn: Connection, as_of: date | None = None) -> Scenario
         parameters=from_json(Parameters, head["parameters"]) if head else Parameters(),
         description=head.get("description"),
     )
+
+
+def lot_progress(conn: Connection, known_on: date | None = None) -> dict[str, LotStatus]:
+    """Each lot with a shipment posted -> in transit or received (expected lots are absent).
+
+    A lot counts as shipped or received by its posted ``ship`` / ``receive``
+    rows, whatever their effective day (the books as they stand), as known on
+    ``known_on``; a shipment or receipt since reversed no longer counts.
+    """
+    tr = schema.transfers.c
+    kinds = (TransferKind.SHIP.value, TransferKind.RECEIVE.value)
+    moved = _window(
+        select(tr.lot, tr.id, tr.kind).where(
+            tr.kind.in_(kinds), tr.phase.in_(_POSTED), tr.lot.is_not(None)
+        ),
+        None,
+        known_on,
+    )
+    undone = _window(select(tr.id).where(tr.kind == TransferKind.REVERSAL.value), None, known_on)
+    reversed_ids = {r.id for r in conn.execute(undone)}
+    found: dict[str, set[str]] = defaultdict(set)
+    for r in conn.execute(moved):
+        if ids.reversal_event(r.id) not in reversed_ids:
+            found[r.lot].add(r.kind)
+    return {
+        lot: LotStatus.RECEIVED
+        if TransferKind.RECEIVE.value in kinds_of_lot
+        else LotStatus.IN_TRANSIT
+        for lot, kinds_of_lot in found.items()
+        if kinds_of_lot
+    }
