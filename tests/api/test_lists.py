@@ -1,4 +1,4 @@
-"""``GET /lists/<kind>`` (and ``/orgs``, ``/orders``, ``/lots``, ``/targets``): paged, filtered, visible."""
+"""The API's lists (`/lists/<kind>`, `/orgs`, `/orders`, `/lots`, `/targets`): paged, visible."""
 
 from __future__ import annotations
 

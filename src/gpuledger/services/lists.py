@@ -27,10 +27,11 @@ from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from gpuledger.domain import ClaimKind, DiversionStatus, InvalidInput, Scenario
+from gpuledger.domain import ClaimKind, DiversionStatus, InvalidInput, Scenario, UnknownRecord
 from gpuledger.domain.enums import ListKind, LotStatus, OrderStatus
 from gpuledger.domain.serialize import jsonable
 from gpuledger.services import requests as rq
+from gpuledger.services.books import visibility
 
 if TYPE_CHECKING:
     from gpuledger.ledger import Ledger
@@ -231,8 +232,6 @@ def list_records(ledger: Ledger, query: ListQuery, seen: Visibility | None = Non
     ``seen`` None is the holder of the books (everything). An ``org`` the
     reader may not see answers UnknownRecord, as if it did not exist.
     """
-    from gpuledger.services.books import visibility
-
     spec = SPECS[query.kind]
     books = ledger.to_scenario()
     reader = (seen or visibility(ledger, None)).only(query.org)
@@ -396,3 +395,30 @@ def describe_filters(kind: ListKind) -> str:
     if spec.day is not None:
         parts.append(f"--from/--to (on {spec.day})")
     return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class ExpectedLot:
+    """A lot the books hold with no shipment posted yet: when it ships and arrives."""
+
+    lot: str
+    sku: str
+    qty: int
+    consignee: str
+    ships_on: date
+    arrives_on: date
+
+
+def expected_lot(ledger: Ledger, lot_id: str, seen: Visibility | None = None) -> ExpectedLot | None:
+    """The lot ``lot_id`` if it is expected (not shipped yet), else None.
+
+    UnknownRecord when the books hold no such lot (or ``seen`` may not see it).
+    """
+    rows = [r for r in _lots(ledger, ledger.to_scenario()) if r.id == lot_id]
+    reader = seen or visibility(ledger, None)
+    if not rows or not reader.sees_org(rows[0].consignee):
+        raise UnknownRecord(f"lot {lot_id!r} is not in the ledger")
+    r = rows[0]
+    if r.status is not LotStatus.EXPECTED:
+        return None
+    return ExpectedLot(r.id, r.sku, r.qty, r.consignee, r.ships_on, r.arrives_on)
