@@ -21,7 +21,19 @@ from gpuledger.ledger import Ledger
 from gpuledger.scenario import load_scenario
 from tests.cli.conftest import SMALL, fingerprint, run
 
-IDS = ("ID", "LOT", "ORG", "VENDOR", "SKU", "CLUSTER", "ORDER", "TARGET", "NAME", "TOKEN")
+IDS = (
+    "ID",
+    "TRANSFER",
+    "LOT",
+    "ORG",
+    "VENDOR",
+    "SKU",
+    "CLUSTER",
+    "ORDER",
+    "TARGET",
+    "NAME",
+    "TOKEN",
+)
 BAD_IDS = ("has space", "bad/slash", "x" * 300)
 
 

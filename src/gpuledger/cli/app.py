@@ -91,6 +91,7 @@ for command, name in (
     (verbs.receive, "receive"),
     (verbs.deploy, "deploy"),
     (verbs.fail, "fail"),
+    (verbs.reverse, "reverse"),
     (books.balances, "balances"),
     (books.trace, "trace"),
     (planning.plan, "plan"),

@@ -55,6 +55,7 @@ from gpuledger.ledger.queries import (
     lot_progress,
     read_document,
     read_documents,
+    read_transfer,
     read_transfers,
     scenario_from_books,
     sum_balances,
@@ -315,6 +316,14 @@ class Ledger:
         """Transfer rows in log order, filtered by dates, lot or diversion."""
         with self._reading() as conn:
             return read_transfers(conn, as_of, known_on, lot=lot, diversion=diversion)
+
+    def transfer(self, transfer_id: str) -> Transfer:
+        """One transfer row by id; UnknownRecord when the books hold none."""
+        with self._reading() as conn:
+            found = read_transfer(conn, transfer_id)
+        if found is None:
+            raise UnknownRecord(f"transfer {transfer_id!r} is not in the ledger")
+        return found
 
     def lot_statuses(self, known_on: date | None = None) -> dict[str, LotStatus]:
         """Lots shipped -> in transit or received (``queries.lot_progress``); others expected."""

@@ -247,3 +247,9 @@ def lot_progress(conn: Connection, known_on: date | None = None) -> dict[str, Lo
         for lot, kinds_of_lot in found.items()
         if kinds_of_lot
     }
+
+
+def read_transfer(conn: Connection, transfer_id: str) -> Transfer | None:
+    """One transfer row by id (None when the books hold none)."""
+    row = conn.execute(select(schema.transfers).where(schema.transfers.c.id == transfer_id)).first()
+    return None if row is None else transfer_from_row(row)
