@@ -1,4 +1,4 @@
-"""``POST /transfers/{id}/reverse``: a planner of the org reverses; balances return; chain intact."""
+"""``POST /transfers/{id}/reverse``: a planner reverses; balances return; the chain holds."""
 
 from __future__ import annotations
 

@@ -55,5 +55,5 @@ def test_lots_filtered_on_the_command_line(books: str, capsys: pytest.CaptureFix
 def test_bad_list_arguments_are_one_line(
     books: str, capsys: pytest.CaptureFixture[str], args: list[str], named: str
 ) -> None:
-    code, out, err = run(capsys, "--db", books, *args)
+    code, _, err = run(capsys, "--db", books, *args)
     assert code == 2 and len(err.strip().splitlines()) == 1 and named in err, err

@@ -1,4 +1,4 @@
-"""``gpuledger reverse``: a posted transfer undone by a new one; balances return, the chain holds."""
+"""``gpuledger reverse``: a transfer undone by a new one; balances return, the chain holds."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_the_same_reversal_twice_records_it_once(
     once = fingerprint(books)
     assert run(capsys, "--db", books, *args)[0] == 0
     assert fingerprint(books) == once
-    code, out, _ = run(
+    _, out, _ = run(
         capsys, "--db", books, "list", "lots", "--status", "in_transit", "--format", "csv"
     )
     assert "LOT-B-1" in out  # the lot is back in transit
