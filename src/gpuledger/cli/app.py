@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from gpuledger import __version__
-from gpuledger.cli import admin, books, diversions, lists, planning, reports, verbs
+from gpuledger.cli import admin, books, diversions, history, lists, planning, reports, verbs
 from gpuledger.cli._common import SETTINGS, value
 from gpuledger.domain import GpuledgerError
 from gpuledger.services import requests as rq
@@ -94,6 +94,7 @@ for command, name in (
     (verbs.reverse, "reverse"),
     (books.balances, "balances"),
     (books.trace, "trace"),
+    (history.changes, "changes"),
     (planning.plan, "plan"),
     (planning.impact, "impact"),
     (planning.forecast, "forecast"),

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from gpuledger.ledger import DiversionView, LotTrace
     from gpuledger.planning import Impact, Plan
     from gpuledger.services.books import BalancesReport
+    from gpuledger.services.changes import ChangesReport
     from gpuledger.services.diversions import DiversionReport
 
 
@@ -47,6 +48,29 @@ def _cell(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:,g}"
     return escape(str(v))
+
+
+def changes(report: ChangesReport) -> None:
+    """What was recorded, one table per record: when, who, what, field, old -> new."""
+    until = report.until.isoformat() if report.until else "now"
+    out().print(f"[bold]Recorded from {report.since.isoformat()} to {until}[/]")
+    for r in report.records:
+        table = Table("recorded at", "actor", "what", "field", "old", "new", title=escape(r.record))
+        for e in r.entries:
+            for f in e.fields or ():
+                table.add_row(
+                    e.recorded_at.isoformat(timespec="seconds"),
+                    escape(e.actor),
+                    e.what,
+                    escape(f.field),
+                    _cell(f.old),
+                    _cell(f.new),
+                )
+            if not e.fields:
+                table.add_row(
+                    e.recorded_at.isoformat(timespec="seconds"), escape(e.actor), e.what, "", "", ""
+                )
+        out().print(table)
 
 
 def balances(report: BalancesReport) -> None:

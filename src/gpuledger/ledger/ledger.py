@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, func, select, text
 
@@ -55,8 +55,10 @@ from gpuledger.ledger.queries import (
     lot_progress,
     read_document,
     read_documents,
+    read_events_recorded,
     read_transfer,
     read_transfers,
+    read_versions,
     scenario_from_books,
     sum_balances,
 )
@@ -457,6 +459,43 @@ class Ledger:
                 )
                 for r in conn.execute(query)
             ]
+
+    def events_recorded(
+        self, since: date, until: date | None = None, *, limit: int = 100_000
+    ) -> tuple[list[EventView], dict[tuple[str, str], list[tuple[int, dict[str, Any]]]]]:
+        """Events recorded from ``since`` to ``until`` (inclusive days), and document versions.
+
+        Returns at most ``limit`` + 1 events (one more says the window holds
+        more) and, for every document those events version, each of its
+        versions up to the last event returned (so a change's old value is the
+        version before it), keyed by (kind, id).
+        """
+        with self._reading() as conn:
+            rows = read_events_recorded(conn, since, until, limit)
+            events = [
+                EventView(
+                    seq=int(r.seq),
+                    id=r.id,
+                    kind=EventKind(r.kind),
+                    body=json.loads(r.body),
+                    actor=r.actor,
+                    effective_at=r.effective_at,
+                    recorded_at=r.recorded_at,
+                    hash=r.hash,
+                )
+                for r in rows
+            ]
+            touched: dict[str, list[str]] = defaultdict(list)
+            for e in events:
+                if e.kind is EventKind.DOCUMENT:
+                    touched[e.body["doc"]].append(e.body["id"])
+            last = events[-1].seq if events else 0
+            versions = {
+                (kind, doc_id): found
+                for kind, doc_ids in touched.items()
+                for doc_id, found in read_versions(conn, kind, sorted(set(doc_ids)), last).items()
+            }
+        return events, versions
 
     def event_count(self) -> int:
         """How many events the log holds."""

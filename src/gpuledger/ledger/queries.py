@@ -26,6 +26,7 @@ from gpuledger.domain import (
     Scenario,
     TransferKind,
     day_end,
+    day_start,
     ids,
 )
 from gpuledger.domain.enums import LotStatus
@@ -253,3 +254,34 @@ def read_transfer(conn: Connection, transfer_id: str) -> Transfer | None:
     """One transfer row by id (None when the books hold none)."""
     row = conn.execute(select(schema.transfers).where(schema.transfers.c.id == transfer_id)).first()
     return None if row is None else transfer_from_row(row)
+
+
+def read_events_recorded(
+    conn: Connection, since: date, until: date | None, limit: int
+) -> list[Any]:
+    """Event rows recorded from ``since`` to ``until`` (inclusive days), in log order.
+
+    At most ``limit`` + 1 rows, so a caller can tell that the window holds more.
+    """
+    ev = schema.events.c
+    query = select(schema.events).where(ev.recorded_at >= day_start(since))
+    if until is not None:
+        query = query.where(ev.recorded_at < day_end(until))
+    return list(conn.execute(query.order_by(ev.seq).limit(limit + 1)))
+
+
+def read_versions(
+    conn: Connection, kind: str, doc_ids: Sequence[str], before_seq: int
+) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+    """Every version (event seq, data) of the documents ``doc_ids`` of ``kind`` up to a seq."""
+    dc = schema.documents.c
+    out: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    for part in chunks(list(doc_ids)):
+        query = (
+            select(dc.doc_id, dc.event_seq, dc.data)
+            .where(dc.doc_kind == kind, dc.doc_id.in_(part), dc.event_seq <= before_seq)
+            .order_by(dc.event_seq)
+        )
+        for r in conn.execute(query):
+            out[r.doc_id].append((int(r.event_seq), json.loads(r.data)))
+    return out
