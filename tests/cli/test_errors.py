@@ -21,7 +21,19 @@ from gpuledger.ledger import Ledger
 from gpuledger.scenario import load_scenario
 from tests.cli.conftest import SMALL, fingerprint, run
 
-IDS = ("ID", "LOT", "ORG", "VENDOR", "SKU", "CLUSTER", "ORDER", "TARGET", "NAME", "TOKEN")
+IDS = (
+    "ID",
+    "TRANSFER",
+    "LOT",
+    "ORG",
+    "VENDOR",
+    "SKU",
+    "CLUSTER",
+    "ORDER",
+    "TARGET",
+    "NAME",
+    "TOKEN",
+)
 BAD_IDS = ("has space", "bad/slash", "x" * 300)
 
 
@@ -47,6 +59,8 @@ KINDS: dict[str, Kind] = {
     "FILE": Kind(str(SMALL), ("/nonexistent-dir/in.yaml",)),
     "OUT": Kind("out.yaml", ("/nonexistent-dir/out.yaml",)),
     "POLICY": Kind("consigned", ("fairshare", "")),
+    "FORMAT": Kind("json", ("xml", "")),
+    "STATUS": Kind("expected", ("shipped", "")),
     "ROLE": Kind("viewer", ("boss", "")),
     "LOT:QTY": Kind("LOT-A-1:5", ("LOT-A-1", "LOT-A-1:abc", "LOT:A:5"), ("LOT-A-1:0",)),
     "LOT:QTY:FROM:TO": Kind(

@@ -19,7 +19,15 @@ from fastapi import APIRouter, FastAPI
 from gpuledger import __version__
 from gpuledger.api import errors
 from gpuledger.api.idempotency import IdempotencyStore
-from gpuledger.api.routes import admin, books, diversions, planning, verbs
+from gpuledger.api.routes import (
+    admin,
+    books,
+    corrections,
+    diversions,
+    lists,
+    planning,
+    verbs,
+)
 from gpuledger.governance.tokens import TokenHasher
 from gpuledger.ledger import system_clock
 from gpuledger.services.books import Backend
@@ -30,7 +38,7 @@ PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     """Every route of the API (without its prefix), each declaring its error answers."""
     router = APIRouter(responses=errors.ERROR_RESPONSES)
-    for module in (admin, books, diversions, planning, verbs):
+    for module in (admin, books, corrections, diversions, lists, planning, verbs):
         router.include_router(module.router)
     return router
 

@@ -11,9 +11,10 @@ commands that use them.
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -23,6 +24,7 @@ import typer
 
 from gpuledger.config import database_url
 from gpuledger.domain import PolicyName
+from gpuledger.domain.enums import OutputFormat
 from gpuledger.services.requests import DEFAULT_ACTOR, DEFAULT_POLICY
 
 if TYPE_CHECKING:
@@ -101,6 +103,10 @@ def fmt(n: int | float | None, unit: str = "") -> str:
     return f"{text} {unit}".rstrip()
 
 
+def _formats(incomplete: str) -> list[str]:
+    return [f.value for f in OutputFormat if f.value.startswith(incomplete)]
+
+
 def _policies(incomplete: str) -> list[str]:
     return [p.value for p in PolicyName if p.value.startswith(incomplete)]
 
@@ -136,3 +142,27 @@ SeedOption = Annotated[
     str | None, value("SEED", "Random seed: same seed, same answer (default 0).")
 ]
 AsOfOption = Annotated[str | None, value("DATE", "Read the books as of this date.", "--as-of")]
+FormatOption = Annotated[
+    str | None,
+    value("FORMAT", "Output: table (default), json or csv.", "--format", autocompletion=_formats),
+]
+KnownOnOption = Annotated[
+    str | None,
+    value("DATE", "Only what the books knew on this date (recorded by its end).", "--known-on"),
+]
+
+
+def emit_rows(
+    chosen: OutputFormat, columns: Sequence[str], rows: list[dict[str, Any]], *, title: str
+) -> None:
+    """Tabular rows on stdout as a table, a JSON list or CSV (a header, then one line a row)."""
+    if chosen is OutputFormat.JSON:
+        print_json(rows)
+    elif chosen is OutputFormat.CSV:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([["" if r[c] is None else r[c] for c in columns] for r in rows])
+    else:
+        from gpuledger.cli import render
+
+        render.rows(columns, rows, title=title)

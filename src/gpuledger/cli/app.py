@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from gpuledger import __version__
-from gpuledger.cli import admin, books, diversions, planning, reports, verbs
+from gpuledger.cli import admin, books, diversions, history, lists, planning, reports, verbs
 from gpuledger.cli._common import SETTINGS, value
 from gpuledger.domain import GpuledgerError
 from gpuledger.services import requests as rq
@@ -91,8 +91,10 @@ for command, name in (
     (verbs.receive, "receive"),
     (verbs.deploy, "deploy"),
     (verbs.fail, "fail"),
+    (verbs.reverse, "reverse"),
     (books.balances, "balances"),
     (books.trace, "trace"),
+    (history.changes, "changes"),
     (planning.plan, "plan"),
     (planning.impact, "impact"),
     (planning.forecast, "forecast"),
@@ -104,6 +106,7 @@ for command, name in (
     app.command(name)(command)
 
 for sub, name in (
+    (lists.list_app, "list"),
     (diversions.divert_app, "divert"),
     (books.audit_app, "audit"),
     (admin.user_app, "user"),

@@ -86,14 +86,23 @@ def trace(
     lot: Annotated[str, argument("LOT")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Where every unit of a lot went, transfer by transfer."""
+    """Where every unit of a lot went, transfer by transfer (or, not shipped yet, when it ships)."""
     from gpuledger.services.books import trace as trace_lot
+    from gpuledger.services.lists import expected_lot
 
     lot_id = rq.parse_id(lot, "LOT")
     with books() as ledger:
+        expected = expected_lot(ledger, lot_id)
         result = trace_lot(ledger, lot_id)
     if as_json:
         print_json(result.as_json())
+        return
+    if expected is not None:
+        say(
+            f"lot {expected.lot} is expected: {expected.qty:,} {expected.sku} for "
+            f"{expected.consignee}, ships on {expected.ships_on.isoformat()}, "
+            f"arrives on {expected.arrives_on.isoformat()} (nothing posted yet)"
+        )
         return
     from gpuledger.cli import render
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -22,11 +22,55 @@ if TYPE_CHECKING:
     from gpuledger.ledger import DiversionView, LotTrace
     from gpuledger.planning import Impact, Plan
     from gpuledger.services.books import BalancesReport
+    from gpuledger.services.changes import ChangesReport
     from gpuledger.services.diversions import DiversionReport
 
 
 def _iso(d: date | None) -> str:
     return d.isoformat() if d else "never"
+
+
+def rows(columns: Sequence[str], items: Sequence[dict[str, Any]], *, title: str) -> None:
+    """Rows of a list (``services.lists``) as one table; numbers with thousands separators."""
+    table = Table(*columns, title=f"{title} ({len(items):,})")
+    for item in items:
+        table.add_row(*(_cell(item[c]) for c in columns))
+    out().print(table)
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return fmt(v)
+    if isinstance(v, float):
+        return f"{v:,g}"
+    return escape(str(v))
+
+
+def changes(report: ChangesReport) -> None:
+    """What was recorded, one table per record: when, who, what, field, old -> new."""
+    until = report.until.isoformat() if report.until else "now"
+    out().print(f"[bold]Recorded from {report.since.isoformat()} to {until}[/]")
+    for r in report.records:
+        table = Table("recorded at", "actor", "what", "field", "old", "new", title=escape(r.record))
+        for e in r.entries:
+            for f in e.fields or ():
+                table.add_row(
+                    e.recorded_at.isoformat(timespec="seconds"),
+                    escape(e.actor),
+                    e.what,
+                    escape(f.field),
+                    _cell(f.old),
+                    _cell(f.new),
+                )
+            if not e.fields:
+                table.add_row(
+                    e.recorded_at.isoformat(timespec="seconds"), escape(e.actor), e.what, "", "", ""
+                )
+        out().print(table)
 
 
 def balances(report: BalancesReport) -> None:

@@ -1,4 +1,4 @@
-"""The ledger's verbs: order, ship, receive, deploy and fail.
+"""The ledger's verbs: order, ship, receive, deploy, fail, and reverse (a correction).
 
 A deploy or fail given no ``--id`` gets the id its content derives
 (``services.requests.movement_request``), the same as in a scenario file, so
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from gpuledger.cli._common import SETTINGS, argument, books, say, value
+import typer
+
+from gpuledger.cli._common import SETTINGS, argument, books, print_json, say, value
 from gpuledger.domain import Lot, Order, TransferKind
 from gpuledger.services import requests as rq
 
@@ -119,3 +121,24 @@ def fail(
     with books() as ledger:
         ledger.fail(m, actor=SETTINGS.actor)
     say(f"failed {m.qty:,} in {m.cluster} ({m.id})")
+
+
+def reverse(
+    transfer: Annotated[str, argument("TRANSFER", "The transfer's id (see trace --json).")],
+    reason: Annotated[str, value("TEXT", "Why (recorded on the reversal's event).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reversal as JSON.")] = False,
+) -> None:
+    """Reverse a posted transfer: a new transfer moves the units back; the original stays."""
+    from gpuledger.services.corrections import reverse as reverse_transfer
+
+    ident = rq.parse_id(transfer, "TRANSFER")
+    why = rq.parse_text(reason, "--reason")
+    with books() as ledger:
+        done = reverse_transfer(ledger, ident, reason=why, actor=SETTINGS.actor)
+    if as_json:
+        print_json(done.to_json())
+        return
+    say(
+        f"transfer {done.transfer} reversed by {done.reversal}: {done.qty:,} {done.sku} of "
+        f"{done.lot} back from {done.debit} to {done.credit}"
+    )

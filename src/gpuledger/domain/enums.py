@@ -111,3 +111,37 @@ class DocumentKind(StrEnum):
     TARGET = "target"
     CLAIM = "claim"
     DIVERSION = "diversion"
+
+
+class LotStatus(StrEnum):
+    """Where a lot stands in the books: not shipped yet, on its way, or received."""
+
+    EXPECTED = "expected"  # a lot document with no shipment posted yet
+    IN_TRANSIT = "in_transit"
+    RECEIVED = "received"
+
+
+class OrderStatus(StrEnum):
+    """An order line against its lots: units still without a lot, or none left."""
+
+    OPEN = "open"
+    COVERED = "covered"
+
+
+class ListKind(StrEnum):
+    """The records the list commands and routes can list (sites join once the books hold them)."""
+
+    ORGS = "orgs"
+    ORDERS = "orders"
+    LOTS = "lots"
+    TARGETS = "targets"
+    CLAIMS = "claims"
+    DIVERSIONS = "diversions"
+
+
+class OutputFormat(StrEnum):
+    """How a command prints a tabular result."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, func, select, text
 
@@ -35,6 +35,7 @@ from gpuledger.domain import (
     TransferKind,
     UnknownRecord,
 )
+from gpuledger.domain.enums import LotStatus
 from gpuledger.ledger import importer, schema, verbs
 from gpuledger.ledger.approvals import WORKING_COPY, ApprovalPolicy
 from gpuledger.ledger.audit import verify_books
@@ -51,9 +52,13 @@ from gpuledger.ledger.engine import WRITE, alembic_config, make_engine, migrate,
 from gpuledger.ledger.importer import BatchOp
 from gpuledger.ledger.memo import DEFAULT_SIZE, Head, HeadMemo, MemoStats
 from gpuledger.ledger.queries import (
+    lot_progress,
     read_document,
     read_documents,
+    read_events_recorded,
+    read_transfer,
     read_transfers,
+    read_versions,
     scenario_from_books,
     sum_balances,
 )
@@ -314,6 +319,19 @@ class Ledger:
         with self._reading() as conn:
             return read_transfers(conn, as_of, known_on, lot=lot, diversion=diversion)
 
+    def transfer(self, transfer_id: str) -> Transfer:
+        """One transfer row by id; UnknownRecord when the books hold none."""
+        with self._reading() as conn:
+            found = read_transfer(conn, transfer_id)
+        if found is None:
+            raise UnknownRecord(f"transfer {transfer_id!r} is not in the ledger")
+        return found
+
+    def lot_statuses(self, known_on: date | None = None) -> dict[str, LotStatus]:
+        """Lots shipped -> in transit or received (``queries.lot_progress``); others expected."""
+        with self._reading() as conn:
+            return lot_progress(conn, known_on)
+
     def balances(self, as_of: date | None = None, known_on: date | None = None) -> list[Balance]:
         """Every account's units per SKU as of a date, as known on a date.
 
@@ -441,6 +459,43 @@ class Ledger:
                 )
                 for r in conn.execute(query)
             ]
+
+    def events_recorded(
+        self, since: date, until: date | None = None, *, limit: int = 100_000
+    ) -> tuple[list[EventView], dict[tuple[str, str], list[tuple[int, dict[str, Any]]]]]:
+        """Events recorded from ``since`` to ``until`` (inclusive days), and document versions.
+
+        Returns at most ``limit`` + 1 events (one more says the window holds
+        more) and, for every document those events version, each of its
+        versions up to the last event returned (so a change's old value is the
+        version before it), keyed by (kind, id).
+        """
+        with self._reading() as conn:
+            rows = read_events_recorded(conn, since, until, limit)
+            events = [
+                EventView(
+                    seq=int(r.seq),
+                    id=r.id,
+                    kind=EventKind(r.kind),
+                    body=json.loads(r.body),
+                    actor=r.actor,
+                    effective_at=r.effective_at,
+                    recorded_at=r.recorded_at,
+                    hash=r.hash,
+                )
+                for r in rows
+            ]
+            touched: dict[str, list[str]] = defaultdict(list)
+            for e in events:
+                if e.kind is EventKind.DOCUMENT:
+                    touched[e.body["doc"]].append(e.body["id"])
+            last = events[-1].seq if events else 0
+            versions = {
+                (kind, doc_id): found
+                for kind, doc_ids in touched.items()
+                for doc_id, found in read_versions(conn, kind, sorted(set(doc_ids)), last).items()
+            }
+        return events, versions
 
     def event_count(self) -> int:
         """How many events the log holds."""

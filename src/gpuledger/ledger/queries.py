@@ -26,8 +26,10 @@ from gpuledger.domain import (
     Scenario,
     TransferKind,
     day_end,
+    day_start,
     ids,
 )
+from gpuledger.domain.enums import LotStatus
 from gpuledger.ledger import schema
 from gpuledger.ledger.balances import account_of, transfer_from_row
 from gpuledger.ledger.codec import DOCUMENT_TYPES, MOVEMENT_KIND, from_json
@@ -215,3 +217,71 @@ def scenario_from_books(conn: Connection, as_of: date | None = None) -> Scenario
         parameters=from_json(Parameters, head["parameters"]) if head else Parameters(),
         description=head.get("description"),
     )
+
+
+def lot_progress(conn: Connection, known_on: date | None = None) -> dict[str, LotStatus]:
+    """Each lot with a shipment posted -> in transit or received (expected lots are absent).
+
+    A lot counts as shipped or received by its posted ``ship`` / ``receive``
+    rows, whatever their effective day (the books as they stand), as known on
+    ``known_on``; a shipment or receipt since reversed no longer counts.
+    """
+    tr = schema.transfers.c
+    kinds = (TransferKind.SHIP.value, TransferKind.RECEIVE.value)
+    moved = _window(
+        select(tr.lot, tr.id, tr.kind).where(
+            tr.kind.in_(kinds), tr.phase.in_(_POSTED), tr.lot.is_not(None)
+        ),
+        None,
+        known_on,
+    )
+    undone = _window(select(tr.id).where(tr.kind == TransferKind.REVERSAL.value), None, known_on)
+    reversed_ids = {r.id for r in conn.execute(undone)}
+    found: dict[str, set[str]] = defaultdict(set)
+    for r in conn.execute(moved):
+        if ids.reversal_event(r.id) not in reversed_ids:
+            found[r.lot].add(r.kind)
+    return {
+        lot: LotStatus.RECEIVED
+        if TransferKind.RECEIVE.value in kinds_of_lot
+        else LotStatus.IN_TRANSIT
+        for lot, kinds_of_lot in found.items()
+        if kinds_of_lot
+    }
+
+
+def read_transfer(conn: Connection, transfer_id: str) -> Transfer | None:
+    """One transfer row by id (None when the books hold none)."""
+    row = conn.execute(select(schema.transfers).where(schema.transfers.c.id == transfer_id)).first()
+    return None if row is None else transfer_from_row(row)
+
+
+def read_events_recorded(
+    conn: Connection, since: date, until: date | None, limit: int
+) -> list[Any]:
+    """Event rows recorded from ``since`` to ``until`` (inclusive days), in log order.
+
+    At most ``limit`` + 1 rows, so a caller can tell that the window holds more.
+    """
+    ev = schema.events.c
+    query = select(schema.events).where(ev.recorded_at >= day_start(since))
+    if until is not None:
+        query = query.where(ev.recorded_at < day_end(until))
+    return list(conn.execute(query.order_by(ev.seq).limit(limit + 1)))
+
+
+def read_versions(
+    conn: Connection, kind: str, doc_ids: Sequence[str], before_seq: int
+) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+    """Every version (event seq, data) of the documents ``doc_ids`` of ``kind`` up to a seq."""
+    dc = schema.documents.c
+    out: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    for part in chunks(list(doc_ids)):
+        query = (
+            select(dc.doc_id, dc.event_seq, dc.data)
+            .where(dc.doc_kind == kind, dc.doc_id.in_(part), dc.event_seq <= before_seq)
+            .order_by(dc.event_seq)
+        )
+        for r in conn.execute(query):
+            out[r.doc_id].append((int(r.event_seq), json.loads(r.data)))
+    return out

@@ -37,6 +37,7 @@ from gpuledger.domain import (
     PolicyName,
     TransferKind,
 )
+from gpuledger.domain.enums import OutputFormat
 from gpuledger.domain.ids import diversion_id, movement_id
 from gpuledger.domain.limits import (
     DAYS_MAX,
@@ -211,6 +212,11 @@ def parse_policy(text: str | PolicyName | None, field: str = "policy") -> Policy
     if isinstance(text, PolicyName):
         return text
     return parse_choice(text, PolicyName, field)
+
+
+def parse_format(text: str | None, field: str = "format") -> OutputFormat:
+    """How to print a tabular result; ``OutputFormat.TABLE`` when none is given."""
+    return OutputFormat.TABLE if text is None else parse_choice(text, OutputFormat, field)
 
 
 def parse_input_file(text: str, field: str) -> Path:
