@@ -4,6 +4,10 @@ Each write opens one unit of work (``ledger.work``) under the chain-head lock,
 runs a verb (``ledger.verbs``, ``ledger.importer``) and commits, or writes
 nothing. Reads go to ``ledger.queries`` and ``ledger.diversion_views``; the pure
 ones are memoised on the chain head (``ledger.memo``).
+
+Over 500 lines: this is the ledger's one public face; every method is a thin,
+documented delegation to a verb or a query, and splitting it would give callers
+two doors to the same books.
 """
 
 from __future__ import annotations
