@@ -202,3 +202,15 @@ def test_an_unreadable_file_is_one_clear_error(tmp_path: Path) -> None:
         read_csv(bad)
     with pytest.raises(ScenarioError, match="cannot read the file"):
         read_csv(tmp_path / "missing.csv")
+
+
+def test_check_scenario_applies_the_rules_of_a_file() -> None:
+    from dataclasses import replace
+
+    from gpuledger.scenario import check_scenario
+
+    s = read_epoch(owners=["Tesla"]).scenario
+    assert check_scenario(s, source="epoch") == s
+    broken = replace(s, clusters=(replace(s.clusters[0], org="nobody"), *s.clusters[1:]))
+    with pytest.raises(ScenarioError, match=r"^epoch: clusters\[0\] .* unknown org 'nobody'"):
+        check_scenario(broken, source="epoch")

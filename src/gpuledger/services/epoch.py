@@ -16,7 +16,7 @@ from typing import Any
 
 from gpuledger.domain.serialize import jsonable
 from gpuledger.ledger import ImportReport, Ledger
-from gpuledger.scenario import dump_scenario, parse_scenario
+from gpuledger.scenario import check_scenario
 from gpuledger.scenario.epoch import CREDIT, EpochReport, read_epoch
 
 
@@ -68,7 +68,7 @@ def import_epoch(
         folder, clusters=clusters, timelines=timelines, data_centers=data_centers, owners=owners
     )
     # 2. Every bound and rule of a scenario file, through the one validator.
-    checked = parse_scenario(dump_scenario(mapped.scenario), filename="epoch-ai.yaml")
+    checked = check_scenario(mapped.scenario, source="Epoch AI import")
     assert checked == mapped.scenario, "the mapping writes what the validator reads back"
     # 3. One unit of work.
     return EpochResult(mapped.report, ledger.import_scenario(checked, actor=actor))
