@@ -1,4 +1,4 @@
-"""Sites at the command line: a deploy beyond a site's power is one line, exit 2, nothing written."""
+"""Sites at the command line: a deploy beyond a site's power is one line, exit 2."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import fingerprint, run
-
 
 SITES = """\
 name: cli-sites
