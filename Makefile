@@ -50,6 +50,7 @@ bench: $(DEVSTAMP) ## run the benchmarks (figures to stdout; recorded in docs/be
 	$(BIN)/python -m benchmarks.bench_ledger
 	$(BIN)/python -m benchmarks.bench_planning
 	$(BIN)/python -m benchmarks.bench_forecast
+	$(BIN)/python -m benchmarks.bench_epoch
 
 clean: ## remove the venv and generated files
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info src/*.egg-info

@@ -56,7 +56,7 @@ def test_balances_json_contract(books: str, capsys: pytest.CaptureFixture[str]) 
     assert data["as_of"] == "2024-03-31" and data["known_on"] is None
     rows = data["balances"]
     assert isinstance(rows, list) and rows
-    assert set(rows[0]) == {"owner", "bucket", "sku", "posted", "pending"}
+    assert set(rows[0]) == {"owner", "bucket", "sku", "posted", "pending", "site"}
     # Conservation: every SKU sums to zero over all accounts.
     assert sum(r["posted"] for r in rows) == 0
     held = {(r["owner"], r["bucket"]): r["posted"] for r in rows}

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from gpuledger.domain import Parameters, PowerStep, Site, Sku
-from gpuledger.domain.power import org_capacity, site_capacity
+from gpuledger.domain.power import deploy_capacity_problem, org_capacity, site_capacity
 
 D = date.fromisoformat
 H100 = Sku("H100", tdp_w=700, h100e=1.0)
@@ -47,3 +47,31 @@ def test_no_stated_limit() -> None:
 def test_org_capacity_sums_its_sites() -> None:
     other = Site("s2", "tesla", power=(PowerStep(D("2024-01-01"), 1.274),))
     assert org_capacity(H100, [SITE, other], P, D("2024-12-01")) == 50_000 + 1_000
+
+
+# --------------------------------------------------------------------------- the deploy rule
+
+
+def _h100() -> Sku:
+    return Sku("H100", tdp_w=700.0)
+
+
+def test_deploy_capacity_counts_every_sku_by_its_draw() -> None:
+    site = Site("s", "o", power=(PowerStep(date(2024, 1, 1), 1.2),))
+    b200 = Sku("B200", tdp_w=1400.0)
+    day = date(2024, 2, 1)
+    # 1.2 MW runs 784 H100 (1,528.8 W each); 100 B200 draw as much as 200 H100.
+    assert deploy_capacity_problem(site, _h100(), 584, [(b200, 100)], Parameters(), day) is None
+    problem = deploy_capacity_problem(site, _h100(), 585, [(b200, 100)], Parameters(), day)
+    assert problem is not None
+    assert "room for 784 units of H100" in problem and "584 more fit; asked for 585" in problem
+
+
+def test_deploy_capacity_states_no_limit_without_power_or_tdp() -> None:
+    day = date(2024, 2, 1)
+    unpowered = Site("s", "o")
+    assert deploy_capacity_problem(unpowered, _h100(), 10**9, [], Parameters(), day) is None
+    site = Site("s", "o", power=(PowerStep(date(2024, 1, 1), 0.001),))
+    assert deploy_capacity_problem(site, Sku("X"), 10**9, [], Parameters(), day) is None
+    before = deploy_capacity_problem(site, _h100(), 1, [], Parameters(), date(2023, 1, 1))
+    assert before is not None and "0 MW" in before

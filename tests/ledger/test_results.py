@@ -63,6 +63,7 @@ def test_trace(books: Ledger) -> None:
             "transfers": [reference_transfer(t) for t in trace.transfers],
             "holdings": {str(a): q for a, q in sorted(trace.holdings.items())},
             "pending": {str(a): q for a, q in sorted(trace.pending.items())},
+            "sites": {},  # the site of each cluster the lot touched (none here)
         }
     )
 

@@ -25,7 +25,9 @@ from gpuledger.domain import (
     Org,
     Parameters,
     Payback,
+    PowerStep,
     Scenario,
+    Site,
     Sku,
     Target,
     TransferKind,
@@ -48,6 +50,7 @@ texts = st.none() | st.text(
 # Every date the books accept, with room for the 400 days _later may add.
 days = st.dates(min_value=limits.DATE_MIN, max_value=limits.DATE_MAX - timedelta(days=800))
 unit_floats = st.floats(min_value=0, max_value=1, exclude_max=True)
+power_factors = st.floats(min_value=1, max_value=limits.POWER_FACTOR_MAX)
 qtys = st.integers(min_value=1, max_value=limits.QTY_MAX)
 
 
@@ -73,7 +76,15 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     """Valid scenarios: every reference resolves, no lot or order is over-committed."""
     suffix = lambda prefix, i: f"{prefix}{i}-{draw(ids)}"  # noqa: E731 - unique per kind
     skus = [
-        Sku(suffix("s", i), draw(texts), draw(unit_floats), draw(texts), draw(st.booleans()))
+        Sku(
+            suffix("s", i),
+            draw(texts),
+            draw(unit_floats),
+            draw(texts),
+            draw(st.booleans()),
+            draw(st.none() | st.floats(min_value=0.001, max_value=limits.TDP_W_MAX)),
+            draw(st.none() | st.floats(min_value=0.001, max_value=limits.H100E_MAX)),
+        )
         for i in range(draw(st.integers(1, 3)))
     ]
     sku_ids = [s.id for s in skus]
@@ -118,10 +129,36 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         for i in range(draw(st.integers(2, 4)))
     ]
     org_ids = [o.id for o in orgs]
-    clusters = [
-        Cluster(suffix("c", i), draw(st.sampled_from(org_ids)), draw(texts), draw(texts))
-        for i in range(draw(st.integers(0, 3)))
+    sites = [
+        Site(
+            suffix("site", i),
+            draw(st.sampled_from(org_ids)),
+            draw(texts),
+            draw(st.none() | power_factors),
+            tuple(
+                PowerStep(
+                    start, draw(st.floats(0, limits.MW_MAX)), draw(texts), draw(st.booleans())
+                )
+                for start in draw(st.lists(days, max_size=3, unique=True))
+            ),
+            draw(texts),
+            draw(st.booleans()),
+        )
+        for i in range(draw(st.integers(0, 2)))
     ]
+    clusters = []
+    for i in range(draw(st.integers(0, 3))):
+        site = draw(st.none() | st.sampled_from(sites)) if sites else None
+        org = site.org if site is not None else draw(st.sampled_from(org_ids))
+        clusters.append(
+            Cluster(
+                suffix("c", i),
+                org,
+                draw(texts),
+                draw(texts),
+                site.id if site is not None else None,
+            )
+        )
     orders: list[Order] = []
     lots: list[Lot] = []
     for i in range(draw(st.integers(1, 4))):
@@ -158,20 +195,24 @@ def scenarios(draw: st.DrawFn) -> Scenario:
                 )
             )
     consumers = org_ids + [c.id for c in clusters]
-    targets = [
-        Target(
-            suffix("t", i),
-            draw(st.sampled_from(consumers)),
-            draw(st.sampled_from(sku_ids)),
-            draw(qtys),
-            draw(days),
-            draw(st.integers(1, limits.PRIORITY_MAX)),
-            draw(st.floats(min_value=0.001, max_value=limits.WEIGHT_MAX)),
-            draw(texts),
-            draw(st.booleans()),
+    targets = []
+    for i in range(draw(st.integers(0, 3))):
+        sku = draw(st.sampled_from(sku_ids))
+        others = [x for x in sku_ids if x != sku]
+        targets.append(
+            Target(
+                suffix("t", i),
+                draw(st.sampled_from(consumers)),
+                sku,
+                draw(qtys),
+                draw(days),
+                draw(st.integers(1, limits.PRIORITY_MAX)),
+                draw(st.floats(min_value=0.001, max_value=limits.WEIGHT_MAX)),
+                draw(texts),
+                draw(st.booleans()),
+                tuple(draw(st.lists(st.sampled_from(others), unique=True))) if others else (),
+            )
         )
-        for i in range(draw(st.integers(0, 3)))
-    ]
     claims = [
         Claim(
             suffix("cl", i),
@@ -253,6 +294,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         groups=tuple(groups),
         orgs=tuple(orgs),
         clusters=tuple(clusters),
+        sites=tuple(sites),
         orders=tuple(orders),
         lots=tuple(lots),
         targets=tuple(targets),
@@ -264,6 +306,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             draw(texts),
             draw(unit_floats),
             draw(st.integers(1, limits.HORIZON_MAX)),
+            draw(power_factors),
+            draw(texts),
+            draw(power_factors),
+            draw(texts),
         ),
         description=draw(texts),
     )

@@ -28,6 +28,10 @@ EXAMPLE = ROOT / "examples" / "small.yaml"
         ("`DAYS_MAX`", f"{limits.DAYS_MAX:,}"),
         ("`HORIZON_MAX`", f"{limits.HORIZON_MAX:,}"),
         ("`PRICE_MAX`", f"{limits.PRICE_MAX:,}"),
+        ("`TDP_W_MAX`", f"{limits.TDP_W_MAX:,}"),
+        ("`H100E_MAX`", f"{limits.H100E_MAX:,}"),
+        ("`MW_MAX`", f"{limits.MW_MAX:,}"),
+        ("`POWER_FACTOR_MAX`", f"{limits.POWER_FACTOR_MAX:,}"),
         ("`FILE_MAX_BYTES`", f"{limits.FILE_MAX_BYTES:,}"),
         ("`NESTING_MAX`", f"{limits.NESTING_MAX:,}"),
         ("`RECORDS_MAX`", f"{limits.RECORDS_MAX:,}"),
@@ -94,3 +98,10 @@ lots:
 """
     scenario = parse_scenario(skeleton + block)
     assert scenario.movements[0].id == "deploy-2023-11-27-alpha-alpha-train-1000"
+
+
+def test_the_sites_example_parses() -> None:
+    block = DOC.split("## Sites and power", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    s = parse_scenario(block, filename="sites.yaml")
+    assert [site.id for site in s.sites] == ["giga-texas"]
+    assert s.clusters[0].site == "giga-texas"

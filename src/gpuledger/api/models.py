@@ -119,6 +119,7 @@ class BalanceOut(BaseModel):
     sku: str
     posted: int
     pending: int
+    site: str | None = None
 
 
 class BalancesOut(Page):
@@ -155,6 +156,7 @@ class TraceOut(BaseModel):
     transfers: list[TransferOut]
     holdings: dict[str, int]
     pending: dict[str, int]
+    sites: dict[str, str] = {}
 
 
 class PaybackOut(BaseModel):

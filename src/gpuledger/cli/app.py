@@ -16,7 +16,17 @@ from typing import Annotated, Any
 import typer
 
 from gpuledger import __version__
-from gpuledger.cli import admin, books, diversions, history, lists, planning, reports, verbs
+from gpuledger.cli import (
+    admin,
+    books,
+    diversions,
+    epoch,
+    history,
+    lists,
+    planning,
+    reports,
+    verbs,
+)
 from gpuledger.cli._common import SETTINGS, value
 from gpuledger.domain import GpuledgerError
 from gpuledger.services import requests as rq
@@ -86,6 +96,7 @@ for command, name in (
     (books.init, "init"),
     (books.import_, "import"),
     (books.export, "export"),
+    (epoch.import_epoch, "import-epoch"),
     (verbs.order, "order"),
     (verbs.ship, "ship"),
     (verbs.receive, "receive"),

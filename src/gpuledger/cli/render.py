@@ -77,9 +77,16 @@ def balances(report: BalancesReport) -> None:
     """Balances per account."""
     as_of, known = report.as_of, report.known_on
     title = f"Balances as of {as_of or 'now'}" + (f", as known on {known}" if known else "")
-    table = Table("owner", "bucket", "sku", "posted", "pending", title=title)
+    table = Table("owner", "bucket", "sku", "posted", "pending", "site", title=title)
     for b in report.balances:
-        table.add_row(escape(b.owner), str(b.bucket), escape(b.sku), fmt(b.posted), fmt(b.pending))
+        table.add_row(
+            escape(b.owner),
+            str(b.bucket),
+            escape(b.sku),
+            fmt(b.posted),
+            fmt(b.pending),
+            escape(b.site or ""),
+        )
     out().print(table)
 
 
@@ -92,9 +99,10 @@ def trace(result: LotTrace) -> None:
             t["effective_at"][:10], t["kind"], t["debit"], t["credit"], fmt(t["qty"]), t["phase"]
         )
     out().print(table)
-    held = Table("account", "units", title="Now held")
+    held = Table("account", "units", "site", title="Now held")
     for account, units in data["holdings"].items():
-        held.add_row(account, fmt(units))
+        owner = account.rsplit("/", 1)[0]
+        held.add_row(account, fmt(units), escape(data["sites"].get(owner, "")))
     out().print(held)
 
 

@@ -106,6 +106,7 @@ class DocumentKind(StrEnum):
     GROUP = "group"
     ORG = "org"
     CLUSTER = "cluster"
+    SITE = "site"
     ORDER = "order"
     LOT = "lot"
     TARGET = "target"

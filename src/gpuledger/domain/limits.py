@@ -41,6 +41,14 @@ TEXT_MAX_LEN: Final = 4_000
 SAMPLES_MAX: Final = 100_000
 #: Money per GPU-hour.
 PRICE_MAX: Final = 10**6
+#: A chip's power draw (TDP) in watts: a GB200 superchip draws about 2,700 W.
+TDP_W_MAX: Final = 100_000
+#: A chip's H100-equivalent factor (above 0).
+H100E_MAX: Final = 10_000
+#: A site's power in MW: the largest campuses planned are a few GW.
+MW_MAX: Final = 1_000_000
+#: System overhead and PUE: multipliers of a chip's TDP, each at least 1.
+POWER_FACTOR_MAX: Final = 10
 
 #: A scenario file or request body, in bytes.
 FILE_MAX_BYTES: Final = 64 * 1024 * 1024

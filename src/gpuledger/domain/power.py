@@ -11,7 +11,7 @@ limit (None).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from gpuledger.domain.records import Parameters, Site, Sku
@@ -58,3 +58,42 @@ def org_capacity(sku: Sku, sites: Iterable[Site], parameters: Parameters, day: d
             return None
         total += cap
     return total if seen else None
+
+
+def deploy_capacity_problem(
+    site: Site,
+    sku: Sku,
+    qty: int,
+    already: Sequence[tuple[Sku, int]],
+    parameters: Parameters,
+    day: date,
+) -> str | None:
+    """Why deploying ``qty`` units of ``sku`` at ``site`` on ``day`` exceeds its power; None if not.
+
+    ``already`` lists the units deployed at the site's clusters on ``day`` (per
+    SKU); each draws ``watts_per_unit``. This is the one capacity rule: the
+    ledger's deploy verb applies it on every path (import, CLI, API, web).
+
+    Edge cases: a site that states no power timeline, or a SKU without
+    ``tdp_w``, has no stated limit (None); units of other SKUs without ``tdp_w``
+    draw nothing countable; before the site's first power step it has 0 MW.
+    """
+    assert qty > 0, qty
+    mw = site.mw_on(day)
+    per_unit = watts_per_unit(sku, site, parameters)
+    if mw is None or per_unit is None:
+        return None
+    used = sum(n * (watts_per_unit(s, site, parameters) or 0.0) for s, n in already)
+    available = mw * WATTS_PER_MW
+    if used + qty * per_unit <= available * (1 + 1e-12):
+        return None
+    deployed = sum(n for _, n in already)
+    room = site_capacity(sku, site, parameters, day)
+    left = max(0, math.floor((available - used) / per_unit + 1e-9))
+    pue = site.pue if site.pue is not None else parameters.pue
+    return (
+        f"site {site.id!r} has {mw:g} MW on {day.isoformat()}: room for {room:,} units of "
+        f"{sku.id} ({per_unit:,.1f} W each: {sku.tdp_w:g} W x {parameters.system_overhead:g} "
+        f"system overhead x {pue:g} PUE, Epoch AI's method); {deployed:,} deployed there "
+        f"already, {left:,} more fit; asked for {qty:,}"
+    )

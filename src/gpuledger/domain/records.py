@@ -302,7 +302,8 @@ class Balance:
 
     ``pending`` is the sum of pending debits (negative) and credits (positive)
     not yet posted or voided; the spendable amount is ``posted + min(pending, 0)``
-    for debits counted against the account.
+    for debits counted against the account. ``site`` is the site of a cluster's
+    account (None for other accounts and for clusters at no site).
     """
 
     owner: str
@@ -310,6 +311,7 @@ class Balance:
     sku: str
     posted: int
     pending: int
+    site: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The CLI/API JSON shape."""
@@ -319,6 +321,7 @@ class Balance:
             "sku": self.sku,
             "posted": self.posted,
             "pending": self.pending,
+            "site": self.site,
         }
 
 

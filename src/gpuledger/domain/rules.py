@@ -8,12 +8,12 @@ problem as a refusal. Neither re-states a rule.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from gpuledger.domain.enums import TransferKind
 from gpuledger.domain.errors import LedgerError
-from gpuledger.domain.records import Cluster, Diversion, Lot, Movement, Order
+from gpuledger.domain.records import Cluster, Diversion, Lot, Movement, Order, Site, Target
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,55 @@ def movement_problems(m: Movement, cluster: Cluster | None) -> list[Problem]:
                 "cluster", f"cluster {cluster.id!r} belongs to org {cluster.org!r}, not {m.org!r}"
             )
         )
+    return problems
+
+
+def site_problems(site: Site) -> list[Problem]:
+    """A site's power timeline: one step per date (a step function has one value a day).
+
+    Steps may come in any order; a step of 0 MW (a site not yet powered) is fine.
+    """
+    problems: list[Problem] = []
+    first: dict[object, int] = {}
+    for j, step in enumerate(site.power):
+        earlier = first.setdefault(step.from_date, j)
+        if earlier != j:
+            problems.append(
+                Problem(
+                    f"power[{j}].from",
+                    f"a second power step from {step.from_date} (power[{earlier}]); "
+                    "a site has one power value a day",
+                )
+            )
+    return problems
+
+
+def cluster_site_problems(cluster: Cluster, site: Site) -> list[Problem]:
+    """A cluster against the site it names: the site belongs to the cluster's org."""
+    if site.org != cluster.org:
+        return [
+            Problem(
+                "site",
+                f"site {site.id!r} belongs to org {site.org!r}, not the cluster's org "
+                f"{cluster.org!r}",
+            )
+        ]
+    return []
+
+
+def accepts_problems(target: Target, skus: Collection[str]) -> list[Problem]:
+    """The SKUs a target accepts: each known (in ``skus``), once, and not its own SKU."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for j, sku in enumerate(target.accepts):
+        field = f"accepts[{j}]"
+        if sku == target.sku:
+            problems.append(Problem(field, f"accepts the target's own sku {sku!r}"))
+        elif sku in seen:
+            problems.append(Problem(field, f"sku {sku!r} is accepted twice"))
+        elif sku not in skus:
+            problems.append(Problem(field, f"unknown sku {sku!r}"))
+        seen.add(sku)
     return problems
 
 

@@ -24,6 +24,7 @@ DOCUMENT_TYPES: dict[DocumentKind, type[Any]] = {
     DocumentKind.VENDOR: domain.Vendor,
     DocumentKind.GROUP: domain.Group,
     DocumentKind.ORG: domain.Org,
+    DocumentKind.SITE: domain.Site,
     DocumentKind.CLUSTER: domain.Cluster,
     DocumentKind.ORDER: domain.Order,
     DocumentKind.LOT: domain.Lot,

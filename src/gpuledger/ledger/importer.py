@@ -94,6 +94,7 @@ def _documents(work: Work, s: Scenario, *, actor: str, at: datetime) -> None:
         (DocumentKind.VENDOR, s.vendors),
         (DocumentKind.GROUP, s.groups),
         (DocumentKind.ORG, s.orgs),
+        (DocumentKind.SITE, s.sites),
         (DocumentKind.CLUSTER, s.clusters),
         (DocumentKind.ORDER, s.orders),
         (DocumentKind.LOT, s.lots),

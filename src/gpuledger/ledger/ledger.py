@@ -43,7 +43,7 @@ from gpuledger.domain.enums import LotStatus
 from gpuledger.ledger import importer, schema, verbs
 from gpuledger.ledger.approvals import WORKING_COPY, ApprovalPolicy
 from gpuledger.ledger.audit import verify_books
-from gpuledger.ledger.balances import fold
+from gpuledger.ledger.balances import cluster_account, fold
 from gpuledger.ledger.chain import read_head
 from gpuledger.ledger.codec import from_json
 from gpuledger.ledger.diversion_views import (
@@ -344,8 +344,9 @@ class Ledger:
         """
         with self._reading() as conn:
             totals = sum_balances(conn, as_of, known_on)
+            sites = _cluster_sites(conn)
         return [
-            Balance(account.owner, account.bucket, sku, posted, pending)
+            Balance(account.owner, account.bucket, sku, posted, pending, sites.get(account.owner))
             for (account, sku), (posted, pending) in sorted(
                 totals.items(), key=lambda kv: (kv[0][0].owner, kv[0][0].bucket, kv[0][1])
             )
@@ -359,6 +360,7 @@ class Ledger:
         with self._reading() as conn:
             rows = read_transfers(conn, as_of, known_on, lot=lot_id)
             sku = rows[0].sku if rows else _lot_sku(conn, lot_id)
+            sites = _cluster_sites(conn)
         holdings: dict[Account, int] = defaultdict(int)
         pending: dict[Account, int] = defaultdict(int)
         for (account, _, _), b in fold(rows).items():
@@ -375,6 +377,11 @@ class Ledger:
             transfers=tuple(rows),
             holdings={a: q for a, q in sorted(holdings.items()) if q},
             pending={a: q for a, q in sorted(pending.items()) if q},
+            sites={
+                owner: sites[owner]
+                for owner in sorted({a.owner for t in rows for a in (t.debit, t.credit)})
+                if owner in sites
+            },
         )
 
     def diversion(self, diversion_id: str) -> DiversionView:
@@ -548,3 +555,13 @@ def _lot_sku(conn: Connection, lot_id: str) -> str:
 
 #: Names other packages imported from this module before the split (kept working).
 __all__ = ["Ledger", "alembic_config", "read_documents", "system_clock"]
+
+
+def _cluster_sites(conn: Connection) -> dict[str, str]:
+    """The site of each cluster at one, by the cluster's account owner (``cluster:<id>``)."""
+    clusters = read_documents(conn, [DocumentKind.CLUSTER.value])[DocumentKind.CLUSTER.value]
+    return {
+        cluster_account(cid).owner: data["site"]
+        for cid, data in clusters.items()
+        if data.get("site") is not None
+    }

@@ -208,6 +208,7 @@ def scenario_from_books(conn: Connection, as_of: date | None = None) -> Scenario
         groups=records[DocumentKind.GROUP.value],
         orgs=records[DocumentKind.ORG.value],
         clusters=records[DocumentKind.CLUSTER.value],
+        sites=records[DocumentKind.SITE.value],
         orders=records[DocumentKind.ORDER.value],
         lots=records[DocumentKind.LOT.value],
         targets=records[DocumentKind.TARGET.value],

@@ -151,7 +151,8 @@ class LotTrace:
     """Where every unit of a lot went: its transfers in order, and who holds it now.
 
     ``holdings`` maps each account to its posted units of the lot (zero rows
-    dropped); ``pending`` the net reserved change per account.
+    dropped); ``pending`` the net reserved change per account; ``sites`` the
+    site of each cluster account the lot touched (clusters at a site only).
     """
 
     lot: str
@@ -160,6 +161,7 @@ class LotTrace:
     transfers: tuple[Transfer, ...]
     holdings: dict[Account, int]
     pending: dict[Account, int]
+    sites: dict[str, str] = field(default_factory=dict)
 
     def row(self) -> LotTraceRow:
         """The trace's JSON contract (accounts sorted)."""
@@ -170,6 +172,7 @@ class LotTrace:
             tuple(t.row() for t in self.transfers),
             {str(a): q for a, q in sorted(self.holdings.items())},
             {str(a): q for a, q in sorted(self.pending.items())},
+            dict(sorted(self.sites.items())),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -187,6 +190,7 @@ class LotTraceRow:
     transfers: tuple[TransferRow, ...]
     holdings: dict[str, int]
     pending: dict[str, int]
+    sites: dict[str, str]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 
 from gpuledger.domain import Scenario
+from gpuledger.scenario._data import scenario_as_data
 from gpuledger.scenario._formats import (
     FORMATS,
     Format,
@@ -35,12 +36,14 @@ from gpuledger.scenario._formats import (
     read_source,
     write_source,
 )
+from gpuledger.scenario._raw import COLLECTIONS, HEADER_KEYS, Origin, RawDocument, RawRecord
 from gpuledger.scenario._validate import validate
 from gpuledger.scenario._yaml import dump_scenario_text, read_yaml_text
 
 __all__ = [
     "FORMATS",
     "Format",
+    "check_scenario",
     "demo_scenario_path",
     "dump_scenario",
     "format_of",
@@ -102,6 +105,27 @@ def load_scenario(path: str | Path, *, format: Format | None = None) -> Scenario
     """
     path = Path(path)
     return validate(read_source(path, format or format_of(path, writing=False)))
+
+
+def check_scenario(scenario: Scenario, *, source: str) -> Scenario:
+    """Check a scenario built in code with every bound and rule of a scenario file.
+
+    The same validation as :func:`load_scenario`, on the records' plain data
+    (no text is written or parsed); problems name ``source`` and the record
+    (``clusters[3] X field 'org': ...``). Returns the scenario as read back,
+    equal to ``scenario`` when it is valid.
+
+    Raises:
+        ScenarioError: the first problem, the others as notes.
+    """
+    data = scenario_as_data(scenario)
+    origin = Origin(source, unit="record")
+    header = RawRecord(0, {k: data[k] for k in HEADER_KEYS if k in data}, origin)
+    collections = {
+        key: [RawRecord(i, rec, origin) for i, rec in enumerate(data.get(key, []))]
+        for key in COLLECTIONS
+    }
+    return validate(RawDocument(source, scenario.name, header, collections, []))
 
 
 def dump_scenario(scenario: Scenario) -> str:

@@ -26,6 +26,7 @@ from gpuledger.domain import (
     Lot,
     Movement,
     Order,
+    Site,
     Vendor,
     rules,
 )
@@ -92,6 +93,10 @@ class CrossChecker:
             self._add(rec, field, f"unknown {kind} {value!r}" + _known(known))
         return False
 
+    def _problems(self, rec: Checked[Any], problems: list[rules.Problem]) -> None:
+        for problem in problems:
+            self._add(rec, problem.field, problem.reason)
+
     def dedupe(self, records: Mapping[str, list[Checked[Any]]]) -> dict[str, list[Checked[Any]]]:
         """Drop exact duplicates; a reused id with other content is a problem."""
         kept: dict[str, list[Checked[Any]]] = {}
@@ -118,6 +123,7 @@ class CrossChecker:
         groups = {c.value.id for c in kept["groups"]}
         orgs = {c.value.id for c in kept["orgs"]}
         vendors = {c.value.id for c in kept["vendors"]}
+        sites: dict[str, Site] = {c.value.id: c.value for c in kept["sites"]}
         clusters: dict[str, Cluster] = {c.value.id: c.value for c in kept["clusters"]}
         orders: dict[str, Order] = {c.value.id: c.value for c in kept["orders"]}
         lots: dict[str, Lot] = {c.value.id: c.value for c in kept["lots"]}
@@ -126,8 +132,14 @@ class CrossChecker:
             self._check_lead_times(rec, skus)
         for rec in kept["orgs"]:
             self._ref(rec, "group", "group", rec.value.group, groups)
+        for rec in kept["sites"]:
+            self._ref(rec, "org", "org", rec.value.org, orgs)
+            self._problems(rec, rules.site_problems(rec.value))
         for rec in kept["clusters"]:
             self._ref(rec, "org", "org", rec.value.org, orgs)
+            site = rec.value.site
+            if self._ref(rec, "site", "site", site, sites) and site is not None:
+                self._problems(rec, rules.cluster_site_problems(rec.value, sites[site]))
             if rec.value.id in orgs:
                 self._add(
                     rec,
@@ -144,6 +156,8 @@ class CrossChecker:
             consumers = orgs | set(clusters)
             self._ref(rec, "consumer", "consumer (org or cluster)", rec.value.consumer, consumers)
             self._ref(rec, "sku", "sku", rec.value.sku, skus)
+            # A broken SKU record has its own problem: its id counts as known here.
+            self._problems(rec, rules.accepts_problems(rec.value, skus | self._broken))
         for rec in kept["claims"]:
             self._ref(rec, "org", "org", rec.value.org, orgs)
             self._ref(rec, "sku", "sku", rec.value.sku, skus)

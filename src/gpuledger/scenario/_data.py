@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from gpuledger.domain import Diversion, Movement, Scenario
+from gpuledger.domain import Diversion, Movement, Parameters, Scenario, Site
+
+_DEFAULTS = Parameters()
 
 
 def _clean(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
@@ -71,6 +73,38 @@ def _events(scenario: Scenario) -> list[dict[str, Any]]:
     return out
 
 
+def _site(site: Site) -> dict[str, Any]:
+    return _clean(
+        [
+            ("id", site.id),
+            ("org", site.org),
+            ("name", site.name),
+            ("pue", site.pue),
+            (
+                "power",
+                [
+                    _clean(
+                        [
+                            ("from", step.from_date),
+                            ("mw", step.mw),
+                            ("source", step.source),
+                            ("assumed", step.assumed),
+                        ]
+                    )
+                    for step in site.power
+                ],
+            ),
+            ("source", site.source),
+            ("assumed", site.assumed),
+        ]
+    )
+
+
+def _unless_default(value: float, default: float, source: str | None) -> float | None:
+    # A power parameter left at its default (and unsourced) is left out, as people write files.
+    return None if value == default and source is None else value
+
+
 def scenario_as_data(scenario: Scenario) -> dict[str, Any]:
     """The plain data (dicts, lists, dates) of a scenario file, keys in file order."""
     p = scenario.parameters
@@ -84,6 +118,15 @@ def scenario_as_data(scenario: Scenario) -> dict[str, Any]:
                 ("gpu_hour_price_source", p.gpu_hour_price_source),
                 ("claim_tolerance", p.claim_tolerance),
                 ("horizon_days", p.horizon_days),
+                (
+                    "system_overhead",
+                    _unless_default(
+                        p.system_overhead, _DEFAULTS.system_overhead, p.system_overhead_source
+                    ),
+                ),
+                ("system_overhead_source", p.system_overhead_source),
+                ("pue", _unless_default(p.pue, _DEFAULTS.pue, p.pue_source)),
+                ("pue_source", p.pue_source),
             ]
         ),
         "skus": [
@@ -94,6 +137,8 @@ def scenario_as_data(scenario: Scenario) -> dict[str, Any]:
                     ("annual_failure_rate", s.annual_failure_rate),
                     ("source", s.source),
                     ("assumed", s.assumed),
+                    ("tdp_w", s.tdp_w),
+                    ("h100e", s.h100e),
                 ]
             )
             for s in scenario.skus
@@ -133,8 +178,17 @@ def scenario_as_data(scenario: Scenario) -> dict[str, Any]:
             _clean([("id", o.id), ("name", o.name), ("group", o.group), ("source", o.source)])
             for o in scenario.orgs
         ],
+        "sites": [_site(site) for site in scenario.sites],
         "clusters": [
-            _clean([("id", c.id), ("org", c.org), ("name", c.name), ("source", c.source)])
+            _clean(
+                [
+                    ("id", c.id),
+                    ("org", c.org),
+                    ("name", c.name),
+                    ("source", c.source),
+                    ("site", c.site),
+                ]
+            )
             for c in scenario.clusters
         ],
         "orders": [
@@ -174,6 +228,7 @@ def scenario_as_data(scenario: Scenario) -> dict[str, Any]:
                     ("id", t.id),
                     ("consumer", t.consumer),
                     ("sku", t.sku),
+                    ("accepts", list(t.accepts)),
                     ("qty", t.qty),
                     ("by", t.by),
                     ("priority", t.priority),

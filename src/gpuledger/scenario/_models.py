@@ -46,6 +46,8 @@ from gpuledger.domain import (
     OutOfBounds,
     Parameters,
     Payback,
+    PowerStep,
+    Site,
     Sku,
     Target,
     TransferKind,
@@ -142,6 +144,10 @@ HorizonDays = Annotated[int, AfterValidator(_within(1, limits.HORIZON_MAX))]
 Fraction = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
 Weight = Annotated[float, Field(gt=0, le=limits.WEIGHT_MAX, allow_inf_nan=False)]
 Price = Annotated[float, Field(ge=0, le=limits.PRICE_MAX, allow_inf_nan=False)]
+Watts = Annotated[float, Field(gt=0, le=limits.TDP_W_MAX, allow_inf_nan=False)]
+H100e = Annotated[float, Field(gt=0, le=limits.H100E_MAX, allow_inf_nan=False)]
+Megawatts = Annotated[float, Field(ge=0, le=limits.MW_MAX, allow_inf_nan=False)]
+PowerFactor = Annotated[float, Field(ge=1, le=limits.POWER_FACTOR_MAX, allow_inf_nan=False)]
 
 
 class _Record(BaseModel):
@@ -155,6 +161,10 @@ class ParametersModel(_Record):
     gpu_hour_price_source: Text = None
     claim_tolerance: Fraction = 0.05
     horizon_days: HorizonDays = 730
+    system_overhead: PowerFactor = 1.82
+    system_overhead_source: Text = None
+    pue: PowerFactor = 1.2
+    pue_source: Text = None
 
     def record(self) -> Parameters:
         """The domain value."""
@@ -178,6 +188,8 @@ class SkuModel(_Record):
     annual_failure_rate: Fraction = 0.0
     source: Text = None
     assumed: bool = False
+    tdp_w: Watts | None = None
+    h100e: H100e | None = None
 
     def record(self) -> Sku:
         """The domain record."""
@@ -246,6 +258,43 @@ class OrgModel(_Record):
         return Org(**dict(self))
 
 
+class PowerStepModel(_Record):
+    """``sites[].power[]``: MW available from a date on."""
+
+    from_date: Day = Field(alias="from")
+    mw: Megawatts
+    source: Text = None
+    assumed: bool = False
+
+    def record(self) -> PowerStep:
+        """The domain record."""
+        return PowerStep(**dict(self))
+
+
+class SiteModel(_Record):
+    """``sites[]``: a data center of an org with its power over time."""
+
+    id: Id
+    org: Id
+    name: Text = None
+    pue: PowerFactor | None = None
+    power: list[PowerStepModel] = []
+    source: Text = None
+    assumed: bool = False
+
+    def record(self) -> Site:
+        """The domain record."""
+        return Site(
+            self.id,
+            self.org,
+            self.name,
+            self.pue,
+            tuple(step.record() for step in self.power),
+            self.source,
+            self.assumed,
+        )
+
+
 class ClusterModel(_Record):
     """``clusters[]``."""
 
@@ -253,6 +302,7 @@ class ClusterModel(_Record):
     org: Id
     name: Text = None
     source: Text = None
+    site: Id | None = None
 
     def record(self) -> Cluster:
         """The domain record."""
@@ -323,10 +373,11 @@ class TargetModel(_Record):
     weight: Weight = 1.0
     source: Text = None
     assumed: bool = False
+    accepts: list[Id] = []
 
     def record(self) -> Target:
         """The domain record."""
-        return Target(**dict(self))
+        return Target(**{**dict(self), "accepts": tuple(self.accepts)})
 
 
 class ClaimModel(_Record):
@@ -432,6 +483,7 @@ RecordModel = (
     | VendorModel
     | GroupModel
     | OrgModel
+    | SiteModel
     | ClusterModel
     | OrderModel
     | LotModel
@@ -446,6 +498,7 @@ RECORD_MODELS: dict[str, type[RecordModel]] = {
     "vendors": VendorModel,
     "groups": GroupModel,
     "orgs": OrgModel,
+    "sites": SiteModel,
     "clusters": ClusterModel,
     "orders": OrderModel,
     "lots": LotModel,
@@ -461,6 +514,7 @@ EVENT_MODELS: dict[str, type[DivertModel | MovementModel]] = {
 #: Fields that hold a list of nested records, per collection, with their row model.
 NESTED: dict[str, tuple[str, type[_Record]]] = {
     "vendors": ("lead_time", LeadTimeModel),
+    "sites": ("power", PowerStepModel),
     "orders": ("schedule", DeliveryModel),
     "events": ("payback", PaybackModel),
 }

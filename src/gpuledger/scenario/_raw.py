@@ -31,6 +31,7 @@ COLLECTIONS: Final = (
     "vendors",
     "groups",
     "orgs",
+    "sites",
     "clusters",
     "orders",
     "lots",

@@ -41,6 +41,8 @@ from gpuledger.scenario._models import (
     OrgModel,
     ParametersModel,
     PaybackModel,
+    PowerStepModel,
+    SiteModel,
     SkuModel,
     TargetModel,
     VendorModel,
@@ -59,9 +61,10 @@ from gpuledger.scenario._raw import (
 
 
 def field_kinds(*models: type[BaseModel]) -> dict[str, str]:
-    """The kind of each field, by its file name: ``int``, ``float``, ``date``, ``bool``, ``text``.
+    """The kind of each field, by its file name: ``int``, ``float``, ``date``, ``bool``,
+    ``text`` or ``ids`` (a list of ids, one cell: ``H200 B200``).
 
-    Nested lists and models are left out: they have their own sheets.
+    Nested lists of records and models are left out: they have their own sheets.
     """
     kinds: dict[str, str] = {}
     for model in models:
@@ -76,7 +79,10 @@ def _kind(annotation: Any) -> str | None:
     origin = typing.get_origin(annotation)
     if origin is Annotated:
         return _kind(typing.get_args(annotation)[0])
-    if origin is list or (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        return "ids" if _kind(item) == "text" else None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return None
     if origin in (typing.Union, types.UnionType):
         (inner,) = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -119,11 +125,12 @@ SHEETS: Final = (
     _sheet("scenario", "name description as_of", HeaderModel, single=True),
     _sheet(
         "parameters",
-        "gpu_hour_price_usd gpu_hour_price_source claim_tolerance horizon_days",
+        "gpu_hour_price_usd gpu_hour_price_source claim_tolerance horizon_days "
+        "system_overhead system_overhead_source pue pue_source",
         ParametersModel,
         single=True,
     ),
-    _sheet("skus", "id name annual_failure_rate source assumed", SkuModel),
+    _sheet("skus", "id name annual_failure_rate tdp_w h100e source assumed", SkuModel),
     _sheet("vendors", "id name transit_slip_p50_days transit_slip_p90_days source", VendorModel),
     _sheet(
         "lead_time",
@@ -135,13 +142,22 @@ SHEETS: Final = (
     ),
     _sheet("groups", "id name source", GroupModel),
     _sheet("orgs", "id name group source", OrgModel),
-    _sheet("clusters", "id org name source", ClusterModel),
+    _sheet("sites", "id org name pue source assumed", SiteModel),
+    _sheet(
+        "power",
+        "site from mw source assumed",
+        PowerStepModel,
+        parent="sites",
+        key="site",
+        nested="power",
+    ),
+    _sheet("clusters", "id org site name source", ClusterModel),
     _sheet("orders", "id org vendor sku qty ordered_on source assumed", OrderModel),
     _sheet(
         "schedule", "order on qty", DeliveryModel, parent="orders", key="order", nested="schedule"
     ),
     _sheet("lots", "id order qty ships_on arrives_on consignee source assumed", LotModel),
-    _sheet("targets", "id consumer sku qty by priority weight source assumed", TargetModel),
+    _sheet("targets", "id consumer sku accepts qty by priority weight source assumed", TargetModel),
     _sheet("claims", "id org sku qty by stated_on kind source", ClaimModel),
     _sheet(
         "events",
@@ -159,7 +175,7 @@ SHEETS: Final = (
     ),
 )
 SHEET_BY_NAME: Final = {s.name: s for s in SHEETS}
-_PARENT_KIND = {"vendors": "vendor", "orders": "order", "events": "diversion"}
+_PARENT_KIND = {"vendors": "vendor", "sites": "site", "orders": "order", "events": "diversion"}
 
 # --------------------------------------------------------------------------- writing
 
@@ -176,7 +192,7 @@ def tables_of(scenario: Scenario) -> dict[str, list[dict[str, Any]]]:
             continue
         if sheet.parent is None:
             out[sheet.name] = [
-                {k: v for k, v in rec.items() if k in sheet.kinds}
+                {k: _cell(v, sheet.kinds[k]) for k, v in rec.items() if k in sheet.kinds}
                 for rec in data.get(sheet.name, [])
             ]
         else:
@@ -189,7 +205,14 @@ def tables_of(scenario: Scenario) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _cell(value: Any, kind: str) -> Any:
+    """A value as one cell: a list of ids is its ids joined by spaces."""
+    return " ".join(value) if kind == "ids" else value
+
+
 # --------------------------------------------------------------------------- reading
+
+_IDS_SEPARATOR = re.compile(r"[\s,]+")
 
 _INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
 _FLOAT_RE = re.compile(
@@ -210,6 +233,9 @@ def text_cell(text: str, kind: str) -> object:
     if kind == "text":
         return text or None
     stripped = text.strip()
+    if kind == "ids":
+        # Ids hold neither spaces nor commas: either separates them.
+        return [part for part in _IDS_SEPARATOR.split(stripped) if part] or None
     if not stripped:
         return None
     if kind == "int" and _INT_RE.fullmatch(stripped):
@@ -232,6 +258,9 @@ def typed_cell(value: object, kind: str) -> object:
         return None
     if isinstance(value, str):
         return text_cell(value, kind)
+    if kind == "ids":  # an id typed as a number or a date reads as its text
+        text = typed_cell(value, "text")
+        return text_cell(text, kind) if isinstance(text, str) else text
     if isinstance(value, bool):
         return value
     if isinstance(value, int):

@@ -300,6 +300,7 @@ def _assemble(
         groups=_values(kept, "groups"),
         orgs=_values(kept, "orgs"),
         clusters=_values(kept, "clusters"),
+        sites=_values(kept, "sites"),
         orders=_values(kept, "orders"),
         lots=_values(kept, "lots"),
         targets=_values(kept, "targets"),

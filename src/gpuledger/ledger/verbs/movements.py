@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 from gpuledger.domain import (
     Account,
     Bucket,
+    CapacityExceeded,
     Cluster,
     DocumentKind,
     InsufficientUnits,
     LedgerError,
     Movement,
+    Parameters,
     Phase,
+    Site,
+    Sku,
     TransferKind,
     day_start,
     ids,
 )
+from gpuledger.domain.power import deploy_capacity_problem
 from gpuledger.domain.rules import movement_problems, refuse
 from gpuledger.ledger.balances import cluster_account, org_account, vendor_account
+from gpuledger.ledger.codec import from_json
 from gpuledger.ledger.idempotency import normal
 from gpuledger.ledger.results import Operation, Transfer
 from gpuledger.ledger.work import Work
@@ -34,7 +41,9 @@ def movement(work: Work, m: Movement, *, actor: str, recorded_at: datetime | Non
     The movement's cluster is checked with ``domain.rules.movement_problems``
     (a deploy or fail names one, of the movement's org). Raises UnknownRecord
     for an org or cluster not in the books, InsufficientUnits when the source
-    account lacks the units (over all time, or as of the movement's day).
+    account lacks the units (over all time, or as of the movement's day),
+    CapacityExceeded when a deploy would run its cluster's site beyond its power
+    (``domain.power.deploy_capacity_problem``).
     """
     subject = f"movement {m.id!r}"
     work.require(DocumentKind.ORG, m.org, subject, "org")
@@ -54,7 +63,11 @@ def movement(work: Work, m: Movement, *, actor: str, recorded_at: datetime | Non
         return
     at, rec = day_start(m.on), recorded_at or work.now
     transfers: list[Transfer] = []
-    for n, (source, lot_id, qty) in enumerate(_allocate(work, m, _source(m))):
+    pieces = _allocate(work, m, _source(m))
+    if m.op is TransferKind.DEPLOY and cluster is not None and cluster.site is not None:
+        sku = work.lot_and_order(pieces[0][1])[1].sku
+        _check_capacity(work, m, cluster.site, sku, subject)
+    for n, (source, lot_id, qty) in enumerate(pieces):
         _, order = work.lot_and_order(lot_id)
         if m.op is TransferKind.DEPLOY:
             credit = cluster_account(m.cluster or "")
@@ -85,6 +98,51 @@ def movement(work: Work, m: Movement, *, actor: str, recorded_at: datetime | Non
         effective_at=at,
         recorded_at=rec,
     )
+
+
+def _check_capacity(work: Work, m: Movement, site_id: str, sku_id: str, subject: str) -> None:
+    """Refuse a deploy that the site's power cannot run, on its day or any later day.
+
+    The days that matter are the deploy's own, each later power step (power may
+    fall) and each later day on which units of the site's clusters move (a
+    backdated deploy must fit beside units deployed after it).
+    """
+    site: Site = work.require(DocumentKind.SITE, site_id, subject, "site")
+    if not site.power:
+        return  # the site states no capacity
+    parameters = _parameters(work)
+    deploying: Sku = work.require(DocumentKind.SKU, sku_id, subject, "sku")
+    accounts = [
+        cluster_account(cid)
+        for cid, data in work.docs_of(DocumentKind.CLUSTER.value).items()
+        if data.get("site") == site_id
+    ]
+    books = [(a, work.lot_book(lot)) for a in accounts for lot in work.owned_lots(a.owner)]
+    days = {m.on} | {step.from_date for step in site.power if step.from_date > m.on}
+    for account, book in books:
+        days |= {
+            t.effective_at.date()
+            for t in book.rows
+            if account in (t.credit, t.debit) and t.effective_at.date() > m.on
+        }
+    for day in sorted(days):
+        units: dict[str, int] = defaultdict(int)
+        for account, book in books:
+            held = book.held(account, day_start(day))
+            if held:
+                units[book.rows[0].sku] += held
+        already = [(work.require(DocumentKind.SKU, s, subject, "sku"), n) for s, n in units.items()]
+        problem = deploy_capacity_problem(site, deploying, m.qty, already, parameters, day)
+        if problem is not None:
+            raise CapacityExceeded(f"{subject} at cluster {m.cluster!r}: {problem}")
+
+
+def _parameters(work: Work) -> Parameters:
+    """The books' parameters: those of the latest scenario imported (defaults if none)."""
+    heads = list(work.docs_of(DocumentKind.SCENARIO.value).values())
+    if not heads:
+        return Parameters()
+    return from_json(Parameters, heads[-1]["data"]["parameters"])
 
 
 def _source(m: Movement) -> Account:
