@@ -1,5 +1,8 @@
 """Users, roles and API tokens in the books' database (append-only rows).
 
+Every row written is digested in the same transaction (``ledger.record_digests``),
+so ``audit verify`` sees a row inserted, edited or deleted behind gpuledger's back.
+
 :class:`Governance` is the one place that reads and writes the governance tables;
 the decisions themselves are the pure functions of :mod:`gpuledger.governance.rules`.
 """
@@ -25,6 +28,7 @@ from gpuledger.domain import (
 from gpuledger.governance import tables
 from gpuledger.governance.rules import Directory, Grant
 from gpuledger.governance.tokens import IssuedToken, TokenHasher, parse
+from gpuledger.ledger import record_digests
 from gpuledger.ledger.engine import WRITE as _WRITE  # writers take the lock at BEGIN
 from gpuledger.ledger.queries import read_documents
 
@@ -105,6 +109,7 @@ class Governance:
             conn.execute(
                 insert(tables.users).values(name=name, created_at=self._clock(), created_by=actor)
             )
+            record_digests.link(conn, tables.users, [name])
         return True
 
     def users(self) -> list[str]:
@@ -144,7 +149,7 @@ class Governance:
             scope_kind, scope = "group", group
         with self._writing() as conn:
             self._require_user(conn, user)
-            conn.execute(
+            written = conn.execute(
                 insert(tables.grants).values(
                     user_name=user,
                     role=role.value,
@@ -155,6 +160,7 @@ class Governance:
                     recorded_at=self._clock(),
                 )
             )
+            record_digests.link(conn, tables.grants, tuple(written.inserted_primary_key or ()))
         return Grant(user, role, scope)
 
     def revoke(
@@ -203,6 +209,7 @@ class Governance:
                     created_by=actor,
                 )
             )
+            record_digests.link(conn, tables.tokens, [issued.id])
         return issued
 
     def revoke_token(self, token_id: str, *, actor: str) -> bool:
@@ -220,6 +227,7 @@ class Governance:
                     token_id=token_id, revoked_at=self._clock(), revoked_by=actor
                 )
             )
+            record_digests.link(conn, tables.token_revocations, [token_id])
         return True
 
     def tokens(self, user: str | None = None) -> list[TokenInfo]:
