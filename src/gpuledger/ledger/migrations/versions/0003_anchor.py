@@ -40,6 +40,7 @@ def upgrade() -> None:
         "gov_sessions",
         sa.Column("id_hash", sa.String(64), nullable=False),
         sa.Column("user_name", ID, nullable=False),
+        sa.Column("token_id", sa.String(32), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("expires_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id_hash", name="pk_gov_sessions"),
