@@ -197,11 +197,11 @@ def _say_verified(report: AuditReport, anchored: CheckpointReport | None) -> Non
 @audit_app.command("keygen")
 def audit_keygen(
     out_file: Annotated[
-        str, value("FILE", "Where to write the private key (mode 0600).", "--out")
+        str, value("OUT", "Where to write the private key (mode 0600).", "--out")
     ] = "gpuledger-anchor.key",
     public_out: Annotated[
         str | None,
-        value("FILE", "Where to write the public key (default: FILE with .pub).", "--public-out"),
+        value("OUT", "Where to write the public key (default: OUT with .pub).", "--public-out"),
     ] = None,
 ) -> None:
     """Create an ed25519 key pair for checkpoints; print the public key.
@@ -237,7 +237,7 @@ def _public_path(private_path: Path, public_out: str | None) -> Path:
 def audit_checkpoint(
     key: Annotated[str, value("FILE", "The private key (from `audit keygen`).", "--key")],
     out_file: Annotated[
-        str | None, value("FILE", "Write the checkpoint here (default: print it).", "--out")
+        str | None, value("OUT", "Write the checkpoint here (default: print it).", "--out")
     ] = None,
 ) -> None:
     """Sign the books' chain heads now: a JSON checkpoint to keep away from the books.
@@ -248,9 +248,9 @@ def audit_checkpoint(
     """
     from gpuledger.ledger import checkpoint as cp
 
+    path = None if out_file is None else rq.parse_output_file(out_file, "--out")
     private = _read_small(key, "--key")
     cp.private_key(private, key)
-    path = None if out_file is None else rq.parse_output_file(out_file, "--out")
     with books() as ledger:
         point = cp.take(ledger.engine, private, now())
     text = cp.dumps(point)

@@ -135,8 +135,8 @@ def private_key(pem: bytes, source: str = "key") -> Ed25519PrivateKey:
     """An ed25519 private key from PEM; InvalidInput naming ``source`` otherwise."""
     try:
         key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"{source} is not a PEM private key: {exc}", field="--key") from None
+    except (ValueError, TypeError):
+        raise InvalidInput(f"{source} is not a PEM private key", field="--key") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise InvalidInput(f"{source} is not an ed25519 private key", field="--key")
     return key
@@ -146,10 +146,8 @@ def public_key(pem: bytes, source: str = "public key") -> Ed25519PublicKey:
     """An ed25519 public key from PEM; InvalidInput naming ``source`` otherwise."""
     try:
         key = serialization.load_pem_public_key(pem)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(
-            f"{source} is not a PEM public key: {exc}", field="--public-key"
-        ) from None
+    except (ValueError, TypeError):
+        raise InvalidInput(f"{source} is not a PEM public key", field="--public-key") from None
     if not isinstance(key, Ed25519PublicKey):
         raise InvalidInput(f"{source} is not an ed25519 public key", field="--public-key")
     return key
