@@ -170,3 +170,12 @@ def test_serve_secure_cookies_marks_the_cookie_secure(
     app.state.backend.ledger.close()
     assert r.status_code == 303
     assert "secure" in r.headers["set-cookie"].lower()
+
+
+def test_sign_in_clears_the_cookie_that_held_the_token(site: App) -> None:
+    client, token = site
+    client.cookies.clear()
+    client.cookies.set("gpuledger_token", token)  # left by an earlier version
+    r = client.post("/login", data={"token": token}, follow_redirects=False)
+    cleared = [h for h in r.headers.get_list("set-cookie") if h.startswith("gpuledger_token=")]
+    assert cleared and ("max-age=0" in cleared[0].lower() or "expires=" in cleared[0].lower())

@@ -14,6 +14,9 @@ from gpuledger.domain import Unauthenticated
 from gpuledger.governance.store import SESSION_HOURS
 from gpuledger.web.site import COOKIE, Site, form, safe_next, same_origin
 
+#: The cookie of earlier versions, which held the API token itself: cleared on sign-in and out.
+LEGACY_COOKIE = "gpuledger_token"
+
 
 def router(site: Site) -> APIRouter:
     """``/login`` (form and post) and ``/logout``."""
@@ -69,6 +72,7 @@ def router(site: Site) -> APIRouter:
             secure=site.secure_cookie,
             path="/",
         )
+        response.delete_cookie(LEGACY_COOKIE, path="/")
         return response
 
     @pages.post("/logout")
@@ -81,6 +85,7 @@ def router(site: Site) -> APIRouter:
         response.delete_cookie(
             COOKIE, path="/", httponly=True, samesite="strict", secure=site.secure_cookie
         )
+        response.delete_cookie(LEGACY_COOKIE, path="/")
         return response
 
     return pages
