@@ -179,3 +179,30 @@ def test_books_migrated_from_before_digests_verify(books: Books) -> None:
     assert report.ok, report.problems
     run(ledger, "DELETE FROM gov_grants WHERE granted = 0")  # and they are covered from then on
     assert "missing" in tampered(ledger, "gov_grants")
+
+
+def test_concurrent_governance_writes_chain_their_digests(anchor_url: str, clock: Clock) -> None:
+    """Writers in parallel (each its own engine, as separate servers would) never fork the links."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gpuledger.governance.tokens import TokenHasher
+
+    def write(n: int) -> None:
+        ledger = Ledger.open(anchor_url, clock=clock)
+        gov = Governance(ledger.engine, clock, TokenHasher(time_cost=1, memory_cost=1024))
+        try:
+            for i in range(3):
+                gov.add_user(f"u{n}-{i}", actor="setup")
+                gov.grant(f"u{n}-{i}", OrgRole.VIEWER, org="tesla", actor="setup")
+        finally:
+            ledger.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(write, range(6)))
+    ledger = Ledger.open(anchor_url, clock=clock)
+    try:
+        report = ledger.verify()
+        assert report.ok, report.problems
+        assert scalar(ledger, "SELECT count(*) FROM gov_users WHERE name LIKE 'u%-%'") == 18
+    finally:
+        ledger.close()
