@@ -153,11 +153,6 @@ def public_key(pem: bytes, source: str = "public key") -> Ed25519PublicKey:
     return key
 
 
-def public_of(private_pem: bytes) -> bytes:
-    """The public key PEM of a private key PEM."""
-    return _public_pem(private_key(private_pem).public_key())
-
-
 # --------------------------------------------------------------------------- take and check
 
 
