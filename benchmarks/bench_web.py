@@ -53,7 +53,7 @@ def _free_port() -> int:
 
 @contextmanager
 def served(db: Path) -> Iterator[tuple[str, str]]:
-    """The demo books at ``db`` served on 127.0.0.1; yields (base URL, a token seeing all)."""
+    """The demo books at ``db`` served on 127.0.0.1; yields (base URL, a session seeing all)."""
     import uvicorn
 
     from gpuledger.domain import GroupRole
@@ -70,7 +70,7 @@ def served(db: Path) -> Iterator[tuple[str, str]]:
     gov = app.state.backend.gov
     gov.add_user("bench", actor="bench")
     gov.grant("bench", GroupRole.AUDITOR, group="musk", actor="bench")
-    token = gov.create_token("bench", actor="bench").token
+    session = gov.start_session(gov.create_token("bench", actor="bench").token)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
@@ -83,7 +83,7 @@ def served(db: Path) -> Iterator[tuple[str, str]]:
             raise RuntimeError("the server did not start")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", token
+        yield f"http://127.0.0.1:{port}", session
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -122,15 +122,17 @@ def visit(page: Any, url: str) -> dict[str, float]:
     }
 
 
-def measure(base: str, token: str, repeat: int, axe: bool) -> dict[str, Any]:
+def measure(base: str, session: str, repeat: int, axe: bool) -> dict[str, Any]:
     """Every page: first visit, best of ``repeat`` return visits, the baseline, axe counts."""
     from playwright.sync_api import sync_playwright
+
+    from gpuledger.web import COOKIE
 
     out: dict[str, Any] = {"pages": {}}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.add_cookies([{"name": "gpuledger_token", "value": token, "url": base}])
+        context.add_cookies([{"name": COOKIE, "value": session, "url": base}])
         page = context.new_page()
         # 1. The baseline: the site's smallest answer, best of `repeat`.
         page.goto(f"{base}/favicon.ico")
@@ -139,7 +141,7 @@ def measure(base: str, token: str, repeat: int, axe: bool) -> dict[str, Any]:
         # 2. Each page: a first visit in a fresh context, then return visits.
         for path in PAGES:
             fresh = browser.new_context(viewport={"width": 1280, "height": 800})
-            fresh.add_cookies([{"name": "gpuledger_token", "value": token, "url": base}])
+            fresh.add_cookies([{"name": COOKIE, "value": session, "url": base}])
             first = visit(fresh.new_page(), f"{base}{path}")
             fresh.close()
             warm = [visit(page, f"{base}{path}") for _ in range(repeat)]
@@ -174,8 +176,8 @@ def main() -> None:
     parser.add_argument("--axe", action="store_true", help="count axe-core violations too")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     opts = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, served(Path(tmp) / "books.db") as (base, token):
-        result = measure(base, token, opts.repeat, opts.axe)
+    with tempfile.TemporaryDirectory() as tmp, served(Path(tmp) / "books.db") as (base, session):
+        result = measure(base, session, opts.repeat, opts.axe)
     print(f"baseline (one round trip, /favicon.ico): {result['baseline_ms']:.1f} ms")
     head = f"{'page':<12}{'1st KB':>9}{'again KB':>10}{'load ms':>9}{'ratio':>7}{'drawn ms':>10}"
     print(head + ("  axe" if opts.axe else ""))

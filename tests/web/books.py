@@ -91,3 +91,10 @@ def make_demo_app(url: str) -> tuple[FastAPI, dict[str, str]]:
         ledger.close()
     app = create_app(url, clock=clock, hasher=TokenHasher(time_cost=1, memory_cost=1024))
     return app, add_users(app.state.backend.gov)
+
+
+def session(app: FastAPI, token: str) -> str:
+    """A session id for ``token``'s user: what the sign-in cookie holds after signing in."""
+    gov = app.state.backend.gov
+    assert isinstance(gov, Governance)
+    return gov.start_session(token)

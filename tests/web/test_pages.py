@@ -20,7 +20,7 @@ from gpuledger.domain import Decision, PolicyName
 from gpuledger.governance import service
 from gpuledger.web import COOKIE
 from gpuledger.web.forms import diversion_form
-from tests.web.books import DIVERSION, make_app
+from tests.web.books import DIVERSION, make_app, session
 
 with warnings.catch_warnings():  # starlette warns that httpx will give way to httpx2
     warnings.simplefilter("ignore")
@@ -44,7 +44,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 def signed_in(site: Site, user: str) -> TestClient:
     client, tokens = site
-    client.cookies.set(COOKIE, tokens[user])
+    client.cookies.set(COOKIE, session(client.app, tokens[user]))  # type: ignore[arg-type]
     return client
 
 
@@ -215,7 +215,7 @@ def test_a_posted_diversion_moves_the_books_date(tmp_path_factory: pytest.TempPa
     for user in ("tess", "xavier", "audrey"):
         service.decide(backend.ledger, backend.gov, user, DIV, Decision.APPROVE)
     with TestClient(app) as client:
-        client.cookies.set(COOKIE, tokens["tess"])
+        client.cookies.set(COOKIE, session(app, tokens["tess"]))
         html = client.get("/").text
     backend.ledger.close()
     books = html.split('id="books-date"')[1].split("</p>")[0]

@@ -14,7 +14,7 @@ from gpuledger.domain import PolicyName
 from gpuledger.services.visibility import event_orgs
 from gpuledger.web import COOKIE
 from gpuledger.web.forms import divert_change, parse_payback
-from tests.web.books import DIVERSION, make_app
+from tests.web.books import DIVERSION, make_app, session
 
 with warnings.catch_warnings():  # starlette warns that httpx will give way to httpx2
     warnings.simplefilter("ignore")
@@ -32,7 +32,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
 
 def signed_in(site: tuple[TestClient, dict[str, str]], user: str) -> TestClient:
     client, tokens = site
-    client.cookies.set(COOKIE, tokens[user])
+    client.cookies.set(COOKIE, session(client.app, tokens[user]))  # type: ignore[arg-type]
     return client
 
 

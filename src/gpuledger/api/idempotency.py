@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gpuledger.domain import GpuledgerError, IdempotencyConflict
 from gpuledger.governance import tables
+from gpuledger.ledger import record_digests
 
 _WRITE = "gpuledger_write"  # the ledger's option: SQLite takes the write lock at BEGIN
 
@@ -80,6 +81,7 @@ class IdempotencyStore:
                         created_at=self._clock(),
                     )
                 )
+                record_digests.link(conn, tables.idempotency, [user, key])  # audit verify checks
         except IntegrityError:
             stored = self._stored(user, key)  # a concurrent request with the same key won
             if stored is not None:

@@ -155,8 +155,20 @@ def serve(
         str | None, value("HOST", "Interface to listen on (default 127.0.0.1).")
     ] = None,
     port: Annotated[str | None, value("PORT", "TCP port (default 8000).")] = None,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies",
+            help="Mark the dashboard's session cookie Secure: give it when users reach the "
+            "server over HTTPS (for instance through a TLS-terminating proxy).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the REST API (/api/v1) and the web dashboard with uvicorn."""
+    """Serve the REST API (/api/v1) and the web dashboard with uvicorn.
+
+    uvicorn speaks plain HTTP: serve users over HTTPS through a TLS-terminating
+    proxy that keeps the Host header, and give --secure-cookies.
+    """
     address = rq.parse_host(host, "--host")
     number = rq.parse_port(port, "--port")
     import uvicorn
@@ -168,4 +180,5 @@ def serve(
         f"serving {url} on http://{address}:{number} "
         "(API at /api/v1, OpenAPI at /api/v1/openapi.json)"
     )
-    uvicorn.run(create_app(url, clock=now), host=address, port=number, log_level="info")
+    app = create_app(url, clock=now, secure_cookie=secure_cookies)
+    uvicorn.run(app, host=address, port=number, log_level="info")

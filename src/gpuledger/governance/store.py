@@ -1,5 +1,8 @@
 """Users, roles and API tokens in the books' database (append-only rows).
 
+Every row written is digested in the same transaction (``ledger.record_digests``),
+so ``audit verify`` sees a row inserted, edited or deleted behind gpuledger's back.
+
 :class:`Governance` is the one place that reads and writes the governance tables;
 the decisions themselves are the pure functions of :mod:`gpuledger.governance.rules`.
 """
@@ -10,9 +13,9 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from gpuledger.domain import (
     DocumentKind,
@@ -24,9 +27,19 @@ from gpuledger.domain import (
 )
 from gpuledger.governance import tables
 from gpuledger.governance.rules import Directory, Grant
-from gpuledger.governance.tokens import IssuedToken, TokenHasher, parse
+from gpuledger.governance.tokens import (
+    IssuedToken,
+    TokenHasher,
+    new_session_id,
+    parse,
+    session_hash,
+)
+from gpuledger.ledger import record_digests
 from gpuledger.ledger.engine import WRITE as _WRITE  # writers take the lock at BEGIN
 from gpuledger.ledger.queries import read_documents
+
+#: How long a web session lasts from sign-in (then the user signs in again).
+SESSION_HOURS = 8
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
@@ -105,6 +118,7 @@ class Governance:
             conn.execute(
                 insert(tables.users).values(name=name, created_at=self._clock(), created_by=actor)
             )
+            record_digests.link(conn, tables.users, [name])
         return True
 
     def users(self) -> list[str]:
@@ -144,7 +158,7 @@ class Governance:
             scope_kind, scope = "group", group
         with self._writing() as conn:
             self._require_user(conn, user)
-            conn.execute(
+            written = conn.execute(
                 insert(tables.grants).values(
                     user_name=user,
                     role=role.value,
@@ -155,6 +169,7 @@ class Governance:
                     recorded_at=self._clock(),
                 )
             )
+            record_digests.link(conn, tables.grants, tuple(written.inserted_primary_key or ()))
         return Grant(user, role, scope)
 
     def revoke(
@@ -203,6 +218,7 @@ class Governance:
                     created_by=actor,
                 )
             )
+            record_digests.link(conn, tables.tokens, [issued.id])
         return issued
 
     def revoke_token(self, token_id: str, *, actor: str) -> bool:
@@ -220,6 +236,7 @@ class Governance:
                     token_id=token_id, revoked_at=self._clock(), revoked_by=actor
                 )
             )
+            record_digests.link(conn, tables.token_revocations, [token_id])
         return True
 
     def tokens(self, user: str | None = None) -> list[TokenInfo]:
@@ -255,6 +272,61 @@ class Governance:
         if row is None or row.revoked_at is not None or not self.hasher.verify(token, row.hash):
             raise Unauthenticated("the bearer token is unknown or revoked")
         return str(row.user_name)
+
+    # ------------------------------------------------------------------ web sessions
+
+    def start_session(self, token: str, *, hours: int = SESSION_HOURS) -> str:
+        """Sign in with an API token: a new session id for its user, shown only to the caller.
+
+        Only the id's SHA-256 is stored, with the user, the token and the expiry
+        (``hours`` from now); sessions already expired are deleted on the way.
+        Raises :class:`Unauthenticated` as :meth:`authenticate` does.
+        """
+        assert 0 < hours <= 24 * 30, f"a session of {hours} hours is out of bounds"
+        user = self.authenticate(token)
+        session_id = new_session_id()
+        digest, now = session_hash(session_id), self._clock()
+        s = tables.sessions.c
+        with self._writing() as conn:
+            conn.execute(delete(tables.sessions).where(s.expires_at <= now))
+            conn.execute(
+                insert(tables.sessions).values(
+                    id_hash=digest,
+                    user_name=user,
+                    token_id=parse(token),
+                    created_at=now,
+                    expires_at=now + timedelta(hours=hours),
+                )
+            )
+            record_digests.link(conn, tables.sessions, [digest])
+        return session_id
+
+    def session_user(self, session_id: str) -> str:
+        """The user of a live session; :class:`Unauthenticated` when it is unknown, ended,
+        expired, or its token was revoked (one message for all)."""
+        digest = session_hash(session_id)
+        s, r = tables.sessions.c, tables.token_revocations.c
+        with self._reading() as conn:
+            row = conn.execute(
+                select(s.user_name, s.expires_at, r.revoked_at)
+                .select_from(
+                    tables.sessions.outerjoin(tables.token_revocations, r.token_id == s.token_id)
+                )
+                .where(s.id_hash == digest)
+            ).first()
+        if row is None or row.revoked_at is not None or row.expires_at <= self._clock():
+            raise Unauthenticated("the session is unknown, ended or expired: sign in again")
+        return str(row.user_name)
+
+    def end_session(self, session_id: str) -> bool:
+        """Sign out: delete the session; False when there was none (or the id is malformed)."""
+        try:
+            digest = session_hash(session_id)
+        except Unauthenticated:
+            return False
+        with self._writing() as conn:
+            ended = conn.execute(delete(tables.sessions).where(tables.sessions.c.id_hash == digest))
+        return bool(ended.rowcount)
 
 
 # --------------------------------------------------------------------------- reads

@@ -3,7 +3,10 @@
 All append-only: a user is added once; grants and revocations of roles are rows
 (the latest row per user, role and scope wins); a token is created once and
 revoked by a row of its own. ``api_idempotency`` stores each write's response
-under its ``Idempotency-Key`` for replay.
+under its ``Idempotency-Key`` for replay. ``gov_sessions`` holds the dashboard's
+sign-ins: the SHA-256 of each session id (never the id itself), its user, the
+token it was started with and its expiry; a row is deleted at sign-out. Every
+row of these tables is digested (``ledger.record_digests``).
 """
 
 from __future__ import annotations
@@ -55,4 +58,14 @@ idempotency = Table(
     Column("body", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Index(None, "created_at"),
+)
+
+sessions = Table(
+    "gov_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # sha256 of the cookie's session id
+    Column("user_name", ID, nullable=False, index=True),
+    Column("token_id", String(32), nullable=False),  # the API token signed in with
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
 )

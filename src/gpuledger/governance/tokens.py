@@ -4,6 +4,10 @@ The ``id`` is not secret: the server finds the token's row by it, then verifies
 the whole token against the stored argon2 hash. A verified token is remembered
 in memory by its SHA-256 so that argon2 (deliberately slow) runs once per token
 and process, not once per request; revocation is still read on every request.
+
+A web session id (``gls_<random>``) is what the dashboard's cookie holds instead
+of a token: random, stored only as its SHA-256 (a fast hash suffices for 256
+random bits), ended at sign-out and expiring.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from gpuledger.domain import Unauthenticated
 
 PREFIX = "gpl"
+SESSION_PREFIX = "gls"
 _TOKEN = re.compile(r"^gpl_([0-9a-f]{16})_([A-Za-z0-9_-]{32,128})$")
+_SESSION = re.compile(r"^gls_[A-Za-z0-9_-]{43}$")
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,20 @@ def parse(token: str) -> str:
     if m is None:
         raise Unauthenticated("the bearer token is malformed: expected gpl_<id>_<secret>")
     return m.group(1)
+
+
+def new_session_id() -> str:
+    """A new random session id: 256 bits, URL-safe."""
+    session_id = f"{SESSION_PREFIX}_{secrets.token_urlsafe(32)}"
+    assert _SESSION.match(session_id)
+    return session_id
+
+
+def session_hash(session_id: str) -> str:
+    """What is stored of a session id: its SHA-256; Unauthenticated when malformed."""
+    if len(session_id) > 64 or not _SESSION.match(session_id):
+        raise Unauthenticated("the session is unknown, ended or expired: sign in again")
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 class TokenHasher:

@@ -1,4 +1,9 @@
-"""``verify``: recompute the hash chain and check the projections against the events."""
+"""``verify``: recompute the hash chain, check the projections and the record digests.
+
+What the chain alone cannot show (the last events deleted and the head moved
+back, or every hash recomputed) is what a signed checkpoint shows
+(``ledger.checkpoint``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from gpuledger.ledger import schema
+from gpuledger.ledger import record_digests, schema
 from gpuledger.ledger.codec import canonical, content_hash, event_hash
 from gpuledger.ledger.results import AuditReport, EventKind
 
@@ -35,8 +40,10 @@ def verify_books(conn: Connection) -> AuditReport:
 
     Checks, per event: seq has no gap, ``prev_hash`` links to the previous hash,
     the hash recomputes, its transfers and document rows equal what its body
-    says (same times too). Then: no projection row without its event, and the
-    chain head matches the last event.
+    says (same times too). Then: no projection row without its event, the
+    chain head matches the last event, and every governance row and stored API
+    response matches its record digest (``ledger.record_digests``); those
+    problems come after the events' and name the table and key, with no seq.
     """
     problems: list[tuple[int, str, str]] = []  # seq, id, reason
 
@@ -72,7 +79,8 @@ def verify_books(conn: Connection) -> AuditReport:
         problems.append(
             (int(head.seq), last_id, "chain head does not match the last event (log truncated?)")
         )
-    return _report(problems, n_events, n_transfers)
+    records = record_digests.verify(conn)
+    return _report(problems, n_events, n_transfers, records)
 
 
 def _link_problems(row: Any, expected_seq: int, prev: str) -> list[str]:
@@ -136,17 +144,27 @@ def _projection_problems(
     return found
 
 
-def _report(problems: list[tuple[int, str, str]], n_events: int, n_transfers: int) -> AuditReport:
-    if not problems:
+def _report(
+    problems: list[tuple[int, str, str]],
+    n_events: int,
+    n_transfers: int,
+    records: list[tuple[str, str]],
+) -> AuditReport:
+    if not problems and not records:
         return AuditReport(ok=True, events_checked=n_events, transfers_checked=n_transfers)
     problems.sort(key=lambda p: p[0])
-    seq, event_id, reason = problems[0]
+    lines = [f"seq {s} {i}: {r}" for s, i, r in problems] + [r for _, r in records]
+    if problems:
+        seq: int | None
+        seq, bad_id, reason = problems[0]
+    else:
+        seq, (bad_id, reason) = None, records[0]
     return AuditReport(
         ok=False,
         events_checked=n_events,
         transfers_checked=n_transfers,
         bad_seq=seq,
-        bad_id=event_id,
+        bad_id=bad_id,
         reason=reason,
-        problems=tuple(f"seq {s} {i}: {r}" for s, i, r in problems[:_MAX_PROBLEMS]),
+        problems=tuple(lines[:_MAX_PROBLEMS]),
     )

@@ -4,7 +4,9 @@
 of it (one row per transfer, one row per document version) that are written in the
 same transaction and never updated; ``verify`` checks them against the events.
 ``chain_head`` is the one mutable row: the lock writers take and the latest hash.
-``users`` (governance's ``gov_users``) is declared here because the ledger reads one
+``record_digests`` chains a digest of every governance row and stored API
+response (``ledger.record_digests``), so ``verify`` sees them inserted, edited or
+deleted. ``users`` (governance's ``gov_users``) is declared here because the ledger reads one
 fact from it: books with no user are a single person's working copy
 (``ledger.approvals``); governance adds its other tables to the same metadata.
 """
@@ -133,4 +135,15 @@ users = Table(
     Column("name", ID, primary_key=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("created_by", ID, nullable=False),
+)
+
+record_digests = Table(
+    "record_digests",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("table_name", String(64), nullable=False),
+    Column("record_key", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
 )

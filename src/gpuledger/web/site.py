@@ -34,8 +34,9 @@ from gpuledger.web.assets import static_url
 
 V = TypeVar("V")
 
-#: The sign-in cookie (the API token, HttpOnly, SameSite=Strict).
-COOKIE = "gpuledger_token"
+#: The sign-in cookie: a server-side session id (never the API token), HttpOnly,
+#: SameSite=Strict, Secure under ``serve --secure-cookies``.
+COOKIE = "gpuledger_session"
 
 NAV = (
     ("/", "Overview"),
@@ -183,13 +184,13 @@ class Site:
         return backend.ledger, backend.gov
 
     def viewer(self, request: Request) -> Viewer | None:
-        """The signed-in user of the request's cookie; None when signed out."""
-        token = request.cookies.get(COOKIE)
-        if not token:
+        """The signed-in user of the request's session cookie; None when signed out."""
+        session_id = request.cookies.get(COOKIE)
+        if not session_id:
             return None
         _, gov = self.books(request)
         try:
-            user = gov.authenticate(token)
+            user = gov.session_user(session_id)
         except Unauthenticated:
             return None
         directory = gov.directory()
