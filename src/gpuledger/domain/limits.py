@@ -118,6 +118,29 @@ def check_size(size: int, what: str, limit: int = FILE_MAX_BYTES) -> int:
     return size
 
 
+_BRACKETS: Final = bytes(set(range(256)) - set(b"[]{}"))
+_JSON_STRING: Final = re.compile(rb'"(?:[^"\\]++|\\.)*+"')  # possessive: never backtracks
+
+
+def check_json_nesting(data: bytes, what: str, limit: int = NESTING_MAX) -> bytes:
+    """Return ``data`` (JSON text) if its arrays and objects nest at most ``limit`` deep.
+
+    Measured without parsing (strings dropped, brackets counted) so a hostile
+    document costs one linear scan, never a deep recursion; malformed JSON is
+    left to the parser. Raises InputTooLarge naming ``what``.
+    """
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return data  # cannot nest deeper than it has brackets
+    depth = deepest = 0
+    for b in _JSON_STRING.sub(b"", data).translate(None, _BRACKETS):
+        depth += 1 if b in b"[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                raise InputTooLarge(f"{what} is nested deeper than {limit} levels")
+    return data
+
+
 def _shown(value: str) -> str:
     """``value`` quoted for a message, cut short and with unprintable characters escaped."""
     cut = value[:40] + ("..." if len(value) > 40 else "")
