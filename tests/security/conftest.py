@@ -7,6 +7,7 @@ rows of every table, so a test can show that a refusal wrote nothing.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -42,6 +43,28 @@ def hostile(
     else:
         url = request.getfixturevalue("postgres_schema_url")
     yield from _world(url)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def shared(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """One world per module and store, for tests that only read or are refused."""
+    if request.param == "sqlite":
+        yield from _world(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'books.db'}")
+        return
+    url = request.getfixturevalue("postgres_url")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    try:
+        yield from _world(f"{url}{sep}options=-csearch_path%3D{schema}")
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from gpuledger.api.idempotency import IdempotencyStore, request_hash
 from gpuledger.domain import GpuledgerError, PolicyName, Unauthenticated
-from gpuledger.domain.limits import DATE_MAX, DATE_MIN, ID_MAX_LEN
+from gpuledger.domain.limits import DATE_MAX, DATE_MIN, ID_MAX_LEN, ID_PATTERN
 from gpuledger.governance.rules import Access, Action, Directory
 from gpuledger.services import requests as rq
 from gpuledger.services.books import Backend, visibility
@@ -86,18 +86,23 @@ def require(books: Backend, who: Caller, action: Action, org: str) -> None:
 
 # --------------------------------------------------------------------------- parameters
 
+#: The longest Idempotency-Key: printable ASCII, no blanks.
+KEY_MAX_LEN = 200
+
+
 Key = Annotated[
     str,
     Header(
         alias="Idempotency-Key",
         min_length=1,
-        max_length=200,
+        max_length=KEY_MAX_LEN,
+        pattern=r"^[!-~]+$",
         description="Same key and body: the stored response replayed; other body: 409.",
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip.")]
-PathId = Annotated[str, Path(min_length=1, max_length=ID_MAX_LEN)]
+PathId = Annotated[str, Path(min_length=1, max_length=ID_MAX_LEN, pattern=ID_PATTERN.pattern)]
 Day = Annotated[
     date | None,
     Query(
@@ -121,7 +126,12 @@ Policy = Annotated[
 ]
 OrgFilter = Annotated[
     str | None,
-    Query(min_length=1, max_length=ID_MAX_LEN, description="Only this org (and its clusters)."),
+    Query(
+        min_length=1,
+        max_length=ID_MAX_LEN,
+        pattern=ID_PATTERN.pattern,
+        description="Only this org (and its clusters).",
+    ),
 ]
 
 
