@@ -159,7 +159,7 @@ def create_app(
     settings = ServerSettings.from_env() if settings is None else settings
     app = new_app()
     backend = Backend.open(database_url, clock=clock, hasher=hasher)
-    mount(app, backend, clock)
+    mount(app, backend, clock, settings)
     app.include_router(create_router(secure_cookie=secure_cookie))
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     app.add_middleware(BodyLimit, settings=settings)  # added last: runs first

@@ -20,9 +20,11 @@ from gpuledger import __version__
 from gpuledger.api import errors
 from gpuledger.api.idempotency import IdempotencyStore
 from gpuledger.api.routes import admin, books, diversions, planning, verbs
+from gpuledger.config import ServerSettings
 from gpuledger.governance.tokens import TokenHasher
 from gpuledger.ledger import system_clock
 from gpuledger.services.books import Backend
+from gpuledger.services.fair_use import FairUse
 
 PREFIX = "/api/v1"
 
@@ -47,9 +49,19 @@ def new_app() -> FastAPI:
     )
 
 
-def mount(app: FastAPI, backend: Backend, clock: Callable[[], datetime]) -> None:
-    """Serve the API of ``backend``'s books on ``app`` under ``/api/v1``."""
+def mount(
+    app: FastAPI,
+    backend: Backend,
+    clock: Callable[[], datetime],
+    settings: ServerSettings | None = None,
+) -> None:
+    """Serve the API of ``backend``'s books on ``app`` under ``/api/v1``.
+
+    ``settings`` bound forecasts and failed sign-ins (``ServerSettings.from_env()``
+    when None).
+    """
     app.state.backend = backend
+    app.state.fair_use = FairUse.of(ServerSettings.from_env() if settings is None else settings)
     app.state.idempotency = IdempotencyStore(backend.ledger.engine, clock)
     errors.install(app)
     app.include_router(api_router(), prefix=PREFIX)
