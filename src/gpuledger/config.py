@@ -2,13 +2,15 @@
 
 Order of precedence: an explicit ``--db PATH`` (SQLite file), then
 ``GPULEDGER_DATABASE_URL`` (any SQLAlchemy URL, e.g. PostgreSQL), then
-``GPULEDGER_DB`` (SQLite file), then ``./gpuledger.db``.
+``GPULEDGER_DB`` (SQLite file), then ``./gpuledger.db``. What a server allows
+(request sizes, forecast work, failed sign-ins) is :class:`ServerSettings`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DB = "gpuledger.db"
@@ -32,3 +34,66 @@ def database_url(db: str | Path | None = None, env: Mapping[str, str] | None = N
     if url := env.get("GPULEDGER_DATABASE_URL"):
         return url
     return sqlite_url(env.get("GPULEDGER_DB") or DEFAULT_DB)
+
+
+# --------------------------------------------------------------------------- server
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What one server allows one request and all of them together (``gpuledger serve``).
+
+    Every value has an environment variable (``from_env``); the defaults suit the
+    founding story's books on a small machine.
+
+    Attributes:
+        request_max_bytes: the largest request body, scenario imports aside
+            (``GPULEDGER_REQUEST_MAX_BYTES``); larger ones are 413 before parsing.
+        scenario_max_bytes: the largest ``POST /api/v1/scenario`` body
+            (``GPULEDGER_SCENARIO_MAX_BYTES``).
+        forecast_budget: forecast work running at once, in samples x lots
+            (``GPULEDGER_FORECAST_BUDGET``); a forecast that would go beyond it is
+            429 with Retry-After, never queued. One forecast alone always runs.
+        auth_failures: failed token checks allowed per token id and per client
+            address in ``auth_window_seconds`` (``GPULEDGER_AUTH_FAILURES``); more
+            are 429 before any hash is computed.
+        auth_window_seconds: the window of ``auth_failures``
+            (``GPULEDGER_AUTH_WINDOW_SECONDS``).
+    """
+
+    request_max_bytes: int = 1024 * 1024
+    scenario_max_bytes: int = 64 * 1024 * 1024
+    forecast_budget: int = 2 * 20_000 * 64
+    auth_failures: int = 10
+    auth_window_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        for name in _POSITIVE:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number of 1 or more, not {value!r}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
+        """The settings of ``GPULEDGER_*`` variables, defaults for the ones unset."""
+        env = os.environ if env is None else env
+        given: dict[str, int] = {}
+        for name in _POSITIVE:
+            text = env.get(f"GPULEDGER_{name.upper()}")
+            if text:
+                try:
+                    given[name] = int(text)
+                except ValueError:
+                    raise ValueError(
+                        f"GPULEDGER_{name.upper()} must be a whole number, not {text!r}"
+                    ) from None
+        return cls(**given)
+
+
+_POSITIVE = (
+    "request_max_bytes",
+    "scenario_max_bytes",
+    "forecast_budget",
+    "auth_failures",
+    "auth_window_seconds",
+)

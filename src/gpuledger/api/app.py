@@ -28,9 +28,11 @@ from gpuledger.api.routes import (
     planning,
     verbs,
 )
+from gpuledger.config import ServerSettings
 from gpuledger.governance.tokens import TokenHasher
 from gpuledger.ledger import system_clock
 from gpuledger.services.books import Backend
+from gpuledger.services.fair_use import FairUse
 
 PREFIX = "/api/v1"
 
@@ -55,9 +57,19 @@ def new_app() -> FastAPI:
     )
 
 
-def mount(app: FastAPI, backend: Backend, clock: Callable[[], datetime]) -> None:
-    """Serve the API of ``backend``'s books on ``app`` under ``/api/v1``."""
+def mount(
+    app: FastAPI,
+    backend: Backend,
+    clock: Callable[[], datetime],
+    settings: ServerSettings | None = None,
+) -> None:
+    """Serve the API of ``backend``'s books on ``app`` under ``/api/v1``.
+
+    ``settings`` bound forecasts and failed sign-ins (``ServerSettings.from_env()``
+    when None).
+    """
     app.state.backend = backend
+    app.state.fair_use = FairUse.of(ServerSettings.from_env() if settings is None else settings)
     app.state.idempotency = IdempotencyStore(backend.ledger.engine, clock)
     errors.install(app)
     app.include_router(api_router(), prefix=PREFIX)

@@ -20,11 +20,13 @@ from pydantic import BaseModel
 
 from gpuledger.api.idempotency import IdempotencyStore, request_hash
 from gpuledger.domain import GpuledgerError, PolicyName, Unauthenticated
-from gpuledger.domain.limits import DATE_MAX, DATE_MIN, ID_MAX_LEN
+from gpuledger.domain.limits import DATE_MAX, DATE_MIN, ID_MAX_LEN, ID_PATTERN
 from gpuledger.governance.rules import Access, Action, Directory
+from gpuledger.governance.tokens import parse as parse_token
 from gpuledger.services import requests as rq
 from gpuledger.services.books import Backend, visibility
 from gpuledger.services.errors import error_body, http_status
+from gpuledger.services.fair_use import FairUse
 from gpuledger.services.visibility import Visibility
 
 M = TypeVar("M", bound=BaseModel)
@@ -46,6 +48,13 @@ def backend(request: Request) -> Backend:
     return found
 
 
+def fair_use(request: Request) -> FairUse:
+    """The server's forecast budget and sign-in limiter (``services.fair_use``)."""
+    found = request.app.state.fair_use
+    assert isinstance(found, FairUse)
+    return found
+
+
 def idempotency(request: Request) -> IdempotencyStore:
     """The stored answers of writes, by (user, Idempotency-Key)."""
     store = request.app.state.idempotency
@@ -57,13 +66,32 @@ _BEARER = HTTPBearer(auto_error=False, description="An API token: gpl_<id>_<secr
 
 
 def caller(
+    request: Request,
     books: Annotated[Backend, Depends(backend)],
+    limits: Annotated[FairUse, Depends(fair_use)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> Caller:
-    """Authenticate the bearer token and resolve the caller's access."""
+    """Authenticate the bearer token and resolve the caller's access.
+
+    Failed checks are counted per token id and per client address; too many
+    are 429 before the token's hash is computed (``services.fair_use``).
+    """
     if credentials is None:
         raise Unauthenticated("a bearer token is required: Authorization: Bearer gpl_...")
-    user = books.gov.authenticate(credentials.credentials)
+    token = credentials.credentials
+    try:
+        token_id: str | None = parse_token(token)
+    except Unauthenticated:
+        token_id = None
+    address = request.client.host if request.client else None
+    limits.sign_in.check(token_id, address, token)
+    try:
+        user = books.gov.authenticate(token)
+    except Unauthenticated:
+        limits.sign_in.failed(token_id, address)
+        raise
+    assert token_id is not None, "a malformed token never authenticates"
+    limits.sign_in.succeeded(token_id, token)
     directory = books.gov.directory()
     return Caller(user, directory.access(user), directory)
 
@@ -71,6 +99,7 @@ def caller(
 Books = Annotated[Backend, Depends(backend)]
 Who = Annotated[Caller, Depends(caller)]
 Idempotency = Annotated[IdempotencyStore, Depends(idempotency)]
+Limits = Annotated[FairUse, Depends(fair_use)]
 
 
 def seen(books: Backend, who: Caller) -> Visibility:
@@ -86,18 +115,23 @@ def require(books: Backend, who: Caller, action: Action, org: str) -> None:
 
 # --------------------------------------------------------------------------- parameters
 
+#: The longest Idempotency-Key: printable ASCII, no blanks.
+KEY_MAX_LEN = 200
+
+
 Key = Annotated[
     str,
     Header(
         alias="Idempotency-Key",
         min_length=1,
-        max_length=200,
+        max_length=KEY_MAX_LEN,
+        pattern=r"^[!-~]+$",
         description="Same key and body: the stored response replayed; other body: 409.",
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip.")]
-PathId = Annotated[str, Path(min_length=1, max_length=ID_MAX_LEN)]
+PathId = Annotated[str, Path(min_length=1, max_length=ID_MAX_LEN, pattern=ID_PATTERN.pattern)]
 Day = Annotated[
     date | None,
     Query(
@@ -121,7 +155,12 @@ Policy = Annotated[
 ]
 OrgFilter = Annotated[
     str | None,
-    Query(min_length=1, max_length=ID_MAX_LEN, description="Only this org (and its clusters)."),
+    Query(
+        min_length=1,
+        max_length=ID_MAX_LEN,
+        pattern=ID_PATTERN.pattern,
+        description="Only this org (and its clusters).",
+    ),
 ]
 
 

@@ -1,30 +1,44 @@
 """``Idempotency-Key`` on writes: the same key and body replay the stored response.
 
 Keys are scoped per user. The same key with a different request (method, path
-or body) is refused with 409. Responses are stored for 2xx and 4xx answers (a
-refused write is refused again on replay); nothing is stored when the handler
-crashes, so a retry after a 5xx runs again (the ledger's own operation ids keep
-that safe).
+or body) is refused with 409. The key is claimed inside the transaction of the
+write it protects (``ledger.idempotency.Reservation``): of two concurrent
+requests with one key, the second finds the key taken when it gets the write
+lock, rolls back and never writes; it then replays the first one's answer (same
+body) or is 409 (another body).
+
+Answers are stored for 2xx and 4xx: a refused write is refused again on replay.
+Two refusals are not stored: invalid input (it depends on the request alone,
+and a hostile client must not fill the table with them) and a crash (5xx), so
+a retry runs again (the ledger's own operation ids keep that safe). A claimed
+key whose answer is not stored yet holds :data:`PENDING` as its status.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gpuledger.domain import GpuledgerError, IdempotencyConflict
+from gpuledger.domain import GpuledgerError, IdempotencyConflict, InvalidInput
 from gpuledger.governance import tables
 from gpuledger.ledger import record_digests
+from gpuledger.ledger.idempotency import KeyTaken, Reservation, reserving
 
 _WRITE = "gpuledger_write"  # the ledger's option: SQLite takes the write lock at BEGIN
+#: The status of a key claimed by a write whose answer is not stored yet.
+PENDING: Final = 0
+#: How long a replay waits for the answer of a concurrent request with its key.
+WAIT_SECONDS: Final = 5.0
 
 Outcome = tuple[int, Any]  # status code, JSON body
+Stored = tuple[str, int, Any]  # request hash, status code, JSON body
 
 
 def request_hash(method: str, path: str, body: Any) -> str:
@@ -40,7 +54,7 @@ class IdempotencyStore:
         self._engine = engine
         self._clock = clock
 
-    def _stored(self, user: str, key: str) -> tuple[str, int, Any] | None:
+    def _stored(self, user: str, key: str) -> Stored | None:
         c = tables.idempotency.c
         with self._engine.connect() as conn, conn.begin():
             row = conn.execute(
@@ -60,36 +74,85 @@ class IdempotencyStore:
         handler: Callable[[], Outcome],
         on_error: Callable[[GpuledgerError], Outcome],
     ) -> Outcome:
-        """Replay the stored outcome of ``key``, or run ``handler`` and store its outcome."""
+        """Replay the stored outcome of ``key``, or run ``handler`` and store its outcome.
+
+        Raises IdempotencyConflict (409) when the key was used for another request.
+        """
+        # 1. A key seen before: replay (or wait for the concurrent request holding it).
         stored = self._stored(user, key)
         if stored is not None:
-            return self._replay(key, digest, stored)
+            return self._replay(user, key, digest, stored)
+        # 2. Run the write with the key claimed inside its transaction.
+        reservation = Reservation(lambda conn: self._claim(conn, user, key, digest))
         try:
-            outcome = handler()
+            with reserving(reservation):
+                outcome = handler()
+        except KeyTaken:
+            return self._replay(user, key, digest, self._stored(user, key))
         except GpuledgerError as exc:
             outcome = on_error(exc)
-        status, body = outcome
+            if isinstance(exc, InvalidInput) and not reservation.committed:
+                return outcome
+        # 3. Store the answer: on the claimed row, or a new row when nothing was written.
+        if reservation.committed:
+            self._finish(user, key, outcome)
+            return outcome
         try:
-            with self._engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
-                conn.execute(
-                    insert(tables.idempotency).values(
-                        user_name=user,
-                        key=key,
-                        request_hash=digest,
-                        status_code=status,
-                        body=json.dumps(body),
-                        created_at=self._clock(),
-                    )
-                )
-                record_digests.link(conn, tables.idempotency, [user, key])  # audit verify checks
-        except IntegrityError:
-            stored = self._stored(user, key)  # a concurrent request with the same key won
-            if stored is not None:
-                return self._replay(key, digest, stored)
+            with self._writing() as conn, conn.begin():
+                self._insert(conn, user, key, digest, outcome)
+        except IntegrityError:  # a concurrent request with the same key stored first
+            return self._replay(user, key, digest, self._stored(user, key))
         return outcome
 
-    @staticmethod
-    def _replay(key: str, digest: str, stored: tuple[str, int, Any]) -> Outcome:
+    def _writing(self) -> Any:
+        return self._engine.connect().execution_options(**{_WRITE: True})
+
+    def _claim(self, conn: Connection, user: str, key: str, digest: str) -> None:
+        """Insert the key's row, pending, on the write's own connection (in its transaction)."""
+        try:
+            self._insert(conn, user, key, digest, (PENDING, None))
+        except IntegrityError as exc:  # the whole write transaction rolls back
+            raise KeyTaken(key) from exc
+
+    def _insert(self, conn: Connection, user: str, key: str, digest: str, outcome: Outcome) -> None:
+        status, body = outcome
+        record_digests.lock(conn)  # lock, then write: the order every writer keeps
+        conn.execute(
+            insert(tables.idempotency).values(
+                user_name=user,
+                key=key,
+                request_hash=digest,
+                status_code=status,
+                body=json.dumps(body),
+                created_at=self._clock(),
+            )
+        )
+        record_digests.link(conn, tables.idempotency, [user, key])  # audit verify checks it
+
+    def _finish(self, user: str, key: str, outcome: Outcome) -> None:
+        status, body = outcome
+        c = tables.idempotency.c
+        with self._writing() as conn, conn.begin():
+            record_digests.lock(conn)
+            conn.execute(
+                update(tables.idempotency)
+                .where(c.user_name == user, c.key == key)
+                .values(status_code=status, body=json.dumps(body))
+            )
+            record_digests.link(conn, tables.idempotency, [user, key])  # the answer, digested
+
+    def _replay(self, user: str, key: str, digest: str, stored: Stored | None) -> Outcome:
+        """The stored answer of ``key`` for the same request; 409 for another request."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while stored is not None and stored[0] == digest and stored[1] == PENDING:
+            if time.monotonic() > deadline:
+                raise IdempotencyConflict(
+                    f"a request with Idempotency-Key {key!r} is still running (or its answer "
+                    "was lost); read the record to see whether it was written"
+                )
+            time.sleep(0.05)
+            stored = self._stored(user, key)
+        assert stored is not None, "a claimed key is never deleted"
         stored_digest, status, body = stored
         if stored_digest != digest:
             raise IdempotencyConflict(

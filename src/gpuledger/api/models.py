@@ -3,14 +3,30 @@
 Response shapes are the CLI's ``--json`` shapes (``balances``, ``trace``, ``plan``,
 ``impact``, ``forecast``, ``claims``, ``divert show``, ``audit verify``), with
 pagination fields added to lists.
+
+Every input value is checked by the one parser (``services.requests``, over
+``domain.limits``), the same that the CLI, the web's forms and scenario files
+use; the JSON schema states the same bounds. A value out of bounds is 422 with
+the code ``out_of_bounds`` and the field's name. Numbers must be JSON integers
+(no ``"5"``, ``true`` or ``5.0``) and dates ISO strings.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    WithJsonSchema,
+)
 
 from gpuledger.domain import (
     Bucket,
@@ -21,9 +37,69 @@ from gpuledger.domain import (
     PolicyName,
     TransferKind,
 )
+from gpuledger.domain.limits import (
+    DATE_MAX,
+    DATE_MIN,
+    FILE_MAX_BYTES,
+    ID_MAX_LEN,
+    ID_PATTERN,
+    QTY_MAX,
+    TEXT_MAX_LEN,
+    check_int,
+)
+from gpuledger.services import requests as rq
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\s/]+$")]
-Qty = Annotated[int, Field(gt=0, le=10**12)]
+T = TypeVar("T")
+
+#: The longest name an uploaded scenario may carry (it appears in every message).
+FILENAME_MAX_LEN = 200
+
+
+def _checked(check: Callable[[Any, str], T], name: str | None = None) -> Callable[..., T]:
+    """A pydantic validator calling a ``services.requests`` parser with the field's name."""
+
+    def validate(value: Any, info: ValidationInfo) -> T:
+        return check(value, name or info.field_name or "value")
+
+    return validate
+
+
+def _qty(value: Any, field: str) -> int:
+    return check_int(value, field, low=1, high=QTY_MAX)
+
+
+def _filename(value: str, field: str) -> str:
+    return rq.parse_text(value, field, FILENAME_MAX_LEN)
+
+
+_ID_SCHEMA = WithJsonSchema(
+    {"type": "string", "minLength": 1, "maxLength": ID_MAX_LEN, "pattern": ID_PATTERN.pattern}
+)
+_QTY_SCHEMA = WithJsonSchema({"type": "integer", "minimum": 1, "maximum": QTY_MAX})
+
+Id = Annotated[str, Strict(), AfterValidator(_checked(rq.parse_id)), _ID_SCHEMA]
+Qty = Annotated[int, BeforeValidator(_checked(_qty)), _QTY_SCHEMA]
+PaybackLot = Annotated[
+    str, Strict(), AfterValidator(_checked(rq.parse_id, "payback.lot")), _ID_SCHEMA
+]
+PaybackQty = Annotated[int, BeforeValidator(_checked(_qty, "payback.qty")), _QTY_SCHEMA]
+Day = Annotated[
+    date,
+    AfterValidator(_checked(rq.parse_date)),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "description": f"A date from {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}.",
+        }
+    ),
+]
+Text = Annotated[
+    str,
+    Strict(),
+    AfterValidator(_checked(rq.parse_text)),
+    WithJsonSchema({"type": "string", "maxLength": TEXT_MAX_LEN}),
+]
 
 
 class _In(BaseModel):
@@ -41,7 +117,7 @@ class OrderIn(_In):
     vendor: Id
     sku: Id
     qty: Qty
-    ordered_on: date
+    ordered_on: Day
 
 
 class LotIn(_In):
@@ -50,15 +126,15 @@ class LotIn(_In):
     id: Id
     order: Id
     qty: Qty
-    ships_on: date
-    arrives_on: date
+    ships_on: Day
+    arrives_on: Day
     consignee: Id
 
 
 class ReceiveIn(_In):
     """A lot's arrival date."""
 
-    on: date
+    on: Day
 
 
 class MovementIn(_In):
@@ -66,7 +142,7 @@ class MovementIn(_In):
 
     id: Id | None = None
     qty: Qty
-    on: date
+    on: Day
     org: Id
     cluster: Id
     lot: Id | None = None
@@ -75,8 +151,8 @@ class MovementIn(_In):
 class PaybackIn(_In):
     """Units of a receiver's future lot owed back to the giver."""
 
-    lot: Id
-    qty: Qty
+    lot: PaybackLot
+    qty: PaybackQty
 
 
 class DiversionIn(_In):
@@ -87,16 +163,21 @@ class DiversionIn(_In):
     qty: Qty
     from_org: Id
     to_org: Id
-    on: date
+    on: Day
     payback: list[PaybackIn] = Field(default_factory=list, max_length=100)
-    reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    reason: Text | None = None
 
 
 class ScenarioIn(_In):
     """A scenario file's YAML text (DESIGN section 3)."""
 
-    yaml: Annotated[str, StringConstraints(min_length=1, max_length=50_000_000)]
-    filename: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "upload.yaml"
+    yaml: Annotated[str, Strict(), Field(min_length=1, max_length=FILE_MAX_BYTES)]
+    filename: Annotated[
+        str,
+        Strict(),
+        AfterValidator(_checked(_filename)),
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": FILENAME_MAX_LEN}),
+    ] = "upload.yaml"
 
 
 # --------------------------------------------------------------------------- outputs

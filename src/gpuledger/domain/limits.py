@@ -10,9 +10,10 @@ arrays with room to spare.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from typing import Final
 
 from gpuledger.domain.errors import InputTooLarge, OutOfBounds
@@ -56,6 +57,17 @@ FILE_MAX_BYTES: Final = 64 * 1024 * 1024
 NESTING_MAX: Final = 32
 #: Records in one scenario file or batch.
 RECORDS_MAX: Final = 2_000_000
+
+#: Whole-number fields of the records (``domain.records``) and their bounds.
+FIELD_BOUNDS: Final[dict[str, tuple[int, int]]] = {
+    "qty": (1, QTY_MAX),
+    "priority": (1, PRIORITY_MAX),
+    "p50_days": (0, DAYS_MAX),
+    "p90_days": (0, DAYS_MAX),
+    "transit_slip_p50_days": (0, DAYS_MAX),
+    "transit_slip_p90_days": (0, DAYS_MAX),
+    "horizon_days": (1, HORIZON_MAX),
+}
 
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
@@ -119,11 +131,61 @@ def check_int(value: int, field: str, *, low: int, high: int) -> int:
     return value
 
 
+def record_problem(record: object) -> str | None:
+    """Why a stored record lies outside the bounds (its first such field), or None.
+
+    Checks every date and every whole-number field of ``FIELD_BOUNDS`` of a
+    record (a dataclass), and the records it holds in tuples (a vendor's lead
+    times, a diversion's paybacks). Reads use it to leave out what an older
+    version or a hand-edited database stored, so nothing stored makes a read fail.
+    """
+    if not dataclasses.is_dataclass(record) or isinstance(record, type):
+        return None
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        try:
+            if isinstance(value, date) and not isinstance(value, datetime):
+                check_date(value, f.name)
+            elif f.name in FIELD_BOUNDS and isinstance(value, int):
+                low, high = FIELD_BOUNDS[f.name]
+                check_int(value, f.name, low=low, high=high)
+        except OutOfBounds as exc:
+            return str(exc)
+        if isinstance(value, tuple):
+            inner = next(filter(None, map(record_problem, value)), None)
+            if inner is not None:
+                return inner
+    return None
+
+
 def check_size(size: int, what: str, limit: int = FILE_MAX_BYTES) -> int:
     """Return ``size`` if at most ``limit`` bytes, else raise InputTooLarge."""
     if size > limit:
         raise InputTooLarge(f"{what} is {size:,} bytes (at most {limit:,})")
     return size
+
+
+_BRACKETS: Final = bytes(set(range(256)) - set(b"[]{}"))
+_JSON_STRING: Final = re.compile(rb'"(?:[^"\\]++|\\.)*+"')  # possessive: never backtracks
+
+
+def check_json_nesting(data: bytes, what: str, limit: int = NESTING_MAX) -> bytes:
+    """Return ``data`` (JSON text) if its arrays and objects nest at most ``limit`` deep.
+
+    Measured without parsing (strings dropped, brackets counted) so a hostile
+    document costs one linear scan, never a deep recursion; malformed JSON is
+    left to the parser. Raises InputTooLarge naming ``what``.
+    """
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return data  # cannot nest deeper than it has brackets
+    depth = deepest = 0
+    for b in _JSON_STRING.sub(b"", data).translate(None, _BRACKETS):
+        depth += 1 if b in b"[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                raise InputTooLarge(f"{what} is nested deeper than {limit} levels")
+    return data
 
 
 def _shown(value: str) -> str:

@@ -4,11 +4,21 @@ Every operation carries an id (given, or derived in ``gpuledger.domain.ids``).
 The same id with the same content is a no-op; with other content it is refused
 (:class:`IdempotencyConflict`). Documents are versioned by content instead; a
 diversion, once proposed, is the exception: its content is fixed under its id.
+
+An API request's ``Idempotency-Key`` is claimed inside the transaction of the
+write it protects (:class:`Reservation`, :func:`claim_in`): the ledger's unit of
+work claims it right after taking the write lock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Connection
 
 from gpuledger.domain import IdempotencyConflict
 from gpuledger.ledger.codec import to_json
@@ -76,3 +86,50 @@ def refuse_changes(diversion_id: str, stored: dict[str, Any], proposed: dict[str
             f"diversion {diversion_id!r} was proposed with other content ({diff}); "
             "a diversion's content is fixed once proposed: void it and propose a new id"
         )
+
+
+# --------------------------------------------------------------------------- request keys
+
+
+class KeyTaken(Exception):
+    """Another request already holds this Idempotency-Key; this write must not run."""
+
+
+@dataclass
+class Reservation:
+    """An API request's Idempotency-Key, to be claimed inside its write's own transaction.
+
+    ``claim`` inserts the key's row on the write's connection (raising KeyTaken
+    when the row exists), so the write and the key commit together or not at
+    all: a concurrent request with the same key never runs its write.
+    ``committed`` turns true once a write transaction holding the claim commits.
+    """
+
+    claim: Callable[[Connection], None]
+    committed: bool = False
+
+
+_RESERVATION: ContextVar[Reservation | None] = ContextVar("gpuledger_reservation", default=None)
+
+
+@contextmanager
+def reserving(reservation: Reservation) -> Iterator[Reservation]:
+    """Hold ``reservation`` for the writes made in this context (this request's thread)."""
+    token = _RESERVATION.set(reservation)
+    try:
+        yield reservation
+    finally:
+        _RESERVATION.reset(token)
+
+
+def claim_in(conn: Connection) -> Reservation | None:
+    """Claim this context's reservation inside the write transaction of ``conn``.
+
+    None when there is none, or when an earlier write of the same request
+    committed it already. Raises KeyTaken (the transaction must roll back).
+    """
+    reservation = _RESERVATION.get()
+    if reservation is None or reservation.committed:
+        return None
+    reservation.claim(conn)
+    return reservation

@@ -40,7 +40,7 @@ from gpuledger.domain import (
     UnknownRecord,
 )
 from gpuledger.domain.enums import LotStatus
-from gpuledger.ledger import importer, schema, verbs
+from gpuledger.ledger import idempotency, importer, schema, verbs
 from gpuledger.ledger.approvals import WORKING_COPY, ApprovalPolicy
 from gpuledger.ledger.audit import verify_books
 from gpuledger.ledger.balances import cluster_account, fold
@@ -181,9 +181,13 @@ class Ledger:
             if conn.dialect.name == "postgresql":
                 head = schema.chain_head.c
                 conn.execute(select(head.seq).where(head.id == 1).with_for_update())
+            # The request's Idempotency-Key commits with this write or not at all.
+            reservation = idempotency.claim_in(conn)
             work = Work(conn, self._now(), approvals or self._approvals)
             yield work
             written = work.flush()
+        if reservation is not None:
+            reservation.committed = True
         if written >= _ANALYZE_AFTER and self._engine.dialect.name == "postgresql":
             # Fresh statistics after a bulk write: without them PostgreSQL plans the
             # lot lookups of the next batch as sequential scans.

@@ -84,6 +84,18 @@ def link_at(conn: Connection, seq: int) -> str | None:
     return None if found is None else str(found)
 
 
+def lock(conn: Connection) -> None:
+    """Take the writers' lock (the chain head row) before writing a covered row.
+
+    A writer that inserts a covered row first and links it after can deadlock
+    with the ledger's writers, which lock first and insert after (PostgreSQL);
+    SQLite's ``BEGIN IMMEDIATE`` already serializes writers.
+    """
+    if conn.dialect.name == "postgresql":
+        head = schema.chain_head.c
+        conn.execute(select(head.seq).where(head.id == 1).with_for_update())
+
+
 def link(conn: Connection, table: Table, pk: Sequence[Any]) -> None:
     """Digest the row of ``table`` with primary key ``pk``, just written, and chain it.
 

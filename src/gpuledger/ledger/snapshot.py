@@ -8,14 +8,14 @@ shipped, open order quantity), into NumPy arrays.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import Connection
 
-from gpuledger.domain import Bucket, OwnerKind, Phase, Scenario, TransferKind
+from gpuledger.domain import Bucket, OwnerKind, Parameters, Phase, Scenario, TransferKind, limits
 from gpuledger.ledger.balances import fold
 from gpuledger.ledger.queries import read_transfers, scenario_from_books
 from gpuledger.ledger.results import Transfer
@@ -67,6 +67,7 @@ def build_snapshot(
     s: Scenario = scenario if scenario is not None else scenario_from_books(conn, as_of)
     rows = read_transfers(conn, as_of, known_on)
     due = _Due(as_of)
+    s = _within_bounds(s, due.notes)
     orgs = {o.id for o in s.orgs}
     orders = {o.id for o in s.orders}
     # 2. Pieces held or in transit; lots not shipped; open order quantity.
@@ -82,6 +83,44 @@ def build_snapshot(
         known_on=known_on or max(as_of, latest_known),
         horizon=horizon_days if horizon_days is not None else s.parameters.horizon_days,
     )
+
+
+def _within_bounds(s: Scenario, notes: list[str]) -> Scenario:
+    """The scenario without records outside ``domain.limits``, each one noted.
+
+    The parsers refuse such values, but an older version or a hand-edited
+    database may have stored them; the plan then leaves them out (their lots
+    and paybacks with them) instead of failing every read.
+    """
+    R = TypeVar("R")
+
+    def kept(kind: str, records: tuple[R, ...]) -> tuple[R, ...]:
+        out = []
+        for r in records:
+            problem = limits.record_problem(r)
+            if problem is None:
+                out.append(r)
+            else:
+                notes.append(f"{kind} {getattr(r, 'id', '?')}: {problem}; left out of the plan")
+        return tuple(out)
+
+    params = s.parameters
+    if limits.record_problem(params) is not None:
+        notes.append(f"parameters: {limits.record_problem(params)}; the default horizon is used")
+        params = replace(params, horizon_days=Parameters().horizon_days)
+    screened = replace(
+        s,
+        vendors=kept("vendor", s.vendors),
+        orders=kept("order", s.orders),
+        lots=kept("lot", s.lots),
+        targets=kept("target", s.targets),
+        claims=kept("claim", s.claims),
+        diversions=kept("diversion", s.diversions),
+        parameters=params,
+    )
+    orders = {o.id for o in screened.orders}
+    lots = tuple(lot for lot in screened.lots if lot.order in orders)
+    return replace(screened, lots=lots) if len(lots) != len(screened.lots) else screened
 
 
 class _Due:

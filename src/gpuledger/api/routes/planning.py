@@ -1,33 +1,50 @@
 """Planning over the API: plan, impact, forecast and claims, the caller's targets only.
 
 The answers are the CLI's JSON for the same books and options, cut down to what
-the caller sees (``services.visibility``). Forecasts are CPU-bound: one runs at
-a time per server, so a burst of them queues instead of starving every other
-request of both cores; the API never starts a Dask cluster.
+the caller sees (``services.visibility``). Forecasts are CPU-bound: the work
+running at once (samples x lots) stays within the server's budget
+(``services.fair_use``); beyond it a forecast is 429 with Retry-After, never
+queued, so a burst of them cannot starve every other request of the cores.
+The API never starts a Dask cluster.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from fastapi import APIRouter
 
 from gpuledger.api.changes import DivertQuery, NewOrderQuery, PaybackQuery, PriorityQuery, SlipQuery
-from gpuledger.api.deps import Books, Day, OrgFilter, PathId, Policy, Samples, Seed, Who, seen
+from gpuledger.api.deps import (
+    Books,
+    Day,
+    Limits,
+    OrgFilter,
+    PathId,
+    Policy,
+    Samples,
+    Seed,
+    Who,
+    seen,
+)
 from gpuledger.api.models import ClaimsOut, ForecastOut
 from gpuledger.api.schemas import model_of
 from gpuledger.claims import claims_report
 from gpuledger.planning import Impact, Plan
 from gpuledger.services import claims, diversions
+from gpuledger.services.books import Backend
+from gpuledger.services.fair_use import forecast_cost
 from gpuledger.services.forecasting import forecast_report
 from gpuledger.services.planning import impact_of_change, impact_of_diversion, plan_report
 from gpuledger.services.requests import DEFAULT_POLICY, DEFAULT_SAMPLES, DEFAULT_SEED, parse_change
 
 router = APIRouter(tags=["planning"])
 
-#: One forecast at a time per server process.
-FORECASTS = threading.BoundedSemaphore(1)
+
+def _cost(books: Backend, samples: int) -> int:
+    """The work of a forecast of the books: samples x (lots + orders)."""
+    scenario = books.ledger.to_scenario()
+    return forecast_cost(samples, len(scenario.lots) + len(scenario.orders))
 
 
 @router.get("/plan", response_model=model_of(Plan))
@@ -86,6 +103,7 @@ def change_impact(
 def forecast(
     books: Books,
     who: Who,
+    limits: Limits,
     samples: Samples = DEFAULT_SAMPLES,
     seed: Seed = DEFAULT_SEED,
     policy: Policy = DEFAULT_POLICY,
@@ -101,7 +119,7 @@ def forecast(
     targets = books.ledger.to_scenario().targets
     if not any(visible.sees_consumer(t.consumer) for t in targets):
         return {"samples": samples, "seed": seed, "policy": policy, "targets": []}
-    with FORECASTS:
+    with limits.forecasts.running(_cost(books, samples)):
         result = forecast_report(books.ledger, policy, samples=samples, seed=seed, as_of=as_of)
     return visible.forecast_json(result)
 
@@ -110,6 +128,7 @@ def forecast(
 def claims_check(
     books: Books,
     who: Who,
+    limits: Limits,
     samples: Samples = DEFAULT_SAMPLES,
     seed: Seed = DEFAULT_SEED,
     policy: Policy = DEFAULT_POLICY,
@@ -127,6 +146,6 @@ def claims_check(
         samples=samples,
         seed=seed,
         seen=visible,
-        one_at_a_time=FORECASTS,
+        one_at_a_time=limits.forecasts.running(_cost(books, samples)),
     )
     return claims_report(checks)

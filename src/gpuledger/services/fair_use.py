@@ -1,0 +1,172 @@
+"""Fair use of one server: a budget for forecast work, a limit on failed token checks.
+
+Both refuse with :class:`~gpuledger.domain.RateLimited` (429 with Retry-After)
+instead of queueing, so a flood from some callers never slows the others:
+
+- :class:`ForecastBudget`: forecasts running at once may not exceed a budget
+  of samples x lots (one forecast alone always runs, whatever its size);
+- :class:`SignInLimiter`: after ``failures`` failed token checks within a
+  window, from one client address or for one token id, further checks are
+  refused before any argon2 hash is computed. A token that succeeded before
+  still passes (checking it again costs no hash), so a flood of wrong secrets
+  for someone's token id does not lock its owner out.
+
+Every table here is bounded. The limits come from ``config.ServerSettings``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Final
+
+from gpuledger.config import ServerSettings
+from gpuledger.domain import RateLimited
+
+#: Client addresses and token ids tracked at once; the oldest are forgotten beyond.
+KEYS_MAX: Final = 100_000
+#: Tokens remembered as having succeeded (by id).
+GOOD_MAX: Final = 10_000
+#: The most seconds a Retry-After says.
+RETRY_MAX: Final = 60
+
+Clock = Callable[[], float]
+
+
+class ForecastBudget:
+    """Forecast work in flight (samples x lots), refused beyond ``budget``."""
+
+    def __init__(self, budget: int, clock: Clock = time.monotonic) -> None:
+        assert budget >= 1, budget
+        self._budget = budget
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._in_use = 0
+        self._seconds_per_unit = 1e-6  # learnt from the forecasts that ran
+
+    @property
+    def in_use(self) -> int:
+        """The work of the forecasts running now."""
+        return self._in_use
+
+    @contextmanager
+    def running(self, cost: int) -> Iterator[None]:
+        """Hold ``cost`` units of the budget while a forecast runs; RateLimited when full."""
+        cost = max(1, cost)
+        with self._lock:
+            if self._in_use and self._in_use + cost > self._budget:
+                wait = math.ceil(self._in_use * self._seconds_per_unit)
+                raise RateLimited(
+                    f"the server is running {self._in_use:,} units of forecast work "
+                    f"(samples x lots; budget {self._budget:,}); this forecast needs "
+                    f"{cost:,}: retry later or ask for fewer samples",
+                    retry_after=min(max(wait, 1), RETRY_MAX),
+                )
+            self._in_use += cost
+        started = self._clock()
+        try:
+            yield
+        finally:
+            elapsed = self._clock() - started
+            with self._lock:
+                self._in_use -= cost
+                self._seconds_per_unit = 0.8 * self._seconds_per_unit + 0.2 * elapsed / cost
+            assert self._in_use >= 0, self._in_use
+
+
+class SignInLimiter:
+    """Failed token checks per client address and per token id, in a sliding window."""
+
+    def __init__(self, failures: int, window_seconds: int, clock: Clock = time.monotonic) -> None:
+        assert failures >= 1 and window_seconds >= 1, (failures, window_seconds)
+        self._failures = failures
+        self._window = window_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failed: OrderedDict[str, deque[float]] = OrderedDict()
+        self._good: OrderedDict[str, str] = OrderedDict()  # token id -> sha256 of the token
+
+    def check(self, token_id: str | None, address: str | None, token: str) -> None:
+        """Raise RateLimited when the address or the token id failed too often lately.
+
+        A token that succeeded before passes anyway (its check costs no hash).
+        """
+        keys = self._keys(token_id, address)
+        now = self._clock()
+        with self._lock:
+            if token_id is not None and self._good.get(token_id) == _digest(token):
+                return
+            waits = [self._blocked_for(key, now) for key in keys]
+        wait = max(waits, default=0.0)
+        if wait > 0:
+            raise RateLimited(
+                f"too many failed token checks (at most {self._failures} in "
+                f"{self._window} s per client and per token)",
+                retry_after=min(max(math.ceil(wait), 1), RETRY_MAX),
+            )
+
+    def failed(self, token_id: str | None, address: str | None) -> None:
+        """Count one failed check against the address and the token id."""
+        now = self._clock()
+        with self._lock:
+            for key in self._keys(token_id, address):
+                times = self._failed.pop(key, None) or deque(maxlen=self._failures)
+                times.append(now)
+                self._failed[key] = times  # most recent last
+            while len(self._failed) > KEYS_MAX:
+                self._failed.popitem(last=False)
+
+    def succeeded(self, token_id: str, token: str) -> None:
+        """Remember that ``token`` checked out (it passes a block from then on)."""
+        with self._lock:
+            self._good.pop(token_id, None)
+            self._good[token_id] = _digest(token)
+            while len(self._good) > GOOD_MAX:
+                self._good.popitem(last=False)
+
+    def forget(self, token_id: str) -> None:
+        """Forget a token (it was revoked)."""
+        with self._lock:
+            self._good.pop(token_id, None)
+
+    def _blocked_for(self, key: str, now: float) -> float:
+        times = self._failed.get(key)
+        if times is None or len(times) < self._failures:
+            return 0.0
+        return times[0] + self._window - now  # the oldest of the last ``failures`` ages out
+
+    @staticmethod
+    def _keys(token_id: str | None, address: str | None) -> list[str]:
+        keys = [] if token_id is None else [f"token:{token_id}"]
+        return keys + ([] if address is None else [f"addr:{address}"])
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class FairUse:
+    """One server's forecast budget and sign-in limiter."""
+
+    forecasts: ForecastBudget
+    sign_in: SignInLimiter
+
+    @classmethod
+    def of(cls, settings: ServerSettings, clock: Clock = time.monotonic) -> FairUse:
+        """The limits ``settings`` state."""
+        return cls(
+            ForecastBudget(settings.forecast_budget, clock),
+            SignInLimiter(settings.auth_failures, settings.auth_window_seconds, clock),
+        )
+
+
+def forecast_cost(samples: int, lots: int) -> int:
+    """The work of one forecast: samples x lots (at least 1)."""
+    return max(1, samples) * max(1, lots)

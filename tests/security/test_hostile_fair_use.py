@@ -1,0 +1,159 @@
+"""Issue 10 item 8: forecasts beyond the server's budget and repeated bad tokens are 429.
+
+A forecast that would take the work in flight past the budget (samples x
+lots) is refused at once with Retry-After, never queued, while other requests
+keep answering. Failed token checks are counted per token id and per client
+address; past the limit they are refused before argon2 runs, yet a token that
+worked before still passes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gpuledger.config import ServerSettings
+from gpuledger.domain import RateLimited
+from gpuledger.server import create_app
+from gpuledger.services.fair_use import ForecastBudget, SignInLimiter
+from tests.api.conftest import FLEET, NOW, World, add_users, cheap_hasher
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+FAILURES = 3
+
+
+@pytest.fixture
+def strict(tmp_path: Path) -> Iterator[World]:
+    """The API fleet on a server with a small forecast budget and sign-in limit."""
+    settings = ServerSettings(forecast_budget=50_000, auth_failures=FAILURES)
+    app = create_app(
+        f"sqlite:///{tmp_path / 'b.db'}",
+        clock=lambda: NOW,
+        hasher=cheap_hasher(),
+        settings=settings,
+    )
+    world = World(app, TestClient(app), add_users(app.state.backend.gov))
+    world.ok("root", "POST", "/scenario", {"yaml": FLEET.read_text()})
+    yield world
+    world.client.close()
+    app.state.backend.ledger.close()
+
+
+def _wrong(token: str) -> str:
+    """The same token id with another secret."""
+    head, _, secret = token.rpartition("_")
+    return f"{head}_{'A' * len(secret)}"
+
+
+def _hashes(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each argon2 verification the server runs."""
+    hasher = world.app.state.backend.gov.hasher
+    calls: list[str] = []
+    inner = hasher._hasher
+
+    class Counting:
+        def verify(self, stored: str, token: str) -> Any:
+            calls.append(token)
+            return inner.verify(stored, token)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(inner, name)
+
+    monkeypatch.setattr(hasher, "_hasher", Counting())
+    return calls
+
+
+# --------------------------------------------------------------------------- forecasts
+
+
+def test_a_forecast_beyond_the_budget_is_429_with_retry_after(strict: World) -> None:
+    budget = strict.app.state.fair_use.forecasts
+    with budget.running(40_000):  # another caller's forecast is running
+        r = strict.call("viewer", "GET", "/forecast?samples=5000")
+        assert r.status_code == 429, r.text
+        assert r.json()["error"]["code"] == "rate_limited"
+        assert int(r.headers["Retry-After"]) >= 1
+        claims = strict.call("viewer", "GET", "/claims?samples=5000")
+        assert claims.status_code == 429, claims.text
+        assert strict.call("viewer", "GET", "/whoami").status_code == 200  # not queued behind
+        small = strict.call("viewer", "GET", "/forecast?samples=100")
+        assert small.status_code == 200, small.text  # 100 x 4 fits beside it
+    assert budget.in_use == 0
+    assert strict.call("viewer", "GET", "/forecast?samples=5000").status_code == 200
+
+
+def test_one_forecast_alone_always_runs() -> None:
+    budget = ForecastBudget(10)
+    with budget.running(1_000_000):
+        assert budget.in_use == 1_000_000
+        with pytest.raises(RateLimited), budget.running(1):
+            pass
+    assert budget.in_use == 0
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def test_wrong_secrets_for_a_token_id_are_429_before_argon2(
+    strict: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashes = _hashes(strict, monkeypatch)
+    bad = _wrong(strict.tokens["viewer"])
+    headers = {"Authorization": f"Bearer {bad}"}
+    for _ in range(FAILURES):
+        assert strict.client.get("/api/v1/whoami", headers=headers).status_code == 401
+    assert len(hashes) == FAILURES
+    r = strict.client.get("/api/v1/whoami", headers=headers)
+    assert r.status_code == 429, r.text
+    assert r.json()["error"]["code"] == "rate_limited" and int(r.headers["Retry-After"]) >= 1
+    assert len(hashes) == FAILURES  # refused before any hash
+    other = TestClient(strict.app, client=("10.0.0.9", 4000))  # another address, same id
+    assert other.get("/api/v1/whoami", headers=headers).status_code == 429
+    assert len(hashes) == FAILURES
+
+
+def test_a_token_that_worked_still_passes_a_flood_against_its_id(strict: World) -> None:
+    assert strict.call("viewer", "GET", "/whoami").status_code == 200
+    bad = {"Authorization": f"Bearer {_wrong(strict.tokens['viewer'])}"}
+    attacker = TestClient(strict.app, client=("10.0.0.66", 4000))
+    for _ in range(FAILURES + 2):
+        attacker.get("/api/v1/whoami", headers=bad)
+    assert attacker.get("/api/v1/whoami", headers=bad).status_code == 429
+    assert strict.call("viewer", "GET", "/whoami").status_code == 200
+
+
+def test_one_address_trying_many_token_ids_is_429(
+    strict: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashes = _hashes(strict, monkeypatch)
+    attacker = TestClient(strict.app, client=("10.0.0.77", 4000))
+    for i in range(FAILURES):
+        token = f"gpl_{i:016x}_{'B' * 43}"  # unknown ids: no hash, but still a failure
+        assert (
+            attacker.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 401
+        )
+    wrong = {"Authorization": f"Bearer {_wrong(strict.tokens['planner'])}"}
+    assert attacker.get("/api/v1/whoami", headers=wrong).status_code == 429
+    assert hashes == []
+    # Others are not affected: another address with a good token.
+    assert strict.call("planner", "GET", "/whoami").status_code == 200
+
+
+def test_the_window_ages_failures_out() -> None:
+    now = [0.0]
+    limiter = SignInLimiter(2, 10, clock=lambda: now[0])
+    limiter.failed("t1", "a")
+    limiter.failed("t1", "a")
+    with pytest.raises(RateLimited) as caught:
+        limiter.check("t1", "b", "gpl_x")
+    assert 1 <= caught.value.retry_after <= 10
+    now[0] = 10.5
+    limiter.check("t1", "a", "gpl_x")
