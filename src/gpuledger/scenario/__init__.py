@@ -1,7 +1,7 @@
 """Fleets in and out: scenario files as YAML, XLSX workbooks and folders of CSV files.
 
-A scenario holds SKUs, vendors with their lead times, groups, orgs, clusters,
-orders, lots, targets, claims and the events that already happened (diversions,
+A scenario holds SKUs, vendors with their lead times, groups, orgs, sites with
+their power over time, clusters, orders, lots, targets, claims and the events that already happened (diversions,
 deploy/fail/return movements). Every number may carry ``source`` and
 ``assumed: true``. The formats are described in docs/scenario-format.md.
 
