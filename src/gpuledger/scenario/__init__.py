@@ -1,8 +1,8 @@
 """Fleets in and out: scenario files as YAML, XLSX workbooks and folders of CSV files.
 
 A scenario holds SKUs, vendors with their lead times, groups, orgs, sites with
-their power over time, clusters, orders, lots, targets, claims and the events that already happened (diversions,
-deploy/fail/return movements). Every number may carry ``source`` and
+their power over time, clusters, orders, lots, targets, claims and the events
+that already happened (diversions, deploy/fail/return movements). Every number may carry ``source`` and
 ``assumed: true``. The formats are described in docs/scenario-format.md.
 
 Reading is three steps, and only the first knows the format: a reader turns the
