@@ -2,8 +2,8 @@
 
 A scenario holds SKUs, vendors with their lead times, groups, orgs, sites with
 their power over time, clusters, orders, lots, targets, claims and the events
-that already happened (diversions, deploy/fail/return movements). Every number may carry ``source`` and
-``assumed: true``. The formats are described in docs/scenario-format.md.
+that already happened (diversions, deploy/fail/return movements). Every number
+may carry ``source`` and ``assumed: true``. The formats are described in docs/scenario-format.md.
 
 Reading is three steps, and only the first knows the format: a reader turns the
 file into raw records with their origins (``file:line``, ``file:row``,
