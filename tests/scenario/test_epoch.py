@@ -214,3 +214,21 @@ def test_check_scenario_applies_the_rules_of_a_file() -> None:
     broken = replace(s, clusters=(replace(s.clusters[0], org="nobody"), *s.clusters[1:]))
     with pytest.raises(ScenarioError, match=r"^epoch: clusters\[0\] .* unknown org 'nobody'"):
         check_scenario(broken, source="epoch")
+
+
+@pytest.mark.parametrize(
+    ("cell", "text"),
+    [
+        ("plain", "plain"),
+        ("two\r\nlines", "two\nlines"),
+        ("zero\u200bwidth", "zerowidth"),
+        ("no\u00a0break", "no\u00a0break"),
+        ("  ", None),
+        ("x" * 5000, "x" * 3997 + "..."),
+    ],
+    ids=["plain", "crlf", "zero-width", "nbsp", "blank", "long"],
+)
+def test_cells_become_text_a_scenario_accepts(cell: str, text: str | None) -> None:
+    from gpuledger.scenario.epoch import _text
+
+    assert _text(cell) == text

@@ -199,9 +199,14 @@ def _text(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    clean = "".join(
-        ch for ch in value if ch in "\t\n" or unicodedata.category(ch) not in _BAD_TEXT
-    ).strip()
+    # Python's printable excludes every refused category (and a little more, such as
+    # non-ASCII spaces): printable text skips the character-by-character filter.
+    if value.replace("\n", " ").replace("\t", " ").isprintable():
+        clean = value.strip()
+    else:
+        clean = "".join(
+            ch for ch in value if ch in "\t\n" or unicodedata.category(ch) not in _BAD_TEXT
+        ).strip()
     if len(clean) > limits.TEXT_MAX_LEN:
         clean = clean[: limits.TEXT_MAX_LEN - 3].rstrip() + "..."
     return clean or None
