@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gpuledger.domain import Parameters, PowerStep, Site, Sku
 from gpuledger.domain.power import deploy_capacity_problem, org_capacity, site_capacity
@@ -75,3 +77,24 @@ def test_deploy_capacity_states_no_limit_without_power_or_tdp() -> None:
     assert deploy_capacity_problem(site, Sku("X"), 10**9, [], Parameters(), day) is None
     before = deploy_capacity_problem(site, _h100(), 1, [], Parameters(), date(2023, 1, 1))
     assert before is not None and "0 MW" in before
+
+
+@given(
+    mw=st.floats(min_value=0, max_value=5_000),
+    tdp=st.floats(min_value=1, max_value=3_000),
+    pue=st.floats(min_value=1, max_value=3),
+    qty=st.integers(min_value=1, max_value=10**7),
+)
+def test_a_deploy_into_an_empty_site_fits_exactly_up_to_its_capacity(
+    mw: float, tdp: float, pue: float, qty: int
+) -> None:
+    site = Site("s", "o", pue=pue, power=(PowerStep(date(2024, 1, 1), mw),))
+    sku = Sku("X", tdp_w=tdp)
+    day = date(2024, 1, 2)
+    capacity = site_capacity(sku, site, Parameters(), day)
+    assert capacity is not None
+    fits = deploy_capacity_problem(site, sku, qty, [], Parameters(), day) is None
+    assert fits == (qty <= capacity)
+    if capacity >= 1:  # the boundary itself, whatever qty was drawn
+        assert deploy_capacity_problem(site, sku, capacity, [], Parameters(), day) is None
+    assert deploy_capacity_problem(site, sku, capacity + 1, [], Parameters(), day) is not None

@@ -62,6 +62,7 @@ def test_each_quirk_gets_a_decision(tmp_path: Path) -> None:
     assert clusters["Stargate-Abilene"].org == "OpenAI"
     source = clusters["Stargate-Abilene"].source or ""
     assert "also owned by Microsoft" in source and "Planned 2027" in source
+    assert "status Planned" in source and "chips: 100,000 NVIDIA GB200" in source
     # Float noise in a quantity is the whole number it means.
     claims = {c.id: c for c in s.claims}
     assert claims["Multi-line:actual"].qty == 30_000
@@ -100,7 +101,7 @@ def test_a_data_center_is_a_site_with_its_dated_power(tmp_path: Path) -> None:
         "Date,Data center,Construction status,Power (MW)\n"
         "2024-04-24,xAI Colossus 1 Memphis Tennessee,Construction begins,0.0\n"
         '2024-08-11,xAI Colossus 1 Memphis Tennessee,"25k H100,\nturbines",44.0\n'
-        "2024-09-02,xAI Colossus 1 Memphis Tennessee,100k H100,174.0\n"
+        '2024-09-02,xAI Colossus 1 Memphis Tennessee,"100k H100, based on default time",174.0\n'
         "2025-01-01,Crusoe Goodnight Texas,Land,0.0\n"
         "2025-01-01,Nowhere,Land,0.0\n",
         "data_center_timelines.csv",
@@ -118,6 +119,7 @@ def test_a_data_center_is_a_site_with_its_dated_power(tmp_path: Path) -> None:
         (date(2024, 9, 2), 174.0),
     ]
     assert site.mw_on(date(2024, 8, 31)) == 44.0
+    assert [p.assumed for p in site.power] == [False, False, True]  # Epoch's own estimate
     assert [str(x) for x in result.report.skipped] == [
         f"data_centers.csv:3: Crusoe Goodnight Texas: {Reason.NO_DATA_CENTER_OWNER}",
         f"data_center_timelines.csv:6: Crusoe Goodnight Texas: {Reason.DATA_CENTER_SKIPPED}",
@@ -167,6 +169,8 @@ def test_the_full_files_shipped_map_to_these_counts() -> None:
         Reason.NO_DATE: 3,
         Reason.NO_DATA_CENTER_OWNER: 1,
     }
+    # Steps Epoch estimated itself are assumed.
+    assert sum(p.assumed for site in result.scenario.sites for p in site.power) == 31
     # Every one of the 786 cluster rows is a cluster, or skipped for want of an owner.
     assert r.clusters + r.skipped_by_reason()[Reason.NO_OWNER] == 786
     # Every Existing row with a cluster is a claim, or reported.
@@ -214,3 +218,21 @@ def test_check_scenario_applies_the_rules_of_a_file() -> None:
     broken = replace(s, clusters=(replace(s.clusters[0], org="nobody"), *s.clusters[1:]))
     with pytest.raises(ScenarioError, match=r"^epoch: clusters\[0\] .* unknown org 'nobody'"):
         check_scenario(broken, source="epoch")
+
+
+@pytest.mark.parametrize(
+    ("cell", "text"),
+    [
+        ("plain", "plain"),
+        ("two\r\nlines", "two\nlines"),
+        ("zero\u200bwidth", "zerowidth"),
+        ("no\u00a0break", "no\u00a0break"),
+        ("  ", None),
+        ("x" * 5000, "x" * 3997 + "..."),
+    ],
+    ids=["plain", "crlf", "zero-width", "nbsp", "blank", "long"],
+)
+def test_cells_become_text_a_scenario_accepts(cell: str, text: str | None) -> None:
+    from gpuledger.scenario.epoch import _text
+
+    assert _text(cell) == text

@@ -228,3 +228,19 @@ def test_the_dump_writes_sites_between_orgs_and_clusters() -> None:
     text = dump_scenario(parse_scenario(SITES, filename=FILE))
     assert text.index("\norgs:") < text.index("\nsites:") < text.index("\nclusters:")
     assert "    accepts:\n      - H200\n" in text
+
+
+def test_a_power_step_error_names_its_workbook_sheet_and_row(tmp_path: Path) -> None:
+    import openpyxl
+
+    s = parse_scenario(SITES, filename=FILE)
+    path = tmp_path / "fleet.xlsx"
+    write_scenario(s, path)
+    book = openpyxl.load_workbook(path)
+    sheet = book["power"]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(row=3, column=header.index("mw") + 1, value=-5)
+    book.save(path)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert str(caught.value).startswith(f"{path} power!3: sites[0] giga-texas field 'power[1].mw'")

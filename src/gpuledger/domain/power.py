@@ -84,12 +84,12 @@ def deploy_capacity_problem(
     if mw is None or per_unit is None:
         return None
     used = sum(n * (watts_per_unit(s, site, parameters) or 0.0) for s, n in already)
-    available = mw * WATTS_PER_MW
-    if used + qty * per_unit <= available * (1 + 1e-12):
+    # The same rounding as site_capacity, so an empty site takes exactly its capacity.
+    left = max(0, math.floor((mw * WATTS_PER_MW - used) / per_unit + 1e-9))
+    if qty <= left:
         return None
     deployed = sum(n for _, n in already)
     room = site_capacity(sku, site, parameters, day)
-    left = max(0, math.floor((available - used) / per_unit + 1e-9))
     pue = site.pue if site.pue is not None else parameters.pue
     return (
         f"site {site.id!r} has {mw:g} MW on {day.isoformat()}: room for {room:,} units of "

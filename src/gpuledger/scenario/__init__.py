@@ -1,9 +1,9 @@
 """Fleets in and out: scenario files as YAML, XLSX workbooks and folders of CSV files.
 
-A scenario holds SKUs, vendors with their lead times, groups, orgs, clusters,
-orders, lots, targets, claims and the events that already happened (diversions,
-deploy/fail/return movements). Every number may carry ``source`` and
-``assumed: true``. The formats are described in docs/scenario-format.md.
+A scenario holds SKUs, vendors with their lead times, groups, orgs, sites with
+their power over time, clusters, orders, lots, targets, claims and the events
+that already happened (diversions, deploy/fail/return movements). Every number
+may carry ``source`` and ``assumed: true``. The formats are described in docs/scenario-format.md.
 
 Reading is three steps, and only the first knows the format: a reader turns the
 file into raw records with their origins (``file:line``, ``file:row``,

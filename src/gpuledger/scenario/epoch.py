@@ -15,10 +15,13 @@ The mapping, row by row:
   owner drops Epoch's confidence tag (``Amazon #confident`` is ``Amazon``).
 - **Data centers** (``data_centers.csv``) become sites of their owner, with one
   power step per timeline row (``Date``, ``Power (MW)``), sourced to the row's
-  construction status.
+  construction status; a step whose status says it is Epoch's estimate
+  ("based on default roof-to-operational time", "assumed") is ``assumed``.
 - **Clusters** (``gpu_clusters.csv``) become clusters of their first owner (id:
   the name made an id; a second row of one name gets ``-<line>``, a cluster named
-  as an org gets ``-cluster``). They name no data center, so they are at no site.
+  as an org gets ``-cluster``); their status, certainty, chips (quantity and
+  type), other owners and first-operational note go into ``source``. They name
+  no data center, so they are at no site.
 - **Chip types** become SKUs (id: the name made an id). ``h100e`` is Epoch's own
   ``H100 equivalents`` / ``Chip quantity (primary)``, the median over the rows of
   that chip alone, to 4 decimals; ``tdp_w`` comes from the vendor's datasheet
@@ -180,6 +183,7 @@ def _read_rows(path: Path) -> list[Row]:
 _NOT_ID = re.compile(r"[^A-Za-z0-9._+@#-]+")
 _TAG = re.compile(r"\s*#\w+\s*$")
 _BAD_TEXT = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_ESTIMATE = re.compile(r"assum|default|estimat", re.IGNORECASE)
 _ID_ROOM = 100  # an id made from a name leaves room for suffixes (":actual", "-<line>")
 
 
@@ -199,9 +203,14 @@ def _text(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    clean = "".join(
-        ch for ch in value if ch in "\t\n" or unicodedata.category(ch) not in _BAD_TEXT
-    ).strip()
+    # Python's printable excludes every refused category (and a little more, such as
+    # non-ASCII spaces): printable text skips the character-by-character filter.
+    if value.replace("\n", " ").replace("\t", " ").isprintable():
+        clean = value.strip()
+    else:
+        clean = "".join(
+            ch for ch in value if ch in "\t\n" or unicodedata.category(ch) not in _BAD_TEXT
+        ).strip()
     if len(clean) > limits.TEXT_MAX_LEN:
         clean = clean[: limits.TEXT_MAX_LEN - 3].rstrip() + "..."
     return clean or None
@@ -318,7 +327,11 @@ def _power(b: _Builder, handle: str, rows: Sequence[Row]) -> list[PowerStep]:
             b.skip(TIMELINES_FILE, line, handle, Reason.NO_POWER)
             continue
         status = row.get("Construction status", "")
-        by_day[day] = PowerStep(day, mw, _text(f"Epoch AI, {handle} on {day}: {status}"))
+        # Epoch says where a step is its own estimate ("based on default
+        # roof-to-operational time", "assumed based on ..."): such a step is assumed.
+        assumed = bool(_ESTIMATE.search(status))
+        source = _text(f"Epoch AI, {handle} on {day}: {status}")
+        by_day[day] = PowerStep(day, mw, source, assumed)
     return [by_day[d] for d in sorted(by_day)]
 
 
@@ -355,6 +368,24 @@ def _skus(clusters: Iterable[Row]) -> dict[str, Sku]:
     return skus
 
 
+def _facts(row: Mapping[str, str], owners: Sequence[str]) -> str:
+    """What a cluster row says that its records have no field for, for its ``source``."""
+    facts = [f"status {row.get('Status', '').strip() or 'unknown'}"]
+    if certainty := row.get("Certainty", "").strip():
+        facts.append(f"certainty {certainty}")
+    chip, qty = (
+        row.get("Chip type (primary)", "").strip(),
+        _whole(row.get("Chip quantity (primary)", "")),
+    )
+    if chip:
+        facts.append(f"chips: {f'{qty:,} ' if qty else ''}{chip}")
+    if owners[1:]:
+        facts.append(f"also owned by {', '.join(owners[1:])}")
+    if note := row.get("First Operational Date Note", "").strip():
+        facts.append(f"first operational: {note}")
+    return "; " + "; ".join(facts)
+
+
 def _sources(row: Mapping[str, str]) -> str:
     links = [row.get(f"Source {i}", "").strip() for i in range(1, 6)]
     return " ".join(link for link in links if link)
@@ -382,10 +413,7 @@ def _clusters(
         org = b.org(owners[0])
         for other in owners[1:]:
             b.org(other)
-        note = row.get("First Operational Date Note", "").strip()
-        also = f"; also owned by {', '.join(owners[1:])}" if owners[1:] else ""
-        planned = f"; first operational: {note}" if note else ""
-        source = _text(f"{CREDIT}: {name}{also}{planned}. {_sources(row)}")
+        source = _text(f"{CREDIT}: {name}{_facts(row, owners)}. {_sources(row)}")
         clusters.append(Cluster(ident, org, _text(name), source))
         claim = _claim(b, line, name, row, ident, org, source)
         if claim is not None:
