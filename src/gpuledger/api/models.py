@@ -281,6 +281,7 @@ class ForecastOut(BaseModel):
     samples: int
     seed: int
     policy: PolicyName
+    failures: str
     targets: list[ForecastTargetOut]
 
 

@@ -150,6 +150,7 @@ def forecast(result: Forecast) -> None:
         "P90",
         "on time",
         title=f"Forecast ({data['policy']}, {data['samples']:,} samples, seed {data['seed']})",
+        caption=data["failures"],
     )
     snap = result.snapshot
     by = {
