@@ -50,10 +50,14 @@ def with_models(snap: PlanningSnapshot, p50: int, p90: int, afr: float) -> Plann
 
 @pytest.mark.parametrize("policy", ALL_POLICIES, ids=str)
 @pytest.mark.parametrize("seed", [0, 3, 7], ids=lambda s: f"fleet{s}")
-def test_no_spread_no_failures_is_the_deterministic_plan(policy: PolicyName, seed: int) -> None:
+@pytest.mark.parametrize("afr", [0.0, 0.3], ids=["no-failures", "replaced-failures"])
+def test_no_spread_no_failures_is_the_deterministic_plan(
+    policy: PolicyName, seed: int, afr: float
+) -> None:
+    # replaced failures lower no holdings: with no spread the forecast is the plan
     snap = random_snapshot(seed)
     snap = snap.with_supply(vendor_slip_p50_days=np.array([0]), vendor_slip_p90_days=np.array([0]))
-    snap = with_models(snap, 90, 90, 0.0)
+    snap = with_models(snap, 90, 90, afr)
     expected = plan(snap, policy)
     result = forecast(snap, policy, samples=20, seed=1)
     on_time = result.on_time_probability()
