@@ -429,3 +429,15 @@ def test_a_failing_progress_hook_ends_a_threaded_run_with_its_error() -> None:
             progress=hook,
         )
     assert calls == [BLOCK_SIZE]
+
+
+def test_in_service_quantiles_take_out_the_expected_repairs() -> None:
+    result = forecast(failure_snapshot(0.09), "consigned", samples=20, seed=0)
+    held = result.holdings_quantiles("t", D("2024-12-31"))
+    share = FailureModel().out_of_service_share(0.09)
+    assert result.in_service_quantiles("t", D("2024-12-31")) == tuple(
+        math.floor(h * (1 - share)) for h in held
+    )
+    off = forecast(failure_snapshot(0.09), "consigned", samples=20, seed=0, failures=False)
+    assert off.in_service_quantiles("t", D("2024-12-31")) == held
+    assert off.failure_model is None and not off.interruptions.any()
