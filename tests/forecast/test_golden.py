@@ -57,3 +57,24 @@ def test_no_spread_forecast_is_the_plan(case: tuple[Path, Ledger], failures: boo
         done = plan[t["id"]]
         want = None if done is None else date.isoformat(done)
         assert t["p10"] == t["p50"] == t["p90"] == want
+
+
+def test_a_scenario_saying_no_replacement_loses_units(tmp_path: Path) -> None:
+    # the golden case with replace_failed false and a high rate: t loses units for good
+    text = (GOLDEN / "payback-claims" / "scenario.yaml").read_text(encoding="utf-8")
+    text = text.replace("claim_tolerance: 0.05", "claim_tolerance: 0.05\n  replace_failed: false")
+    text = text.replace("annual_failure_rate: 0.09", "annual_failure_rate: 0.9")
+    path = tmp_path / "lost.yaml"
+    path.write_text(text, encoding="utf-8")
+    scenario = load_scenario(path)
+    assert scenario.parameters.replace_failed is False
+    ledger = Ledger.open("sqlite://")
+    try:
+        ledger.import_scenario(scenario)
+        assert ledger.to_scenario().parameters.replace_failed is False  # stored and read back
+        fc = forecast_report(ledger, samples=20, seed=0)
+    finally:
+        ledger.close()
+    assert "lost (not replaced)" in fc.to_json()["failures"]
+    eoy = next(t for t in fc.to_json()["targets"] if t["id"] == "t-eoy")
+    assert eoy["on_time_probability"] == 0.0  # 300 exactly, some lost before the last lot

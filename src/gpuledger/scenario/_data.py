@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from gpuledger.domain import Diversion, Movement, Scenario
+from gpuledger.domain import Diversion, Movement, Parameters, Scenario
 
 
 def _clean(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
@@ -71,6 +71,14 @@ def _events(scenario: Scenario) -> list[dict[str, Any]]:
     return out
 
 
+def _failure_parameters(p: Parameters) -> dict[str, Any]:
+    # the failure model's parameters only where they differ from the defaults
+    # (files written before they existed read back the same)
+    default = Parameters()
+    names = ("interruptions_per_failure", "repair_days", "rma_days", "replace_failed")
+    return {n: getattr(p, n) for n in names if getattr(p, n) != getattr(default, n)}
+
+
 def scenario_as_data(scenario: Scenario) -> dict[str, Any]:
     """The plain data (dicts, lists, dates) of a scenario file, keys in file order."""
     p = scenario.parameters
@@ -85,7 +93,8 @@ def scenario_as_data(scenario: Scenario) -> dict[str, Any]:
                 ("claim_tolerance", p.claim_tolerance),
                 ("horizon_days", p.horizon_days),
             ]
-        ),
+        )
+        | _failure_parameters(p),
         "skus": [
             _clean(
                 [

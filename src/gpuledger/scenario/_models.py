@@ -142,6 +142,10 @@ HorizonDays = Annotated[int, AfterValidator(_within(1, limits.HORIZON_MAX))]
 Fraction = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
 Weight = Annotated[float, Field(gt=0, le=limits.WEIGHT_MAX, allow_inf_nan=False)]
 Price = Annotated[float, Field(ge=0, le=limits.PRICE_MAX, allow_inf_nan=False)]
+InterruptionsPerFailure = Annotated[
+    float, Field(ge=1, le=limits.INTERRUPTIONS_PER_FAILURE_MAX, allow_inf_nan=False)
+]
+RepairDays = Annotated[int, AfterValidator(_within(0, limits.REPAIR_DAYS_MAX))]
 
 
 class _Record(BaseModel):
@@ -155,6 +159,10 @@ class ParametersModel(_Record):
     gpu_hour_price_source: Text = None
     claim_tolerance: Fraction = 0.05
     horizon_days: HorizonDays = 730
+    interruptions_per_failure: InterruptionsPerFailure = 419 / 220
+    repair_days: RepairDays = 1
+    rma_days: RepairDays = 30
+    replace_failed: bool = True
 
     def record(self) -> Parameters:
         """The domain value."""

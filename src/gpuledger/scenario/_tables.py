@@ -119,7 +119,8 @@ SHEETS: Final = (
     _sheet("scenario", "name description as_of", HeaderModel, single=True),
     _sheet(
         "parameters",
-        "gpu_hour_price_usd gpu_hour_price_source claim_tolerance horizon_days",
+        "gpu_hour_price_usd gpu_hour_price_source claim_tolerance horizon_days "
+        "interruptions_per_failure repair_days rma_days replace_failed",
         ParametersModel,
         single=True,
     ),

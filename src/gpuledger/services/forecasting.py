@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from gpuledger.domain import PolicyName
+from gpuledger.domain import Parameters, PolicyName
 from gpuledger.forecast import Forecast, Progress, forecast
+from gpuledger.forecast.failures import FailureModel
 from gpuledger.ledger import Ledger
 from gpuledger.services.requests import (
     DEFAULT_POLICY,
@@ -47,6 +48,17 @@ def forecast_report(
         progress=progress,
         curve_days=claim_days,
         failures=failures,
+        failure_model=failure_model(scenario.parameters),
+    )
+
+
+def failure_model(parameters: Parameters) -> FailureModel:
+    """The forecast's failure model as the scenario's parameters state it."""
+    return FailureModel(
+        interruptions_per_failure=parameters.interruptions_per_failure,
+        repair_days=parameters.repair_days,
+        rma_days=parameters.rma_days,
+        replace=parameters.replace_failed,
     )
 
 
