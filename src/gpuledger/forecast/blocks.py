@@ -223,18 +223,21 @@ def _completion_days(
     return out
 
 
-def _exposure(pieces: Pieces, n: int, layout: Layout) -> npt.NDArray[np.float64]:
+def _exposure(pieces: Pieces, row: IntArray, n: int, layout: Layout) -> npt.NDArray[np.float64]:
     """GPU-days each sample's series holds from ``as_of + 1`` to the horizon's end (gross).
 
     A unit is exposed from the day after it arrives (units held on ``as_of``:
-    from ``as_of + 1``) through the horizon's last day.
+    from ``as_of + 1``) through the horizon's last day. ``row`` is each piece's
+    ``sample * series + series``. Three in-place passes and one ``bincount``.
     """
     n_series = layout.series_consumer.size
-    first = np.maximum(pieces.day - layout.day0 + 1, layout.first_failure)
-    days = np.clip(layout.n_days - first, 0, None)
-    row = pieces.sample * n_series + pieces.series
-    weights = (pieces.qty * days).astype(np.float64)
-    counts = np.bincount(row, weights=weights, minlength=n * n_series)
+    # days exposed: n_days - max(day index + 1, first failure day), never negative
+    # because a piece's day index is at most n_days - 1
+    days = pieces.day - (layout.day0 - 1)
+    np.maximum(days, layout.first_failure, out=days)
+    np.subtract(layout.n_days, days, out=days)
+    days *= pieces.qty
+    counts = np.bincount(row, weights=days, minlength=n * n_series)
     out = np.asarray(counts, dtype=np.float64).reshape(n, n_series)
     assert bool((out >= 0).all())
     return out
@@ -297,7 +300,7 @@ def reduce_pieces(
     if failing:
         lost = failed[-1].reshape(n, n_series) if lossy else None
         interrupted, failures = interruption_counts(
-            _exposure(pieces, n, layout),
+            _exposure(pieces, row, n, layout),
             layout.series_rate,
             layout.series_parent,
             model,
