@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from gpuledger.claims import check_claims, claims_report
-from gpuledger.domain import Claim, ClaimKind, Diversion, DiversionStatus
+from gpuledger.claims import P90_MEANS, VERDICT_RULE, check_claims, claims_report, verdict
+from gpuledger.domain import Claim, ClaimKind, ClaimVerdict, Diversion, DiversionStatus, Payback
 from gpuledger.forecast import forecast
 from gpuledger.planning.snapshot import SupplyKind
 from tests.forecast.conftest import D, SnapshotBuilder  # tests/forecast, a package on the test path
@@ -44,23 +44,68 @@ def test_actual_claim_checked_then_and_now() -> None:
     [check] = check_claims([actual(35_000)], books, DIVERSIONS, None, tolerance=0.05)
     assert (check.books_then, check.books_now) == (35_000, 23_000)
     assert check.gap == 12_000  # claimed minus books now: positive = the claim says more
-    assert check.overstated
-    # diversions in or out of tesla on or before stated_on, voided ones left out, by date
-    assert [(e.id, e.direction) for e in check.explained_by] == [
-        ("div-x", "out"),
-        ("div-back", "in"),
+    assert check.overstated and check.verdict is ClaimVerdict.OVERSTATED
+    # posted diversions in or out of tesla up to stated_on, signed; voided and pending left out
+    assert [(e.id, e.direction, e.effect) for e in check.explained_by] == [
+        ("div-x", "out", 12_000),
+        ("div-back", "in", -2_000),
     ]
+    assert check.residual == 12_000 - (12_000 - 2_000)
+
+
+def test_gap_reconciles_with_the_payback_that_came_back() -> None:
+    # 12,000 diverted out in December, 6,000 paid back on a lot that arrived in
+    # January: the books hold 29,000 against a 35,000 claim, a gap of 6,000
+    paid = Diversion(
+        "div-x", "LOT-7", 12_000, "tesla", "x", D("2023-12-10"),
+        payback=(Payback("LOT-X-JAN", 6_000), Payback("LOT-X-JUN", 6_000)),
+    )  # fmt: skip
+    arrivals = {"LOT-X-JAN": D("2024-01-20"), "LOT-X-JUN": D("2024-06-20")}
+    held = {"tesla": 29_000, "x": 6_000}
+    claims = [actual(35_000), Claim("x-6k", "x", "H100", 9_000, APR, APR, ClaimKind.ACTUAL)]
+    tesla, x = check_claims(claims, lambda org, *_: held[org], [paid], None, arrivals=arrivals)
+    assert tesla.gap == 6_000
+    assert [(e.kind, e.effect) for e in tesla.explained_by] == [
+        ("diversion", 12_000),
+        ("payback", -6_000),  # the June payback had not arrived on 2024-04-23
+    ]
+    assert tesla.residual == 0
+    # the diversion *into* x narrows x's gap: it never explains x's shortfall
+    assert [(e.direction, e.effect) for e in x.explained_by] == [("in", -12_000), ("out", 6_000)]
+    assert x.gap == 3_000 and x.residual == 3_000 + 12_000 - 6_000
+    for c in (tesla, x):
+        assert c.gap == sum(e.effect for e in c.explained_by) + c.residual
 
 
 @pytest.mark.parametrize(
-    ("claimed", "overstated"),
-    [(24_210, False), (24_212, True), (20_000, False)],
-    ids=["within-tolerance", "just-beyond", "understated"],
+    ("claimed", "verdict_"),
+    [
+        (24_210, ClaimVerdict.WITHIN_TOLERANCE),
+        (24_212, ClaimVerdict.OVERSTATED),
+        (23_000, ClaimVerdict.HOLDS),
+        (20_000, ClaimVerdict.HOLDS),
+    ],
+    ids=["within-tolerance", "just-beyond", "exact", "understated"],
 )
-def test_tolerance_boundary(claimed: int, overstated: bool) -> None:
+def test_tolerance_boundary(claimed: int, verdict_: ClaimVerdict) -> None:
     # 23,000 / 0.95 = 24,210.5: up to 24,210 is within 5%
     [check] = check_claims([actual(claimed)], books, [], None, tolerance=0.05)
-    assert check.overstated is overstated
+    assert check.verdict is verdict_
+
+
+@pytest.mark.parametrize(
+    ("p50", "p90", "expected"),
+    [
+        (85_000, 90_000, ClaimVerdict.HOLDS),
+        (81_000, 90_000, ClaimVerdict.WITHIN_TOLERANCE),  # P50 below the claim: not "holds"
+        (80_000, 81_000, ClaimVerdict.OVERSTATED),
+        (80_000, 80_700, ClaimVerdict.OUT_OF_REACH),
+    ],
+    ids=["holds", "within", "overstated", "out-of-reach"],
+)
+def test_one_verdict_rule_for_targets(p50: int, p90: int, expected: ClaimVerdict) -> None:
+    # floor = 85,000 x 0.95 = 80,750
+    assert verdict(ClaimKind.TARGET, 85_000, p50, p90, 0.05) is expected
 
 
 def small_fleet_forecast():  # type: ignore[no-untyped-def]
@@ -73,19 +118,34 @@ def small_fleet_forecast():  # type: ignore[no-untyped-def]
 
 def test_target_claim_against_the_forecast() -> None:
     claim = Claim("tesla-85k", "tesla", "H100", 85_000, D("2024-12-31"), APR, ClaimKind.TARGET)
-    [check] = check_claims([claim], books, DIVERSIONS, small_fleet_forecast(), tolerance=0.05)
+    [check] = check_claims(
+        [claim],
+        books,
+        DIVERSIONS,
+        small_fleet_forecast(),
+        tolerance=0.05,
+        planned=lambda org, sku, day: 52_000,
+    )
     # no uncertainty in this fleet: every sample holds 50,000 at year end
-    assert (check.forecast_p50, check.forecast_p90) == (50_000, 50_000)
+    assert (check.forecast_p10, check.forecast_p50, check.forecast_p90) == (50_000,) * 3
     assert check.gap == 35_000
-    assert check.overstated
-    # for a target the window runs to `by`: the pending May diversion counts too
-    assert [e.id for e in check.explained_by] == ["div-x", "div-back", "div-late"]
+    assert check.verdict is ClaimVerdict.OUT_OF_REACH  # even the P90 is below 80,750
+    # for a target the window runs to `by`; the pending May diversion moved nothing
+    assert [(e.id, e.effect) for e in check.explained_by] == [
+        ("div-x", 12_000),
+        ("div-back", -2_000),
+        ("forecast", 2_000),  # the plan's 52,000 against the forecast's 50,000
+    ]
+    assert check.pending == ("div-late",)
+    assert check.residual == 35_000 - 12_000 + 2_000 - 2_000
+    assert any(a.startswith("failures on") for a in check.assumptions)
 
 
-def test_target_claim_without_forecast_is_not_flagged() -> None:
+def test_target_claim_without_forecast_is_not_checked() -> None:
     claim = Claim("t", "tesla", "H100", 85_000, D("2024-12-31"), APR, ClaimKind.TARGET)
     [check] = check_claims([claim], books, [], None)
-    assert (check.forecast_p50, check.gap, check.overstated) == (None, None, False)
+    assert (check.forecast_p50, check.gap, check.residual) == (None, None, None)
+    assert (check.verdict, check.overstated) == (ClaimVerdict.NOT_CHECKED, False)
 
 
 def test_report_json_contract() -> None:
@@ -99,22 +159,32 @@ def test_report_json_contract() -> None:
                 "claimed": 35_000,
                 "books_then": 35_000,
                 "books_now": 23_000,
+                "planned": None,
+                "forecast_p10": None,
                 "forecast_p50": None,
                 "forecast_p90": None,
                 "gap": 12_000,
                 "explained_by": [
                     {
                         "id": "div-x",
+                        "kind": "diversion",
                         "direction": "out",
                         "qty": 12_000,
+                        "effect": 12_000,
                         "on": "2023-12-10",
                         "known_on": "2024-06-04",
                         "status": "posted",
                     }
                 ],
+                "residual": 0,
+                "verdict": "overstated",
                 "overstated": True,
+                "assumptions": ["claim tolerance 5%"],
+                "pending": [],
             }
-        ]
+        ],
+        "verdict_rule": VERDICT_RULE,
+        "p90_means": P90_MEANS,
     }
 
 

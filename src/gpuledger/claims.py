@@ -1,33 +1,41 @@
 """Check public statements (claims) against the books and the forecast.
 
 DESIGN section 7. Pure functions over values the ledger provides (a holdings
-function, the diversions, a forecast), so the CLI, the API and the web call the
-same code.
+function, the diversions, the lots' arrival days, a plan's holdings and a
+forecast), so the CLI, the API and the web call the same code.
 
-Definitions:
-- *holdings* of an org: its stock plus deployed units, its clusters included
-  (what the ledger calls held), of the claim's SKU.
-- ``actual`` claim: ``books_then`` = holdings on ``stated_on`` as known on
-  ``stated_on``; ``books_now`` = holdings on ``stated_on`` as known now;
-  ``gap = claimed - books_now``: positive when the claim says more than the books
-  hold (overstated direction), negative when it says less. Overstated when
-  ``books_now < claimed * (1 - tolerance)``.
-- ``target`` claim: ``forecast_p50`` = the median of the org's forecast holdings
-  at ``by``; ``forecast_p90`` = the holdings reached with 90% confidence, i.e.
-  the pessimistic level: the 10th percentile of holdings (90% of samples hold
-  at least that many). ``books_then`` / ``books_now`` are holdings on
-  ``stated_on`` (as known then / now); ``gap = claimed - forecast_p50``.
-  Overstated when ``forecast_p50 < claimed * (1 - tolerance)``. Without a
-  forecast both forecast fields and the gap are None and the claim is not
-  flagged.
-- ``explained_by``: diversions out of or into the org, effective on or before
-  the claim's date (``by`` for targets, ``stated_on`` for actuals), posted or
-  pending (voided ones moved nothing), in (date, id) order.
+Definitions (the same on every page; docs/forecast.md, "Claims"):
+
+- *holdings* of an org: its stock plus deployed units, its clusters included,
+  of the claim's SKU.
+- *P10, P50, P90* of forecast holdings on a day: the 10th, 50th and 90th
+  percentiles over the samples. P90 is the level only 1 in 10 samples exceed;
+  for a completion date, P90 is the date by which 9 in 10 samples complete.
+- The *reference* of a claim: ``books_now`` (holdings on ``stated_on`` as known
+  now) for an ``actual`` claim, ``forecast_p50`` at ``by`` for a ``target``.
+- ``gap = claimed - reference`` (positive: the claim says more than the books
+  or the forecast) and it reconciles exactly: ``gap = sum(term.effect) +
+  residual``. The terms (``explained_by``) are the posted diversions out of the
+  org (``+qty``: they lowered its holdings) and into it (``-qty``), the paybacks
+  that came back to it (``-qty``, on the payback lot's arrival) or that it paid
+  out (``+qty``), up to the claim's date; and, for a target, ``planned -
+  forecast_p50`` (lead-time spread, transit slips and failures: the forecast's
+  median against the deterministic plan). Inflows narrow the gap: they never
+  explain a shortfall. The residual is what no listed term explains.
+- One verdict rule (:data:`VERDICT_RULE`), on the reference and, for a target,
+  the forecast P90, with ``floor = claimed * (1 - tolerance)``: ``holds`` when
+  the reference is at least the claim; ``within tolerance`` when it is below the
+  claim but at least the floor; ``overstated`` when below the floor (for a
+  target: while the P90 still reaches the floor); ``out of reach`` (targets)
+  when even the P90 is below the floor. A target without a forecast is ``not
+  checked``.
+- Pending diversions moved nothing yet: they are listed apart (``pending``),
+  never in the sum; voided ones moved nothing and are left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -35,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from gpuledger.domain import (
     Claim,
     ClaimKind,
+    ClaimVerdict,
     Diversion,
     DiversionStatus,
 )
@@ -43,43 +52,87 @@ if TYPE_CHECKING:
     from gpuledger.forecast import Forecast
 
 __all__ = [
+    "P90_MEANS",
+    "VERDICT_RULE",
     "ClaimCheck",
     "Explanation",
     "HoldingsFn",
+    "PlannedFn",
     "check_claims",
     "claims_report",
+    "verdict",
 ]
 
 HoldingsFn = Callable[[str, str, date, "date | None"], int]
 """``holdings(org, sku, as_of, known_on)``: units the org holds; ``known_on=None`` = now."""
 
+PlannedFn = Callable[[str, str, date], int]
+"""``planned(org, sku, day)``: the org's holdings on ``day`` in the deterministic plan."""
+
+P90_MEANS = (
+    "P90 of holdings: the level only 1 in 10 samples exceed (90th percentile); "
+    "P90 of a completion date: the date by which 9 in 10 samples complete"
+)
+"""The one definition of P90, printed beside every P90 (web, report, CLI, JSON)."""
+
+VERDICT_RULE = (
+    "reference = books now (actual) or forecast P50 at the claim's date (target); "
+    "floor = claim less the tolerance; holds: reference >= claim; within tolerance: "
+    "floor <= reference < claim; overstated: reference < floor (for a target, while "
+    "the forecast P90 >= floor); out of reach: forecast P90 < floor"
+)
+"""The one verdict rule, printed with every claims table."""
+
 
 @dataclass(frozen=True)
 class Explanation:
-    """A diversion that moved units out of (or into) the claiming org."""
+    """One term of a claim's reconciliation: units that moved the gap.
+
+    Attributes:
+        id: the diversion's id; for a payback ``diversion/lot``; for the
+            forecast term ``forecast``.
+        kind: ``diversion``, ``payback`` or ``forecast``.
+        direction: ``out`` (units left the org, or the forecast below the plan)
+            or ``in``.
+        qty: units, positive.
+        effect: ``+qty`` when the term widens the gap (out), ``-qty`` when it
+            narrows it (in).
+        on: the day the units moved (a payback: its lot's arrival; the forecast
+            term: the claim's date).
+        known_on: when the books learned of it (None: when it happened).
+        status: the diversion's status (None for the forecast term).
+    """
 
     id: str
-    direction: str  # "out" | "in"
+    kind: str
+    direction: str
     qty: int
+    effect: int
     on: date
     known_on: date | None
-    status: DiversionStatus
+    status: DiversionStatus | None
 
     def to_json(self) -> dict[str, Any]:
-        """``{"id", "direction", "qty", "on", "known_on", "status"}`` with ISO dates."""
+        """The term with ISO dates."""
         return {
             "id": self.id,
+            "kind": self.kind,
             "direction": self.direction,
             "qty": self.qty,
+            "effect": self.effect,
             "on": self.on.isoformat(),
             "known_on": None if self.known_on is None else self.known_on.isoformat(),
-            "status": str(self.status),
+            "status": None if self.status is None else str(self.status),
         }
 
 
 @dataclass(frozen=True)
 class ClaimCheck:
-    """One claim checked: what was claimed, what the books and forecast say."""
+    """One claim checked: what was claimed, what the books and forecast say, and why.
+
+    ``gap == sum(e.effect for e in explained_by) + residual`` whenever ``gap``
+    is not None (asserted).
+    """
 
     id: str
     org: str
@@ -87,11 +140,21 @@ class ClaimCheck:
     claimed: int
     books_then: int
     books_now: int
+    planned: int | None
+    forecast_p10: int | None
     forecast_p50: int | None
     forecast_p90: int | None
     gap: int | None
     explained_by: tuple[Explanation, ...]
-    overstated: bool
+    residual: int | None
+    verdict: ClaimVerdict
+    assumptions: tuple[str, ...]
+    pending: tuple[str, ...]
+
+    @property
+    def overstated(self) -> bool:
+        """True when the verdict is ``overstated`` or ``out of reach``."""
+        return self.verdict in (ClaimVerdict.OVERSTATED, ClaimVerdict.OUT_OF_REACH)
 
     def to_json(self) -> dict[str, Any]:
         """The CLI/API contract for one claim."""
@@ -102,26 +165,73 @@ class ClaimCheck:
             "claimed": self.claimed,
             "books_then": self.books_then,
             "books_now": self.books_now,
+            "planned": self.planned,
+            "forecast_p10": self.forecast_p10,
             "forecast_p50": self.forecast_p50,
             "forecast_p90": self.forecast_p90,
             "gap": self.gap,
             "explained_by": [e.to_json() for e in self.explained_by],
+            "residual": self.residual,
+            "verdict": str(self.verdict),
             "overstated": self.overstated,
+            "assumptions": list(self.assumptions),
+            "pending": list(self.pending),
         }
 
 
-def _explanations(
-    org: str, until: date, diversions: Sequence[Diversion]
-) -> tuple[Explanation, ...]:
-    out = []
+def verdict(
+    kind: ClaimKind, claimed: int, reference: int | None, p90: int | None, tolerance: float
+) -> ClaimVerdict:
+    """The verdict of :data:`VERDICT_RULE` (the only place it is decided).
+
+    ``reference`` is books now (actual) or the forecast P50 (target); ``p90``
+    the forecast P90 (targets). A target with no forecast is not checked.
+    """
+    if reference is None:
+        assert kind is ClaimKind.TARGET
+        return ClaimVerdict.NOT_CHECKED
+    floor = claimed * (1.0 - tolerance)
+    if reference >= claimed:
+        return ClaimVerdict.HOLDS
+    if reference >= floor:
+        return ClaimVerdict.WITHIN_TOLERANCE
+    if kind is ClaimKind.TARGET and p90 is not None and p90 < floor:
+        return ClaimVerdict.OUT_OF_REACH
+    return ClaimVerdict.OVERSTATED
+
+
+def _flows(
+    org: str, until: date, diversions: Sequence[Diversion], arrivals: Mapping[str, date]
+) -> tuple[list[Explanation], tuple[str, ...]]:
+    """Posted diversions and paybacks in and out of ``org`` up to ``until``; pending ids."""
+    terms: list[Explanation] = []
+    pending = []
     for d in diversions:
-        if d.status is DiversionStatus.VOIDED or d.on > until or d.from_org == d.to_org:
+        if d.from_org == d.to_org or org not in (d.from_org, d.to_org) or d.on > until:
             continue
-        if org not in (d.from_org, d.to_org):
+        if d.status is DiversionStatus.PENDING:
+            pending.append(d.id)
+        if d.status is not DiversionStatus.POSTED:
             continue
-        direction = "out" if d.from_org == org else "in"
-        out.append(Explanation(d.id, direction, d.qty, d.on, d.known_on, d.status))
-    return tuple(sorted(out, key=lambda e: (e.on, e.id)))
+        out = d.from_org == org
+        terms.append(
+            Explanation(
+                d.id, "diversion", "out" if out else "in", d.qty, d.qty if out else -d.qty,
+                d.on, d.known_on, d.status,
+            )
+        )  # fmt: skip
+        # a payback flows the other way, when its lot arrives
+        for p in d.payback:
+            arrives = arrivals.get(p.lot)
+            if arrives is None or arrives > until:
+                continue
+            terms.append(
+                Explanation(
+                    f"{d.id}/{p.lot}", "payback", "in" if out else "out", p.qty,
+                    -p.qty if out else p.qty, arrives, d.known_on, d.status,
+                )
+            )  # fmt: skip
+    return sorted(terms, key=lambda e: (e.on, e.id)), tuple(sorted(pending))
 
 
 def check_claims(
@@ -131,6 +241,9 @@ def check_claims(
     forecast: Forecast | None,
     *,
     tolerance: float = 0.05,
+    arrivals: Mapping[str, date] | None = None,
+    planned: PlannedFn | None = None,
+    assumed: Mapping[str, tuple[str, ...]] | None = None,
 ) -> list[ClaimCheck]:
     """Check each claim against the books (and the forecast for targets).
 
@@ -143,6 +256,12 @@ def check_claims(
             and ``by`` days (pass the claims' ``by`` days as ``curve_days`` to
             make the lookup exact); None skips the forecast part.
         tolerance: relative shortfall allowed before flagging, in [0, 1).
+        arrivals: lot id -> arrival day, to date paybacks (a payback whose lot
+            is unknown is not counted).
+        planned: holdings in the deterministic plan (the forecast term of a
+            target); None folds that term into the residual.
+        assumed: org -> names of the assumed inputs (records marked ``assumed``)
+            behind its figures.
 
     Raises:
         ValueError: ``tolerance`` is not in [0, 1).
@@ -151,43 +270,81 @@ def check_claims(
     """
     if not 0.0 <= tolerance < 1.0:
         raise ValueError(f"claim tolerance {tolerance} is not in [0, 1)")
-    checks = []
-    for claim in claims:
-        then = holdings(claim.org, claim.sku, claim.stated_on, claim.stated_on)
-        now = holdings(claim.org, claim.sku, claim.stated_on, None)
-        floor = claim.qty * (1.0 - tolerance)
-        p50: int | None = None
-        p90: int | None = None
-        if claim.kind is ClaimKind.ACTUAL:
-            gap: int | None = claim.qty - now
-            overstated = now < floor
-            until = claim.stated_on
-        else:
-            until = claim.by
-            gap, overstated = None, False
-            if forecast is not None:
-                low, p50, _high = forecast.holdings_quantiles(claim.org, claim.by, claim.sku)
-                p90 = low  # the level held with 90% confidence: the 10th percentile
-                gap = claim.qty - p50
-                overstated = p50 < floor
-        checks.append(
-            ClaimCheck(
-                id=claim.id,
-                org=claim.org,
-                kind=claim.kind,
-                claimed=claim.qty,
-                books_then=then,
-                books_now=now,
-                forecast_p50=p50,
-                forecast_p90=p90,
-                gap=gap,
-                explained_by=_explanations(claim.org, until, diversions),
-                overstated=overstated,
-            )
-        )
-    return checks
+    return [
+        _check(c, holdings, diversions, forecast, tolerance, arrivals or {}, planned, assumed or {})
+        for c in claims
+    ]
+
+
+def _check(
+    claim: Claim,
+    holdings: HoldingsFn,
+    diversions: Sequence[Diversion],
+    forecast: Forecast | None,
+    tolerance: float,
+    arrivals: Mapping[str, date],
+    planned: PlannedFn | None,
+    assumed: Mapping[str, tuple[str, ...]],
+) -> ClaimCheck:
+    """One claim: the reference, the terms that explain the gap, the verdict."""
+    # 1. the books then and now, and the flows up to the claim's date
+    then = holdings(claim.org, claim.sku, claim.stated_on, claim.stated_on)
+    now = holdings(claim.org, claim.sku, claim.stated_on, None)
+    actual = claim.kind is ClaimKind.ACTUAL
+    until = claim.stated_on if actual else claim.by
+    terms, pending = _flows(claim.org, until, diversions, arrivals)
+    assumptions = [f"claim tolerance {tolerance:.0%}", *assumed.get(claim.org, ())]
+    # 2. the reference: the books now, or the forecast's median at `by`
+    p10 = p50 = p90 = plan_held = None
+    reference: int | None = now
+    if not actual:
+        reference = None
+        if forecast is not None:
+            p10, p50, p90 = forecast.holdings_quantiles(claim.org, claim.by, claim.sku)
+            reference = p50
+            assumptions += [
+                f"forecast: {forecast.samples:,} samples, policy {forecast.policy}",
+                "vendor lead times and transit slips (P50/P90 of the scenario)",
+                forecast.failures_text(),
+            ]
+            if planned is not None:
+                plan_held = planned(claim.org, claim.sku, claim.by)
+                if plan_held != p50:
+                    gone = plan_held - p50
+                    terms.append(
+                        Explanation(
+                            "forecast", "forecast", "out" if gone > 0 else "in", abs(gone),
+                            gone, claim.by, None, None,
+                        )
+                    )  # fmt: skip
+    # 3. the gap, reconciled: gap = sum of the terms + residual
+    gap = None if reference is None else claim.qty - reference
+    residual = None if gap is None else gap - sum(e.effect for e in terms)
+    assert gap is None or (residual is not None and gap == sum(e.effect for e in terms) + residual)
+    return ClaimCheck(
+        id=claim.id,
+        org=claim.org,
+        kind=claim.kind,
+        claimed=claim.qty,
+        books_then=then,
+        books_now=now,
+        planned=plan_held,
+        forecast_p10=p10,
+        forecast_p50=p50,
+        forecast_p90=p90,
+        gap=gap,
+        explained_by=tuple(terms),
+        residual=residual,
+        verdict=verdict(claim.kind, claim.qty, reference, p90, tolerance),
+        assumptions=tuple(assumptions),
+        pending=pending,
+    )
 
 
 def claims_report(checks: Sequence[ClaimCheck]) -> dict[str, Any]:
-    """The report JSON: ``{"claims": [...]}``."""
-    return {"claims": [c.to_json() for c in checks]}
+    """The report JSON: ``{"claims": [...], "verdict_rule", "p90_means"}``."""
+    return {
+        "claims": [c.to_json() for c in checks],
+        "verdict_rule": VERDICT_RULE,
+        "p90_means": P90_MEANS,
+    }

@@ -133,7 +133,8 @@ def _readings(ledger: Ledger, d: Diversion, sku: str) -> tuple[HoldingsRow, ...]
     ]
     claims = ledger.to_scenario().claims
     for stated in sorted({c.stated_on for c in claims if c.org == d.from_org}):
-        readings.append((f"{stated.isoformat()}, as known then", stated, stated))
+        # the books record what was public: "then" is the public's knowledge, not the giver's
+        readings.append((f"{stated.isoformat()}, as publicly known then", stated, stated))
         readings.append((f"{stated.isoformat()}, as known now", stated, None))
     rows = []
     for label, as_of, known in readings:

@@ -276,11 +276,15 @@ def test_demo_tells_the_founding_story(tmp_path: Path, capsys: pytest.CaptureFix
     assert with_pb["tesla-eoy24"]["completed_after"] == with_pb["tesla-eoy24"]["completed_before"]
     assert data["giver_gpu_days_lost"] > data["giver_gpu_days_lost_with_payback"] > 0
     # Tesla's April 2024 statement of 35,000 active H100 is overstated by the books,
-    # and the December diversion explains the gap.
+    # and the December diversion out, less the January payback in, reconciles the gap.
     claims = {c["id"]: c for c in data["claims"]}
     active = claims["tesla-35k-active"]
     assert active["overstated"] is True
-    assert [e["id"] for e in active["explained_by"]] == ["DIV-2023-12-TESLA-X"]
+    assert [(e["id"], e["effect"]) for e in active["explained_by"]] == [
+        ("DIV-2023-12-TESLA-X", 12000),
+        ("DIV-2023-12-TESLA-X/LOT-X-2024-01", -6000),
+    ]
+    assert active["gap"] == sum(e["effect"] for e in active["explained_by"]) + active["residual"]
     code, out, _ = run(capsys, "--db", str(tmp_path / "demo.db"), "demo")
     assert code == 0 and "tesla-eoy24" in out
 

@@ -8,7 +8,7 @@ import pytest
 from gpuledger.domain import PolicyName
 from gpuledger.forecast.blocks import _accumulate_down, _first_at_least, reduce_pieces
 from gpuledger.forecast.engine import curve_day0
-from gpuledger.forecast.failures import bucket_index, cumulative_failures
+from gpuledger.forecast.failures import FailureModel, bucket_index, cumulative_failures
 from gpuledger.forecast.kernels import batch_pieces, pieces_to_curves
 from gpuledger.forecast.layout import Layout, build_layout
 from gpuledger.planning.snapshot import PlanningSnapshot
@@ -53,8 +53,9 @@ def test_reduction_equals_the_dense_daily_one(fleet: int, bucket_days: int) -> N
     layout = build_layout(snap, day0=curve_day0(snap), curve_step_days=1 + fleet % 9)
     days = random_days(snap, 8, fleet + 500)
     pieces = batch_pieces(snap, PolicyName.PRIORITY, layout, days)
-    completed, curves = reduce_pieces(
-        pieces, 8, layout, snap.target_qty, bucket_days, np.random.default_rng(fleet)
+    lost = FailureModel(replace=False)  # the path where failures lower holdings
+    completed, curves, _, _ = reduce_pieces(
+        pieces, 8, layout, snap.target_qty, bucket_days, np.random.default_rng(fleet), lost
     )
     want_completed, want_curves = dense_reduce(snap, layout, days, bucket_days, fleet)
     np.testing.assert_array_equal(completed, want_completed)

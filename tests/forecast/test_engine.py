@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from gpuledger.domain import PolicyName, UnknownRecord
 from gpuledger.forecast import BLOCK_SIZE, forecast
 from gpuledger.forecast.engine import default_threads
-from gpuledger.forecast.failures import bucket_failures, cumulative_failures
+from gpuledger.forecast.failures import (
+    LLAMA3,
+    FailureModel,
+    bucket_failures,
+    cumulative_failures,
+)
 from gpuledger.planning import plan
 from gpuledger.planning.snapshot import PlanningSnapshot, SupplyKind
 
@@ -45,10 +50,14 @@ def with_models(snap: PlanningSnapshot, p50: int, p90: int, afr: float) -> Plann
 
 @pytest.mark.parametrize("policy", ALL_POLICIES, ids=str)
 @pytest.mark.parametrize("seed", [0, 3, 7], ids=lambda s: f"fleet{s}")
-def test_no_spread_no_failures_is_the_deterministic_plan(policy: PolicyName, seed: int) -> None:
+@pytest.mark.parametrize("afr", [0.0, 0.3], ids=["no-failures", "replaced-failures"])
+def test_no_spread_no_failures_is_the_deterministic_plan(
+    policy: PolicyName, seed: int, afr: float
+) -> None:
+    # replaced failures lower no holdings: with no spread the forecast is the plan
     snap = random_snapshot(seed)
     snap = snap.with_supply(vendor_slip_p50_days=np.array([0]), vendor_slip_p90_days=np.array([0]))
-    snap = with_models(snap, 90, 90, 0.0)
+    snap = with_models(snap, 90, 90, afr)
     expected = plan(snap, policy)
     result = forecast(snap, policy, samples=20, seed=1)
     on_time = result.on_time_probability()
@@ -151,20 +160,67 @@ def failure_snapshot(afr: float) -> PlanningSnapshot:
     return b.build()
 
 
-def test_failures_can_prevent_completion() -> None:
-    assert forecast(
-        failure_snapshot(0.0), "consigned", samples=50, seed=1
-    ).on_time_probability() == [1.0]
+def test_replaced_failures_never_make_a_planned_target_never() -> None:
+    # the plan completes on 2024-06-30; failed units are replaced, so failures
+    # (counted: about 500 x 9% x half a year) delay nothing
     result = forecast(failure_snapshot(0.09), "consigned", samples=200, seed=1)
-    # ~23 of the first 500 fail before the second lot arrives: it never completes
+    assert result.on_time_probability() == [1.0]
+    assert result.to_json()["targets"][0]["p50"] == "2024-06-30"
+    assert result.failures[:, 0].mean() == pytest.approx(500 * 0.09 * 1.5, rel=0.1)
+    assert (result.interruptions >= result.failures).all()
+
+
+def test_lost_failures_can_prevent_completion() -> None:
+    lost = FailureModel(replace=False)
+    assert forecast(
+        failure_snapshot(0.0), "consigned", samples=50, seed=1, failure_model=lost
+    ).on_time_probability() == [1.0]
+    result = forecast(failure_snapshot(0.09), "consigned", samples=200, seed=1, failure_model=lost)
+    # ~23 of the first 500 are lost before the second lot arrives: it never completes
     assert result.on_time_probability() == [0.0]
     assert result.to_json()["targets"][0]["p50"] is None
+    assert (result.failures[:, 0] == 1000 - result.curves[:, 0, -1]).all()
+
+
+def test_llama3_fleet_over_54_days_has_llama3_interruptions() -> None:
+    # 16,384 GPUs held on as_of, a 54-day window, the SKU's rate from the table
+    b = SnapshotBuilder(
+        as_of=D("2024-01-01"),
+        horizon_end=D("2024-02-24"),
+        afr={"H100": LLAMA3.annual_failure_rate},
+    )
+    b.org("meta")
+    b.row("L1", "meta", LLAMA3.gpus, "2023-12-01", SupplyKind.ARRIVED)
+    b.target("m", "meta", LLAMA3.gpus, "2024-01-31")
+    result = forecast(b.build(), "consigned", samples=512, seed=5)
+    # every sample within the Poisson range (3.3 sigma) of the table's counts
+    for drawn, seen in ((result.interruptions, 419), (result.failures, 220)):
+        half = 3.3 * seen**0.5
+        assert (np.abs(drawn[:, 0] - seen) <= half).all(), (drawn.min(), drawn.max())
+        assert drawn[:, 0].mean() == pytest.approx(seen, rel=0.03)
+    # held units never fall (replaced), and the target completes on as_of
+    assert result.on_time_probability() == [1.0]
+
+
+def test_buckets_of_a_day_are_not_biased() -> None:
+    # 14-day buckets overcount early losses; a day's buckets keep the rate exact
+    lost = FailureModel(replace=False)
+    snap = failure_snapshot(0.09)
+    result = forecast(snap, "consigned", samples=2000, seed=2, failure_model=lost)
+    expected = 500 * -np.expm1(np.log1p(-0.09) * 54 / 365)
+    _, p50, _ = result.holdings_quantiles("t", D("2024-02-24"))
+    assert 500 - p50 == pytest.approx(expected, abs=1.5)
 
 
 def test_failures_thin_holdings_at_the_annual_rate() -> None:
     afr = 0.09
     result = forecast(
-        failure_snapshot(afr), "consigned", samples=400, seed=3, failure_bucket_days=1
+        failure_snapshot(afr),
+        "consigned",
+        samples=400,
+        seed=3,
+        failure_bucket_days=1,
+        failure_model=FailureModel(replace=False),
     )
     _, p50, _ = result.holdings_quantiles("t", D("2025-01-01"))
     # 500 units exposed 366 days, 500 exposed 185 days (from the day after arrival)
@@ -225,6 +281,8 @@ def test_to_json_contract_and_frame() -> None:
         "samples": 5,
         "seed": 0,
         "policy": "consigned",
+        "failures": "failures on: 1.90 interruptions per failure, interruptions out 1 "
+        "day(s), failures replaced after 30 days",
         "targets": [
             {
                 "id": "now",
@@ -371,3 +429,15 @@ def test_a_failing_progress_hook_ends_a_threaded_run_with_its_error() -> None:
             progress=hook,
         )
     assert calls == [BLOCK_SIZE]
+
+
+def test_in_service_quantiles_take_out_the_expected_repairs() -> None:
+    result = forecast(failure_snapshot(0.09), "consigned", samples=20, seed=0)
+    held = result.holdings_quantiles("t", D("2024-12-31"))
+    share = FailureModel().out_of_service_share(0.09)
+    assert result.in_service_quantiles("t", D("2024-12-31")) == tuple(
+        math.floor(h * (1 - share)) for h in held
+    )
+    off = forecast(failure_snapshot(0.09), "consigned", samples=20, seed=0, failures=False)
+    assert off.in_service_quantiles("t", D("2024-12-31")) == held
+    assert off.failure_model is None and not off.interruptions.any()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from gpuledger.forecast.failures import _fold_children, failures_bins_first
+from gpuledger.forecast.failures import LLAMA3, FailureModel, _fold_children, failures_bins_first
 
 
 @pytest.mark.parametrize("same", [False, True], ids=["from-other", "in-place"])
@@ -41,3 +43,39 @@ def test_cluster_failures_count_against_its_org() -> None:
     assert (failed[:, :, 1] == 0).all()
     # the org fails on at most its own 500 units beyond the cluster's failures
     assert (failed[-1, :, 0] - failed[-1, :, 2] <= 500).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"interruptions_per_failure": 0.5},
+        {"interruptions_per_failure": 101.0},
+        {"repair_days": -1},
+        {"rma_days": 3_651},
+    ],
+    ids=["fewer-interruptions-than-failures", "too-many", "negative-repair", "rma-too-long"],
+)
+def test_failure_model_bounds_are_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        FailureModel(**kwargs)  # type: ignore[arg-type]
+
+
+def test_llama3_calibration_is_the_published_table() -> None:
+    assert (LLAMA3.interruptions, LLAMA3.failures, LLAMA3.gpus, LLAMA3.days) == (
+        419,
+        220,
+        16_384,
+        54,
+    )
+    assert LLAMA3.annual_failure_rate == pytest.approx(0.0868, abs=5e-4)
+    assert FailureModel().interruptions_per_failure == pytest.approx(419 / 220)
+
+
+def test_in_service_is_held_less_units_under_repair_or_awaiting_a_replacement() -> None:
+    model = FailureModel(repair_days=2, rma_days=30)
+    h = -math.log1p(-0.09) / 365
+    want = -math.expm1(-h * (419 / 220 - 1) * 2) - math.expm1(-h * 30)
+    assert model.out_of_service_share(0.09) == pytest.approx(want)
+    lost = FailureModel(replace=False, repair_days=2)
+    assert lost.out_of_service_share(0.09) == pytest.approx(-math.expm1(-h * (419 / 220 - 1) * 2))
+    assert FailureModel().out_of_service_share(0.0) == 0.0

@@ -364,22 +364,25 @@ class ForecastOut(BaseModel):
     samples: int
     seed: int
     policy: PolicyName
+    failures: str
     targets: list[ForecastTargetOut]
 
 
 class ExplanationOut(BaseModel):
-    """A diversion out of (or into) the claiming org before the claim's date."""
+    """One term of a claim's reconciliation (a diversion, a payback, the forecast)."""
 
     id: str
+    kind: str
     direction: str
     qty: int
+    effect: int
     on: date
     known_on: date | None
-    status: DiversionStatus
+    status: DiversionStatus | None
 
 
 class ClaimOut(BaseModel):
-    """One public claim checked against the books and the forecast."""
+    """One public claim checked: gap = sum of the terms' effects + residual."""
 
     id: str
     org: str
@@ -387,14 +390,22 @@ class ClaimOut(BaseModel):
     claimed: int
     books_then: int
     books_now: int
+    planned: int | None
+    forecast_p10: int | None
     forecast_p50: int | None
     forecast_p90: int | None
     gap: int | None
     explained_by: list[ExplanationOut]
+    residual: int | None
+    verdict: str
     overstated: bool
+    assumptions: list[str]
+    pending: list[str]
 
 
 class ClaimsOut(BaseModel):
     """``gpuledger claims --json``, claims of the caller's orgs only."""
 
     claims: list[ClaimOut]
+    verdict_rule: str
+    p90_means: str

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import typer
+
 from gpuledger.cli._common import (
     AsOfOption,
     JsonFlag,
@@ -113,6 +115,14 @@ def forecast(
     as_of: Annotated[
         str | None, value("DATE", "Forecast the books as of this date.", "--as-of")
     ] = None,
+    known_on: Annotated[
+        str | None,
+        value("DATE", "Forecast the books as they were known on this date.", "--known-on"),
+    ] = None,
+    no_failures: Annotated[
+        bool,
+        typer.Option("--no-failures", help="No interruptions or failures, arrivals only."),
+    ] = False,
     workers: Annotated[str | None, value("N", "Run on a local Dask cluster of N workers.")] = None,
     scheduler: Annotated[
         str | None, value("URL", "Run on an existing Dask cluster (tcp://host:port).")
@@ -120,27 +130,22 @@ def forecast(
     as_json: JsonFlag = False,
 ) -> None:
     """How likely each target is: P10/P50/P90 completion and on-time probability."""
-    n = rq.parse_samples(samples, "--samples")
-    chosen_seed = rq.parse_seed(seed, "--seed")
-    chosen = rq.parse_policy(policy, "--policy")
-    day = rq.parse_optional_date(as_of, "--as-of")
-    n_workers = rq.parse_workers(workers, "--workers")
-    address = rq.parse_scheduler(scheduler, "--scheduler")
-    rq.check_one_of({"--workers": n_workers, "--scheduler": address}, "--workers")
+    request = rq.forecast_request(
+        policy=policy,
+        samples=samples,
+        seed=seed,
+        as_of=as_of,
+        known_on=known_on,
+        no_failures=no_failures,
+        workers=workers,
+        scheduler=scheduler,
+        name=rq.cli_name,
+    )
     from gpuledger.forecast import rich_progress
-    from gpuledger.services.forecasting import forecast_report
+    from gpuledger.services.forecasting import run_forecast
 
     with books() as ledger, rich_progress(console=err()) as progress:
-        result = forecast_report(
-            ledger,
-            chosen,
-            samples=n,
-            seed=chosen_seed,
-            as_of=day,
-            workers=n_workers,
-            scheduler=address,
-            progress=progress,
-        )
+        result = run_forecast(ledger, request, progress)
     if as_json:
         print_json(result.to_json())
         return

@@ -202,6 +202,7 @@ def forecast(result: Forecast) -> None:
         "P90",
         "on time",
         title=f"Forecast ({data['policy']}, {data['samples']:,} samples, seed {data['seed']})",
+        caption=data["failures"],
     )
     snap = result.snapshot
     by = {
@@ -221,7 +222,9 @@ def forecast(result: Forecast) -> None:
 
 
 def claims(checks: Sequence[ClaimCheck]) -> None:
-    """Claim checks, with the diversions that explain the gaps."""
+    """Claim checks, the terms that reconcile each gap, the verdict rule and P90."""
+    from gpuledger.claims import P90_MEANS, VERDICT_RULE
+
     table = Table(
         "claim",
         "org",
@@ -230,9 +233,11 @@ def claims(checks: Sequence[ClaimCheck]) -> None:
         "books then",
         "books now",
         "forecast P50",
+        "forecast P90",
         "gap",
-        "overstated",
+        "verdict",
         title="Public claims against the books",
+        caption=f"Verdict: {VERDICT_RULE}. {P90_MEANS}.",
     )
     for c in checks:
         table.add_row(
@@ -243,17 +248,25 @@ def claims(checks: Sequence[ClaimCheck]) -> None:
             fmt(c.books_then),
             fmt(c.books_now),
             fmt(c.forecast_p50),
+            fmt(c.forecast_p90),
             fmt(c.gap),
-            "[bold red]yes[/]" if c.overstated else "no",
+            f"[bold red]{c.verdict}[/]" if c.overstated else str(c.verdict),
         )
     out().print(table)
     for c in checks:
+        if c.gap is None:
+            continue
+        out().print(f"  {c.id}: gap {c.gap:,} =", markup=False)
         for e in c.explained_by:
+            known = (e.known_on or e.on).isoformat()
+            status = f" ({e.status}, recorded {known})" if e.status else ""
             out().print(
-                f"  {c.id}: {e.qty:,} GPUs diverted {e.direction} on {e.on.isoformat()} "
-                f"({e.id}, {e.status}, recorded {(e.known_on or e.on).isoformat()})",
+                f"    {e.effect:+,} {e.kind} {e.direction} {e.id} on {e.on.isoformat()}{status}",
                 markup=False,
             )
+        out().print(f"    {c.residual:+,} residual (no listed term explains it)", markup=False)
+        if c.assumptions:
+            out().print(f"    assumed: {'; '.join(c.assumptions)}", markup=False)
 
 
 def demo(report: DemoReport) -> None:

@@ -21,6 +21,7 @@ from gpuledger.domain.dates import day_end, day_start
 from gpuledger.domain.enums import (
     Bucket,
     ClaimKind,
+    ClaimVerdict,
     Decision,
     DiversionStatus,
     DocumentKind,
@@ -84,6 +85,7 @@ __all__ = [
     "CapacityExceeded",
     "Claim",
     "ClaimKind",
+    "ClaimVerdict",
     "Cluster",
     "Decision",
     "Delivery",

@@ -72,6 +72,16 @@ class ClaimKind(StrEnum):
     TARGET = "target"
 
 
+class ClaimVerdict(StrEnum):
+    """What the check of a claim says (one rule: ``gpuledger.claims.VERDICT_RULE``)."""
+
+    HOLDS = "holds"
+    WITHIN_TOLERANCE = "within tolerance"
+    OVERSTATED = "overstated"
+    OUT_OF_REACH = "out of reach"
+    NOT_CHECKED = "not checked"
+
+
 class PolicyName(StrEnum):
     """How the planner hands out supply (DESIGN section 4)."""
 

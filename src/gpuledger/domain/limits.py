@@ -40,6 +40,10 @@ HORIZON_MAX: Final = 3_660
 TEXT_MAX_LEN: Final = 4_000
 #: Monte Carlo samples in one forecast.
 SAMPLES_MAX: Final = 100_000
+#: Forecast failure model: interruptions per failure (at least 1) and days a
+#: unit waits for a repair or a replacement.
+INTERRUPTIONS_PER_FAILURE_MAX: Final = 100.0
+REPAIR_DAYS_MAX: Final = 3_650
 #: Money per GPU-hour.
 PRICE_MAX: Final = 10**6
 #: A chip's power draw (TDP) in watts: a GB200 superchip draws about 2,700 W.

@@ -265,6 +265,12 @@ class Parameters:
     gpu_hour_price_source: str | None = None
     claim_tolerance: float = 0.05
     horizon_days: int = 730
+    # the forecast's failure model (docs/forecast.md): Llama 3's 419 interruptions
+    # per 220 GPU-hardware failures; repair and replacement days are assumptions
+    interruptions_per_failure: float = 419 / 220
+    repair_days: int = 1
+    rma_days: int = 30
+    replace_failed: bool = True
     system_overhead: float = 1.82
     system_overhead_source: str | None = None
     pue: float = 1.2

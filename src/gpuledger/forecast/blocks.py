@@ -3,15 +3,19 @@
 Randomness: block ``b`` of a run seeded ``seed`` uses the generator
 ``PCG64(SeedSequence(seed, spawn_key=(b,)))`` (the ``b``-th child of
 ``SeedSequence(seed)``), drawing first one uniform per sample and supply row,
-then the failure draws (one Poisson call per bucket). A block always holds the
+then the failure draws (with ``replace=False`` one Poisson call per day, the
+losses; then one call for failures, unless drawn day by day, and one for the
+other interruptions: see ``failures.py``). A block always holds the
 same samples (``b * BLOCK_SIZE`` onwards), so the answer never depends on batch
 size, threads or workers.
 
 Reduction works on *pieces* (units reaching a series on a day), never on dense
-daily curves: failures are drawn per bucket from per-bucket arrival counts, and a
-target completes on the first piece at which its series' holdings, net of the
-failures counted by that day, reach its quantity. Between two pieces holdings
-can only go down (failures), so the first crossing is always on a piece's day.
+daily curves: losses are drawn per bucket (a day by default) from per-bucket
+arrival counts, and a target completes on the first piece at which its series'
+holdings, net of the losses counted by that day, reach its quantity. Between two
+pieces holdings can only go down (losses), so the first crossing is always on a
+piece's day. Replaced failures and interruptions never lower holdings: they are
+counted (per sample and series, over the window) but change no completion.
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ import numpy as np
 import numpy.typing as npt
 
 from gpuledger.domain import PolicyName
-from gpuledger.forecast.failures import bucket_index, failures_bins_first
+from gpuledger.forecast.failures import (
+    DEFAULT_FAILURE_MODEL,
+    FailureModel,
+    bucket_index,
+    failures_bins_first,
+    interruption_counts,
+)
 from gpuledger.forecast.kernels import Pieces, gross_pieces
 from gpuledger.forecast.layout import Layout
 from gpuledger.forecast.sampling import ArrivalModel, sample_arrivals
@@ -49,6 +59,7 @@ class Job:
     seed: int
     samples: int
     failure_bucket_days: int
+    failure_model: FailureModel = DEFAULT_FAILURE_MODEL
 
     @property
     def n_blocks(self) -> int:
@@ -63,12 +74,16 @@ class BlockResult:
     Attributes:
         block: the block index.
         completed: ``[n, targets]`` completion day ordinal, -1 = never in horizon.
-        curves: ``[n, series, grid]`` holdings net of failures on the grid days.
+        curves: ``[n, series, grid]`` holdings net of losses on the grid days.
+        interruptions: ``[n, series]`` interruptions in the window (failures included).
+        failures: ``[n, series]`` failures in the window (replaced or lost).
     """
 
     block: int
     completed: IntArray
     curves: Int32Array
+    interruptions: IntArray
+    failures: IntArray
 
 
 def block_generator(seed: int, block: int) -> np.random.Generator:
@@ -208,6 +223,26 @@ def _completion_days(
     return out
 
 
+def _exposure(pieces: Pieces, row: IntArray, n: int, layout: Layout) -> npt.NDArray[np.float64]:
+    """GPU-days each sample's series holds from ``as_of + 1`` to the horizon's end (gross).
+
+    A unit is exposed from the day after it arrives (units held on ``as_of``:
+    from ``as_of + 1``) through the horizon's last day. ``row`` is each piece's
+    ``sample * series + series``. Three in-place passes and one ``bincount``.
+    """
+    n_series = layout.series_consumer.size
+    # days exposed: n_days - max(day index + 1, first failure day), never negative
+    # because a piece's day index is at most n_days - 1
+    days = pieces.day - (layout.day0 - 1)
+    np.maximum(days, layout.first_failure, out=days)
+    np.subtract(layout.n_days, days, out=days)
+    days *= pieces.qty
+    counts = np.bincount(row, weights=days, minlength=n * n_series)
+    out = np.asarray(counts, dtype=np.float64).reshape(n, n_series)
+    assert bool((out >= 0).all())
+    return out
+
+
 def reduce_pieces(
     pieces: Pieces,
     n: int,
@@ -215,20 +250,28 @@ def reduce_pieces(
     target_qty: IntArray,
     bucket_days: int,
     rng: np.random.Generator,
-) -> tuple[IntArray, Int32Array]:
-    """Completions ``[n, targets]`` and net curves ``[n, series, grid]`` of a block.
+    model: FailureModel = DEFAULT_FAILURE_MODEL,
+) -> tuple[IntArray, Int32Array, IntArray, IntArray]:
+    """Completions, net curves and failure counts of a block.
 
-    Works bins-first (``[bin, sample * series]``): each bin's slice is contiguous,
-    running sums go down columns, and the failure draws need no transpose.
+    Returns ``completed [n, targets]``, ``curves [n, series, grid]``,
+    ``interruptions [n, series]`` and ``failures [n, series]``. Works bins-first
+    (``[bin, sample * series]``): each bin's slice is contiguous, running sums go
+    down columns, and the loss draws need no transpose. Only lost units
+    (``model.replace`` False) lower holdings; with replacement the bins are cut
+    at the grid days only.
     """
     n_series = layout.series_consumer.size
     n_rows = n * n_series
     n_targets = target_qty.size
     completed = np.full((n, n_targets), -1, dtype=np.int64)
     completed[:, target_qty <= 0] = layout.day0
+    none = np.zeros((n, n_series), dtype=np.int64)
     if layout.n_days == 0:
-        return completed, np.zeros((n, n_series, layout.grid.size), dtype=np.int32)
-    fine = _fine_bins(layout, bucket_days)
+        return completed, np.zeros((n, n_series, layout.grid.size), dtype=np.int32), none, none
+    failing = bool((layout.series_rate > 0).any())
+    lossy = failing and not model.replace
+    fine = _fine_bins(layout, bucket_days if lossy else layout.n_days)
     # 1. gross holdings at the end of every fine bin: one pass over the pieces
     row = pieces.sample * n_series + pieces.series
     key = fine.fine_of_day[pieces.day - layout.day0] * n_rows + row
@@ -241,18 +284,33 @@ def reduce_pieces(
     )
     del counts
     _accumulate_down(np.add, held)
-    # 2. failures: one draw per sample, series and bucket, from bucket-end holdings
-    failed = failures_bins_first(
-        held[fine.last_fine].reshape(-1, n, n_series),
-        layout.series_rate,
-        layout.series_parent,
-        bucket_days,
-        rng,
-    ).reshape(-1, n_rows)
-    # 3. holdings on the grid days, net of failures
+    # 2. losses (replace=False): one draw per sample, series and bucket
+    if lossy:
+        failed = failures_bins_first(
+            held[fine.last_fine].reshape(-1, n, n_series),
+            layout.series_rate,
+            layout.series_parent,
+            bucket_days,
+            rng,
+        ).reshape(-1, n_rows)
+    else:
+        failed = np.zeros((fine.last_fine.size, n_rows), dtype=held.dtype)
+    # 3. interruptions and failures in the window: two draws per sample and series
+    interrupted, failures = none, none
+    if failing:
+        lost = failed[-1].reshape(n, n_series) if lossy else None
+        interrupted, failures = interruption_counts(
+            _exposure(pieces, row, n, layout),
+            layout.series_rate,
+            layout.series_parent,
+            model,
+            rng,
+            lost,
+        )
+    # 4. holdings on the grid days, net of losses
     curves = (held[fine.grid_fine] - failed[fine.grid_bin]).astype(np.int32)
     curves = np.ascontiguousarray(curves.reshape(-1, n, n_series).transpose(1, 2, 0))
-    # 4. completion: the first day net holdings reach the target's quantity
+    # 5. completion: the first day net holdings reach the target's quantity
     positive = np.flatnonzero(target_qty > 0)
     if positive.size:
         series = layout.target_series[positive]
@@ -260,7 +318,7 @@ def reduce_pieces(
         qty = np.broadcast_to(target_qty[positive], (n, positive.size)).ravel()
         days = _completion_days(pieces, key, fine, held, failed, rows, qty, layout.day0)
         completed[:, positive] = days.reshape(n, positive.size)
-    return completed, curves
+    return completed, curves, interrupted, failures
 
 
 def run_block(job: Job, block: int) -> BlockResult:
@@ -275,7 +333,19 @@ def run_block(job: Job, block: int) -> BlockResult:
     # 3. plan every sample: units reaching each tracked series, and when
     pieces = gross_pieces(job.snapshot, job.policy, job.layout, days)
     # 4. failures, completions, curves
-    completed, curves = reduce_pieces(
-        pieces, n, job.layout, job.snapshot.target_qty, job.failure_bucket_days, rng
+    completed, curves, interruptions, failures = reduce_pieces(
+        pieces,
+        n,
+        job.layout,
+        job.snapshot.target_qty,
+        job.failure_bucket_days,
+        rng,
+        job.failure_model,
     )
-    return BlockResult(block=block, completed=completed, curves=curves)
+    return BlockResult(
+        block=block,
+        completed=completed,
+        curves=curves,
+        interruptions=interruptions,
+        failures=failures,
+    )

@@ -22,6 +22,7 @@ import numpy as np
 
 from gpuledger.domain import PolicyName
 from gpuledger.forecast.blocks import BLOCK_SIZE, BlockResult, Job, run_block
+from gpuledger.forecast.failures import FailureModel
 from gpuledger.forecast.layout import build_layout
 from gpuledger.forecast.result import Forecast
 from gpuledger.forecast.sampling import arrival_model
@@ -164,7 +165,8 @@ def forecast(
     threads: int | None = None,
     progress: Progress | None = None,
     failures: bool = True,
-    failure_bucket_days: int = 14,
+    failure_model: FailureModel | None = None,
+    failure_bucket_days: int = 1,
     curve_step_days: int = 7,
     curve_days: Iterable[date] = (),
 ) -> Forecast:
@@ -186,8 +188,11 @@ def forecast(
             on this many threads; None means :func:`default_threads`. The answer
             does not depend on it.
         progress: called with (samples done, samples in all) after each batch.
-        failures: False ignores the SKUs' failure rates.
-        failure_bucket_days: length of a failure-draw bucket (see failures.py).
+        failures: False ignores the SKUs' failure rates (no interruption, no failure).
+        failure_model: interruptions, repair and replacement (default:
+            :class:`FailureModel`, calibrated on Llama 3, failures replaced).
+        failure_bucket_days: length of a loss-draw bucket when failures are not
+            replaced (default 1: daily timing; see failures.py).
         curve_step_days: spacing of the days kept in holdings curves.
         curve_days: extra days to keep exactly in the curves (e.g. claim dates).
 
@@ -202,6 +207,7 @@ def forecast(
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
     policy = PolicyName(policy)
+    model = failure_model or FailureModel()
     # 1. what is fixed for the whole run: arrival model, layout, blocks
     day0 = curve_day0(snapshot)
     layout = build_layout(
@@ -219,6 +225,7 @@ def forecast(
         seed=seed,
         samples=samples,
         failure_bucket_days=failure_bucket_days,
+        failure_model=model,
     )
     batches = _batches(job.n_blocks, -(-batch_size // BLOCK_SIZE))
     # 2. run the batches, locally or on Dask
@@ -244,4 +251,7 @@ def forecast(
         layout=layout,
         completed=np.concatenate([r.completed for r in ordered], axis=0),
         curves=np.concatenate([r.curves for r in ordered], axis=0),
+        interruptions=np.concatenate([r.interruptions for r in ordered], axis=0),
+        failures=np.concatenate([r.failures for r in ordered], axis=0),
+        failure_model=model if failures else None,
     )

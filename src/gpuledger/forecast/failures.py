@@ -1,52 +1,158 @@
-"""Failures of held units: holdings curves net of failed units.
+"""Failures of held units: interruptions that come back, failures replaced or lost.
 
-Each unit held fails at a constant hazard ``-ln(1 - afr) / 365`` per day, where
-``afr`` is its SKU's annual failure rate, so a unit held a whole year fails with
-probability ``afr``. Because the hazard is constant (the lifetime is memoryless),
-a unit's age does not matter: only how many units are alive. Time after ``as_of``
-is cut into buckets of ``bucket_days`` days (the first starts on ``as_of + 1``);
-in each bucket the units alive at its start (held the day before, net of earlier
-failures) each fail with ``p = 1 - exp(-hazard * bucket_days)``: the failures
-of a bucket are Binomial(alive, p), drawn as a Poisson of the same mean clipped
-at ``alive`` (see :func:`bucket_failures`), one draw per sample, series and
-bucket, vectorised over samples and series.
+The model (calibrated on Meta's Llama 3 report, see :class:`FailureModel` and
+docs/forecast.md) separates three things a GPU can suffer:
 
-Choices (documented in docs/forecast.md):
-- the Poisson draw for the binomial (same mean; variance higher by a factor
-  ``1 / (1 - p)``, 1.0035 at 9% a year and 14-day buckets): half the cost;
-- failures drawn for a bucket reduce holdings from the bucket's first day
-  (pessimistic by less than a bucket), and units arriving during a bucket are
-  first exposed in the next one (optimistic by less than a bucket); with the
-  default 14-day bucket each bias is below ``hazard * 14`` per unit (0.35% of a
-  unit at a 9% annual rate), and they pull in opposite directions;
-- units that arrived on or before ``as_of`` are exposed from ``as_of + 1`` only:
-  their earlier failures are already in the books (the snapshot excludes failed
-  units);
-- a failed unit is not replaced: the plan's allocation is what it is, and a
-  target completes on the first day its consumer's holdings *net of failures*
-  reach its quantity (so a target can complete later, or not at all, because of
-  failures, and completion is never undone by a later failure).
+- an *interruption* takes the unit out of service for ``repair_days`` and gives
+  it back (a restart, a re-seat, a host repair): the unit stays held;
+- a *failure* (a faulty GPU or its HBM3 memory: the part is swapped) takes the
+  unit out until its replacement arrives ``rma_days`` later (``replace=True``):
+  the unit is still owed to its holder, who still counts it;
+- with ``replace=False`` a failure is a loss: the holder has one unit fewer from
+  the day it fails, for good.
+
+Every failure is also an interruption. Failures happen at the constant daily
+hazard ``-ln(1 - afr) / 365`` of the SKU's annual failure rate ``afr``, and
+interruptions at ``interruptions_per_failure`` times that. Units held are
+therefore *delivered minus lost*: with replacement (the default) failures never
+lower holdings and never delay a target; without, holdings are net of losses
+drawn day by day.
+
+Losses (``replace=False`` only) are drawn per bucket of ``bucket_days`` days
+(the forecast's default is 1: daily timing): the units alive at a bucket's start
+each fail with ``p = 1 - exp(-hazard * bucket_days)``, drawn as a Poisson of the
+same mean clipped at the units alive (see :func:`bucket_failures`), one draw per
+sample, series and bucket. A unit arriving on a day is first exposed the next
+day; a loss counts from the first day of its bucket; units held on ``as_of`` are
+exposed from ``as_of + 1`` (earlier failures are in the books).
+
+Interruption and failure *counts* over the forecast window (``as_of + 1`` to the
+horizon's end) are drawn once per sample and series from the exposure in
+GPU-days (two Poisson draws, whatever the window's length: see
+:func:`interruption_counts`), so the replaced-failure path costs no per-day draw.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from gpuledger.domain.limits import INTERRUPTIONS_PER_FAILURE_MAX, REPAIR_DAYS_MAX
+
 __all__ = [
+    "DEFAULT_FAILURE_MODEL",
+    "LLAMA3",
+    "FailureModel",
     "bucket_failures",
     "bucket_index",
     "cumulative_failures",
     "daily_failure_hazard",
+    "describe_failures",
     "failures_bins_first",
     "failures_from_held",
+    "interruption_counts",
 ]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Llama3Table:
+    """The calibration: Meta, *The Llama 3 Herd of Models* (arXiv:2407.21783), table 5.
+
+    Unexpected interruptions of the 405B pre-training job over a 54-day snapshot
+    on 16,384 H100 GPUs, and the two GPU-hardware causes counted as failures
+    (the part is replaced): faulty GPU and GPU HBM3 memory.
+    """
+
+    gpus: int = 16_384
+    days: int = 54
+    interruptions: int = 419
+    faulty_gpu: int = 148
+    hbm3: int = 72
+
+    @property
+    def failures(self) -> int:
+        """GPU-hardware failures (faulty GPU + HBM3): 220."""
+        return self.faulty_gpu + self.hbm3
+
+    @property
+    def annual_failure_rate(self) -> float:
+        """Failures per GPU-day turned into a yearly probability: about 8.7%."""
+        return -math.expm1(-self.failures / (self.gpus * self.days) * 365.0)
+
+
+LLAMA3 = Llama3Table()
+"""The published figures the default :class:`FailureModel` is calibrated on."""
+
+
+@dataclass(frozen=True)
+class FailureModel:
+    """How held units fail: interruptions that return, failures replaced or lost.
+
+    Attributes:
+        interruptions_per_failure: interruptions of every cause per failure
+            (>= 1); Llama 3: 419 / 220 = 1.90.
+        repair_days: days an interruption keeps a unit out of service (>= 0);
+            an assumption (Llama 3 reports most interruptions handled by
+            automated restarts within the job's recovery).
+        rma_days: days from a failure to its replacement's arrival (>= 0); an
+            assumption of 30 days (no public figure for H100 RMA turnaround).
+        replace: True: a failed unit is replaced after ``rma_days`` and stays
+            counted in holdings; False: it is lost.
+
+    Raises:
+        ValueError: a value is out of bounds (see ``domain.limits``).
+    """
+
+    interruptions_per_failure: float = LLAMA3.interruptions / LLAMA3.failures
+    repair_days: int = 1
+    rma_days: int = 30
+    replace: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1.0 <= self.interruptions_per_failure <= INTERRUPTIONS_PER_FAILURE_MAX:
+            raise ValueError(
+                f"interruptions_per_failure {self.interruptions_per_failure} is not in "
+                f"[1, {INTERRUPTIONS_PER_FAILURE_MAX}]"
+            )
+        for name in ("repair_days", "rma_days"):
+            value = getattr(self, name)
+            if not 0 <= value <= REPAIR_DAYS_MAX:
+                raise ValueError(f"{name} {value} is not in [0, {REPAIR_DAYS_MAX}]")
+
+    def out_of_service_share(self, annual_failure_rate: float) -> float:
+        """Expected share of held units out of service on a day, in steady state.
+
+        Units under repair (interruptions that are not failures, out
+        ``repair_days``) plus, with replacement, failed units awaiting their
+        replacement (``rma_days``). Lost units are not held, so not counted.
+        """
+        h = daily_failure_hazard(annual_failure_rate)
+        repair = -math.expm1(-h * (self.interruptions_per_failure - 1.0) * self.repair_days)
+        rma = -math.expm1(-h * self.rma_days) if self.replace else 0.0
+        assert 0.0 <= repair + rma <= 2.0
+        return min(repair + rma, 1.0)
+
+
+def describe_failures(model: FailureModel | None) -> str:
+    """One line saying which failure model a forecast ran; None means failures off."""
+    if model is None:
+        return "failures off"
+    fate = f"replaced after {model.rma_days} days" if model.replace else "lost (not replaced)"
+    return (
+        f"failures on: {model.interruptions_per_failure:.2f} interruptions per failure, "
+        f"interruptions out {model.repair_days} day(s), failures {fate}"
+    )
+
+
+DEFAULT_FAILURE_MODEL = FailureModel()
+"""Llama 3's interruptions per failure, repairs of a day, replacements after 30 days."""
 
 
 def bucket_failures(
@@ -181,8 +287,8 @@ def failures_bins_first(
 
 
 def _fold_children(
-    into: npt.NDArray[np.integer[Any]],
-    source: npt.NDArray[np.integer[Any]],
+    into: npt.NDArray[Any],
+    source: npt.NDArray[Any],
     children: IntArray,
     dest: IntArray,
     op: np.ufunc,
@@ -203,3 +309,49 @@ def _fold_children(
     to, src = np.moveaxis(into, -1, 0), np.moveaxis(source, -1, 0)
     for d, c in zip(dest.tolist(), children.tolist(), strict=True):
         op(to[d], src[c], out=to[d], casting="unsafe")
+
+
+def interruption_counts(
+    exposure: FloatArray,
+    annual_failure_rate: FloatArray,
+    parent: IntArray,
+    model: FailureModel,
+    rng: np.random.Generator,
+    lost: IntArray | None = None,
+) -> tuple[IntArray, IntArray]:
+    """Interruptions and failures over the window, per sample and series.
+
+    Args:
+        exposure: ``[samples, series]`` GPU-days held in the window (gross: an
+            org's include its clusters').
+        annual_failure_rate: per series.
+        parent: per series, its org's series or -1.
+        model: the failure model.
+        rng: the block's generator: one Poisson call for failures (skipped when
+            ``lost`` is given), then one for the other interruptions.
+        lost: ``[samples, series]`` losses already drawn day by day (the
+            ``replace=False`` path), an org's including its clusters'.
+
+    Returns:
+        ``(interruptions, failures)``, ``[samples, series]`` int64; every
+        failure is an interruption, and an org's counts include its clusters'.
+    """
+    n, n_series = exposure.shape
+    hazard = np.array([daily_failure_hazard(float(r)) for r in annual_failure_rate])
+    # 1. each org's own exposure: its holdings minus its clusters'
+    own = np.array(exposure, dtype=np.float64, copy=True)
+    children = np.flatnonzero(parent >= 0)
+    _fold_children(own, own.copy(), children, parent[children], np.subtract)
+    np.maximum(own, 0.0, out=own)
+    # 2. failures, then interruptions that are not failures (Poisson: exact law);
+    #    a cluster's counts are its org's too
+    if lost is None:
+        failed = rng.poisson(own * hazard).astype(np.int64)
+        _fold_children(failed, failed, children, parent[children], np.add)
+    else:
+        failed = np.asarray(lost, dtype=np.int64)
+    others = rng.poisson(own * hazard * (model.interruptions_per_failure - 1.0)).astype(np.int64)
+    _fold_children(others, others, children, parent[children], np.add)
+    interrupted = failed + others
+    assert failed.shape == (n, n_series) and bool((interrupted >= failed).all())
+    return interrupted, failed

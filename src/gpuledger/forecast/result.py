@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gpuledger.domain import PolicyName, UnknownRecord
+from gpuledger.forecast.failures import FailureModel, describe_failures
 from gpuledger.forecast.layout import Layout
 from gpuledger.planning import IntArray, PlanningSnapshot
 
@@ -48,7 +49,13 @@ class Forecast:
         snapshot: the snapshot forecast.
         layout: series and grid of the curves.
         completed: ``[samples, targets]`` completion day ordinal per sample, -1 never.
-        curves: ``[samples, series, grid]`` holdings net of failures per sample.
+        curves: ``[samples, series, grid]`` holdings per sample, net of units
+            lost (failures not replaced); units under repair or awaiting a
+            replacement are still held.
+        interruptions: ``[samples, series]`` interruptions from ``as_of + 1`` to
+            the horizon's end (failures included).
+        failures: ``[samples, series]`` failures in the same window.
+        failure_model: the model run, None when failures were off.
     """
 
     samples: int
@@ -58,6 +65,9 @@ class Forecast:
     layout: Layout
     completed: IntArray
     curves: Int32Array
+    interruptions: IntArray
+    failures: IntArray
+    failure_model: FailureModel | None
 
     # ------------------------------------------------------------------ targets
 
@@ -136,6 +146,27 @@ class Forecast:
         p10, p50, p90 = (int(ordered[quantile_index(q, n)]) for q in QUANTILES)
         return p10, p50, p90
 
+    def in_service_quantiles(
+        self, consumer: str, day: date, sku: str | None = None
+    ) -> tuple[int, int, int]:
+        """(P10, P50, P90) of held units expected in service on ``day``.
+
+        Held units minus the expected share under repair or awaiting a
+        replacement (:meth:`FailureModel.out_of_service_share`), rounded down.
+        Equal to the holdings with failures off.
+        """
+        held = self.holdings_quantiles(consumer, day, sku)
+        if self.failure_model is None:
+            return held
+        g = self._series(consumer, sku)
+        share = self.failure_model.out_of_service_share(float(self.layout.series_rate[g]))
+        p10, p50, p90 = (math.floor(h * (1.0 - share)) for h in held)
+        return p10, p50, p90
+
+    def failures_text(self) -> str:
+        """One line saying which failure model ran (printed by every interface)."""
+        return describe_failures(self.failure_model)
+
     # ------------------------------------------------------------------ output
 
     def to_json(self) -> dict[str, Any]:
@@ -158,6 +189,7 @@ class Forecast:
             "samples": self.samples,
             "seed": self.seed,
             "policy": str(self.policy),
+            "failures": self.failures_text(),
             "targets": targets,
         }
 

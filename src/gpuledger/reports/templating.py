@@ -12,6 +12,7 @@ from importlib import resources
 
 from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
+from gpuledger.claims import P90_MEANS, VERDICT_RULE
 from gpuledger.reports.formatting import FILTERS
 
 __all__ = ["asset_text", "environment"]
@@ -27,6 +28,8 @@ def environment(extra: Sequence[BaseLoader] = ()) -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    # the one wording of the claims' rule and of P90, on every page
+    env.globals.update(verdict_rule=VERDICT_RULE, p90_means=P90_MEANS)
     return env
 
 

@@ -105,6 +105,14 @@ def _unless_default(value: float, default: float, source: str | None) -> float |
     return None if value == default and source is None else value
 
 
+def _failure_parameters(p: Parameters) -> dict[str, Any]:
+    # the failure model's parameters only where they differ from the defaults
+    # (files written before they existed read back the same)
+    default = Parameters()
+    names = ("interruptions_per_failure", "repair_days", "rma_days", "replace_failed")
+    return {n: getattr(p, n) for n in names if getattr(p, n) != getattr(default, n)}
+
+
 def scenario_as_data(scenario: Scenario) -> dict[str, Any]:
     """The plain data (dicts, lists, dates) of a scenario file, keys in file order."""
     p = scenario.parameters
@@ -128,7 +136,8 @@ def scenario_as_data(scenario: Scenario) -> dict[str, Any]:
                 ("pue", _unless_default(p.pue, _DEFAULTS.pue, p.pue_source)),
                 ("pue_source", p.pue_source),
             ]
-        ),
+        )
+        | _failure_parameters(p),
         "skus": [
             _clean(
                 [

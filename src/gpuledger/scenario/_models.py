@@ -148,6 +148,10 @@ Watts = Annotated[float, Field(gt=0, le=limits.TDP_W_MAX, allow_inf_nan=False)]
 H100e = Annotated[float, Field(gt=0, le=limits.H100E_MAX, allow_inf_nan=False)]
 Megawatts = Annotated[float, Field(ge=0, le=limits.MW_MAX, allow_inf_nan=False)]
 PowerFactor = Annotated[float, Field(ge=1, le=limits.POWER_FACTOR_MAX, allow_inf_nan=False)]
+InterruptionsPerFailure = Annotated[
+    float, Field(ge=1, le=limits.INTERRUPTIONS_PER_FAILURE_MAX, allow_inf_nan=False)
+]
+RepairDays = Annotated[int, AfterValidator(_within(0, limits.REPAIR_DAYS_MAX))]
 
 
 class _Record(BaseModel):
@@ -165,6 +169,10 @@ class ParametersModel(_Record):
     system_overhead_source: Text = None
     pue: PowerFactor = 1.2
     pue_source: Text = None
+    interruptions_per_failure: InterruptionsPerFailure = 419 / 220
+    repair_days: RepairDays = 1
+    rma_days: RepairDays = 30
+    replace_failed: bool = True
 
     def record(self) -> Parameters:
         """The domain value."""

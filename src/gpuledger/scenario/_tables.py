@@ -126,7 +126,8 @@ SHEETS: Final = (
     _sheet(
         "parameters",
         "gpu_hour_price_usd gpu_hour_price_source claim_tolerance horizon_days "
-        "system_overhead system_overhead_source pue pue_source",
+        "system_overhead system_overhead_source pue pue_source "
+        "interruptions_per_failure repair_days rma_days replace_failed",
         ParametersModel,
         single=True,
     ),

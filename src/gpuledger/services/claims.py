@@ -7,12 +7,14 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import Any
 
-from gpuledger.claims import ClaimCheck, check_claims
-from gpuledger.domain import Claim, ClaimKind, PolicyName
+from gpuledger.claims import ClaimCheck, PlannedFn, check_claims
+from gpuledger.domain import Claim, ClaimKind, PolicyName, Scenario
 from gpuledger.forecast import Forecast, Progress
 from gpuledger.ledger import Ledger
+from gpuledger.planning import Plan
 from gpuledger.services.books import holdings
 from gpuledger.services.forecasting import forecast_report
+from gpuledger.services.planning import plan_report
 from gpuledger.services.requests import DEFAULT_POLICY, DEFAULT_SAMPLES, DEFAULT_SEED
 from gpuledger.services.visibility import Visibility
 
@@ -22,11 +24,45 @@ def needs_forecast(claims: Iterable[Claim]) -> bool:
     return any(c.kind is ClaimKind.TARGET for c in claims)
 
 
+def planned_holdings(plan: Plan) -> PlannedFn:
+    """An org's holdings on a day in ``plan`` (0 for an org or SKU the plan does not know)."""
+    snap = plan.snapshot
+
+    def held(org: str, sku: str, day: date) -> int:
+        if org not in snap.consumers or sku not in snap.skus:
+            return 0
+        return plan.holdings_on(snap.consumers.index(org), snap.skus.index(sku), day.toordinal())
+
+    return held
+
+
+def assumed_inputs(scenario: Scenario) -> dict[str, tuple[str, ...]]:
+    """Per org, the records marked ``assumed`` behind its figures (not reported facts)."""
+    family = {c.id: c.org for c in scenario.clusters}
+    out: dict[str, list[str]] = {}
+    for sku in scenario.skus:
+        if sku.assumed:
+            for each in scenario.orgs:
+                out.setdefault(each.id, []).append(f"SKU {sku.id}")
+    for order in scenario.orders:
+        if order.assumed:
+            out.setdefault(order.org, []).append(f"order {order.id}")
+    for lot in scenario.lots:
+        if lot.assumed:
+            out.setdefault(lot.consignee, []).append(f"lot {lot.id}")
+    for target in scenario.targets:
+        if target.assumed:
+            org = family.get(target.consumer, target.consumer)
+            out.setdefault(org, []).append(f"target {target.id}")
+    return {org: tuple(f"{name} (assumed)" for name in names) for org, names in out.items()}
+
+
 def claims_report(ledger: Ledger, fc: Forecast | None) -> list[ClaimCheck]:
     """Every claim of the books checked against the books and the forecast ``fc``.
 
     ``actual`` claims need no forecast; ``target`` claims get null forecast
-    figures when ``fc`` is None.
+    figures when ``fc`` is None. With a forecast, the plan under the forecast's
+    policy gives the term "forecast against the plan" of each target.
     """
     scenario = ledger.to_scenario()
     cache: dict[tuple[date, date | None], dict[tuple[str, str], int]] = {}
@@ -36,12 +72,18 @@ def claims_report(ledger: Ledger, fc: Forecast | None) -> list[ClaimCheck]:
             cache[(as_of, known_on)] = holdings(ledger, as_of, known_on)
         return cache[(as_of, known_on)].get((org, sku), 0)
 
+    planned = None
+    if fc is not None:
+        planned = planned_holdings(plan_report(ledger, fc.policy, fc.snapshot.as_of))
     return check_claims(
         scenario.claims,
         held,
         [v.diversion for v in ledger.diversions()],
         fc,
         tolerance=scenario.parameters.claim_tolerance,
+        arrivals={lot.id: lot.arrives_on for lot in scenario.lots},
+        planned=planned,
+        assumed=assumed_inputs(scenario),
     )
 
 

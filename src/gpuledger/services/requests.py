@@ -22,7 +22,8 @@ Imports only :mod:`gpuledger.domain`: the command line loads it before parsing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -424,6 +425,70 @@ def _change(key: str, parts: tuple[Any, ...], on: date | None, paid: tuple[Payba
     assert key == "priority", key
     target, level = parts
     return PriorityChange(target, level, on)
+
+
+@dataclass(frozen=True)
+class ForecastRequest:
+    """A forecast asked for, parsed once for every interface (CLI, API, web).
+
+    Attributes:
+        policy: the planning policy of every sample (``DEFAULT_POLICY`` if none).
+        samples, seed: the Monte Carlo run.
+        as_of: the books as of this date; None is the books' today.
+        known_on: what the books knew on this date; None is everything.
+        failures: False runs without interruptions or failures (``--no-failures``).
+        workers, scheduler: where a CLI run goes (the API runs in process).
+    """
+
+    policy: PolicyName
+    samples: int
+    seed: int
+    as_of: date | None = None
+    known_on: date | None = None
+    failures: bool = True
+    workers: int | None = None
+    scheduler: str | None = None
+
+
+def forecast_request(
+    *,
+    policy: str | PolicyName | None = None,
+    samples: str | int | None = None,
+    seed: str | int | None = None,
+    as_of: str | date | None = None,
+    known_on: str | date | None = None,
+    no_failures: bool = False,
+    workers: str | int | None = None,
+    scheduler: str | None = None,
+    samples_max: int = SAMPLES_MAX,
+    name: Callable[[str], str] = str,
+) -> ForecastRequest:
+    """Parse a forecast's options; ``name`` turns a field into the interface's spelling.
+
+    Raises:
+        OutOfBounds, InvalidRequest: a value is malformed or out of bounds, or
+            both ``workers`` and ``scheduler`` are given (naming the option).
+    """
+    n_workers = parse_workers(workers, name("workers"))
+    address = parse_scheduler(scheduler, name("scheduler"))
+    check_one_of({name("workers"): n_workers, name("scheduler"): address}, name("workers"))
+    request = ForecastRequest(
+        policy=parse_policy(policy, name("policy")),
+        samples=parse_samples(samples, name("samples"), samples_max),
+        seed=parse_seed(seed, name("seed")),
+        as_of=parse_optional_date(as_of, name("as_of")),
+        known_on=parse_optional_date(known_on, name("known_on")),
+        failures=not no_failures,
+        workers=n_workers,
+        scheduler=address,
+    )
+    assert 1 <= request.samples <= samples_max
+    return request
+
+
+def cli_name(field: str) -> str:
+    """The CLI's spelling of a request field: ``known_on`` -> ``--known-on``."""
+    return "--" + field.replace("_", "-")
 
 
 def check_one_subject(diversion: str | None, changes: Iterable[str | None], field: str) -> None:

@@ -30,13 +30,21 @@ from gpuledger.api.deps import (
 from gpuledger.api.models import ClaimsOut, ForecastOut
 from gpuledger.api.schemas import model_of
 from gpuledger.claims import claims_report
+from gpuledger.forecast.failures import DEFAULT_FAILURE_MODEL, describe_failures
 from gpuledger.planning import Impact, Plan
 from gpuledger.services import claims, diversions
 from gpuledger.services.books import Backend
 from gpuledger.services.fair_use import forecast_cost
-from gpuledger.services.forecasting import forecast_report
+from gpuledger.services.forecasting import run_forecast
 from gpuledger.services.planning import impact_of_change, impact_of_diversion, plan_report
-from gpuledger.services.requests import DEFAULT_POLICY, DEFAULT_SAMPLES, DEFAULT_SEED, parse_change
+from gpuledger.services.requests import (
+    DEFAULT_POLICY,
+    DEFAULT_SAMPLES,
+    DEFAULT_SEED,
+    SERVER_SAMPLES_MAX,
+    forecast_request,
+    parse_change,
+)
 
 router = APIRouter(tags=["planning"])
 
@@ -108,19 +116,37 @@ def forecast(
     seed: Seed = DEFAULT_SEED,
     policy: Policy = DEFAULT_POLICY,
     as_of: Day = None,
+    known_on: Day = None,
+    no_failures: bool = False,
     org: OrgFilter = None,
 ) -> Any:
     """``gpuledger forecast``: P10/P50/P90 completion and on-time odds of the caller's targets.
 
     Runs in this process (never on Dask). A caller who sees no target gets an
-    empty list and no computation.
+    empty list and no computation. ``no_failures`` is the CLI's ``--no-failures``.
     """
+    request = forecast_request(
+        policy=policy,
+        samples=samples,
+        seed=seed,
+        as_of=as_of,
+        known_on=known_on,
+        no_failures=no_failures,
+        samples_max=SERVER_SAMPLES_MAX,
+    )
     visible = seen(books, who).only(org)
     targets = books.ledger.to_scenario().targets
     if not any(visible.sees_consumer(t.consumer) for t in targets):
-        return {"samples": samples, "seed": seed, "policy": policy, "targets": []}
+        failures = describe_failures(DEFAULT_FAILURE_MODEL if request.failures else None)
+        return {
+            "samples": samples,
+            "seed": seed,
+            "policy": policy,
+            "failures": failures,
+            "targets": [],
+        }
     with limits.forecasts.running(_cost(books, samples)):
-        result = forecast_report(books.ledger, policy, samples=samples, seed=seed, as_of=as_of)
+        result = run_forecast(books.ledger, request)
     return visible.forecast_json(result)
 
 
