@@ -189,3 +189,12 @@ def test_cli_refuses_a_bad_checkpoint_file(
                        "--public-key", str(pub))  # fmt: skip
     assert code == 2
     assert "cp.json" in err and len(err.strip().splitlines()) == 1
+
+
+def test_keygen_never_overwrites_a_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key = tmp_path / "anchor.key"
+    assert cli(capsys, "audit", "keygen", "--out", str(key))[0] == 0
+    before = key.read_bytes()
+    code, _, err = cli(capsys, "audit", "keygen", "--out", str(key))
+    assert code == 2 and "anchor.key" in err and "exists" in err
+    assert key.read_bytes() == before

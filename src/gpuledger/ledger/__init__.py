@@ -10,9 +10,11 @@ work), ``chain`` (hash chain and writes), ``balances`` (balances in memory and
 the no-negative check), ``idempotency``, ``invariants``, ``verbs`` (orders and
 lots, movements, diversions, reversals), ``importer`` (scenarios and batches),
 ``queries`` and ``diversion_views`` (the read model), ``snapshot`` (the planning
-snapshot), ``audit`` (verify), ``memo`` (reads memoised on the chain head),
-``approvals`` (the policy protocol), ``results`` (returned values and their
-JSON contracts), ``ledger`` (the facade).
+snapshot), ``audit`` (verify), ``record_digests`` (governance rows and stored
+responses under the chain), ``checkpoint`` (signed checkpoints of the heads),
+``memo`` (reads memoised on the chain head), ``approvals`` (the policy
+protocol), ``results`` (returned values and their JSON contracts), ``ledger``
+(the facade).
 """
 
 from __future__ import annotations
