@@ -18,8 +18,11 @@ schema dropped at the end. Figures go to stdout; nothing asserts a time.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import platform
+import sqlite3
 import tempfile
 import time
 import uuid
@@ -87,9 +90,93 @@ def movements(lots: int, count: int) -> list[d.Movement]:
     return out
 
 
+CLOCK = datetime(2024, 1, 2, tzinfo=UTC)
+
+
+def _json(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def floor_rows(m: d.Movement) -> tuple[str, str, str, str, str]:
+    """The floor's rendering of a deploy: (event id, body, transfer id, debit, credit owner).
+
+    The canonical JSON the ledger writes for the same movement, from one template.
+    """
+    eid, tid = f"movement:{m.id}", f"movement:{m.id}:0"
+    debit, credit = f"org:{m.org}", f"cluster:{m.cluster}"
+    body = (
+        f'{{"input":{{"cluster":{_json(m.cluster or "")},"id":{_json(m.id)},"known_on":null,'
+        f'"lot":{_json(m.lot or "")},"on":"{m.on.isoformat()}","op":"deploy",'
+        f'"org":{_json(m.org)},"qty":{m.qty},"source":null}},"op":"movement",'
+        f'"transfers":[{{"credit":{_json(credit + "/deployed")},'
+        f'"debit":{_json(debit + "/stock")},"diversion":null,"id":{_json(tid)},'
+        f'"kind":"deploy","lot":{_json(m.lot or "")},"pending_id":null,"phase":"single",'
+        f'"qty":{m.qty},"sku":{_json(SKU)}}}]}}'
+    )
+    return eid, body, tid, debit, credit
+
+
+def sqlite_floor(path: str, ops: list[d.Movement], batch: int) -> tuple[int, str]:
+    """Raw ``sqlite3``: the same events (byte-identical bodies, same SHA-256 chain) and
+    transfers, one balance SELECT and check per movement; returns (transfers, head hash).
+    """
+    eff = "2024-01-01 00:00:00.000000"
+    rec = CLOCK.strftime("%Y-%m-%d %H:%M:%S.%f")
+    eff_h, rec_h = "2024-01-01T00:00:00.000000+00:00", CLOCK.isoformat(timespec="microseconds")
+    balance_sql = (
+        "SELECT COALESCE(SUM(CASE WHEN credit_owner=?1 AND credit_bucket='stock' THEN qty END),0)"
+        " - COALESCE(SUM(CASE WHEN debit_owner=?1 AND debit_bucket='stock' THEN qty END),0)"
+        " FROM transfers WHERE lot=?2"
+    )
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    posted, prev = 0, ""
+    for start in range(0, len(ops), batch):
+        con.execute("BEGIN IMMEDIATE")
+        seq, prev = con.execute("SELECT seq, hash FROM chain_head WHERE id=1").fetchone()
+        taken: dict[tuple[str, str], int] = {}
+        ev_rows, tr_rows = [], []
+        for m in ops[start : start + batch]:
+            eid, body, tid, debit, credit = floor_rows(m)
+            key = (debit, m.lot or "")
+            have = con.execute(balance_sql, (debit, m.lot)).fetchone()[0] - taken.get(key, 0)
+            if have < m.qty:
+                raise RuntimeError(f"floor: {m.id} lacks units")
+            taken[key] = taken.get(key, 0) + m.qty
+            seq += 1
+            env = (
+                f'{{"actor":"bench","body":{body},"effective_at":"{eff_h}","id":{_json(eid)},'
+                f'"kind":"operation","recorded_at":"{rec_h}","seq":{seq}}}'
+            )
+            digest = hashlib.sha256((prev + env).encode()).hexdigest()
+            ev_rows.append((seq, eid, "operation", body, "bench", eff, rec, prev, digest))
+            tr_rows.append(
+                (tid, seq, "deploy", "single", None, None, debit, "stock", credit, "deployed",
+                 SKU, m.lot, m.qty, eff, rec)
+            )  # fmt: skip
+            prev = digest
+        con.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)", ev_rows)
+        con.executemany("INSERT INTO transfers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", tr_rows)
+        con.execute("UPDATE chain_head SET seq=?, hash=? WHERE id=1", (seq, prev))
+        con.execute("COMMIT")
+        posted += len(tr_rows)
+    con.close()
+    return posted, prev
+
+
+def head_hash(url: str) -> str:
+    """The chain head's hash of the books at ``url``."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT hash FROM chain_head WHERE id = 1")).scalar_one()
+    engine.dispose()
+    return str(found)
+
+
 def run(url: str, label: str, lots: int, transfers: int, batch: int) -> None:
-    """Time the import, the batches and verify on one database."""
-    clock = datetime(2024, 1, 2, tzinfo=UTC)
+    """Time the import, the batches (and the floor in the same run) and verify."""
+    clock = CLOCK
     scenario = make_scenario(lots)
     books = Ledger.open(url, clock=lambda: clock)
     t0 = time.perf_counter()
@@ -101,6 +188,14 @@ def run(url: str, label: str, lots: int, transfers: int, batch: int) -> None:
         f"{report.new_events} events"
     )
     ops = movements(lots, transfers)
+    floor_db = None
+    if label == "sqlite":  # the floor starts from a copy of the same imported books
+        books.close()
+        path = url.removeprefix("sqlite:///")
+        floor_db = path + ".floor"
+        with sqlite3.connect(path) as src, sqlite3.connect(floor_db) as dst:
+            src.backup(dst)
+        books = Ledger.open(url, clock=lambda: clock)
     t0 = time.perf_counter()
     posted = 0
     for start in range(0, len(ops), batch):
@@ -110,6 +205,16 @@ def run(url: str, label: str, lots: int, transfers: int, batch: int) -> None:
         f"[{label}] post {posted} transfers in batches of {batch}: {t_post:.2f} s = "
         f"{posted / t_post:,.0f} transfers/s (one operation event each)"
     )
+    if floor_db is not None:
+        t0 = time.perf_counter()
+        n_floor, floor_head = sqlite_floor(floor_db, ops, batch)
+        t_floor = time.perf_counter() - t0
+        same = floor_head == head_hash(url)
+        print(
+            f"[{label}] floor+v (raw sqlite3, same events and chain, one balance SELECT per "
+            f"movement): {t_floor:.2f} s = {n_floor / t_floor:,.0f} transfers/s; "
+            f"ledger/floor {t_post / t_floor:.2f}x; same chain head: {same}"
+        )
     t0 = time.perf_counter()
     audit = books.verify()
     print(
