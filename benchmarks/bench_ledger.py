@@ -165,6 +165,68 @@ def sqlite_floor(path: str, ops: list[d.Movement], batch: int) -> tuple[int, str
     return posted, prev
 
 
+def postgres_floor(url: str, ops: list[d.Movement], batch: int) -> tuple[int, str]:
+    """psycopg with COPY: the same events and chain as :func:`sqlite_floor`, the same
+    balance SELECT and check per movement, the head row locked as the ledger does.
+    """
+    import psycopg
+
+    eff = datetime(2024, 1, 1, tzinfo=UTC)
+    eff_h, rec_h = "2024-01-01T00:00:00.000000+00:00", CLOCK.isoformat(timespec="microseconds")
+    balance_sql = (
+        "SELECT COALESCE(SUM(CASE WHEN credit_owner=%(o)s AND credit_bucket='stock' THEN qty END)"
+        ",0) - COALESCE(SUM(CASE WHEN debit_owner=%(o)s AND debit_bucket='stock' THEN qty END),0)"
+        " FROM transfers WHERE lot=%(lot)s"
+    )
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    search_path = plain.split("options=-csearch_path%3D")[-1]
+    posted, prev = 0, ""
+    with psycopg.connect(plain.split("?")[0], options=f"-csearch_path={search_path}") as con:
+        for start in range(0, len(ops), batch):
+            with con.transaction(), con.cursor() as cur:
+                cur.execute("SELECT seq, hash FROM chain_head WHERE id=1 FOR UPDATE")
+                seq, prev = cur.fetchone() or (0, "")
+                taken: dict[tuple[str, str], int] = {}
+                ev_rows, tr_rows = [], []
+                for m in ops[start : start + batch]:
+                    eid, body, tid, debit, credit = floor_rows(m)
+                    key = (debit, m.lot or "")
+                    cur.execute(balance_sql, {"o": debit, "lot": m.lot})
+                    have = (cur.fetchone() or (0,))[0] - taken.get(key, 0)
+                    if have < m.qty:
+                        raise RuntimeError(f"floor: {m.id} lacks units")
+                    taken[key] = taken.get(key, 0) + m.qty
+                    seq += 1
+                    env = (
+                        f'{{"actor":"bench","body":{body},"effective_at":"{eff_h}",'
+                        f'"id":{_json(eid)},"kind":"operation","recorded_at":"{rec_h}",'
+                        f'"seq":{seq}}}'
+                    )
+                    digest = hashlib.sha256((prev + env).encode()).hexdigest()
+                    ev_rows.append((seq, eid, "operation", body, "bench", eff, CLOCK, prev, digest))
+                    tr_rows.append(
+                        (tid, seq, "deploy", "single", None, None, debit, "stock", credit,
+                         "deployed", SKU, m.lot, m.qty, eff, CLOCK)
+                    )  # fmt: skip
+                    prev = digest
+                with cur.copy(
+                    "COPY events (seq, id, kind, body, actor, effective_at, recorded_at, "
+                    "prev_hash, hash) FROM STDIN"
+                ) as copy:
+                    for row in ev_rows:
+                        copy.write_row(row)
+                with cur.copy(
+                    "COPY transfers (id, event_seq, kind, phase, pending_id, diversion, "
+                    "debit_owner, debit_bucket, credit_owner, credit_bucket, sku, lot, qty, "
+                    "effective_at, recorded_at) FROM STDIN"
+                ) as copy:
+                    for row in tr_rows:
+                        copy.write_row(row)
+                cur.execute("UPDATE chain_head SET seq=%s, hash=%s WHERE id=1", (seq, prev))
+                posted += len(tr_rows)
+    return posted, prev
+
+
 def head_hash(url: str) -> str:
     """The chain head's hash of the books at ``url``."""
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
@@ -174,8 +236,14 @@ def head_hash(url: str) -> str:
     return str(found)
 
 
-def run(url: str, label: str, lots: int, transfers: int, batch: int) -> None:
-    """Time the import, the batches (and the floor in the same run) and verify."""
+def run(
+    url: str, label: str, lots: int, transfers: int, batch: int, floor_url: str | None = None
+) -> None:
+    """Time the import, the batches (and the floor in the same run) and verify.
+
+    ``floor_url``: PostgreSQL books (another schema) for the COPY floor; the same
+    scenario is imported there first, untimed.
+    """
     clock = CLOCK
     scenario = make_scenario(lots)
     books = Ledger.open(url, clock=lambda: clock)
@@ -188,7 +256,7 @@ def run(url: str, label: str, lots: int, transfers: int, batch: int) -> None:
         f"{report.new_events} events"
     )
     ops = movements(lots, transfers)
-    floor_db = None
+    floor_db: str | None = None
     if label == "sqlite":  # the floor starts from a copy of the same imported books
         books.close()
         path = url.removeprefix("sqlite:///")
@@ -196,6 +264,10 @@ def run(url: str, label: str, lots: int, transfers: int, batch: int) -> None:
         with sqlite3.connect(path) as src, sqlite3.connect(floor_db) as dst:
             src.backup(dst)
         books = Ledger.open(url, clock=lambda: clock)
+    if floor_url is not None:
+        other = Ledger.open(floor_url, clock=lambda: clock)
+        other.import_scenario(scenario)
+        other.close()
     t0 = time.perf_counter()
     posted = 0
     for start in range(0, len(ops), batch):
@@ -205,13 +277,19 @@ def run(url: str, label: str, lots: int, transfers: int, batch: int) -> None:
         f"[{label}] post {posted} transfers in batches of {batch}: {t_post:.2f} s = "
         f"{posted / t_post:,.0f} transfers/s (one operation event each)"
     )
-    if floor_db is not None:
+    if floor_db is not None or floor_url is not None:
         t0 = time.perf_counter()
-        n_floor, floor_head = sqlite_floor(floor_db, ops, batch)
+        if floor_db is not None:
+            n_floor, floor_head = sqlite_floor(floor_db, ops, batch)
+            what = "raw sqlite3"
+        else:
+            assert floor_url is not None
+            n_floor, floor_head = postgres_floor(floor_url, ops, batch)
+            what = "psycopg COPY"
         t_floor = time.perf_counter() - t0
         same = floor_head == head_hash(url)
         print(
-            f"[{label}] floor+v (raw sqlite3, same events and chain, one balance SELECT per "
+            f"[{label}] floor+v ({what}, same events and chain, one balance SELECT per "
             f"movement): {t_floor:.2f} s = {n_floor / t_floor:,.0f} transfers/s; "
             f"ledger/floor {t_post / t_floor:.2f}x; same chain head: {same}"
         )
@@ -237,17 +315,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run(f"sqlite:///{tmp}/bench.db", "sqlite", args.lots, args.transfers, args.batch)
     if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        schemas = [f"bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]  # ledger, floor
         admin = sa.create_engine(args.postgres, poolclass=sa.pool.NullPool)
         with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            for schema in schemas:
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         sep = "&" if "?" in args.postgres else "?"
         try:
-            url = f"{args.postgres}{sep}options=-csearch_path%3D{schema}"
-            run(url, "postgres", args.lots, args.transfers, args.batch)
+            url, floor_url = (f"{args.postgres}{sep}options=-csearch_path%3D{x}" for x in schemas)
+            run(url, "postgres", args.lots, args.transfers, args.batch, floor_url)
         finally:
             with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                for schema in schemas:
+                    conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
 
 

@@ -51,10 +51,10 @@ from gpuledger.ledger.engine import WRITE, alembic_config, make_engine, migrate,
 from gpuledger.ledger.importer import BatchOp
 from gpuledger.ledger.memo import DEFAULT_SIZE, Head, HeadMemo, MemoStats
 from gpuledger.ledger.queries import (
+    ScenarioBase,
     read_document,
     read_documents,
     read_transfers,
-    scenario_from_books,
     sum_balances,
 )
 from gpuledger.ledger.results import (
@@ -111,6 +111,11 @@ class Ledger:
         # The last diversion list computed and its head: the base of incremental updates.
         self._diversion_base: tuple[Head, tuple[DiversionView, ...]] | None = None
         self._diversion_lock = threading.Lock()
+        # The bases of the scenario and of the snapshot's transfer rows, updated from
+        # the events after their head (see ``_scenario_base`` and ``_rows``).
+        self._scenario_kept: tuple[Head, ScenarioBase] | None = None
+        self._rows_kept: dict[tuple[date, date | None], tuple[Head, list[Transfer]]] = {}
+        self._base_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -146,6 +151,9 @@ class Ledger:
         self._memo.clear()
         with self._diversion_lock:
             self._diversion_base = None
+        with self._base_lock:
+            self._scenario_kept = None
+            self._rows_kept.clear()
         self._engine.dispose()
 
     def memo_stats(self, kind: str) -> MemoStats:
@@ -417,7 +425,57 @@ class Ledger:
             return self._scenario(conn, head, as_of)
 
     def _scenario(self, conn: Connection, head: Head, as_of: date | None) -> Scenario:
-        return self._memo.get(head, "scenario", as_of, lambda: scenario_from_books(conn, as_of))
+        return self._memo.get(
+            head, "scenario", as_of, lambda: self._scenario_base(conn, head).scenario(as_of)
+        )
+
+    def _scenario_base(self, conn: Connection, head: Head) -> ScenarioBase:
+        """The scenario's base at ``head``: the kept one brought forward, or read afresh.
+
+        A base from a newer head, or one whose last event is not in these books
+        (the database was replaced), is not used; the result is kept unless a
+        newer one was kept meanwhile.
+        """
+        with self._base_lock:
+            kept = self._scenario_kept
+        if kept is not None and kept[0] == head:
+            return kept[1]
+        if kept is not None and kept[0][0] < head[0] and on_chain(conn, kept[0]):
+            base = kept[1].advance(conn, head[0])
+        else:
+            base = ScenarioBase.read(conn, head[0])
+        with self._base_lock:
+            now = self._scenario_kept
+            if now is None or now[0][0] <= head[0]:
+                self._scenario_kept = (head, base)
+        return base
+
+    def _rows(
+        self, conn: Connection, head: Head, as_of: date, known_on: date | None
+    ) -> list[Transfer]:
+        """Transfer rows as of / as known on, at ``head``: the kept ones and those after.
+
+        Rows are in log order, and a row's place in the window depends on its own
+        times alone, so the rows at a later head are the kept rows followed by the
+        window's rows of the events after the kept head. Never changed in place.
+        """
+        key = (as_of, known_on)
+        with self._base_lock:
+            kept = self._rows_kept.get(key)
+        if kept is not None and kept[0] == head:
+            return kept[1]
+        if kept is not None and kept[0][0] < head[0] and on_chain(conn, kept[0]):
+            new = read_transfers(conn, as_of, known_on, after_seq=kept[0][0], upto_seq=head[0])
+            rows = kept[1] + new
+        else:
+            rows = read_transfers(conn, as_of, known_on, upto_seq=head[0])
+        with self._base_lock:
+            now = self._rows_kept.get(key)
+            if now is None or now[0][0] <= head[0]:
+                self._rows_kept[key] = (head, rows)
+                while len(self._rows_kept) > _ROWS_KEPT:
+                    del self._rows_kept[next(iter(self._rows_kept))]
+        return rows
 
     def events(
         self, *, limit: int = 100, offset: int = 0, kind: EventKind | None = None
@@ -469,7 +527,8 @@ class Ledger:
 
         def compute(conn: Connection, head: Head) -> PlanningSnapshot:
             scenario = self._scenario(conn, head, as_of)
-            return build_snapshot(conn, as_of, known_on, horizon_days, scenario=scenario)
+            rows = self._rows(conn, head, as_of, known_on)
+            return build_snapshot(conn, as_of, known_on, horizon_days, scenario=scenario, rows=rows)
 
         with self._reading_at_head() as (conn, head):
             key = (as_of, known_on, horizon_days)
@@ -486,6 +545,8 @@ def _lot_sku(conn: Connection, lot_id: str) -> str:
         raise UnknownRecord(f"order {lot_doc['order']!r} of lot {lot_id!r} is missing")
     return str(order_doc["sku"])
 
+
+_ROWS_KEPT = 8  # (as_of, known_on) windows whose transfer rows are kept between writes
 
 #: Names other packages imported from this module before the split (kept working).
 __all__ = ["Ledger", "alembic_config", "read_documents", "system_clock"]
