@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import sqlite3
+import statistics
 import tempfile
 import time
 import uuid
@@ -231,6 +232,39 @@ def postgres_floor(url: str, ops: list[d.Movement], batch: int) -> tuple[int, st
     return posted, prev
 
 
+def snapshot_after_writes(books: Ledger, lot: str, label: str, writes: int = 20) -> None:
+    """The planning snapshot read after each of ``writes`` single writes (brought
+    forward from the kept one) against the same read rebuilt from the books, and
+    against a read with nothing written in between (a warm memo). CPU times.
+    """
+    from gpuledger.ledger.snapshot import build_snapshot
+
+    as_of = date(2024, 1, 1)
+    org = f"org{int(lot.removeprefix('LOT-')) % ORGS:02d}"
+    books.snapshot(as_of)  # the kept base
+    after, warm, rebuilt = [], [], []
+    for n in range(writes):
+        m = d.Movement(f"S{n:05d}", d.TransferKind.DEPLOY, 1, as_of, org, lot=lot,
+                       cluster=f"c{org.removeprefix('org')}-0")  # fmt: skip
+        books.deploy(m, actor="bench")
+        c = time.process_time()
+        books.snapshot(as_of)
+        after.append(time.process_time() - c)
+        c = time.process_time()
+        books.snapshot(as_of)
+        warm.append(time.process_time() - c)
+        c = time.process_time()
+        with books.engine.connect() as conn:
+            build_snapshot(conn, as_of)
+        rebuilt.append(time.process_time() - c)
+    med = statistics.median
+    print(
+        f"[{label}] snapshot after a write (median of {writes}, CPU): brought forward "
+        f"{med(after) * 1000:.1f} ms, rebuilt {med(rebuilt) * 1000:.1f} ms "
+        f"(after/rebuilt {med(after) / med(rebuilt):.2f}), warm memo {med(warm) * 1000:.2f} ms"
+    )
+
+
 def head_hash(url: str) -> str:
     """The chain head's hash of the books at ``url``."""
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
@@ -297,6 +331,7 @@ def run(
             f"{n_floor / t_floor:,.0f} transfers/s; "
             f"ledger/floor {t_post / t_floor:.2f}x; same chain head: {same}"
         )
+    snapshot_after_writes(books, ops[-1].lot or "", label)
     t0 = time.perf_counter()
     audit = books.verify()
     print(

@@ -175,6 +175,7 @@ def status_from_ids(transfer_ids: set[str], diversion_id: str) -> DiversionStatu
 
 _SCENARIO_KINDS = [k.value for k in DOCUMENT_TYPES] + [MOVEMENT_KIND, DocumentKind.SCENARIO.value]
 _RECORD_TYPES: dict[str, type[Any]] = {k.value: cls for k, cls in DOCUMENT_TYPES.items()}
+_RECORD_TYPES[MOVEMENT_KIND] = Movement
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ class ScenarioBase:
     docs: Docs  # kind -> id -> latest data, in first-seen order
     records: dict[str, dict[str, Any]]  # kind -> id -> the data as its domain record
     latest_divert: dict[str, str]  # diversion -> id of its latest divert row
-    moved: dict[str, dict[str, Any]]  # movement id -> input of its first operation event
+    moved: dict[str, Movement]  # movement id -> the input of its first operation event
 
     @classmethod
     def read(cls, conn: Connection, upto_seq: int | None = None) -> ScenarioBase:
@@ -240,7 +241,8 @@ class ScenarioBase:
         )
         for r in conn.execute(window(mov_q, ev.seq).order_by(ev.seq)):
             data = json.loads(r.body)["input"]
-            moved.setdefault(data["id"], data)
+            if data["id"] not in moved:
+                moved[data["id"]] = from_json(Movement, data)
             seq = max(seq, int(r.seq))
         seq = max(seq, upto_seq or 0)
         assert seq >= self.seq, "a base only moves forward"
@@ -261,9 +263,9 @@ class ScenarioBase:
             status = status_from_ids({latest}, d.id) if latest is not None else None
             diversions.append(replace(d, status=status) if status else d)
         # Movements: imported documents, then those posted by the verbs.
-        found = dict(self.docs[MOVEMENT_KIND])
-        for movement_id, data in self.moved.items():
-            found.setdefault(movement_id, data)
+        found = dict(self.records.get(MOVEMENT_KIND, {}))
+        for movement_id, movement in self.moved.items():
+            found.setdefault(movement_id, movement)
         return Scenario(
             name=head.get("name", "ledger"),
             as_of=as_of or (date.fromisoformat(head["as_of"]) if head else date.min),
@@ -277,7 +279,7 @@ class ScenarioBase:
             targets=of(DocumentKind.TARGET),
             claims=of(DocumentKind.CLAIM),
             diversions=tuple(diversions),
-            movements=tuple(from_json(Movement, data) for data in found.values()),
+            movements=tuple(found.values()),
             parameters=from_json(Parameters, head["parameters"]) if head else Parameters(),
             description=head.get("description"),
         )
