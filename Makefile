@@ -46,11 +46,17 @@ pytest: $(DEVSTAMP) ## the test suite
 
 test: lint typecheck pytest ## ruff, mypy and pytest: what CI runs
 
-bench: $(DEVSTAMP) ## run the benchmarks (figures to stdout; recorded in docs/benchmarks.md)
-	$(BIN)/python -m benchmarks.bench_ledger
+# PostgreSQL for the ledger benchmark, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test
+BENCH_POSTGRES ?=
+
+bench: $(DEVSTAMP) ## run every benchmark with its floor or peer (figures to stdout; see docs/benchmarks.md)
+	cat /proc/loadavg
+	$(BIN)/python -m benchmarks.bench_ledger $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
 	$(BIN)/python -m benchmarks.bench_planning
 	$(BIN)/python -m benchmarks.bench_forecast
 	$(BIN)/python -m benchmarks.bench_epoch
+	$(BIN)/python benchmarks/bench_api.py --clients 8
+	cat /proc/loadavg
 
 clean: ## remove the venv and generated files
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info src/*.egg-info

@@ -18,8 +18,12 @@ schema dropped at the end. Figures go to stdout; nothing asserts a time.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import platform
+import sqlite3
+import statistics
 import tempfile
 import time
 import uuid
@@ -87,9 +91,198 @@ def movements(lots: int, count: int) -> list[d.Movement]:
     return out
 
 
-def run(url: str, label: str, lots: int, transfers: int, batch: int) -> None:
-    """Time the import, the batches and verify on one database."""
-    clock = datetime(2024, 1, 2, tzinfo=UTC)
+CLOCK = datetime(2024, 1, 2, tzinfo=UTC)
+
+
+def _json(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def floor_rows(m: d.Movement) -> tuple[str, str, str, str, str]:
+    """The floor's rendering of a deploy: (event id, body, transfer id, debit, credit owner).
+
+    The canonical JSON the ledger writes for the same movement, from one template.
+    """
+    eid, tid = f"movement:{m.id}", f"movement:{m.id}:0"
+    debit, credit = f"org:{m.org}", f"cluster:{m.cluster}"
+    body = (
+        f'{{"input":{{"cluster":{_json(m.cluster or "")},"id":{_json(m.id)},"known_on":null,'
+        f'"lot":{_json(m.lot or "")},"on":"{m.on.isoformat()}","op":"deploy",'
+        f'"org":{_json(m.org)},"qty":{m.qty},"source":null}},"op":"movement",'
+        f'"transfers":[{{"credit":{_json(credit + "/deployed")},'
+        f'"debit":{_json(debit + "/stock")},"diversion":null,"id":{_json(tid)},'
+        f'"kind":"deploy","lot":{_json(m.lot or "")},"pending_id":null,"phase":"single",'
+        f'"qty":{m.qty},"sku":{_json(SKU)}}}]}}'
+    )
+    return eid, body, tid, debit, credit
+
+
+def sqlite_floor(path: str, ops: list[d.Movement], batch: int) -> tuple[int, str]:
+    """Raw ``sqlite3``: the same events (byte-identical bodies, same SHA-256 chain) and
+    transfers, one balance SELECT and check per movement; returns (transfers, head hash).
+    """
+    eff = "2024-01-01 00:00:00.000000"
+    rec = CLOCK.strftime("%Y-%m-%d %H:%M:%S.%f")
+    eff_h, rec_h = "2024-01-01T00:00:00.000000+00:00", CLOCK.isoformat(timespec="microseconds")
+    balance_sql = (
+        "SELECT COALESCE(SUM(CASE WHEN credit_owner=?1 AND credit_bucket='stock' THEN qty END),0)"
+        " - COALESCE(SUM(CASE WHEN debit_owner=?1 AND debit_bucket='stock' THEN qty END),0)"
+        " FROM transfers WHERE lot=?2"
+    )
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    posted, prev = 0, ""
+    for start in range(0, len(ops), batch):
+        con.execute("BEGIN IMMEDIATE")
+        seq, prev = con.execute("SELECT seq, hash FROM chain_head WHERE id=1").fetchone()
+        taken: dict[tuple[str, str], int] = {}
+        ev_rows, tr_rows = [], []
+        for m in ops[start : start + batch]:
+            eid, body, tid, debit, credit = floor_rows(m)
+            key = (debit, m.lot or "")
+            have = con.execute(balance_sql, (debit, m.lot)).fetchone()[0] - taken.get(key, 0)
+            if have < m.qty:
+                raise RuntimeError(f"floor: {m.id} lacks units")
+            taken[key] = taken.get(key, 0) + m.qty
+            seq += 1
+            env = (
+                f'{{"actor":"bench","body":{body},"effective_at":"{eff_h}","id":{_json(eid)},'
+                f'"kind":"operation","recorded_at":"{rec_h}","seq":{seq}}}'
+            )
+            digest = hashlib.sha256((prev + env).encode()).hexdigest()
+            ev_rows.append((seq, eid, "operation", body, "bench", eff, rec, prev, digest))
+            tr_rows.append(
+                (tid, seq, "deploy", "single", None, None, debit, "stock", credit, "deployed",
+                 SKU, m.lot, m.qty, eff, rec)
+            )  # fmt: skip
+            prev = digest
+        con.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)", ev_rows)
+        con.executemany("INSERT INTO transfers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", tr_rows)
+        con.execute("UPDATE chain_head SET seq=?, hash=? WHERE id=1", (seq, prev))
+        con.execute("COMMIT")
+        posted += len(tr_rows)
+    con.close()
+    return posted, prev
+
+
+def postgres_floor(url: str, ops: list[d.Movement], batch: int) -> tuple[int, str]:
+    """psycopg with COPY: the same events and chain as :func:`sqlite_floor`, the head
+    row locked as the ledger does, the balances of the batch's lots from one query
+    and each movement checked against them (a SELECT per movement would measure
+    round trips, not the database).
+    """
+    import psycopg
+
+    eff = datetime(2024, 1, 1, tzinfo=UTC)
+    eff_h, rec_h = "2024-01-01T00:00:00.000000+00:00", CLOCK.isoformat(timespec="microseconds")
+    balance_sql = (
+        "SELECT lot, owner, SUM(q) FROM ("
+        " SELECT lot, credit_owner AS owner, qty AS q FROM transfers"
+        "  WHERE credit_bucket = 'stock' AND lot = ANY(%(lots)s)"
+        " UNION ALL SELECT lot, debit_owner, -qty FROM transfers"
+        "  WHERE debit_bucket = 'stock' AND lot = ANY(%(lots)s)) t GROUP BY lot, owner"
+    )
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    search_path = plain.split("options=-csearch_path%3D")[-1]
+    posted, prev = 0, ""
+    with psycopg.connect(plain.split("?")[0], options=f"-csearch_path={search_path}") as con:
+        for start in range(0, len(ops), batch):
+            with con.transaction(), con.cursor() as cur:
+                cur.execute("SELECT seq, hash FROM chain_head WHERE id=1 FOR UPDATE")
+                seq, prev = cur.fetchone() or (0, "")
+                chunk = ops[start : start + batch]
+                cur.execute(balance_sql, {"lots": sorted({m.lot for m in chunk})})
+                stock = {(owner, lot): int(q) for lot, owner, q in cur.fetchall()}
+                ev_rows, tr_rows = [], []
+                for m in chunk:
+                    eid, body, tid, debit, credit = floor_rows(m)
+                    key = (debit, m.lot or "")
+                    if stock.get(key, 0) < m.qty:
+                        raise RuntimeError(f"floor: {m.id} lacks units")
+                    stock[key] -= m.qty
+                    seq += 1
+                    env = (
+                        f'{{"actor":"bench","body":{body},"effective_at":"{eff_h}",'
+                        f'"id":{_json(eid)},"kind":"operation","recorded_at":"{rec_h}",'
+                        f'"seq":{seq}}}'
+                    )
+                    digest = hashlib.sha256((prev + env).encode()).hexdigest()
+                    ev_rows.append((seq, eid, "operation", body, "bench", eff, CLOCK, prev, digest))
+                    tr_rows.append(
+                        (tid, seq, "deploy", "single", None, None, debit, "stock", credit,
+                         "deployed", SKU, m.lot, m.qty, eff, CLOCK)
+                    )  # fmt: skip
+                    prev = digest
+                with cur.copy(
+                    "COPY events (seq, id, kind, body, actor, effective_at, recorded_at, "
+                    "prev_hash, hash) FROM STDIN"
+                ) as copy:
+                    for row in ev_rows:
+                        copy.write_row(row)
+                with cur.copy(
+                    "COPY transfers (id, event_seq, kind, phase, pending_id, diversion, "
+                    "debit_owner, debit_bucket, credit_owner, credit_bucket, sku, lot, qty, "
+                    "effective_at, recorded_at) FROM STDIN"
+                ) as copy:
+                    for row in tr_rows:
+                        copy.write_row(row)
+                cur.execute("UPDATE chain_head SET seq=%s, hash=%s WHERE id=1", (seq, prev))
+                posted += len(tr_rows)
+    return posted, prev
+
+
+def snapshot_after_writes(books: Ledger, lot: str, label: str, writes: int = 20) -> None:
+    """The planning snapshot read after each of ``writes`` single writes (brought
+    forward from the kept one) against the same read rebuilt from the books, and
+    against a read with nothing written in between (a warm memo). CPU times.
+    """
+    from gpuledger.ledger.snapshot import build_snapshot
+
+    as_of = date(2024, 1, 1)
+    org = f"org{int(lot.removeprefix('LOT-')) % ORGS:02d}"
+    books.snapshot(as_of)  # the kept base
+    after, warm, rebuilt = [], [], []
+    for n in range(writes):
+        m = d.Movement(f"S{n:05d}", d.TransferKind.DEPLOY, 1, as_of, org, lot=lot,
+                       cluster=f"c{org.removeprefix('org')}-0")  # fmt: skip
+        books.deploy(m, actor="bench")
+        c = time.process_time()
+        books.snapshot(as_of)
+        after.append(time.process_time() - c)
+        c = time.process_time()
+        books.snapshot(as_of)
+        warm.append(time.process_time() - c)
+        c = time.process_time()
+        with books.engine.connect() as conn:
+            build_snapshot(conn, as_of)
+        rebuilt.append(time.process_time() - c)
+    med = statistics.median
+    print(
+        f"[{label}] snapshot after a write (median of {writes}, CPU): brought forward "
+        f"{med(after) * 1000:.1f} ms, rebuilt {med(rebuilt) * 1000:.1f} ms "
+        f"(after/rebuilt {med(after) / med(rebuilt):.2f}), warm memo {med(warm) * 1000:.2f} ms"
+    )
+
+
+def head_hash(url: str) -> str:
+    """The chain head's hash of the books at ``url``."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT hash FROM chain_head WHERE id = 1")).scalar_one()
+    engine.dispose()
+    return str(found)
+
+
+def run(
+    url: str, label: str, lots: int, transfers: int, batch: int, floor_url: str | None = None
+) -> None:
+    """Time the import, the batches (and the floor in the same run) and verify.
+
+    ``floor_url``: PostgreSQL books (another schema) for the COPY floor; the same
+    scenario is imported there first, untimed.
+    """
+    clock = CLOCK
     scenario = make_scenario(lots)
     books = Ledger.open(url, clock=lambda: clock)
     t0 = time.perf_counter()
@@ -101,6 +294,18 @@ def run(url: str, label: str, lots: int, transfers: int, batch: int) -> None:
         f"{report.new_events} events"
     )
     ops = movements(lots, transfers)
+    floor_db: str | None = None
+    if label == "sqlite":  # the floor starts from a copy of the same imported books
+        books.close()
+        path = url.removeprefix("sqlite:///")
+        floor_db = path + ".floor"
+        with sqlite3.connect(path) as src, sqlite3.connect(floor_db) as dst:
+            src.backup(dst)
+        books = Ledger.open(url, clock=lambda: clock)
+    if floor_url is not None:
+        other = Ledger.open(floor_url, clock=lambda: clock)
+        other.import_scenario(scenario)
+        other.close()
     t0 = time.perf_counter()
     posted = 0
     for start in range(0, len(ops), batch):
@@ -110,6 +315,23 @@ def run(url: str, label: str, lots: int, transfers: int, batch: int) -> None:
         f"[{label}] post {posted} transfers in batches of {batch}: {t_post:.2f} s = "
         f"{posted / t_post:,.0f} transfers/s (one operation event each)"
     )
+    if floor_db is not None or floor_url is not None:
+        t0 = time.perf_counter()
+        if floor_db is not None:
+            n_floor, floor_head = sqlite_floor(floor_db, ops, batch)
+            what = "raw sqlite3, one balance SELECT per movement"
+        else:
+            assert floor_url is not None
+            n_floor, floor_head = postgres_floor(floor_url, ops, batch)
+            what = "psycopg COPY, one balance query per batch"
+        t_floor = time.perf_counter() - t0
+        same = floor_head == head_hash(url)
+        print(
+            f"[{label}] floor+v ({what}, same events and chain): {t_floor:.2f} s = "
+            f"{n_floor / t_floor:,.0f} transfers/s; "
+            f"ledger/floor {t_post / t_floor:.2f}x; same chain head: {same}"
+        )
+    snapshot_after_writes(books, ops[-1].lot or "", label)
     t0 = time.perf_counter()
     audit = books.verify()
     print(
@@ -132,17 +354,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run(f"sqlite:///{tmp}/bench.db", "sqlite", args.lots, args.transfers, args.batch)
     if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        schemas = [f"bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]  # ledger, floor
         admin = sa.create_engine(args.postgres, poolclass=sa.pool.NullPool)
         with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            for schema in schemas:
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         sep = "&" if "?" in args.postgres else "?"
         try:
-            url = f"{args.postgres}{sep}options=-csearch_path%3D{schema}"
-            run(url, "postgres", args.lots, args.transfers, args.batch)
+            url, floor_url = (f"{args.postgres}{sep}options=-csearch_path%3D{x}" for x in schemas)
+            run(url, "postgres", args.lots, args.transfers, args.batch, floor_url)
         finally:
             with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                for schema in schemas:
+                    conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
 
 

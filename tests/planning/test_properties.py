@@ -172,3 +172,20 @@ def test_optimal_matches_transportation_problem(seed) -> None:
     assert p.objective == pytest.approx(reference_objective(s, p))
     for policy in (PolicyName.PRIORITY, PolicyName.FAIR_SHARE):
         assert plan(s, policy).objective >= p.objective - 1e-6
+
+
+@pytest.mark.parametrize(
+    ("chunk", "parallel"),
+    [pytest.param(1, 0, id="block-by-block-on-threads"), pytest.param(10**9, 10**9, id="one-lp")],
+)
+@pytest.mark.parametrize("seed", range(0, 60, 6))
+def test_optimal_same_plan_however_blocks_are_solved(seed, chunk, parallel, monkeypatch) -> None:
+    from gpuledger.planning.policies import optimal
+
+    s = random_snapshot(seed)
+    p = plan(s, PolicyName.OPTIMAL)
+    monkeypatch.setattr(optimal, "CHUNK_VARS", chunk)
+    monkeypatch.setattr(optimal, "PARALLEL_VARS", parallel)
+    q = plan(s, PolicyName.OPTIMAL)
+    assert q.objective == pytest.approx(p.objective)
+    assert q.target_completed_day.tolist() == p.target_completed_day.tolist()

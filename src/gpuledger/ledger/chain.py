@@ -55,105 +55,84 @@ def write_events(conn: Connection, new: list[NewEvent]) -> int:
     if not new:
         return 0
     seq, prev = read_head(conn)
-    ev_rows: list[dict[str, Any]] = []
-    tr_rows: list[dict[str, Any]] = []
-    doc_rows: list[dict[str, Any]] = []
+    # Rows as tuples in column order, times bound once per distinct value: per-row
+    # dicts and per-value bind processing cost more than the inserts themselves.
+    when = _binder(conn, schema.events.c.effective_at)
+    ev_rows: list[tuple[Any, ...]] = []
+    tr_rows: list[tuple[Any, ...]] = []
+    doc_rows: list[tuple[Any, ...]] = []
     for e in new:
         seq += 1
         body = canonical(e.body)
+        kind = e.kind.value
         digest = event_hash(
             prev,
             seq=seq,
             id=e.id,
-            kind=e.kind.value,
+            kind=kind,
             body=body,
             actor=e.actor,
             effective_at=e.effective_at,
             recorded_at=e.recorded_at,
         )
-        ev_rows.append(
-            {
-                "seq": seq,
-                "id": e.id,
-                "kind": e.kind.value,
-                "body": body,
-                "actor": e.actor,
-                "effective_at": e.effective_at,
-                "recorded_at": e.recorded_at,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
+        eff, rec = when(e.effective_at), when(e.recorded_at)
+        ev_rows.append((seq, e.id, kind, body, e.actor, eff, rec, prev, digest))
         prev = digest
         for t in e.transfers:  # a transfer carries its event's seq and times (verify checks)
             tr_rows.append(
-                {
-                    "id": t.id,
-                    "event_seq": seq,
-                    "kind": t.kind.value,
-                    "phase": t.phase.value,
-                    "pending_id": t.pending_id,
-                    "diversion": t.diversion,
-                    "debit_owner": t.debit.owner,
-                    "debit_bucket": t.debit.bucket.value,
-                    "credit_owner": t.credit.owner,
-                    "credit_bucket": t.credit.bucket.value,
-                    "sku": t.sku,
-                    "lot": t.lot,
-                    "qty": t.qty,
-                    "effective_at": e.effective_at,
-                    "recorded_at": e.recorded_at,
-                }
-            )
+                (
+                    t.id, seq, t.kind.value, t.phase.value, t.pending_id, t.diversion,
+                    t.debit.owner, t.debit.bucket.value, t.credit.owner, t.credit.bucket.value,
+                    t.sku, t.lot, t.qty, eff, rec,
+                )
+            )  # fmt: skip
         if e.document is not None:
-            kind, doc_id, digest_doc, data = e.document
-            doc_rows.append(
-                {
-                    "event_seq": seq,
-                    "doc_kind": kind,
-                    "doc_id": doc_id,
-                    "content_hash": digest_doc,
-                    "data": canonical(data),
-                }
-            )
-    insert_many(conn, schema.events, ev_rows)
-    insert_many(conn, schema.transfers, tr_rows)
-    insert_many(conn, schema.documents, doc_rows)
+            doc_kind, doc_id, digest_doc, data = e.document
+            doc_rows.append((seq, doc_kind, doc_id, digest_doc, canonical(data)))
+    insert_rows(conn, schema.events, _EVENT_COLUMNS, ev_rows)
+    insert_rows(conn, schema.transfers, _TRANSFER_COLUMNS, tr_rows)
+    insert_rows(conn, schema.documents, _DOCUMENT_COLUMNS, doc_rows)
     conn.execute(
         update(schema.chain_head).where(schema.chain_head.c.id == 1).values(seq=seq, hash=prev)
     )
     return len(ev_rows) + len(tr_rows) + len(doc_rows)
 
 
-def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """``executemany`` straight to the driver, binding values as the column types do.
+_EVENT_COLUMNS = (
+    "seq", "id", "kind", "body", "actor", "effective_at", "recorded_at", "prev_hash", "hash",
+)  # fmt: skip
+_TRANSFER_COLUMNS = (
+    "id", "event_seq", "kind", "phase", "pending_id", "diversion", "debit_owner",
+    "debit_bucket", "credit_owner", "credit_bucket", "sku", "lot", "qty", "effective_at",
+    "recorded_at",
+)  # fmt: skip
+_DOCUMENT_COLUMNS = ("event_seq", "doc_kind", "doc_id", "content_hash", "data")
 
-    SQLAlchemy's per-row parameter processing costs more than SQLite's insert
-    itself; the bind processors are applied here once per distinct value.
-    """
+
+def _binder(conn: Connection, column: Any) -> Callable[[Any], Any]:
+    """The column type's bind processor for this dialect, once per distinct value."""
+    dialect = conn.dialect
+    proc = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if proc is None:
+        return lambda value: value
+    return _memoised(proc)
+
+
+def insert_rows(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """``executemany`` of rows already bound (values as the driver takes them)."""
+    assert all(len(r) == len(columns) for r in rows[:1]), "rows match their columns"
     if not rows:
         return
-    dialect = conn.dialect
-    columns = list(rows[0])
-    processors: list[Callable[[Any], Any] | None] = []
-    for name in columns:
-        # dialect_impl: the processor SQLAlchemy itself uses (SQLite stores text)
-        proc = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        processors.append(None if proc is None else _memoised(proc))
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    preparer = dialect.identifier_preparer
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    preparer = conn.dialect.identifier_preparer
     sql = (
         f"INSERT INTO {preparer.format_table(table)} "
         f"({', '.join(preparer.quote(c) for c in columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
-    params = [
-        tuple(
-            p(row[c]) if p is not None else row[c] for c, p in zip(columns, processors, strict=True)
-        )
-        for row in rows
-    ]
-    conn.exec_driver_sql(sql, params)
+    conn.exec_driver_sql(sql, rows)
 
 
 def _memoised(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -56,6 +56,7 @@ from gpuledger.ledger.engine import WRITE, alembic_config, make_engine, migrate,
 from gpuledger.ledger.importer import BatchOp
 from gpuledger.ledger.memo import DEFAULT_SIZE, Head, HeadMemo, MemoStats
 from gpuledger.ledger.queries import (
+    ScenarioBase,
     lot_progress,
     read_document,
     read_documents,
@@ -63,7 +64,6 @@ from gpuledger.ledger.queries import (
     read_transfer,
     read_transfers,
     read_versions,
-    scenario_from_books,
     sum_balances,
 )
 from gpuledger.ledger.results import (
@@ -80,7 +80,8 @@ from gpuledger.ledger.work import Work
 if TYPE_CHECKING:
     from gpuledger.planning.snapshot import PlanningSnapshot
 
-_ANALYZE_AFTER = 5_000  # rows written by one transaction
+_ANALYZE_AFTER = 5_000  # rows written since the last ANALYZE, at least
+_ANALYZE_GROWTH = 0.25  # ... and this fraction of the rows counted at the last ANALYZE
 
 
 def system_clock() -> datetime:
@@ -120,6 +121,13 @@ class Ledger:
         # The last diversion list computed and its head: the base of incremental updates.
         self._diversion_base: tuple[Head, tuple[DiversionView, ...]] | None = None
         self._diversion_lock = threading.Lock()
+        # The bases of the scenario and of the snapshot's transfer rows, updated from
+        # the events after their head (see ``_scenario_base`` and ``_rows``).
+        self._scenario_kept: tuple[Head, ScenarioBase] | None = None
+        self._rows_kept: dict[tuple[date, date | None], tuple[Head, list[Transfer]]] = {}
+        self._base_lock = threading.Lock()
+        self._analyzed_rows = 0  # rows this process had written at its last ANALYZE
+        self._since_analyze = 0  # rows it has written since
 
     @classmethod
     def open(
@@ -155,6 +163,9 @@ class Ledger:
         self._memo.clear()
         with self._diversion_lock:
             self._diversion_base = None
+        with self._base_lock:
+            self._scenario_kept = None
+            self._rows_kept.clear()
         self._engine.dispose()
 
     def memo_stats(self, kind: str) -> MemoStats:
@@ -188,11 +199,25 @@ class Ledger:
             written = work.flush()
         if reservation is not None:
             reservation.committed = True
-        if written >= _ANALYZE_AFTER and self._engine.dialect.name == "postgresql":
-            # Fresh statistics after a bulk write: without them PostgreSQL plans the
-            # lot lookups of the next batch as sequential scans.
+        if self._engine.dialect.name == "postgresql" and self._grown(written):
+            # Fresh statistics after real growth: without them PostgreSQL plans the
+            # lot lookups of the next batch as sequential scans. Not after every
+            # batch: ANALYZE costs a fifth of a batch's time, and statistics of a
+            # table that grew by a few percent plan the same.
             with self._engine.connect() as conn, conn.begin():
                 conn.execute(text("ANALYZE events, transfers, documents"))
+
+    def _grown(self, written: int) -> bool:
+        """Count rows written; True (and reset) once they reach :data:`_ANALYZE_GROWTH`
+        of the rows at the last ANALYZE, and at least :data:`_ANALYZE_AFTER`."""
+        with self._base_lock:
+            self._since_analyze += written
+            due = max(_ANALYZE_AFTER, _ANALYZE_GROWTH * self._analyzed_rows)
+            if self._since_analyze < due:
+                return False
+            self._analyzed_rows += self._since_analyze
+            self._since_analyze = 0
+            return True
 
     # ------------------------------------------------------------------ writes
 
@@ -450,7 +475,57 @@ class Ledger:
             return self._scenario(conn, head, as_of)
 
     def _scenario(self, conn: Connection, head: Head, as_of: date | None) -> Scenario:
-        return self._memo.get(head, "scenario", as_of, lambda: scenario_from_books(conn, as_of))
+        return self._memo.get(
+            head, "scenario", as_of, lambda: self._scenario_base(conn, head).scenario(as_of)
+        )
+
+    def _scenario_base(self, conn: Connection, head: Head) -> ScenarioBase:
+        """The scenario's base at ``head``: the kept one brought forward, or read afresh.
+
+        A base from a newer head, or one whose last event is not in these books
+        (the database was replaced), is not used; the result is kept unless a
+        newer one was kept meanwhile.
+        """
+        with self._base_lock:
+            kept = self._scenario_kept
+        if kept is not None and kept[0] == head:
+            return kept[1]
+        if kept is not None and kept[0][0] < head[0] and on_chain(conn, kept[0]):
+            base = kept[1].advance(conn, head[0])
+        else:
+            base = ScenarioBase.read(conn, head[0])
+        with self._base_lock:
+            now = self._scenario_kept
+            if now is None or now[0][0] <= head[0]:
+                self._scenario_kept = (head, base)
+        return base
+
+    def _rows(
+        self, conn: Connection, head: Head, as_of: date, known_on: date | None
+    ) -> list[Transfer]:
+        """Transfer rows as of / as known on, at ``head``: the kept ones and those after.
+
+        Rows are in log order, and a row's place in the window depends on its own
+        times alone, so the rows at a later head are the kept rows followed by the
+        window's rows of the events after the kept head. Never changed in place.
+        """
+        key = (as_of, known_on)
+        with self._base_lock:
+            kept = self._rows_kept.get(key)
+        if kept is not None and kept[0] == head:
+            return kept[1]
+        if kept is not None and kept[0][0] < head[0] and on_chain(conn, kept[0]):
+            new = read_transfers(conn, as_of, known_on, after_seq=kept[0][0], upto_seq=head[0])
+            rows = kept[1] + new
+        else:
+            rows = read_transfers(conn, as_of, known_on, upto_seq=head[0])
+        with self._base_lock:
+            now = self._rows_kept.get(key)
+            if now is None or now[0][0] <= head[0]:
+                self._rows_kept[key] = (head, rows)
+                while len(self._rows_kept) > _ROWS_KEPT:
+                    del self._rows_kept[next(iter(self._rows_kept))]
+        return rows
 
     def events(
         self, *, limit: int = 100, offset: int = 0, kind: EventKind | None = None
@@ -539,7 +614,8 @@ class Ledger:
 
         def compute(conn: Connection, head: Head) -> PlanningSnapshot:
             scenario = self._scenario(conn, head, as_of)
-            return build_snapshot(conn, as_of, known_on, horizon_days, scenario=scenario)
+            rows = self._rows(conn, head, as_of, known_on)
+            return build_snapshot(conn, as_of, known_on, horizon_days, scenario=scenario, rows=rows)
 
         with self._reading_at_head() as (conn, head):
             key = (as_of, known_on, horizon_days)
@@ -556,6 +632,8 @@ def _lot_sku(conn: Connection, lot_id: str) -> str:
         raise UnknownRecord(f"order {lot_doc['order']!r} of lot {lot_id!r} is missing")
     return str(order_doc["sku"])
 
+
+_ROWS_KEPT = 8  # (as_of, known_on) windows whose transfer rows are kept between writes
 
 #: Names other packages imported from this module before the split (kept working).
 __all__ = ["Ledger", "alembic_config", "read_documents", "system_clock"]

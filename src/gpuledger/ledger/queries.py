@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -66,10 +66,19 @@ def read_transfers(
     *,
     lot: str | None = None,
     diversion: str | None = None,
+    after_seq: int | None = None,
+    upto_seq: int | None = None,
 ) -> list[Transfer]:
-    """Transfer rows in log order, as of / as known on the given days."""
+    """Transfer rows in log order, as of / as known on the given days.
+
+    ``after_seq`` / ``upto_seq``: only the rows of events in ``(after_seq, upto_seq]``.
+    """
     tr = schema.transfers.c
     query = _window(select(schema.transfers).order_by(tr.event_seq, tr.id), as_of, known_on)
+    if after_seq is not None:
+        query = query.where(tr.event_seq > after_seq)
+    if upto_seq is not None:
+        query = query.where(tr.event_seq <= upto_seq)
     if lot is not None:
         query = query.where(tr.lot == lot)
     if diversion is not None:
@@ -166,58 +175,122 @@ def status_from_ids(transfer_ids: set[str], diversion_id: str) -> DiversionStatu
     return None
 
 
-def _movements(conn: Connection, documents: dict[str, dict[str, Any]]) -> tuple[Movement, ...]:
-    """Movements: imported documents, then those posted by the verbs (their event input)."""
-    found = dict(documents)
-    ev = schema.events.c
-    query = select(ev.body).where(
-        ev.kind == EventKind.OPERATION.value,
-        starts_with(conn.dialect.name, ev.id, ids.movements_prefix()),
-    )
-    for (body,) in conn.execute(query.order_by(ev.seq)):
-        data = json.loads(body)["input"]
-        found.setdefault(data["id"], data)
-    return tuple(from_json(Movement, data) for data in found.values())
+_SCENARIO_KINDS = [k.value for k in DOCUMENT_TYPES] + [MOVEMENT_KIND, DocumentKind.SCENARIO.value]
+_RECORD_TYPES: dict[str, type[Any]] = {k.value: cls for k, cls in DOCUMENT_TYPES.items()}
+_RECORD_TYPES[MOVEMENT_KIND] = Movement
+
+
+@dataclass(frozen=True)
+class ScenarioBase:
+    """What the books-as-a-Scenario is made of, read up to event ``seq``.
+
+    Kept between reads and brought forward by :meth:`advance` from the events
+    after ``seq`` alone, so a read after a write costs what the write added.
+    Never changed in place: :meth:`advance` returns a new base sharing what did
+    not change (records are immutable).
+    """
+
+    seq: int
+    docs: Docs  # kind -> id -> latest data, in first-seen order
+    records: dict[str, dict[str, Any]]  # kind -> id -> the data as its domain record
+    latest_divert: dict[str, str]  # diversion -> id of its latest divert row
+    moved: dict[str, Movement]  # movement id -> the input of its first operation event
+
+    @classmethod
+    def read(cls, conn: Connection, upto_seq: int | None = None) -> ScenarioBase:
+        """The base of the books up to ``upto_seq`` (None: everything)."""
+        empty = cls(0, {k: {} for k in _SCENARIO_KINDS}, {}, {}, {})
+        return empty.advance(conn, upto_seq)
+
+    def advance(self, conn: Connection, upto_seq: int | None) -> ScenarioBase:
+        """This base brought forward with the events in ``(seq, upto_seq]``.
+
+        Phases: 1. document versions; 2. divert rows (a diversion's status);
+        3. movements posted by the verbs (their operation's input).
+        """
+        dc, ev, tr = schema.documents.c, schema.events.c, schema.transfers.c
+
+        def window(query: Select[Any], column: ColumnElement[int]) -> Select[Any]:
+            query = query.where(column > self.seq)
+            return query if upto_seq is None else query.where(column <= upto_seq)
+
+        seq = self.seq
+        # 1. Document versions after the base, in log order.
+        docs = {k: dict(v) for k, v in self.docs.items()}
+        records = {k: dict(v) for k, v in self.records.items()}
+        doc_q = select(dc.doc_kind, dc.doc_id, dc.data, dc.event_seq).where(
+            dc.doc_kind.in_(_SCENARIO_KINDS)
+        )
+        for r in conn.execute(window(doc_q, dc.event_seq).order_by(dc.event_seq)):
+            docs[r.doc_kind][r.doc_id] = data = json.loads(r.data)
+            seq = max(seq, int(r.event_seq))
+            cls = _RECORD_TYPES.get(r.doc_kind)
+            if cls is not None:
+                records.setdefault(r.doc_kind, {})[r.doc_id] = from_json(cls, data)
+        # 2. The latest divert row of each diversion (pending, post or void): its status.
+        latest = dict(self.latest_divert)
+        div_q = select(tr.diversion, tr.id, tr.event_seq).where(
+            tr.diversion.is_not(None), tr.kind == TransferKind.DIVERT.value
+        )
+        for r in conn.execute(window(div_q, tr.event_seq).order_by(tr.event_seq, tr.id)):
+            latest[r.diversion] = r.id
+            seq = max(seq, int(r.event_seq))
+        # 3. Movements posted by the verbs (imported ones are documents).
+        moved = dict(self.moved)
+        mov_q = select(ev.body, ev.seq).where(
+            ev.kind == EventKind.OPERATION.value,
+            starts_with(conn.dialect.name, ev.id, ids.movements_prefix()),
+        )
+        for r in conn.execute(window(mov_q, ev.seq).order_by(ev.seq)):
+            data = json.loads(r.body)["input"]
+            if data["id"] not in moved:
+                moved[data["id"]] = from_json(Movement, data)
+            seq = max(seq, int(r.seq))
+        seq = max(seq, upto_seq or 0)
+        assert seq >= self.seq, "a base only moves forward"
+        return ScenarioBase(seq, docs, records, latest, moved)
+
+    def scenario(self, as_of: date | None = None) -> Scenario:
+        """The latest documents as a Scenario (see ``Ledger.to_scenario``)."""
+        heads = list(self.docs[DocumentKind.SCENARIO.value].values())
+        head: dict[str, Any] = heads[-1]["data"] if heads else {}
+
+        def of(kind: DocumentKind) -> tuple[Any, ...]:
+            found = self.records.get(kind.value, {})
+            return tuple(found[i] for i in self.docs[kind.value])  # first-seen order
+
+        diversions = []
+        for d in of(DocumentKind.DIVERSION):
+            latest = self.latest_divert.get(d.id)
+            status = status_from_ids({latest}, d.id) if latest is not None else None
+            diversions.append(replace(d, status=status) if status else d)
+        # Movements: imported documents, then those posted by the verbs.
+        found = dict(self.records.get(MOVEMENT_KIND, {}))
+        for movement_id, movement in self.moved.items():
+            found.setdefault(movement_id, movement)
+        return Scenario(
+            name=head.get("name", "ledger"),
+            as_of=as_of or (date.fromisoformat(head["as_of"]) if head else date.min),
+            skus=of(DocumentKind.SKU),
+            vendors=of(DocumentKind.VENDOR),
+            groups=of(DocumentKind.GROUP),
+            orgs=of(DocumentKind.ORG),
+            clusters=of(DocumentKind.CLUSTER),
+            sites=of(DocumentKind.SITE),
+            orders=of(DocumentKind.ORDER),
+            lots=of(DocumentKind.LOT),
+            targets=of(DocumentKind.TARGET),
+            claims=of(DocumentKind.CLAIM),
+            diversions=tuple(diversions),
+            movements=tuple(found.values()),
+            parameters=from_json(Parameters, head["parameters"]) if head else Parameters(),
+            description=head.get("description"),
+        )
 
 
 def scenario_from_books(conn: Connection, as_of: date | None = None) -> Scenario:
     """The latest documents as a Scenario (see ``Ledger.to_scenario``)."""
-    kinds = [k.value for k in DOCUMENT_TYPES] + [MOVEMENT_KIND, DocumentKind.SCENARIO.value]
-    docs = read_documents(conn, kinds)
-    heads = list(docs[DocumentKind.SCENARIO.value].values())
-    head: dict[str, Any] = heads[-1]["data"] if heads else {}
-    records: dict[str, tuple[Any, ...]] = {
-        k.value: tuple(from_json(cls, d) for d in docs[k.value].values())
-        for k, cls in DOCUMENT_TYPES.items()
-    }
-    tr = schema.transfers.c
-    last_row = select(tr.diversion, tr.id).where(
-        tr.diversion.is_not(None), tr.kind == TransferKind.DIVERT.value
-    )
-    # The latest divert row of each diversion (pending, post or void) gives its status.
-    latest = {r.diversion: r.id for r in conn.execute(last_row.order_by(tr.event_seq, tr.id))}
-    diversions = []
-    for d in records[DocumentKind.DIVERSION.value]:
-        found = status_from_ids({latest[d.id]}, d.id) if d.id in latest else None
-        diversions.append(replace(d, status=found) if found else d)
-    return Scenario(
-        name=head.get("name", "ledger"),
-        as_of=as_of or (date.fromisoformat(head["as_of"]) if head else date.min),
-        skus=records[DocumentKind.SKU.value],
-        vendors=records[DocumentKind.VENDOR.value],
-        groups=records[DocumentKind.GROUP.value],
-        orgs=records[DocumentKind.ORG.value],
-        clusters=records[DocumentKind.CLUSTER.value],
-        sites=records[DocumentKind.SITE.value],
-        orders=records[DocumentKind.ORDER.value],
-        lots=records[DocumentKind.LOT.value],
-        targets=records[DocumentKind.TARGET.value],
-        claims=records[DocumentKind.CLAIM.value],
-        diversions=tuple(diversions),
-        movements=_movements(conn, docs[MOVEMENT_KIND]),
-        parameters=from_json(Parameters, head["parameters"]) if head else Parameters(),
-        description=head.get("description"),
-    )
+    return ScenarioBase.read(conn).scenario(as_of)
 
 
 def lot_progress(conn: Connection, known_on: date | None = None) -> dict[str, LotStatus]:

@@ -49,6 +49,7 @@ def build_snapshot(
     horizon_days: int | None = None,
     *,
     scenario: Scenario | None = None,
+    rows: list[Transfer] | None = None,
 ) -> PlanningSnapshot:
     """The planning snapshot as of ``as_of``, as known on ``known_on`` (None: all known).
 
@@ -59,13 +60,16 @@ def build_snapshot(
     (noted); targets of unknown consumers are dropped (noted).
     ``horizon_end`` = max(as_of, latest supply day, latest target ``by``) +
     ``horizon_days`` (default: the scenario parameter, 730). ``scenario`` is
-    ``scenario_from_books(conn, as_of)`` when the caller already has it. Every
+    ``scenario_from_books(conn, as_of)`` and ``rows`` is ``read_transfers(conn,
+    as_of, known_on)`` when the caller already has them (``Ledger`` keeps both
+    and brings them forward from the events after a write). Every
     array of the snapshot is read-only (``flags.writeable`` False): snapshots
     are shared (``Ledger`` memoises them), so nothing may change one in place.
     """
     # 1. The documents (latest versions) and the transfers as of / as known on.
     s: Scenario = scenario if scenario is not None else scenario_from_books(conn, as_of)
-    rows = read_transfers(conn, as_of, known_on)
+    if rows is None:
+        rows = read_transfers(conn, as_of, known_on)
     due = _Due(as_of)
     s = _within_bounds(s, due.notes)
     orgs = {o.id for o in s.orgs}

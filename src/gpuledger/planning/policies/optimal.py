@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from gpuledger.domain import GpuledgerError, PolicyName
 from gpuledger.planning._match import Segments, match
@@ -96,14 +98,20 @@ def _network(problem: Problem, residual: IntArray, g_rows: IntArray, g_tgts: Int
 
 
 def _solve(blocks: list[_Block]) -> list[IntArray]:
-    """Solve every block in one block-diagonal LP; each block's pick-ups ``[class, event]``.
+    """Solve every block's LP with HiGHS; each block's pick-ups ``[class, event]``.
+
+    The blocks share nothing, so they are solved apart: consecutive small blocks in
+    chunks of about :data:`CHUNK_VARS` variables (one solver call per chunk, which
+    costs less than one per tiny block and far less than one LP of every block),
+    chunks on :func:`solver_threads` threads when the whole is large enough to pay.
 
     Raises:
         GpuledgerError: the solver failed, or its vertex is not integral.
     """
+    # 1. One block-diagonal matrix (columns) for all blocks; a chunk is a column range.
     var_off = np.cumsum([0] + [b.cost.size for b in blocks])
     con_off = np.cumsum([0] + [b.rhs.size for b in blocks])
-    a_eq = sp.csr_matrix(
+    a_eq = sp.csc_matrix(
         (
             np.concatenate([b.vals for b in blocks]),
             (
@@ -115,19 +123,101 @@ def _solve(blocks: list[_Block]) -> list[IntArray]:
     )
     b_eq = np.concatenate([b.rhs for b in blocks])
     cost = np.concatenate([b.cost for b in blocks])
-    res = linprog(cost, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs-ds")  # type: ignore[call-overload]
-    if res.status != 0 or res.x is None:
-        raise GpuledgerError(f"optimal policy: the LP solver failed ({res.message})")
-    # a network LP with integral data has an integral optimal vertex: check, never round blindly
-    x = np.rint(res.x)
-    if np.abs(res.x - x).max(initial=0.0) > 1e-6 or np.abs(a_eq @ x - b_eq).max() > 1e-6:
+    cuts = _chunks(var_off)
+    # 2. Solve the chunks (threads when it pays: HiGHS releases the GIL while it runs).
+    ranges = [(int(var_off[a]), int(var_off[b]), int(con_off[a]), int(con_off[b])) for a, b in cuts]
+    x = np.empty(cost.size, dtype=np.float64)
+    n_threads = solver_threads(cost.size)
+
+    def solve_range(r: tuple[int, int, int, int]) -> None:
+        x[r[0] : r[1]] = _solve_lp(a_eq, b_eq, cost, *r)
+
+    if n_threads > 1 and len(ranges) > 1:
+        with ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(solve_range, ranges))
+    else:
+        for r in ranges:
+            solve_range(r)
+    # 3. A network LP with integral data has an integral optimal vertex: check, never
+    #    round blindly.
+    xi = np.rint(x)
+    if np.abs(x - xi).max(initial=0.0) > 1e-6 or np.abs(a_eq @ xi - b_eq).max() > 1e-6:
         raise GpuledgerError("optimal policy: the LP solution is not integral; refusing to round")
     out = []
     for i, b in enumerate(blocks):
         ne, nc = b.events.size, b.classes.size
         first = int(var_off[i]) + ne
-        out.append(x[first : first + nc * ne].reshape(nc, ne).astype(np.int64))
+        out.append(xi[first : first + nc * ne].reshape(nc, ne).astype(np.int64))
     return out
+
+
+# The solver core, not its ``Highs`` subclass: that one prints a banner on stdout when
+# built, which would corrupt the CLI's JSON output. Same solver, same options.
+_HIGHS = getattr(highspy, "_Highs")  # noqa: B009
+
+CHUNK_VARS = 1_500
+"""Consecutive blocks are solved together up to about this many variables."""
+
+PARALLEL_VARS = 50_000
+"""Below this many variables in all, one thread: starting threads would cost more."""
+
+
+def solver_threads(n_vars: int) -> int:
+    """Threads to solve ``n_vars`` variables of blocks on (1 when it would not pay)."""
+    return 1 if n_vars < PARALLEL_VARS else max(1, min(2, os.cpu_count() or 1))
+
+
+def _chunks(var_off: IntArray) -> list[tuple[int, int]]:
+    """Block ranges ``[a, b)`` of about :data:`CHUNK_VARS` variables (a large block alone)."""
+    cuts, a = [], 0
+    for b in range(1, var_off.size):
+        if var_off[b] - var_off[a] >= CHUNK_VARS or b == var_off.size - 1:
+            cuts.append((a, b))
+            a = b
+    return cuts
+
+
+def _solve_lp(
+    a_eq: sp.csc_matrix, b_eq: FloatArray, cost: FloatArray, v0: int, v1: int, c0: int, c1: int
+) -> FloatArray:
+    """Solve ``min cost x, A x = b, x >= 0`` on columns ``[v0, v1)``, rows ``[c0, c1)``.
+
+    Raises:
+        GpuledgerError: HiGHS did not find an optimum.
+    """
+    p0, p1 = int(a_eq.indptr[v0]), int(a_eq.indptr[v1])
+    n_col, n_row = v1 - v0, c1 - c0
+    h = _HIGHS()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("solver", "simplex")
+    h.setOptionValue("simplex_strategy", 1)  # dual simplex, as before
+    h.passModel(
+        n_col,
+        n_row,
+        p1 - p0,
+        1,  # column-wise
+        1,  # minimise
+        0.0,
+        cost[v0:v1],
+        np.zeros(n_col),
+        np.full(n_col, np.inf),
+        b_eq[c0:c1],
+        b_eq[c0:c1],
+        (a_eq.indptr[v0:v1] - p0).astype(np.int32),
+        (a_eq.indices[p0:p1] - c0).astype(np.int32),
+        a_eq.data[p0:p1],
+        np.zeros(n_col, dtype=np.int32),
+    )
+    h.run()
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise GpuledgerError(
+            f"optimal policy: the LP solver failed ({h.modelStatusToString(status)})"
+        )
+    sol = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    assert sol.size == n_col, "HiGHS returned a solution of the wrong size"
+    return sol
 
 
 def optimal_pass(problem: Problem, residual: IntArray) -> Segments:
