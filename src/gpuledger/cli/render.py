@@ -81,6 +81,7 @@ def plan(result: Plan) -> None:
         "qty",
         "by",
         "held at by",
+        "powered at by",
         "completed",
         "late",
         title=f"Plan ({data['policy']}) as of {data['as_of']}",
@@ -93,10 +94,17 @@ def plan(result: Plan) -> None:
             fmt(t["qty"], "GPUs"),
             t["by"],
             fmt(t["held_at_by"]),
+            fmt(t["powered_at_by"]),
             t["completed_on"] or "never",
             "never in horizon" if late is None else ("on time" if late == 0 else f"{late:,} days"),
         )
     out().print(table)
+    limited = [o for o in data["orgs"] if o["capacity"] is not None]
+    if limited:
+        orgs = Table("org", "SKU", "held", "powered", "site capacity", title=f"On {data['as_of']}")
+        for o in limited:
+            orgs.add_row(o["org"], o["sku"], fmt(o["held"]), fmt(o["powered"]), fmt(o["capacity"]))
+        out().print(orgs)
 
 
 def impact(result: Impact, title: str | None = None) -> None:
@@ -110,12 +118,26 @@ def impact(result: Impact, title: str | None = None) -> None:
                 f"{o.gpu_days_gained:,} more, over {window}",
                 markup=False,
             )
+        if o.powered_gpu_days_lost != o.gpu_days_lost or o.powered_gpu_days_gained != (
+            o.gpu_days_gained
+        ):
+            out().print(
+                f"  {o.org} ({o.sku}): {o.powered_gpu_days_lost:,} GPU-days powered less, "
+                f"{o.powered_gpu_days_gained:,} more (units its sites could power)",
+                markup=False,
+            )
     affected = result.affected()
     if not affected:
         out().print("No target changes.")
         return
     table = Table(
-        "target", "completed before", "after", "delay", "held on due date", "GPU-days lost"
+        "target",
+        "completed before",
+        "after",
+        "delay",
+        "held on due date",
+        "GPU-days lost (held)",
+        "GPU-days lost (powered)",
     )
     for t in affected:
         table.add_row(
@@ -125,6 +147,7 @@ def impact(result: Impact, title: str | None = None) -> None:
             t.delay,
             f"{t.held_at_by_before:,} -> {t.held_at_by_after:,} GPUs",
             fmt(t.gpu_days_lost, "GPU-days"),
+            fmt(t.powered_gpu_days_lost, "GPU-days"),
         )
     out().print(table)
     for t in affected:
