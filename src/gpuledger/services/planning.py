@@ -13,7 +13,15 @@ from datetime import date, timedelta
 
 from gpuledger.domain import Diversion, PolicyName
 from gpuledger.ledger import Ledger
-from gpuledger.planning import DivertChange, Impact, Plan, PlanningSnapshot, impact, plan
+from gpuledger.planning import (
+    DivertChange,
+    Impact,
+    Plan,
+    PlanningSnapshot,
+    impact,
+    plan,
+    with_sites,
+)
 from gpuledger.planning.changes import Change, change_day
 from gpuledger.services.books import books_today
 from gpuledger.services.requests import DEFAULT_POLICY
@@ -21,14 +29,23 @@ from gpuledger.services.requests import DEFAULT_POLICY
 ONE_DAY = timedelta(days=1)
 
 
+def books_snapshot(ledger: Ledger, as_of: date) -> PlanningSnapshot:
+    """The books' snapshot as of ``as_of`` with their sites' power and targets' accepts.
+
+    Every planning path goes through here, so a plan, an impact and the dashboard
+    count units held and units that could be powered the same way.
+    """
+    return with_sites(ledger.snapshot(as_of), ledger.to_scenario(as_of))
+
+
 def snapshot(ledger: Ledger, as_of: date | None = None) -> PlanningSnapshot:
     """The planning snapshot as of ``as_of`` (default: the books' today)."""
-    return ledger.snapshot(as_of or books_today(ledger))
+    return books_snapshot(ledger, as_of or books_today(ledger))
 
 
 def decision_snapshot(ledger: Ledger, on: date) -> PlanningSnapshot:
     """The books as they stood just before a decision taken on ``on`` (as of ``on`` - 1)."""
-    return ledger.snapshot(on - ONE_DAY)
+    return books_snapshot(ledger, on - ONE_DAY)
 
 
 def plan_report(
@@ -47,7 +64,7 @@ def impact_of_change(
     books' today). ``as_of`` evaluates it on the books as of that date instead.
     """
     if as_of is not None:
-        return impact(ledger.snapshot(as_of), change, policy)
+        return impact(books_snapshot(ledger, as_of), change, policy)
     day = change_day(change, snapshot(ledger))
     return impact(decision_snapshot(ledger, day), change, policy)
 
