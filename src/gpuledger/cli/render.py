@@ -278,3 +278,60 @@ def demo(report: DemoReport) -> None:
         console.print(f"[dim]Price: {escape(report.gpu_hour_price_source)}[/]")
     if report.checks:
         claims(report.checks)
+    if report.power is not None:
+        demo_power(report)
+
+
+def demo_power(report: DemoReport) -> None:
+    """The demo's answer to "no place to turn them on": held vs powered, side by side."""
+    p, d, console = report.power, report.record, out()
+    assert p is not None
+    console.rule("[bold]Could the diverted units have been turned on?[/]")
+    console.print(
+        f"Powered = units {p.org}'s sites ({', '.join(p.sites)}) could run by Epoch AI's "
+        "method (TDP x 1.82 system overhead x PUE); held = units in its books.",
+        markup=False,
+    )
+    table = Table(
+        "date",
+        f"{p.org} site capacity",
+        "held without / with the diversion",
+        "powered without / with",
+        f"of the {d.qty:,} it could have powered",
+        title=f"{p.org} on each date (GPUs; the diversion without its payback)",
+    )
+    for day in p.days:
+        table.add_row(
+            day.on.isoformat(),
+            "no stated limit" if day.capacity is None else fmt(day.capacity),
+            f"{day.held_before:,} / {day.held_after:,}",
+            f"{day.powered_before:,} / {day.powered_after:,}",
+            fmt(day.could_power),
+        )
+    console.print(table)
+    for name, held, powered in (
+        ("without the payback", p.gpu_days_lost, p.powered_gpu_days_lost),
+        ("with the payback", p.gpu_days_lost_with_payback, p.powered_gpu_days_lost_with_payback),
+    ):
+        console.print(
+            f"GPU-days lost {name}: {held:,} held, {powered:,} powered "
+            f"({report.record.on.isoformat()} .. {report.window_end.isoformat()}).",
+            markup=False,
+        )
+    for c in p.claims:
+        console.print(
+            f"Claim {c.claim}: {c.qty:,} working on {c.on.isoformat()}; the books hold "
+            f"{c.held:,}; its sites could power "
+            f"{'any number' if c.capacity is None else f'{c.capacity:,}'} "
+            f"({c.mw_stated:,} MW stated; the claim needs about {c.mw_needed} MW).",
+            markup=False,
+        )
+    if p.if_claim_holds is not None:
+        console.print(
+            f"Had the claim been true (power for it from its date, assumed), the diversion "
+            f"would have cost {p.org} {p.if_claim_holds:,} powered GPU-days without the payback.",
+            markup=False,
+        )
+    console.print("[bold]What the public record does not settle[/]")
+    for line in p.unsettled:
+        console.print(f"- {line}", markup=False)
