@@ -142,28 +142,35 @@ def capacity_on(snapshot: PlanningSnapshot, days: IntArray) -> IntArray | None:
 def powered_curves(snapshot: PlanningSnapshot, holdings: IntArray, day0: int) -> IntArray:
     """Units that could be powered ``[consumer, sku, day - day0]`` (module docstring).
 
-    Returns ``holdings`` itself when the snapshot states no power at all.
+    Returns ``holdings`` itself when the snapshot states no power at all. Only
+    consumers with a stated limit (and clusters of such orgs) are computed; the
+    others' rows are their holdings.
     """
     s = snapshot
-    n_cons, n_sku, n_days = holdings.shape
-    cap = capacity_on(s, day0 + np.arange(n_days, dtype=np.int64))
-    if cap is None:
+    if s.power_cap is None or s.power_day is None:
         return holdings
-    out = np.empty_like(holdings)
-    left = np.ones((n_cons, n_days), dtype=np.float64)  # fraction of power not yet used
-    for k in range(n_sku):
-        ck, hk = cap[:, k, :], np.maximum(holdings[:, k, :], 0)
-        limited = ck >= 0
-        room = np.floor(left * np.maximum(ck, 0) + 1e-9).astype(np.int64)
-        pk = np.where(limited, np.minimum(hk, room), hk)
-        out[:, k, :] = pk
-        used = np.where(limited & (ck > 0), pk / np.maximum(ck, 1), 0.0)
-        left = np.maximum(left - used, 0.0)
+    n_cons, n_sku, n_days = holdings.shape
     n_orgs = len(s.orgs)
-    if n_cons > n_orgs:
-        org_of = s.consumer_org[n_orgs:]
-        out[n_orgs:] = np.minimum(out[n_orgs:], out[org_of])
-    assert np.all(out <= np.maximum(holdings, 0)), "powered units never exceed units held"
+    limited = np.flatnonzero(np.any(s.power_cap != NO_LIMIT, axis=(1, 2)))
+    col = np.searchsorted(s.power_day, day0 + np.arange(n_days, dtype=np.int64), side="right")
+    out = holdings.copy()
+    # 1. Each limited consumer: its SKUs in order, each in the power the ones before left.
+    left = np.ones((limited.size, n_days), dtype=np.float64)
+    for k in range(n_sku):
+        ck = s.power_cap[limited, k][:, col]
+        hk = np.maximum(holdings[limited, k, :], 0)
+        bound = ck >= 0
+        room = np.floor(left * np.maximum(ck, 0) + 1e-9).astype(np.int64)
+        pk = np.where(bound, np.minimum(hk, room), hk)
+        out[limited, k, :] = pk
+        used = np.where(bound & (ck > 0), pk / np.maximum(ck, 1), 0.0)
+        left = np.maximum(left - used, 0.0)
+    # 2. A cluster never counts more powered units than its org.
+    clusters = np.arange(n_orgs, n_cons)
+    of_limited = clusters[np.isin(s.consumer_org[clusters], limited)]
+    if of_limited.size:
+        out[of_limited] = np.minimum(out[of_limited], out[s.consumer_org[of_limited]])
+    assert np.all(out[limited] <= np.maximum(holdings[limited], 0)), "powered beyond held"
     return out
 
 
