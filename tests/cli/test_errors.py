@@ -47,6 +47,7 @@ KINDS: dict[str, Kind] = {
     "FILE": Kind(str(SMALL), ("/nonexistent-dir/in.yaml",)),
     "OUT": Kind("out.yaml", ("/nonexistent-dir/out.yaml",)),
     "POLICY": Kind("consigned", ("fairshare", "")),
+    "UNIT": Kind("gpus", ("watts", "")),
     "ROLE": Kind("viewer", ("boss", "")),
     "LOT:QTY": Kind("LOT-A-1:5", ("LOT-A-1", "LOT-A-1:abc", "LOT:A:5"), ("LOT-A-1:0",)),
     "LOT:QTY:FROM:TO": Kind(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -72,9 +72,18 @@ def diversion(report: DiversionReport) -> None:
         out().print(report.approvals.describe(), markup=False)
 
 
-def plan(result: Plan) -> None:
-    """Each target's holdings at ``by``, completion and lateness."""
-    data = result.to_json()
+def _unit_label(doc: dict[str, Any] | None) -> str:
+    """What the counts of ``doc`` are in, for titles."""
+    return "H100-equivalents" if doc and doc.get("unit") == "h100e" else "GPUs"
+
+
+def plan(result: Plan, doc: dict[str, Any] | None = None) -> None:
+    """Each target's holdings (held and powered) at ``by``, completion and lateness.
+
+    ``doc`` is the plan's JSON in the unit asked for (``services.planning.in_unit``).
+    """
+    data = doc or result.to_json()
+    unit = _unit_label(doc)
     table = Table(
         "target",
         "consumer",
@@ -84,14 +93,14 @@ def plan(result: Plan) -> None:
         "powered at by",
         "completed",
         "late",
-        title=f"Plan ({data['policy']}) as of {data['as_of']}",
+        title=f"Plan ({data['policy']}) as of {data['as_of']}, in {unit}",
     )
     for t in data["targets"]:
         late = t["days_late"]
         table.add_row(
             t["id"],
             t["consumer"],
-            fmt(t["qty"], "GPUs"),
+            fmt(t["qty"]),
             t["by"],
             fmt(t["held_at_by"]),
             fmt(t["powered_at_by"]),
@@ -101,29 +110,38 @@ def plan(result: Plan) -> None:
     out().print(table)
     limited = [o for o in data["orgs"] if o["capacity"] is not None]
     if limited:
-        orgs = Table("org", "SKU", "held", "powered", "site capacity", title=f"On {data['as_of']}")
+        orgs = Table(
+            "org", "SKU", "held", "powered", "site capacity", title=f"On {data['as_of']}, in {unit}"
+        )
         for o in limited:
             orgs.add_row(o["org"], o["sku"], fmt(o["held"]), fmt(o["powered"]), fmt(o["capacity"]))
         out().print(orgs)
 
 
-def impact(result: Impact, title: str | None = None) -> None:
-    """An impact: the org-level headline over its window, affected targets, recovery."""
+def impact(result: Impact, title: str | None = None, doc: dict[str, Any] | None = None) -> None:
+    """An impact: the org-level headline over its window, affected targets, recovery.
+
+    ``doc`` is the impact's JSON in the unit asked for (``services.planning.in_unit``);
+    the org lines and the targets' figures are read from it.
+    """
+    data = doc or result.to_json()
+    unit = "H100e-days" if _unit_label(doc) == "H100-equivalents" else "GPU-days"
     out().print(f"[bold]{title or 'Impact'}[/]: {escape(result.change)} (policy {result.policy})")
     window = f"{result.window_start.isoformat()} .. {result.window_end.isoformat()}"
-    for o in result.orgs:
-        if o.gpu_days_lost or o.gpu_days_gained:
+    for o in data["orgs"]:
+        if o["gpu_days_lost"] or o["gpu_days_gained"]:
             out().print(
-                f"  {o.org} ({o.sku}): {o.gpu_days_lost:,} GPU-days held less, "
-                f"{o.gpu_days_gained:,} more, over {window}",
+                f"  {o['org']} ({o['sku']}): {fmt(o['gpu_days_lost'])} {unit} held less, "
+                f"{fmt(o['gpu_days_gained'])} more, over {window}",
                 markup=False,
             )
-        if o.powered_gpu_days_lost != o.gpu_days_lost or o.powered_gpu_days_gained != (
-            o.gpu_days_gained
+        if (o["powered_gpu_days_lost"], o["powered_gpu_days_gained"]) != (
+            o["gpu_days_lost"],
+            o["gpu_days_gained"],
         ):
             out().print(
-                f"  {o.org} ({o.sku}): {o.powered_gpu_days_lost:,} GPU-days powered less, "
-                f"{o.powered_gpu_days_gained:,} more (units its sites could power)",
+                f"  {o['org']} ({o['sku']}): {fmt(o['powered_gpu_days_lost'])} {unit} powered "
+                f"less, {fmt(o['powered_gpu_days_gained'])} more (units its sites could power)",
                 markup=False,
             )
     affected = result.affected()
@@ -136,18 +154,20 @@ def impact(result: Impact, title: str | None = None) -> None:
         "after",
         "delay",
         "held on due date",
-        "GPU-days lost (held)",
-        "GPU-days lost (powered)",
+        f"{unit} lost (held)",
+        f"{unit} lost (powered)",
     )
+    rows = {r["id"]: r for r in data["targets"]}
     for t in affected:
+        r = rows[t.id]
         table.add_row(
             t.id,
             _iso(t.completed_before),
             _iso(t.completed_after),
             t.delay,
-            f"{t.held_at_by_before:,} -> {t.held_at_by_after:,} GPUs",
-            fmt(t.gpu_days_lost, "GPU-days"),
-            fmt(t.powered_gpu_days_lost, "GPU-days"),
+            f"{fmt(r['held_at_by_before'])} -> {fmt(r['held_at_by_after'])} {_unit_label(doc)}",
+            fmt(r["gpu_days_lost"], unit),
+            fmt(r["powered_gpu_days_lost"], unit),
         )
     out().print(table)
     for t in affected:

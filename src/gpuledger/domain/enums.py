@@ -72,6 +72,13 @@ class ClaimKind(StrEnum):
     TARGET = "target"
 
 
+class CountUnit(StrEnum):
+    """What a count of units is shown in: GPUs, or H100-equivalents (each SKU's ``h100e``)."""
+
+    GPUS = "gpus"
+    H100E = "h100e"
+
+
 class PolicyName(StrEnum):
     """How the planner hands out supply (DESIGN section 4)."""
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
-from gpuledger.domain import Diversion, PolicyName
+from gpuledger.domain import Diversion, InvalidInput, PolicyName
+from gpuledger.domain.enums import CountUnit
 from gpuledger.ledger import Ledger
 from gpuledger.planning import (
     DivertChange,
@@ -20,6 +22,7 @@ from gpuledger.planning import (
     PlanningSnapshot,
     impact,
     plan,
+    to_h100e,
     with_sites,
 )
 from gpuledger.planning.changes import Change, change_day
@@ -92,3 +95,58 @@ def impact_of_diversion(
     d = ledger.diversion(diversion_id).diversion
     change = divert_change(d if with_payback else replace(d, payback=()))
     return impact(decision_snapshot(ledger, d.on), change, policy)
+
+
+#: The count fields of plan and impact rows (each row names its ``sku``).
+_COUNTS = frozenset(
+    {
+        "qty",
+        "held_at_by",
+        "powered_at_by",
+        "held",
+        "powered",
+        "capacity",
+        "gpu_days_lost",
+        "gpu_days_gained",
+        "powered_gpu_days_lost",
+        "powered_gpu_days_gained",
+        "held_at_window_end_before",
+        "held_at_window_end_after",
+        "powered_at_window_end_before",
+        "powered_at_window_end_after",
+        "held_at_by_before",
+        "held_at_by_after",
+        "powered_at_by_before",
+        "powered_at_by_after",
+        "short_at_by_before",
+        "short_at_by_after",
+    }
+)
+
+
+def in_unit(doc: dict[str, Any], snapshot: PlanningSnapshot, unit: CountUnit) -> dict[str, Any]:
+    """A plan's or impact's JSON with its counts in ``unit``, saying which (``"unit"``).
+
+    In H100-equivalents every count of a row (``targets``, ``orgs``) is multiplied
+    by its SKU's ``h100e``; nothing else changes.
+
+    Raises:
+        InvalidInput: a row's SKU states no H100-equivalent factor.
+    """
+    out = {"unit": str(unit), **doc}
+    if unit is CountUnit.GPUS:
+        return out
+    for key in ("targets", "orgs"):
+        out[key] = [_row_in_h100e(row, snapshot) for row in doc.get(key, [])]
+    return out
+
+
+def _row_in_h100e(row: dict[str, Any], snapshot: PlanningSnapshot) -> dict[str, Any]:
+    sku = snapshot.skus.index(row["sku"])
+    factor = to_h100e(snapshot, sku, 1.0)
+    if factor is None:
+        raise InvalidInput(
+            f"SKU {row['sku']!r} states no H100-equivalent factor (h100e); show GPUs instead",
+            field="unit",
+        )
+    return {k: (v * factor if k in _COUNTS and isinstance(v, int) else v) for k, v in row.items()}

@@ -37,6 +37,7 @@ from gpuledger.domain import (
     PolicyName,
     TransferKind,
 )
+from gpuledger.domain.enums import CountUnit
 from gpuledger.domain.ids import diversion_id, movement_id
 from gpuledger.domain.limits import (
     DAYS_MAX,
@@ -211,6 +212,15 @@ def parse_policy(text: str | PolicyName | None, field: str = "policy") -> Policy
     if isinstance(text, PolicyName):
         return text
     return parse_choice(text, PolicyName, field)
+
+
+def parse_unit(text: str | CountUnit | None, field: str = "unit") -> CountUnit:
+    """What counts are shown in (``gpus`` or ``h100e``); GPUs when none is given."""
+    if text is None:
+        return CountUnit.GPUS
+    if isinstance(text, CountUnit):
+        return text
+    return parse_choice(text, CountUnit, field)
 
 
 def parse_input_file(text: str, field: str) -> Path:
