@@ -155,3 +155,18 @@ def test_site_records_match_epoch_unit_counts() -> None:
     assert site_capacity(h100, SITES[2], params, date(2024, 8, 11)) == 25301
     assert site_capacity(h100, SITES[2], params, date(2024, 9, 2)) == 100056
     assert Cluster(id="c", org="tesla", site="giga-texas").site == "giga-texas"
+
+
+def test_the_dashboard_headline_shows_both_measures() -> None:
+    from gpuledger.demo import FOUNDING_DIVERSION
+    from gpuledger.services.dashboard import headline
+
+    ledger = Ledger.open("sqlite://")
+    try:
+        ledger.import_scenario(load_scenario(demo_scenario_path()))
+        books = BooksWithSites(ledger)
+        h = headline(books, ledger.diversion(FOUNDING_DIVERSION))  # type: ignore[arg-type]
+    finally:
+        ledger.close()
+    assert (h.gpu_days_without_payback, h.powered_gpu_days_without_payback) == (4_560_000, 0)
+    assert h.to_json()["powered_gpu_days_without_payback"] == 0
