@@ -21,6 +21,7 @@ from gpuledger.domain.dates import day_end, day_start
 from gpuledger.domain.enums import (
     Bucket,
     ClaimKind,
+    CountUnit,
     Decision,
     DiversionStatus,
     DocumentKind,
@@ -85,6 +86,7 @@ __all__ = [
     "Claim",
     "ClaimKind",
     "Cluster",
+    "CountUnit",
     "Decision",
     "Delivery",
     "Diversion",

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from gpuledger.domain import (
+    CountUnit,
     Diversion,
     DiversionStatus,
     InvalidInput,
@@ -37,7 +38,6 @@ from gpuledger.domain import (
     PolicyName,
     TransferKind,
 )
-from gpuledger.domain.enums import CountUnit
 from gpuledger.domain.ids import diversion_id, movement_id
 from gpuledger.domain.limits import (
     DAYS_MAX,
@@ -214,15 +214,6 @@ def parse_policy(text: str | PolicyName | None, field: str = "policy") -> Policy
     return parse_choice(text, PolicyName, field)
 
 
-def parse_unit(text: str | CountUnit | None, field: str = "unit") -> CountUnit:
-    """What counts are shown in (``gpus`` or ``h100e``); GPUs when none is given."""
-    if text is None:
-        return CountUnit.GPUS
-    if isinstance(text, CountUnit):
-        return text
-    return parse_choice(text, CountUnit, field)
-
-
 def parse_input_file(text: str, field: str) -> Path:
     """A file to read: it must exist."""
     path = Path(text).expanduser()
@@ -242,6 +233,15 @@ def parse_output_file(text: str, field: str) -> Path:
 
 
 # --------------------------------------------------------------------------- colon syntaxes
+
+
+def parse_unit(text: str | CountUnit | None, field: str = "unit") -> CountUnit:
+    """What counts are shown in (``gpus`` or ``h100e``); GPUs when none is given."""
+    if text is None:
+        return CountUnit.GPUS
+    if isinstance(text, CountUnit):
+        return text
+    return parse_choice(text, CountUnit, field)
 
 
 def _shape(pattern: re.Pattern[str], text: str, field: str, syntax: str) -> tuple[str, ...]:
