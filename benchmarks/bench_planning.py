@@ -13,7 +13,10 @@ it measures, as ratios to the planner:
   the lot x target problem itself, and HiGHS (scipy ``linprog``) on the lot x
   target problem while it is small; objectives checked equal to the planner's.
   ``planner/peer`` below 1 means the planner is faster;
-- ``impact`` of a diversion at company size.
+- ``impact`` of a diversion at company size;
+- a plan with power caps (every org with a site whose power steps up four
+  times, Epoch AI's method) against the same plan uncapped (issue 13: the cap
+  must not cost more than 2x).
 
 Aims (issue 3, 2 cores): world consigned and priority < 1 s, fair-share < 3 s,
 optimal < 10 s; impact at company size < 50 ms.
@@ -35,7 +38,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from benchmarks.fleet import SIZES, FleetSize, make_fleet
-from gpuledger.domain import PolicyName
+from gpuledger.domain import PolicyName, PowerStep, Scenario, Site, Sku
 from gpuledger.planning import (
     DivertChange,
     PlanningSnapshot,
@@ -44,6 +47,7 @@ from gpuledger.planning import (
     impact,
     plan,
     serving_order,
+    with_sites,
 )
 from gpuledger.planning.plan import make_problem, plan_day0
 from gpuledger.planning.policies import run_passes
@@ -55,6 +59,8 @@ AIMS = {
     ("world", "optimal"): 10.0,
     ("company", "impact"): 0.050,
 }
+#: A plan with power caps may take at most this many times the uncapped plan.
+POWER_CAP_RATIO_MAX = 2.0
 
 
 def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -331,6 +337,30 @@ def peers(s: PlanningSnapshot, size: str, repeat: int, report: Callable[..., Non
 # --------------------------------------------------------------------------- main
 
 
+def power_capped(s: PlanningSnapshot, seed: int) -> PlanningSnapshot:
+    """``s`` with one site per org whose power steps up four times over the horizon.
+
+    Each site ends able to run about 60% of the units its org is ever supplied
+    (so the cap binds), by Epoch AI's method at the default overhead and PUE.
+    """
+    rng = np.random.default_rng(seed)
+    skus = tuple(Sku(id=k, tdp_w=700.0, h100e=1.0) for k in s.skus)
+    per_org = np.bincount(s.supply_holder, weights=s.supply_qty, minlength=len(s.orgs))
+    watts = 700.0 * 1.82 * 1.2
+    span = (s.horizon_end - s.as_of).days
+    sites = []
+    for o, org in enumerate(s.orgs):
+        full = 0.6 * float(per_org[o]) * watts / 1e6
+        days = sorted(rng.choice(np.arange(-365, span), size=4, replace=False).tolist())
+        steps = tuple(
+            PowerStep(s.as_of + timedelta(days=int(d)), round(full * (i + 1) / 4, 3))
+            for i, d in enumerate(days)
+        )
+        sites.append(Site(id=f"site-{org}", org=org, power=steps))
+    scenario = Scenario(name="bench", as_of=s.as_of, skus=skus, sites=tuple(sites))
+    return with_sites(s, scenario)
+
+
 def run(sizes: list[str], repeat: int, seed: int, dense: bool = True) -> list[dict[str, Any]]:
     """Measure and print; return the result rows."""
     out: list[dict[str, Any]] = []
@@ -355,6 +385,23 @@ def run(sizes: list[str], repeat: int, seed: int, dense: bool = True) -> list[di
             reps = 1 if (policy is PolicyName.OPTIMAL and size == "world") else repeat
             secs, plans[policy] = best_of(reps, partial(plan, s, policy))
             report(size, str(policy), secs, f"objective {plans[policy].objective:.6g}")
+        # a plan with power caps against the same plan uncapped
+        t = time.perf_counter()
+        capped = power_capped(s, seed)
+        report(size, "attach power caps", time.perf_counter() - t, f"{len(s.orgs)} sites")
+        for policy in (PolicyName.CONSIGNED, PolicyName.PRIORITY):
+            secs_u, _ = best_of(repeat, partial(plan, s, policy))
+            secs_c, p = best_of(repeat, partial(plan, capped, policy))
+            short = int((p.holdings - p.powered).sum())
+            ratio = secs_c / max(secs_u, 1e-9)
+            ok = "met" if ratio <= POWER_CAP_RATIO_MAX else "MISSED"
+            report(
+                size,
+                f"{policy}, power-capped",
+                secs_c,
+                f"x{ratio:.2f} the uncapped plan (aim <= {POWER_CAP_RATIO_MAX:g}x: {ok}); "
+                f"{short:,} unit-days held but not powered",
+            )
         # priority against a pure-Python loop
         secs_py, done = best_of(1, partial(python_priority, s))
         same = done == plans[PolicyName.PRIORITY].target_completed_day.tolist()

@@ -331,3 +331,14 @@ def test_governed_diversion_needs_both_sides_and_an_auditor(
     assert code == 0 and out.strip().endswith("posted")
     held = {(r["owner"], r["bucket"]): r["posted"] for r in balances(capsys, books)["balances"]}  # type: ignore[index, union-attr]
     assert held[("org:alpha", "stock")] == 200 + 100  # LOT-A-2 remainder + the diverted units
+
+
+def test_plan_unit_option(books: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--db", books, "plan", "--unit", "gpus", "--json")
+    assert code == 0, err
+    assert json.loads(out)["unit"] == "gpus"
+    # the small example states no H100-equivalent factor: refused in one line, exit 2
+    code, out, err = run(capsys, "--db", books, "plan", "--unit", "h100e")
+    assert code == 2 and "h100e" in err and "Traceback" not in err
+    code, _, err = run(capsys, "--db", books, "impact", "--diversion", "D-1", "--unit", "watts")
+    assert code == 2 and "--unit" in err

@@ -183,7 +183,7 @@ def test_arrived_stock_is_not_pooled(builder) -> None:
 
 def test_json_contract(two_orgs) -> None:
     out = plan(two_orgs, PolicyName.PRIORITY).to_json()
-    assert set(out) == {"policy", "as_of", "targets", "pools_supply", "moved_between_orgs"}
+    assert set(out) == {"policy", "as_of", "targets", "orgs", "pools_supply", "moved_between_orgs"}
     # issue 12.7: a pooled plan says so and names what moved between orgs
     assert out["pools_supply"] is True
     assert [m["note"] for m in out["moved_between_orgs"]] == [
@@ -198,6 +198,7 @@ def test_json_contract(two_orgs) -> None:
         "qty": 120,
         "by": "2024-02-15",
         "held_at_by": 70,
+        "powered_at_by": 70,  # no site: nothing caps
         "completed_on": "2024-03-01",
         "days_late": 15,
     }

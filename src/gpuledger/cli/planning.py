@@ -30,20 +30,38 @@ CHANGE_NAMES = {
 }
 
 
-def plan(policy: PolicyOption = None, as_of: AsOfOption = None, as_json: JsonFlag = False) -> None:
-    """Plan who gets supply and when each target completes."""
+#: ``--unit``: what counts are shown in.
+UnitOption = Annotated[
+    str | None,
+    value(
+        "UNIT",
+        "Show counts in gpus or h100e (H100-equivalents: each SKU's h100e factor; default gpus).",
+        "--unit",
+    ),
+]
+
+
+def plan(
+    policy: PolicyOption = None,
+    as_of: AsOfOption = None,
+    unit: UnitOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Plan who gets supply and when each target completes (units held and powered)."""
     chosen = rq.parse_policy(policy, "--policy")
     day = rq.parse_optional_date(as_of, "--as-of")
-    from gpuledger.services.planning import plan_report
+    shown = rq.parse_unit(unit, "--unit")
+    from gpuledger.services.planning import in_unit, plan_report
 
     with books() as ledger:
         result = plan_report(ledger, chosen, day)
+    doc = in_unit(result.to_json(), result.snapshot, shown)
     if as_json:
-        print_json(result.to_json())
+        print_json(doc)
         return
     from gpuledger.cli import render
 
-    render.plan(result)
+    render.plan(result, doc)
 
 
 def impact(
@@ -69,11 +87,13 @@ def impact(
         str | None, value("DATE", "Evaluate on the books as of this date.", "--as-of")
     ] = None,
     policy: PolicyOption = None,
+    unit: UnitOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """What a change costs each target: delay, GPU-days lost, and how to recover."""
+    """What a change costs each target: delay, GPU-days lost (held and powered), recovery."""
     chosen = rq.parse_policy(policy, "--policy")
     day = rq.parse_optional_date(as_of, "--as-of")
+    shown = rq.parse_unit(unit, "--unit")
     change = None
     if diversion is None:
         change = rq.parse_change(
@@ -92,7 +112,7 @@ def impact(
         rq.check_one_subject(
             ident, [*given.values(), priority, on, *(payback or [])], "--diversion"
         )
-    from gpuledger.services.planning import impact_of_change, impact_of_diversion
+    from gpuledger.services.planning import impact_of_change, impact_of_diversion, in_unit
 
     with books() as ledger:
         if ident is not None:
@@ -100,12 +120,13 @@ def impact(
         else:
             assert change is not None
             result = impact_of_change(ledger, change, chosen, day)
+    doc = in_unit(result.to_json(), result.before.snapshot, shown)
     if as_json:
-        print_json(result.to_json())
+        print_json(doc)
         return
     from gpuledger.cli import render
 
-    render.impact(result)
+    render.impact(result, doc=doc)
 
 
 def forecast(

@@ -124,42 +124,76 @@ def diversion(report: DiversionReport) -> None:
         out().print(report.approvals.describe(), markup=False)
 
 
-def plan(result: Plan) -> None:
-    """Each target's holdings at ``by``, completion and lateness."""
-    data = result.to_json()
+def _unit_label(doc: dict[str, Any] | None) -> str:
+    """What the counts of ``doc`` are in, for titles."""
+    return "H100-equivalents" if doc and doc.get("unit") == "h100e" else "GPUs"
+
+
+def plan(result: Plan, doc: dict[str, Any] | None = None) -> None:
+    """Each target's holdings (held and powered) at ``by``, completion and lateness.
+
+    ``doc`` is the plan's JSON in the unit asked for (``services.planning.in_unit``).
+    """
+    data = doc or result.to_json()
+    unit = _unit_label(doc)
     table = Table(
         "target",
         "consumer",
         "qty",
         "by",
         "held at by",
+        "powered at by",
         "completed",
         "late",
-        title=f"Plan ({data['policy']}) as of {data['as_of']}",
+        title=f"Plan ({data['policy']}) as of {data['as_of']}, in {unit}",
     )
     for t in data["targets"]:
         late = t["days_late"]
         table.add_row(
             t["id"],
             t["consumer"],
-            fmt(t["qty"], "GPUs"),
+            fmt(t["qty"]),
             t["by"],
             fmt(t["held_at_by"]),
+            fmt(t["powered_at_by"]),
             t["completed_on"] or "never",
             "never in horizon" if late is None else ("on time" if late == 0 else f"{late:,} days"),
         )
     out().print(table)
+    limited = [o for o in data["orgs"] if o["capacity"] is not None]
+    if limited:
+        orgs = Table(
+            "org", "SKU", "held", "powered", "site capacity", title=f"On {data['as_of']}, in {unit}"
+        )
+        for o in limited:
+            orgs.add_row(o["org"], o["sku"], fmt(o["held"]), fmt(o["powered"]), fmt(o["capacity"]))
+        out().print(orgs)
 
 
-def impact(result: Impact, title: str | None = None) -> None:
-    """An impact: the org-level headline over its window, affected targets, recovery."""
+def impact(result: Impact, title: str | None = None, doc: dict[str, Any] | None = None) -> None:
+    """An impact: the org-level headline over its window, affected targets, recovery.
+
+    ``doc`` is the impact's JSON in the unit asked for (``services.planning.in_unit``);
+    the org lines and the targets' figures are read from it.
+    """
+    data = doc or result.to_json()
+    unit = "H100e-days" if _unit_label(doc) == "H100-equivalents" else "GPU-days"
     out().print(f"[bold]{title or 'Impact'}[/]: {escape(result.change)} (policy {result.policy})")
     window = f"{result.window_start.isoformat()} .. {result.window_end.isoformat()}"
-    for o in result.orgs:
-        if o.gpu_days_lost or o.gpu_days_gained:
+    for o in data["orgs"]:
+        if o["gpu_days_lost"] or o["gpu_days_gained"]:
             out().print(
-                f"  {o.org} ({o.sku}): {o.gpu_days_lost:,} GPU-days held less, "
-                f"{o.gpu_days_gained:,} more, over {window}",
+                f"  {o['org']} ({o['sku']}): {fmt(o['gpu_days_lost'])} {unit} held less, "
+                f"{fmt(o['gpu_days_gained'])} more, over {window}",
+                markup=False,
+            )
+        if (o["powered_gpu_days_lost"], o["powered_gpu_days_gained"]) != (
+            o["gpu_days_lost"],
+            o["gpu_days_gained"],
+        ):
+            out().print(
+                f"  {o['org']} ({o['sku']}): {fmt(o['powered_gpu_days_lost'])} {unit} powered "
+                f"less, {fmt(o['powered_gpu_days_gained'])} more (units its sites could power)",
                 markup=False,
             )
     affected = result.affected()
@@ -167,16 +201,25 @@ def impact(result: Impact, title: str | None = None) -> None:
         out().print("No target changes.")
         return
     table = Table(
-        "target", "completed before", "after", "delay", "held on due date", "GPU-days lost"
+        "target",
+        "completed before",
+        "after",
+        "delay",
+        "held on due date",
+        f"{unit} lost (held)",
+        f"{unit} lost (powered)",
     )
+    rows = {r["id"]: r for r in data["targets"]}
     for t in affected:
+        r = rows[t.id]
         table.add_row(
             t.id,
             _iso(t.completed_before),
             _iso(t.completed_after),
             t.delay,
-            f"{t.held_at_by_before:,} -> {t.held_at_by_after:,} GPUs",
-            fmt(t.gpu_days_lost, "GPU-days"),
+            f"{fmt(r['held_at_by_before'])} -> {fmt(r['held_at_by_after'])} {_unit_label(doc)}",
+            fmt(r["gpu_days_lost"], unit),
+            fmt(r["powered_gpu_days_lost"], unit),
         )
     out().print(table)
     for t in affected:
@@ -320,3 +363,60 @@ def demo(report: DemoReport) -> None:
         console.print(f"[dim]Price: {escape(report.gpu_hour_price_source)}[/]")
     if report.checks:
         claims(report.checks)
+    if report.power is not None:
+        demo_power(report)
+
+
+def demo_power(report: DemoReport) -> None:
+    """The demo's answer to "no place to turn them on": held vs powered, side by side."""
+    p, d, console = report.power, report.record, out()
+    assert p is not None
+    console.rule("[bold]Could the diverted units have been turned on?[/]")
+    console.print(
+        f"Powered = units {p.org}'s sites ({', '.join(p.sites)}) could run by Epoch AI's "
+        "method (TDP x 1.82 system overhead x PUE); held = units in its books.",
+        markup=False,
+    )
+    table = Table(
+        "date",
+        f"{p.org} site capacity",
+        "held without / with the diversion",
+        "powered without / with",
+        f"of the {d.qty:,} it could have powered",
+        title=f"{p.org} on each date (GPUs; the diversion without its payback)",
+    )
+    for day in p.days:
+        table.add_row(
+            day.on.isoformat(),
+            "no stated limit" if day.capacity is None else fmt(day.capacity),
+            f"{day.held_before:,} / {day.held_after:,}",
+            f"{day.powered_before:,} / {day.powered_after:,}",
+            fmt(day.could_power),
+        )
+    console.print(table)
+    for name, held, powered in (
+        ("without the payback", p.gpu_days_lost, p.powered_gpu_days_lost),
+        ("with the payback", p.gpu_days_lost_with_payback, p.powered_gpu_days_lost_with_payback),
+    ):
+        console.print(
+            f"GPU-days lost {name}: {held:,} held, {powered:,} powered "
+            f"({report.record.on.isoformat()} .. {report.window_end.isoformat()}).",
+            markup=False,
+        )
+    for c in p.claims:
+        console.print(
+            f"Claim {c.claim}: {c.qty:,} working on {c.on.isoformat()}; the books hold "
+            f"{c.held:,}; its sites could power "
+            f"{'any number' if c.capacity is None else f'{c.capacity:,}'} "
+            f"({c.mw_stated:,} MW stated; the claim needs about {c.mw_needed} MW).",
+            markup=False,
+        )
+    if p.if_claim_holds is not None:
+        console.print(
+            f"Had the claim been true (power for it from its date, assumed), the diversion "
+            f"would have cost {p.org} {p.if_claim_holds:,} powered GPU-days without the payback.",
+            markup=False,
+        )
+    console.print("[bold]What the public record does not settle[/]")
+    for line in p.unsettled:
+        console.print(f"- {line}", markup=False)

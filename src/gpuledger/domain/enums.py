@@ -82,6 +82,13 @@ class ClaimVerdict(StrEnum):
     NOT_CHECKED = "not checked"
 
 
+class CountUnit(StrEnum):
+    """What a count of units is shown in: GPUs, or H100-equivalents (each SKU's ``h100e``)."""
+
+    GPUS = "gpus"
+    H100E = "h100e"
+
+
 class PolicyName(StrEnum):
     """How the planner hands out supply (DESIGN section 4)."""
 

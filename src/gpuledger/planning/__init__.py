@@ -11,7 +11,10 @@ the package's public API (the forecast uses nothing else):
   ``passes`` as :class:`OrderedPass` values when it is made of ordered passes,
   ``allocate``); :func:`registered` lists them;
 - plans: :func:`plan` -> :class:`Plan` (rows :class:`PlanTarget`,
-  :class:`PooledMove`); :func:`plan_day0`; :func:`check_plan`;
+  :class:`PlanOrg`, :class:`PooledMove`); :func:`plan_day0`; :func:`check_plan`;
+- sites, power and substitution: :func:`with_sites` (a snapshot with the
+  scenario's powered capacity, targets' ``accepts`` and H100-equivalents);
+  :func:`to_h100e`;
 - changes: :class:`DivertChange`, :class:`SlipChange`, :class:`NewOrderChange`,
   :class:`PriorityChange` (:class:`Change`), :func:`change_day`;
 - impact: :func:`impact`, :func:`impact_of_posted` -> :class:`Impact` (rows
@@ -45,8 +48,9 @@ from gpuledger.planning.impact import (
 from gpuledger.planning.invariants import check_plan
 from gpuledger.planning.keep_past import plan_from
 from gpuledger.planning.order import ServingOrder, serving_order
-from gpuledger.planning.plan import Plan, PlanTarget, PooledMove, plan, plan_day0
+from gpuledger.planning.plan import Plan, PlanOrg, PlanTarget, PooledMove, plan, plan_day0
 from gpuledger.planning.policies import OrderedPass, Policy, get_policy, registered
+from gpuledger.planning.power import to_h100e, with_sites
 from gpuledger.planning.recovery import GiveWay, PaybackLot, Recovery
 from gpuledger.planning.snapshot import FloatArray, IntArray, PlanningSnapshot, SupplyKind
 
@@ -63,6 +67,7 @@ __all__ = [
     "OrgImpact",
     "PaybackLot",
     "Plan",
+    "PlanOrg",
     "PlanTarget",
     "PlanningSnapshot",
     "Policy",
@@ -89,4 +94,6 @@ __all__ = [
     "plan_from",
     "registered",
     "serving_order",
+    "to_h100e",
+    "with_sites",
 ]

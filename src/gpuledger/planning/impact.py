@@ -13,6 +13,9 @@ Definitions (DESIGN section 5; written once, here and in docs/planning.md):
   ``gpu_days_lost`` = the sum over the window's days of ``max(0, held before -
   held after)``; ``gpu_days_gained`` the same with the sides swapped. One GPU held
   one day less is one GPU-day, however many targets it counts for.
+  ``powered_gpu_days_lost`` / ``_gained``: the same area counting only units that
+  could have been powered (:mod:`gpuledger.planning.power`): a diversion from an
+  org whose sites were full costs it GPU-days held but no powered GPU-days.
 - **Per target.** ``completed_before`` / ``completed_after`` (see
   :mod:`gpuledger.planning.plan`); ``delay_days`` = after - before when both
   complete; ``delay`` says it in words: ``+N days``, ``-N days``, ``now completes``,
@@ -25,7 +28,9 @@ Definitions (DESIGN section 5; written once, here and in docs/planning.md):
   falls in the target's *band*, the units it adds to its org in fill order (its
   need, :mod:`gpuledger.planning.order`, on the family's line of units). Bands of
   one org never overlap, so the targets of an org never sum to more than the org's
-  ``gpu_days_lost`` over the same window.
+  ``gpu_days_lost`` over the same window. ``powered_gpu_days_lost``: the same on
+  the powered curves; ``powered_at_by_before`` / ``_after`` the powered units on
+  the due date.
 - **Recovery** (:mod:`gpuledger.planning.recovery`) for each target the change
   harms: ``shortfall`` = ``min(qty, held before) - min(qty, held after)`` on
   ``needed_on`` = its due date, or its completion date before the change when
@@ -62,14 +67,22 @@ __all__ = ["Impact", "OrgImpact", "TargetImpact", "affected_targets", "impact", 
 
 @dataclass(frozen=True)
 class OrgImpact:
-    """The headline: GPU-days an org (its clusters included) held less, or more, in the window."""
+    """The headline: GPU-days an org (its clusters included) held less, or more, in the window.
+
+    ``gpu_days_*`` count units held; ``powered_gpu_days_*`` only units its sites
+    could have powered (equal when no site states a capacity).
+    """
 
     org: str
     sku: str
     gpu_days_lost: int
     gpu_days_gained: int
+    powered_gpu_days_lost: int
+    powered_gpu_days_gained: int
     held_at_window_end_before: int
     held_at_window_end_after: int
+    powered_at_window_end_before: int
+    powered_at_window_end_after: int
 
 
 @dataclass(frozen=True)
@@ -87,9 +100,12 @@ class TargetImpact:
     delay: str
     held_at_by_before: int
     held_at_by_after: int
+    powered_at_by_before: int
+    powered_at_by_after: int
     short_at_by_before: int
     short_at_by_after: int
     gpu_days_lost: int
+    powered_gpu_days_lost: int
     verdict: str
 
     @property
@@ -192,8 +208,9 @@ def impact(
     start, end = _window(s, on, window_end)
     # 2. The org level, then each target.
     orgs = tuple(_org_rows(before, after, start, end))
-    lost = _band_losses(before, after, start, end)
-    targets = tuple(_target_rows(before, after, lost))
+    lost = _band_losses(before, after, start, end, powered=False)
+    lost_powered = _band_losses(before, after, start, end, powered=True)
+    targets = tuple(_target_rows(before, after, lost, lost_powered))
     # 3. Recovery and explanations for each target the change harms.
     decision = decision_day or on
     receivers = _receivers(change, s, targets, orgs)
@@ -235,11 +252,13 @@ def _window(s: PlanningSnapshot, on: date, end: date | None) -> tuple[date, date
     return on, max(min(end or latest, s.horizon_end), on)
 
 
-def _curves_on(p: Plan, rows: IntArray, start: int, end: int) -> IntArray:
-    """Holdings rows ``consumer * n_sku + sku`` on days ``start`` .. ``end`` (inclusive)."""
+def _curves_on(p: Plan, rows: IntArray, start: int, end: int, *, powered: bool = False) -> IntArray:
+    """Holdings rows ``consumer * n_sku + sku`` on days ``start`` .. ``end`` (inclusive);
+    the powered units when ``powered``."""
     days = np.arange(start, end + 1)
     col = np.clip(days - p.day0, 0, p.n_days - 1)
-    curves = p.holdings.reshape(-1, p.n_days)[rows][:, col]
+    source = p.powered if powered else p.holdings
+    curves = source.reshape(-1, p.n_days)[rows][:, col]
     return np.where(days[None, :] < p.day0, 0, curves)
 
 
@@ -247,23 +266,34 @@ def _org_rows(before: Plan, after: Plan, start: date, end: date) -> Iterator[Org
     s = before.snapshot
     n_orgs, n_sku = len(s.orgs), len(s.skus)
     rows = np.arange(n_orgs * n_sku, dtype=np.int64)
-    hb = _curves_on(before, rows, start.toordinal(), end.toordinal())
-    ha = _curves_on(after, rows, start.toordinal(), end.toordinal())
+    a, b = start.toordinal(), end.toordinal()
+    hb, ha = _curves_on(before, rows, a, b), _curves_on(after, rows, a, b)
+    pb, pa = (_curves_on(x, rows, a, b, powered=True) for x in (before, after))
     lost = np.clip(hb - ha, 0, None).sum(axis=1)
     gained = np.clip(ha - hb, 0, None).sum(axis=1)
-    for r in np.flatnonzero((lost > 0) | (gained > 0)).tolist():
+    p_lost = np.clip(pb - pa, 0, None).sum(axis=1)
+    p_gained = np.clip(pa - pb, 0, None).sum(axis=1)
+    if s.power_cap is None:  # no site states a capacity: the two measures agree
+        assert np.array_equal(p_lost, lost) and np.array_equal(p_gained, gained)
+    moved = (lost > 0) | (gained > 0) | (p_lost > 0) | (p_gained > 0)
+    for r in np.flatnonzero(moved).tolist():
         yield OrgImpact(
             org=s.orgs[r // n_sku],
             sku=s.skus[r % n_sku],
             gpu_days_lost=int(lost[r]),
             gpu_days_gained=int(gained[r]),
+            powered_gpu_days_lost=int(p_lost[r]),
+            powered_gpu_days_gained=int(p_gained[r]),
             held_at_window_end_before=int(hb[r, -1]),
             held_at_window_end_after=int(ha[r, -1]),
+            powered_at_window_end_before=int(pb[r, -1]),
+            powered_at_window_end_after=int(pa[r, -1]),
         )
 
 
-def _band_losses(before: Plan, after: Plan, start: date, end: date) -> IntArray:
-    """Per target, its org's GPU-days lost within the target's band of units."""
+def _band_losses(before: Plan, after: Plan, start: date, end: date, *, powered: bool) -> IntArray:
+    """Per target, its org's GPU-days lost within the target's band of units
+    (held, or on the powered curves when ``powered``)."""
     s = before.snapshot
     n_sku = len(s.skus)
     family = s.consumer_org[s.target_consumer]
@@ -277,19 +307,22 @@ def _band_losses(before: Plan, after: Plan, start: date, end: date) -> IntArray:
         low[i] = below.get(key, 0)
         below[key] = low[i] + int(need[i])
     rows = (family * n_sku + s.target_sku).astype(np.int64)
-    hb = _curves_on(before, rows, start.toordinal(), end.toordinal())
-    ha = _curves_on(after, rows, start.toordinal(), end.toordinal())
+    hb = _curves_on(before, rows, start.toordinal(), end.toordinal(), powered=powered)
+    ha = _curves_on(after, rows, start.toordinal(), end.toordinal(), powered=powered)
     band_b = np.clip(hb - low[:, None], 0, need[:, None])
     band_a = np.clip(ha - low[:, None], 0, need[:, None])
     lost: IntArray = np.clip(band_b - band_a, 0, None).sum(axis=1).astype(np.int64)
     return lost
 
 
-def _target_rows(before: Plan, after: Plan, lost: IntArray) -> Iterator[TargetImpact]:
+def _target_rows(
+    before: Plan, after: Plan, lost: IntArray, lost_powered: IntArray
+) -> Iterator[TargetImpact]:
     s = before.snapshot
     for i, (b, a) in enumerate(zip(before.targets, after.targets, strict=True)):
         cb, ca = b.completed_on, a.completed_on
-        label = delay_label(cb, ca, b.held_at_by != a.held_at_by or int(lost[i]) > 0)
+        moved = b.held_at_by != a.held_at_by or int(lost[i]) > 0 or int(lost_powered[i]) > 0
+        label = delay_label(cb, ca, moved or b.powered_at_by != a.powered_at_by)
         short_b, short_a = max(0, b.qty - b.held_at_by), max(0, a.qty - a.held_at_by)
         yield TargetImpact(
             id=b.id,
@@ -303,9 +336,12 @@ def _target_rows(before: Plan, after: Plan, lost: IntArray) -> Iterator[TargetIm
             delay=label,
             held_at_by_before=b.held_at_by,
             held_at_by_after=a.held_at_by,
+            powered_at_by_before=b.powered_at_by,
+            powered_at_by_after=a.powered_at_by,
             short_at_by_before=short_b,
             short_at_by_after=short_a,
             gpu_days_lost=int(lost[i]),
+            powered_gpu_days_lost=int(lost_powered[i]),
             verdict=verdict(b.id, b.qty, b.by, cb, ca, label, short_a, s.horizon_end),
         )
 

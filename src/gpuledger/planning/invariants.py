@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gpuledger.planning.policies._base import allowed
+
 if TYPE_CHECKING:
     from gpuledger.planning.plan import Plan
 
@@ -40,7 +42,7 @@ def check_plan(p: Plan) -> None:
     n_rows, n_targets = s.supply_qty.size, s.target_qty.size
     # 1. The pieces themselves.
     _require(bool(np.all(a.qty > 0)) and bool(np.all(r.qty > 0)), "a piece of 0 or fewer units")
-    _require(bool(np.all(s.supply_sku[a.row] == s.target_sku[a.target])), "a piece of another SKU")
+    _require(bool(np.all(allowed(s, a.row, a.target))), "a piece of a SKU not accepted")
     _require(bool(np.all(a.day >= s.supply_day[a.row])), "a piece before its row arrives")
     _require(bool(np.all(a.day <= s.horizon_day)), "a piece after the horizon")
     # 2. Per supply row: held by targets between 0 and the row's quantity.

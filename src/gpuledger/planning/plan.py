@@ -12,6 +12,14 @@ Semantics (DESIGN section 4; the choices where it is not exact are marked *choic
   org are every unit its family receives (assigned to any of its targets, its
   clusters' included, plus units no target took that it holds in the books).
   ``holdings[consumer, sku, day - day0]`` is that cumulative count.
+- **Held and powered** (:mod:`gpuledger.planning.power`): ``powered`` has the
+  same shape and counts, of the units held, those the consumer's sites could
+  power that day; equal to ``holdings`` where no site states a capacity.
+  ``powered_at_by`` is the consumer's powered units on ``by``; the plan's ``orgs``
+  rows give, per org and SKU on ``as_of``, units held, units powered and the
+  capacity (None: no stated limit).
+- **Substitution**: a target that ``accepts`` other SKUs may be filled by them
+  one-for-one, under every policy (:mod:`gpuledger.planning.policies`).
 - **Needs and serving order**: :mod:`gpuledger.planning.order`.
 - **Per target.** ``completed_on`` is the first day from which the consumer holds
   ``qty`` through the target's ``by`` (or, if it does not hold ``qty`` on ``by``,
@@ -36,7 +44,7 @@ plan before it is returned.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +55,7 @@ from gpuledger.domain.serialize import NOT_JSON, jsonable
 from gpuledger.planning._curves import Pieces, build_holdings, completion_days
 from gpuledger.planning.order import ServingOrder, serving_order
 from gpuledger.planning.policies import Problem, get_policy
+from gpuledger.planning.power import NO_LIMIT, capacity_on, powered_curves
 from gpuledger.planning.snapshot import BoolArray, IntArray, PlanningSnapshot, SupplyKind
 
 if TYPE_CHECKING:
@@ -54,7 +63,7 @@ if TYPE_CHECKING:
 
     from gpuledger.planning.changes import Change
 
-__all__ = ["Plan", "PlanTarget", "PooledMove", "assemble", "plan", "plan_day0"]
+__all__ = ["Plan", "PlanOrg", "PlanTarget", "PooledMove", "assemble", "plan", "plan_day0"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,8 @@ class PlanTarget:
 
     Attributes:
         held_at_by: units the consumer holds on ``by`` (not capped at ``qty``).
+        powered_at_by: of those, units its sites could power on ``by`` (equal to
+            ``held_at_by`` when no site states a capacity).
         completed_on: see the module docstring; None when not in the horizon.
         days_late: ``max(0, completed_on - by)``; None when not in the horizon.
     """
@@ -73,8 +84,28 @@ class PlanTarget:
     qty: int
     by: date
     held_at_by: int
+    powered_at_by: int
     completed_on: date | None
     days_late: int | None
+
+
+@dataclass(frozen=True)
+class PlanOrg:
+    """One org and SKU on a day: units held and units its sites could power.
+
+    Attributes:
+        held: units the org (its clusters included) holds on ``on``.
+        powered: of those, units its sites' power could run on ``on``.
+        capacity: units of the SKU its sites could power on ``on``; None when no
+            site states a capacity (no limit).
+    """
+
+    org: str
+    sku: str
+    on: date
+    held: int
+    powered: int
+    capacity: int | None
 
 
 @dataclass(frozen=True)
@@ -98,7 +129,8 @@ class Plan:
     """The outcome of :func:`plan`: per-target results, assignments and holdings curves.
 
     The JSON contract (:meth:`to_json`) is the fields ``policy``, ``as_of``,
-    ``targets``, ``pools_supply`` and ``moved_between_orgs``. The rest are arrays
+    ``targets``, ``orgs`` (held and powered on ``as_of``), ``pools_supply`` and
+    ``moved_between_orgs``. ``powered`` is ``holdings`` capped by power. The rest are arrays
     for computation: indexed like the snapshot's targets (``target_*``), or
     parallel assignment pieces (``assign_*``: ``qty`` units of supply row ``row``,
     arriving on ordinal ``day``, went to ``target``). ``holdings`` has shape
@@ -111,6 +143,7 @@ class Plan:
     policy: PolicyName
     as_of: date
     targets: tuple[PlanTarget, ...]
+    orgs: tuple[PlanOrg, ...]
     pools_supply: bool
     moved_between_orgs: tuple[PooledMove, ...]
     snapshot: PlanningSnapshot = field(metadata=NOT_JSON)
@@ -124,6 +157,7 @@ class Plan:
     assign_qty: IntArray = field(metadata=NOT_JSON)
     assign_day: IntArray = field(metadata=NOT_JSON)
     holdings: IntArray = field(metadata=NOT_JSON)
+    powered: IntArray = field(metadata=NOT_JSON)
     objective: float = field(metadata=NOT_JSON)
     changes: tuple[Change, ...] = field(default=(), metadata=NOT_JSON)
     released: Pieces = field(default_factory=Pieces.empty, metadata=NOT_JSON)
@@ -162,6 +196,16 @@ class Plan:
         if day < self.day0:
             return 0
         return int(self.holdings[consumer, sku, min(day - self.day0, self.n_days - 1)])
+
+    def powered_on(self, consumer: int, sku: int, day: int) -> int:
+        """Units of one consumer and SKU that could be powered on ordinal ``day``."""
+        if day < self.day0:
+            return 0
+        return int(self.powered[consumer, sku, min(day - self.day0, self.n_days - 1)])
+
+    def orgs_on(self, on: date) -> tuple[PlanOrg, ...]:
+        """Per org and SKU: units held, units powered and the capacity on ``on``."""
+        return tuple(_org_rows(self, on))
 
     def target_rows(self) -> list[dict[str, Any]]:
         """One dict per target, in snapshot order: the JSON contract's rows."""
@@ -284,13 +328,15 @@ def assemble(
     released = released if released is not None else Pieces.empty()
     n_sku = len(s.skus)
     n_days = max(s.horizon_day - day0 + 1, 1)
-    # 1. Holdings curves.
+    # 1. Holdings curves, and the units of them that could be powered.
     holdings = build_holdings(s, day0, n_days, assigned, released)
+    powered = powered_curves(s, holdings, day0)
     # 2. Per target: held at by, completion, days late.
     row = (s.target_consumer * n_sku + s.target_sku).astype(np.int64)
     by_col = np.clip(s.target_by - day0, 0, n_days - 1)
     curves = holdings.reshape(-1, n_days)
     held = curves[row, by_col].astype(np.int64)
+    on_power = powered.reshape(-1, n_days)[row, by_col].astype(np.int64)
     done = completion_days(curves, row, s.target_qty, by_col, drops=released.qty.size > 0)
     completed = np.where(done >= 0, done + day0, -1).astype(np.int64)
     late = np.where(completed >= 0, np.maximum(completed - s.target_by, 0), -1).astype(np.int64)
@@ -298,7 +344,8 @@ def assemble(
     result = Plan(
         policy=policy,
         as_of=s.as_of,
-        targets=tuple(_target_rows(s, held, completed, late)),
+        targets=tuple(_target_rows(s, held, on_power, completed, late)),
+        orgs=(),
         pools_supply=get_policy(policy).pools_supply,
         moved_between_orgs=tuple(_pooled_moves(s, policy, assigned)),
         snapshot=s,
@@ -312,31 +359,52 @@ def assemble(
         assign_qty=assigned.qty,
         assign_day=assigned.day,
         holdings=holdings,
+        powered=powered,
         objective=_objective(s, need, assigned, released, never_day(s, day0)),
         changes=changes,
         released=released,
         past_kept_before=past_kept_before,
     )
+    result = replace(result, orgs=result.orgs_on(s.as_of))
     # 4. Invariants, always on.
     check_plan(result)
     return result
 
 
+def _org_rows(p: Plan, on: date) -> Iterator[PlanOrg]:
+    """Every org and SKU of the snapshot on ``on`` (see :class:`PlanOrg`)."""
+    s = p.snapshot
+    day = on.toordinal()
+    cap = capacity_on(s, np.array([day], dtype=np.int64))
+    for o, org in enumerate(s.orgs):
+        for k, sku in enumerate(s.skus):
+            limit = None if cap is None or int(cap[o, k, 0]) == NO_LIMIT else int(cap[o, k, 0])
+            yield PlanOrg(
+                org=org,
+                sku=sku,
+                on=on,
+                held=p.holdings_on(o, k, day),
+                powered=p.powered_on(o, k, day),
+                capacity=limit,
+            )
+
+
 def _target_rows(
-    s: PlanningSnapshot, held: IntArray, completed: IntArray, late: IntArray
+    s: PlanningSnapshot, held: IntArray, powered: IntArray, completed: IntArray, late: IntArray
 ) -> Iterator[PlanTarget]:
     # plain Python values first (a loop over NumPy scalars is several times slower),
     # and each distinct day converted once
     wanted = np.unique(np.concatenate([s.target_by, completed]))
     days = {d: date.fromordinal(d) for d in wanted[wanted > 0].tolist()}
     consumers, skus = s.consumers, s.skus
-    for tid, c, k, q, by, h, done, lt in zip(
+    for tid, c, k, q, by, h, pw, done, lt in zip(
         s.target_id,
         s.target_consumer.tolist(),
         s.target_sku.tolist(),
         s.target_qty.tolist(),
         s.target_by.tolist(),
         held.tolist(),
+        powered.tolist(),
         completed.tolist(),
         late.tolist(),
         strict=True,
@@ -348,6 +416,7 @@ def _target_rows(
             qty=q,
             by=days[by],
             held_at_by=h,
+            powered_at_by=pw,
             completed_on=days[done] if done >= 0 else None,
             days_late=lt if done >= 0 else None,
         )

@@ -46,7 +46,10 @@ class PlanningSnapshot:
 
     Index spaces: ``skus``, ``orgs``, ``consumers`` (every org, then every
     cluster), ``pools`` (one per group, plus one per org without a group),
-    ``vendors``. A consumer that is a cluster is supplied through its org
+    ``vendors``. The sites' powered capacity (``power_day``, ``power_cap``), the
+    targets' ``accepts`` and the SKUs' H100-equivalents are attached by
+    :func:`gpuledger.planning.power.with_sites`; None means not stated (no power
+    limit, no substitution). A consumer that is a cluster is supplied through its org
     (``consumer_org``). Arrays are never mutated; what-ifs build a new snapshot
     with :meth:`with_supply` or :func:`dataclasses.replace`.
     """
@@ -91,6 +94,11 @@ class PlanningSnapshot:
     vendor_slip_p90_days: IntArray
     gpu_hour_price_usd: float | None = None
     notes: tuple[str, ...] = field(default=())
+    # sites, power and substitution (:mod:`gpuledger.planning.power`); None: not stated
+    target_accepts: IntArray | None = None  # [target, j]: j-th SKU it also accepts, -1 pads
+    power_day: IntArray | None = None  # sorted days on which some capacity changes
+    power_cap: IntArray | None = None  # [consumer, sku, step]: units powered, -1 no limit
+    sku_h100e: FloatArray | None = None  # per SKU; NaN where not stated
 
     @property
     def as_of_day(self) -> int:

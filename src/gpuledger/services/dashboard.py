@@ -64,6 +64,9 @@ class Headline:
     the diversion has no payback. ``usd_*`` are those times 24 times the
     scenario's stated price (None without one). ``error`` says why the impact
     could not be computed (then every figure is None or 0 and none is shown).
+    ``powered_gpu_days_without_payback``: the same loss counting only units the
+    giver's sites could have powered (equal to the held figure when no site
+    states a capacity; docs/planning.md, "Held and powered").
     """
 
     diversion: str
@@ -81,6 +84,7 @@ class Headline:
     price_per_gpu_hour: float | None
     price_source: str | None
     error: str | None = None
+    powered_gpu_days_without_payback: int = 0
     impacts: tuple[Impact, ...] = field(default=(), metadata=NOT_JSON)  # (with, without)
 
     @property
@@ -109,9 +113,11 @@ class Headline:
         return data
 
 
-def _lost(result: Impact, org: str, sku: str) -> int:
+def _lost(result: Impact, org: str, sku: str, *, powered: bool = False) -> int:
     row = result.org(org, sku)
-    return 0 if row is None else row.gpu_days_lost
+    if row is None:
+        return 0
+    return row.powered_gpu_days_lost if powered else row.gpu_days_lost
 
 
 def headline(ledger: Ledger, view: DiversionView, policy: PolicyName = DEFAULT_POLICY) -> Headline:
@@ -159,6 +165,7 @@ def headline(ledger: Ledger, view: DiversionView, policy: PolicyName = DEFAULT_P
         window_end=without.window_end,
         gpu_days_without_payback=_lost(without, d.from_org, sku),
         gpu_days_with_payback=_lost(with_payback, d.from_org, sku) if d.payback else None,
+        powered_gpu_days_without_payback=_lost(without, d.from_org, sku, powered=True),
         impacts=(with_payback, without),
     )
 

@@ -10,10 +10,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
-from gpuledger.domain import Diversion, PolicyName
+from gpuledger.domain import Diversion, InvalidInput, PolicyName
+from gpuledger.domain.enums import CountUnit
 from gpuledger.ledger import Ledger
-from gpuledger.planning import DivertChange, Impact, Plan, PlanningSnapshot, impact, plan
+from gpuledger.planning import (
+    DivertChange,
+    Impact,
+    Plan,
+    PlanningSnapshot,
+    impact,
+    plan,
+    to_h100e,
+    with_sites,
+)
 from gpuledger.planning.changes import Change, change_day
 from gpuledger.services.books import books_today
 from gpuledger.services.requests import DEFAULT_POLICY
@@ -21,14 +32,23 @@ from gpuledger.services.requests import DEFAULT_POLICY
 ONE_DAY = timedelta(days=1)
 
 
+def books_snapshot(ledger: Ledger, as_of: date) -> PlanningSnapshot:
+    """The books' snapshot as of ``as_of`` with their sites' power and targets' accepts.
+
+    Every planning path goes through here, so a plan, an impact and the dashboard
+    count units held and units that could be powered the same way.
+    """
+    return with_sites(ledger.snapshot(as_of), ledger.to_scenario(as_of))
+
+
 def snapshot(ledger: Ledger, as_of: date | None = None) -> PlanningSnapshot:
     """The planning snapshot as of ``as_of`` (default: the books' today)."""
-    return ledger.snapshot(as_of or books_today(ledger))
+    return books_snapshot(ledger, as_of or books_today(ledger))
 
 
 def decision_snapshot(ledger: Ledger, on: date) -> PlanningSnapshot:
     """The books as they stood just before a decision taken on ``on`` (as of ``on`` - 1)."""
-    return ledger.snapshot(on - ONE_DAY)
+    return books_snapshot(ledger, on - ONE_DAY)
 
 
 def plan_report(
@@ -47,7 +67,7 @@ def impact_of_change(
     books' today). ``as_of`` evaluates it on the books as of that date instead.
     """
     if as_of is not None:
-        return impact(ledger.snapshot(as_of), change, policy)
+        return impact(books_snapshot(ledger, as_of), change, policy)
     day = change_day(change, snapshot(ledger))
     return impact(decision_snapshot(ledger, day), change, policy)
 
@@ -75,3 +95,58 @@ def impact_of_diversion(
     d = ledger.diversion(diversion_id).diversion
     change = divert_change(d if with_payback else replace(d, payback=()))
     return impact(decision_snapshot(ledger, d.on), change, policy)
+
+
+#: The count fields of plan and impact rows (each row names its ``sku``).
+_COUNTS = frozenset(
+    {
+        "qty",
+        "held_at_by",
+        "powered_at_by",
+        "held",
+        "powered",
+        "capacity",
+        "gpu_days_lost",
+        "gpu_days_gained",
+        "powered_gpu_days_lost",
+        "powered_gpu_days_gained",
+        "held_at_window_end_before",
+        "held_at_window_end_after",
+        "powered_at_window_end_before",
+        "powered_at_window_end_after",
+        "held_at_by_before",
+        "held_at_by_after",
+        "powered_at_by_before",
+        "powered_at_by_after",
+        "short_at_by_before",
+        "short_at_by_after",
+    }
+)
+
+
+def in_unit(doc: dict[str, Any], snapshot: PlanningSnapshot, unit: CountUnit) -> dict[str, Any]:
+    """A plan's or impact's JSON with its counts in ``unit``, saying which (``"unit"``).
+
+    In H100-equivalents every count of a row (``targets``, ``orgs``) is multiplied
+    by its SKU's ``h100e``; nothing else changes.
+
+    Raises:
+        InvalidInput: a row's SKU states no H100-equivalent factor.
+    """
+    out = {"unit": str(unit), **doc}
+    if unit is CountUnit.GPUS:
+        return out
+    for key in ("targets", "orgs"):
+        out[key] = [_row_in_h100e(row, snapshot) for row in doc.get(key, [])]
+    return out
+
+
+def _row_in_h100e(row: dict[str, Any], snapshot: PlanningSnapshot) -> dict[str, Any]:
+    sku = snapshot.skus.index(row["sku"])
+    factor = to_h100e(snapshot, sku, 1.0)
+    if factor is None:
+        raise InvalidInput(
+            f"SKU {row['sku']!r} states no H100-equivalent factor (h100e); show GPUs instead",
+            field="unit",
+        )
+    return {k: (v * factor if k in _COUNTS and isinstance(v, int) else v) for k, v in row.items()}

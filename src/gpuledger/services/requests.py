@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from gpuledger.domain import (
+    CountUnit,
     Diversion,
     DiversionStatus,
     InvalidInput,
@@ -239,6 +240,15 @@ def parse_output_file(text: str, field: str) -> Path:
 
 
 # --------------------------------------------------------------------------- colon syntaxes
+
+
+def parse_unit(text: str | CountUnit | None, field: str = "unit") -> CountUnit:
+    """What counts are shown in (``gpus`` or ``h100e``); GPUs when none is given."""
+    if text is None:
+        return CountUnit.GPUS
+    if isinstance(text, CountUnit):
+        return text
+    return parse_choice(text, CountUnit, field)
 
 
 def _shape(pattern: re.Pattern[str], text: str, field: str, syntax: str) -> tuple[str, ...]:

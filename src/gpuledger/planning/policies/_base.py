@@ -29,11 +29,14 @@ __all__ = [
     "OrderedPass",
     "Policy",
     "Problem",
+    "allowed",
     "concat",
     "get_policy",
     "register",
     "registered",
     "run_passes",
+    "substitute",
+    "substitution_passes",
 ]
 
 BoolArray = npt.NDArray[np.bool_]
@@ -144,11 +147,16 @@ def ordered_match(
     target_qty: IntArray,
     snapshot: PlanningSnapshot,
     rank: IntArray,
+    row_qty: IntArray | None = None,
 ) -> Segments:
-    """Targets (in ``rank`` order within their key) take the earliest rows of their key."""
+    """Targets (in ``rank`` order within their key) take the earliest rows of their key.
+
+    ``row_qty``: units of each row still to hand out (default: the row's quantity).
+    """
     so = np.lexsort((rows, snapshot.supply_day[rows], row_key))
     to = np.lexsort((rank[targets], target_key))
-    seg = match(row_key[so], snapshot.supply_qty[rows[so]], target_key[to], target_qty[to])
+    qty = snapshot.supply_qty[rows] if row_qty is None else row_qty
+    seg = match(row_key[so], qty[so], target_key[to], target_qty[to])
     return Segments(rows[so][seg.supply], targets[to][seg.demand], seg.qty)
 
 
@@ -172,6 +180,69 @@ def run_passes(problem: Problem, passes: Iterable[OrderedPass]) -> tuple[Segment
         np.subtract.at(residual, seg.demand, seg.qty)
         parts.append(seg)
     return concat(parts), residual
+
+
+def substitution_passes(pools_supply: bool) -> tuple[OrderedPass, ...]:
+    """Where substitutes come from: the holder's own rows, and the pool's not-yet-arrived
+    rows when the policy pools supply (the same scopes as its own passes)."""
+    if not pools_supply:
+        return (OrderedPass(frozenset(SupplyKind), pooled=False),)
+    return (OrderedPass(ARRIVED_ONLY, pooled=False), OrderedPass(NOT_ARRIVED, pooled=True))
+
+
+def substitute(problem: Problem, given: Segments, pools_supply: bool) -> Segments:
+    """Units of other SKUs for targets that ``accepts`` them, after the policy's own pass.
+
+    *Choice* (one rule for every policy): a SKU's units serve targets of that SKU
+    first, under the policy; the units left over then fill, one-for-one, the needs
+    still open of targets that accept that SKU, in fill order (priority, by, id),
+    each the earliest units left, trying a target's accepted SKUs in the order it
+    lists them. Substitutes come from the scopes of :func:`substitution_passes`.
+    Returns only the new segments.
+    """
+    s = problem.snapshot
+    accepts = s.target_accepts
+    if accepts is None or accepts.shape[1] == 0 or not np.any(accepts >= 0):
+        return concat([])
+    n_rows, n_targets, n_sku = s.supply_qty.size, s.target_qty.size, len(s.skus)
+    left = np.where(problem.row_ok, np.maximum(s.supply_qty, 0), 0).astype(np.int64)
+    left -= np.bincount(given.supply, weights=given.qty, minlength=n_rows).astype(np.int64)
+    residual = problem.need - np.bincount(
+        given.demand, weights=given.qty, minlength=n_targets
+    ).astype(np.int64)
+    assert np.all(left >= 0) and np.all(residual >= 0), "the policy handed out too much"
+    parts = []
+    for p in substitution_passes(pools_supply):
+        rows = np.flatnonzero((left > 0) & p.selects(s.supply_kind)).astype(np.int64)
+        for j in range(accepts.shape[1]):
+            targets = np.flatnonzero((residual > 0) & (accepts[:, j] >= 0)).astype(np.int64)
+            if rows.size == 0 or targets.size == 0:
+                continue
+            family = s.consumer_org[s.target_consumer[targets]]
+            scope = s.org_pool[family] if p.pooled else family
+            seg = ordered_match(
+                rows,
+                p.row_key(s, rows),
+                targets,
+                (scope * n_sku + accepts[targets, j]).astype(np.int64),
+                residual[targets],
+                s,
+                problem.rank,
+                row_qty=left[rows],
+            )
+            np.subtract.at(residual, seg.demand, seg.qty)
+            np.subtract.at(left, seg.supply, seg.qty)
+            parts.append(seg)
+    return concat(parts)
+
+
+def allowed(snapshot: PlanningSnapshot, rows: IntArray, targets: IntArray) -> BoolArray:
+    """Whether each row's SKU may fill each target: its own SKU or one it accepts."""
+    ok: BoolArray = snapshot.supply_sku[rows] == snapshot.target_sku[targets]
+    accepts = snapshot.target_accepts
+    if accepts is not None and accepts.shape[1]:
+        ok = ok | np.any(accepts[targets] == snapshot.supply_sku[rows][:, None], axis=1)
+    return ok
 
 
 P = TypeVar("P", bound=Policy)

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 
 from gpuledger.domain import PolicyName
 from gpuledger.planning._match import Segments
-from gpuledger.planning.policies._base import OrderedPass, Problem, register, run_passes
+from gpuledger.planning.policies._base import (
+    OrderedPass,
+    Problem,
+    concat,
+    register,
+    run_passes,
+    substitute,
+)
 from gpuledger.planning.snapshot import SupplyKind
 
 
@@ -27,7 +34,7 @@ class Consigned:
     def allocate(self, problem: Problem) -> Segments:
         """The own pass over every row."""
         segments, _ = run_passes(problem, self.passes)
-        return segments
+        return concat([segments, substitute(problem, segments, self.pools_supply)])
 
 
 CONSIGNED = register(Consigned())

@@ -37,6 +37,7 @@ from gpuledger.planning.policies._base import (
     concat,
     register,
     run_passes,
+    substitute,
 )
 from gpuledger.planning.snapshot import FloatArray, IntArray
 
@@ -228,7 +229,8 @@ class FairShare:
     def allocate(self, problem: Problem) -> Segments:
         """The own pass, then the fair-share pool pass on the needs left."""
         own, residual = run_passes(problem, self.own)
-        return concat([own, fair_share_pass(problem, residual)])
+        given = concat([own, fair_share_pass(problem, residual)])
+        return concat([given, substitute(problem, given, self.pools_supply)])
 
 
 FAIR_SHARE = register(FairShare())

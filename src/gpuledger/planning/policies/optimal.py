@@ -28,6 +28,7 @@ from gpuledger.planning.policies._base import (
     concat,
     register,
     run_passes,
+    substitute,
 )
 from gpuledger.planning.snapshot import FloatArray, IntArray
 
@@ -304,7 +305,8 @@ class Optimal:
     def allocate(self, problem: Problem) -> Segments:
         """The own pass, then the optimal pool pass on the needs left."""
         own, residual = run_passes(problem, self.own)
-        return concat([own, optimal_pass(problem, residual)])
+        given = concat([own, optimal_pass(problem, residual)])
+        return concat([given, substitute(problem, given, self.pools_supply)])
 
 
 OPTIMAL = register(Optimal())

@@ -18,8 +18,10 @@ from gpuledger.planning.policies._base import (
     NOT_ARRIVED,
     OrderedPass,
     Problem,
+    concat,
     register,
     run_passes,
+    substitute,
 )
 
 
@@ -39,7 +41,7 @@ class Priority:
     def allocate(self, problem: Problem) -> Segments:
         """The own pass, then the pool pass on the needs left."""
         segments, _ = run_passes(problem, self.passes)
-        return segments
+        return concat([segments, substitute(problem, segments, self.pools_supply)])
 
 
 PRIORITY = register(Priority())
