@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, insert, select
 
 from gpuledger.domain import (
+    BooksRole,
     DocumentKind,
     GroupRole,
     OrgRole,
@@ -23,7 +24,7 @@ from gpuledger.domain import (
     UnknownRecord,
 )
 from gpuledger.governance import tables
-from gpuledger.governance.rules import Directory, Grant
+from gpuledger.governance.rules import BOOKS, Directory, Grant
 from gpuledger.governance.tokens import IssuedToken, TokenHasher, parse
 from gpuledger.ledger.engine import WRITE as _WRITE  # writers take the lock at BEGIN
 from gpuledger.ledger.queries import read_documents
@@ -31,14 +32,17 @@ from gpuledger.ledger.queries import read_documents
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
-def parse_role(text: str) -> OrgRole | GroupRole:
-    """``viewer``, ``planner``, ``approver``, ``admin``, ``group-admin`` or ``auditor``."""
-    for enum in (OrgRole, GroupRole):
+Role = OrgRole | GroupRole | BooksRole
+
+
+def parse_role(text: str) -> Role:
+    """An org role (``viewer`` ... ``admin``), a group role or ``books-admin``."""
+    for enum in (OrgRole, GroupRole, BooksRole):
         try:
             return enum(text)
         except ValueError:
             continue
-    choices = ", ".join([*OrgRole, *GroupRole])
+    choices = ", ".join([*OrgRole, *GroupRole, *BooksRole])
     raise ScenarioError(f"role {text!r} is not one of: {choices}", field="role")
 
 
@@ -122,15 +126,25 @@ class Governance:
     def grant(
         self,
         user: str,
-        role: OrgRole | GroupRole,
+        role: Role,
         *,
         org: str | None = None,
         group: str | None = None,
         actor: str,
         granted: bool = True,
     ) -> Grant:
-        """Grant (``granted=False``: revoke) a role: an org role per org, a group role per group."""
-        if isinstance(role, OrgRole):
+        """Grant (``granted=False``: revoke) a role: an org role per org, a group role per group.
+
+        ``books-admin`` is granted over the whole books: no ``org`` nor ``group``.
+        """
+        if isinstance(role, BooksRole):
+            if org or group:
+                raise ScenarioError(
+                    f"role {role.value!r} covers the whole books: give no --org nor --group",
+                    field="role",
+                )
+            scope_kind, scope = "books", BOOKS
+        elif isinstance(role, OrgRole):
             if not org or group:
                 raise ScenarioError(
                     f"role {role.value!r} is granted per org: give --org", field="org"
@@ -160,7 +174,7 @@ class Governance:
     def revoke(
         self,
         user: str,
-        role: OrgRole | GroupRole,
+        role: Role,
         *,
         org: str | None = None,
         group: str | None = None,

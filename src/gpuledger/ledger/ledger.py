@@ -48,7 +48,7 @@ from gpuledger.ledger.diversion_views import (
     update_diversion_views,
 )
 from gpuledger.ledger.engine import WRITE, alembic_config, make_engine, migrate, require_books
-from gpuledger.ledger.importer import BatchOp
+from gpuledger.ledger.importer import OPEN_BOOKS, BatchOp, ImportAuthority
 from gpuledger.ledger.memo import DEFAULT_SIZE, Head, HeadMemo, MemoStats
 from gpuledger.ledger.queries import (
     read_document,
@@ -183,15 +183,23 @@ class Ledger:
 
     # ------------------------------------------------------------------ writes
 
-    def import_scenario(self, scenario: Scenario, *, actor: str = "import") -> ImportReport:
+    def import_scenario(
+        self,
+        scenario: Scenario,
+        *,
+        actor: str = "import",
+        authority: ImportAuthority = OPEN_BOOKS,
+    ) -> ImportReport:
         """Import a scenario atomically: documents, then dated events up to its ``as_of``.
 
         Re-importing the same scenario writes nothing; a later ``as_of`` posts
         only what came due. Raises a LedgerError/UnknownRecord and writes nothing
-        if any record would break the books.
+        if any record would break the books. ``authority`` admits the import
+        under the write lock (default: books without users admit anything,
+        books with users refuse: governance passes its own).
         """
         with self._writing() as work:
-            importer.import_scenario(work, scenario, actor=actor)
+            importer.import_scenario(work, scenario, actor=actor, authority=authority)
             report = work.report()
         return report
 
