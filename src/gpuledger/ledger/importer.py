@@ -373,8 +373,11 @@ def _diversion(work: Work, d: Diversion, actor: str, doc_at: datetime) -> None:
         recorded_at=rec,
     )
     decision = {DiversionStatus.POSTED: Decision.APPROVE, DiversionStatus.VOIDED: Decision.VOID}
-    if d.status in decision and work.status(d.id) is not d.status:
-        policy = RECORDED_HISTORY if fresh else work.approvals
+    if d.status in decision:
+        # What the books already hold again (a no-op) is history too; only a
+        # change of an earlier diversion goes through the books' own policy.
+        settled = work.status(d.id) is d.status
+        policy = RECORDED_HISTORY if fresh or settled else work.approvals
         verbs.decide(work, d.id, decision[d.status], actor=actor, policy=policy, recorded_at=rec)
 
 
@@ -403,6 +406,7 @@ def batch(work: Work, ops: Sequence[BatchOp], *, actor: str) -> None:
         if isinstance(op, Order):
             verbs.order(work, op, actor=actor)
         elif isinstance(op, Lot):
+            verbs.check_consignee(work, op)
             work.put_document(DocumentKind.LOT.value, op, actor, work.now)
             verbs.ship(work, op, actor=actor)
         elif isinstance(op, Receipt):

@@ -220,8 +220,13 @@ class Ledger:
             verbs.order(work, order, actor=actor)
 
     def ship(self, lot: Lot, *, actor: str) -> None:
-        """Record a lot and post its shipment (and any payback it carries)."""
+        """Record a lot and post its shipment (and any payback it carries).
+
+        The lot's order must be an order of its consignee (else UnknownRecord,
+        as for an order that does not exist).
+        """
         with self._writing() as work:
+            verbs.check_consignee(work, lot)
             work.put_document(DocumentKind.LOT.value, lot, actor, work.now)
             verbs.ship(work, lot, actor=actor)
 
