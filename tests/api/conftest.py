@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from gpuledger.domain import GroupRole, OrgRole
+from gpuledger.domain import BooksRole, GroupRole, OrgRole
 from gpuledger.governance.store import Governance
 from gpuledger.governance.tokens import TokenHasher
 from gpuledger.server import create_app
@@ -26,8 +26,10 @@ with warnings.catch_warnings():  # starlette warns that httpx will give way to h
 FLEET = Path(__file__).with_name("fleet.yaml")
 NOW = datetime(2024, 2, 1, 12, tzinfo=UTC)
 
-#: user -> roles: (role, org) or (role, group)
-ROLES: dict[str, list[tuple[OrgRole | GroupRole, str]]] = {
+Role = OrgRole | GroupRole | BooksRole
+
+#: user -> roles: (role, org) or (role, group); books-admin's scope is ignored
+ROLES: dict[str, list[tuple[Role, str]]] = {
     "viewer": [(OrgRole.VIEWER, "tesla")],
     "planner": [(OrgRole.PLANNER, "tesla")],
     "approver": [(OrgRole.APPROVER, "tesla")],
@@ -37,7 +39,11 @@ ROLES: dict[str, list[tuple[OrgRole | GroupRole, str]]] = {
     "auditor": [(GroupRole.AUDITOR, "musk")],
     "outsider": [(OrgRole.ADMIN, "acme")],
     "nobody": [],
-    "root": [(GroupRole.GROUP_ADMIN, "musk"), (OrgRole.ADMIN, "acme")],
+    "root": [
+        (GroupRole.GROUP_ADMIN, "musk"),
+        (OrgRole.ADMIN, "acme"),
+        (BooksRole.BOOKS_ADMIN, "*"),
+    ],
 }
 
 
@@ -47,14 +53,16 @@ def cheap_hasher() -> TokenHasher:
 
 
 def add_users(
-    gov: Governance, roles: dict[str, list[tuple[OrgRole | GroupRole, str]]] | None = None
+    gov: Governance, roles: dict[str, list[tuple[Role, str]]] | None = None
 ) -> dict[str, str]:
     """Create every user of ``roles`` (default: ROLES) with its grants; return user -> token."""
     tokens = {}
     for user, grants in (ROLES if roles is None else roles).items():
         gov.add_user(user, actor="setup")
         for role, scope in grants:
-            if isinstance(role, OrgRole):
+            if isinstance(role, BooksRole):
+                gov.grant(user, role, actor="setup")
+            elif isinstance(role, OrgRole):
                 gov.grant(user, role, org=scope, actor="setup")
             else:
                 gov.grant(user, role, group=scope, actor="setup")

@@ -173,8 +173,8 @@ ENDPOINTS: dict[str, tuple[Setup, dict[str, int]]] = {
                 "on": "2024-02-01",
             },
         ),
-        # a planner of either side may propose: xapprover plans in x
-        expect(PLANS_TESLA | {"xapprover"}, hidden_from={"outsider", "nobody"}),
+        # only a planner of the giving org reserves its units: xapprover plans in x only
+        expect(PLANS_TESLA, hidden_from={"outsider", "nobody", "xapprover"}),
     ),
     "POST approve": (
         lambda w, u: ("POST", f"/diversions/{pending(w, 'a-' + u)}/approve", None),

@@ -164,8 +164,9 @@ def test_a_viewer_may_not_propose() -> None:
         check_proposal(DIRECTORY.access("viv"), diversion())
 
 
-def test_a_planner_of_the_receiving_side_may_propose() -> None:
-    check_proposal(DIRECTORY.access("pam"), diversion("globex", "acme", by="pam"))
+def test_a_planner_of_the_receiving_side_may_not_reserve_the_givers_units() -> None:
+    with pytest.raises(PermissionDenied, match="planner role there"):
+        check_proposal(DIRECTORY.access("pam"), diversion("globex", "acme", by="pam"))
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ from gpuledger.domain import (
     Scenario,
     UnknownRecord,
 )
-from gpuledger.governance.rules import Access, Directory, Grant
-from gpuledger.services.visibility import Visibility, consumer_orgs, event_orgs, require_import
+from gpuledger.governance.rules import Access
+from gpuledger.services.visibility import Visibility, consumer_orgs, event_orgs
 
 BOOKS = Scenario(
     name="t",
@@ -97,9 +97,3 @@ def test_events_name_orgs_through_accounts_sides_and_clusters() -> None:
     assert event_orgs(body, consumer_orgs(BOOKS)) == {"tesla", "x"}
     assert seen("acme").sees_event({"data": {"id": "H100"}})  # names no org: everyone
     assert not seen("acme").sees_event(body)
-
-
-def test_import_needs_admin_of_every_org_of_the_file() -> None:
-    directory = Directory({"tesla": "musk"}, (Grant("root", OrgRole.ADMIN, "tesla"),))
-    with pytest.raises(PermissionDenied, match="'x'"):
-        require_import(directory, "root", BOOKS)

@@ -19,12 +19,17 @@ if TYPE_CHECKING:
     from gpuledger.governance.store import Governance
 
 user_app = typer.Typer(help="Add and list users.")
-role_app = typer.Typer(help="Grant and revoke roles per org or per group.")
+role_app = typer.Typer(help="Grant and revoke roles per org, per group or over the whole books.")
 token_app = typer.Typer(help="Create, list and revoke API tokens.")
 
 NameArgument = Annotated[str, argument("NAME", "The user's name.")]
 RoleArgument = Annotated[
-    str, argument("ROLE", "viewer|planner|approver|admin (per --org), group-admin|auditor.")
+    str,
+    argument(
+        "ROLE",
+        "viewer|planner|approver|admin (per --org), group-admin|auditor (per --group), "
+        "books-admin (neither).",
+    ),
 ]
 OrgOption = Annotated[str | None, value("ORG", "The org (org roles).", "--org")]
 GroupOption = Annotated[str | None, value("ID", "The group (group roles).", "--group")]
@@ -84,7 +89,11 @@ def _grant_args(
 def role_grant(
     name: NameArgument, role: RoleArgument, org: OrgOption = None, group: GroupOption = None
 ) -> None:
-    """Grant a role: viewer|planner|approver|admin per --org, group-admin|auditor per --group."""
+    """Grant a role: viewer|planner|approver|admin per --org, group-admin|auditor per --group.
+
+    books-admin takes neither: it covers the records every org shares (SKUs,
+    vendors, groups, the scenario parameters).
+    """
     from gpuledger.governance.store import parse_role
 
     user, _, org_id, group_id = _grant_args(name, role, org, group)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from gpuledger.domain.accounts import Account, cluster_account, org_account, vendor_account
 from gpuledger.domain.dates import day_end, day_start
 from gpuledger.domain.enums import (
+    BooksRole,
     Bucket,
     ClaimKind,
     ClaimVerdict,
@@ -82,6 +83,7 @@ __all__ = [
     "Account",
     "Balance",
     "BooksNotFound",
+    "BooksRole",
     "Bucket",
     "CapacityExceeded",
     "Claim",

@@ -114,6 +114,12 @@ class GroupRole(StrEnum):
     AUDITOR = "auditor"
 
 
+class BooksRole(StrEnum):
+    """A role over the whole books: the records every org shares (SKUs, vendors, groups...)."""
+
+    BOOKS_ADMIN = "books-admin"
+
+
 class DocumentKind(StrEnum):
     """Records that are versioned documents rather than transfers."""
 

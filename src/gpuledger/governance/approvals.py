@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from gpuledger.domain import Decision
-from gpuledger.governance.rules import approval_state, check_decision
+from gpuledger.governance.rules import approval_state, check_decision, check_standing
 from gpuledger.governance.store import read_directory
 from gpuledger.ledger import Ballot
 
@@ -32,6 +32,9 @@ class GovernedApprovals:
         """Check ``ballot`` against the grants in force; True when an approval completes it."""
         directory = read_directory(conn)
         access = directory.access(ballot.actor)
+        if ballot.settled:
+            check_standing(access, ballot.diversion, ballot.decision)
+            return False
         check_decision(access, ballot.diversion, ballot.decision, ballot.approvers, directory)
         if ballot.decision is not Decision.APPROVE:
             return False

@@ -8,7 +8,9 @@ grant and each org's group).
 Roles per org form a ladder (viewer < planner < approver < admin; each includes
 the ones below). Group roles cover every org of the group: ``group-admin`` acts as
 admin there, ``auditor`` sees (viewer) and signs off transfers between related
-parties, but cannot plan or approve a side.
+parties, but cannot plan or approve a side. ``books-admin`` is the one role over
+the records every org shares (SKUs, vendors, groups, the scenario parameters);
+it grants no role in any org.
 
 Approvals (DESIGN section 8):
 
@@ -25,7 +27,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from gpuledger.domain import Decision, Diversion, GroupRole, OrgRole, PermissionDenied
+from gpuledger.domain import (
+    BooksRole,
+    Decision,
+    Diversion,
+    GroupRole,
+    OrgRole,
+    PermissionDenied,
+)
+
+#: The scope of a books-wide role (``BooksRole``): the whole books.
+BOOKS = "*"
 
 #: The org-role ladder: a role includes every role before it.
 LADDER: tuple[OrgRole, ...] = (OrgRole.VIEWER, OrgRole.PLANNER, OrgRole.APPROVER, OrgRole.ADMIN)
@@ -67,8 +79,8 @@ class Grant:
     """A role held by a user over one org (org roles) or one group (group roles)."""
 
     user: str
-    role: OrgRole | GroupRole
-    scope: str  # the org id for an OrgRole, the group id for a GroupRole
+    role: OrgRole | GroupRole | BooksRole
+    scope: str  # the org id for an OrgRole, the group id for a GroupRole, BOOKS for a BooksRole
 
     def __post_init__(self) -> None:
         if not self.scope:
@@ -81,12 +93,36 @@ class Access:
 
     ``org_roles`` holds the highest org role per org (group-admin counts as admin
     in every org of the group, auditor as viewer); ``auditor_of`` the orgs whose
-    group the user audits.
+    group the user audits; ``group_admin_of`` the groups the user administers
+    (even before any org is in them); ``books_admin`` the books-wide role.
     """
 
     user: str
     org_roles: Mapping[str, OrgRole] = field(default_factory=dict)
     auditor_of: frozenset[str] = frozenset()
+    group_admin_of: frozenset[str] = frozenset()
+    books_admin: bool = False
+
+    def may_import(self) -> bool:
+        """True when the user holds a role that can import anything at all.
+
+        Checked before an uploaded scenario is even parsed: admin of some org,
+        group-admin of some group, or books-admin. What the file may touch is
+        decided per record by :func:`check_import`.
+        """
+        return (
+            self.books_admin
+            or bool(self.group_admin_of)
+            or any(r is OrgRole.ADMIN for r in self.org_roles.values())
+        )
+
+    def require_import(self) -> None:
+        """Raise :class:`PermissionDenied` unless :meth:`may_import`."""
+        if not self.may_import():
+            raise PermissionDenied(
+                f"user {self.user!r} may not import scenarios: it needs the admin role in an "
+                "org, group-admin of a group or books-admin"
+            )
 
     def sees(self, org: str) -> bool:
         """True when the user holds any role covering ``org``."""
@@ -139,6 +175,8 @@ def resolve(user: str, grants: Iterable[Grant], org_groups: Mapping[str, str | N
     """
     best: dict[str, OrgRole] = {}
     auditor_of: set[str] = set()
+    group_admin_of: set[str] = set()
+    books_admin = False
 
     def lift(org: str, role: OrgRole) -> None:
         if org not in best or rank(role) > rank(best[org]):
@@ -148,6 +186,11 @@ def resolve(user: str, grants: Iterable[Grant], org_groups: Mapping[str, str | N
         if isinstance(g.role, OrgRole):
             lift(g.scope, g.role)
             continue
+        if isinstance(g.role, BooksRole):
+            books_admin = True
+            continue
+        if g.role is GroupRole.GROUP_ADMIN:
+            group_admin_of.add(g.scope)
         members = [org for org, group in org_groups.items() if group == g.scope]
         for org in members:
             if g.role is GroupRole.GROUP_ADMIN:
@@ -155,7 +198,13 @@ def resolve(user: str, grants: Iterable[Grant], org_groups: Mapping[str, str | N
             else:
                 lift(org, OrgRole.VIEWER)
                 auditor_of.add(org)
-    return Access(user, dict(sorted(best.items())), frozenset(auditor_of))
+    return Access(
+        user,
+        dict(sorted(best.items())),
+        frozenset(auditor_of),
+        frozenset(group_admin_of),
+        books_admin,
+    )
 
 
 # --------------------------------------------------------------------------- approvals
@@ -264,17 +313,47 @@ def approval_state(
 def check_proposal(access: Access, diversion: Diversion) -> None:
     """Raise :class:`PermissionDenied` unless ``access`` may propose ``diversion``.
 
-    A planner (or higher) of either side may propose; the proposal records them as
-    the proposer, which bars them from approving it between orgs.
+    Only a planner (or higher) of the giving org may propose: a proposal
+    reserves the giver's units, so no one else may. The proposal records them
+    as the proposer, which bars them from approving it between orgs. The
+    message names only the orgs the diversion names, never what they hold.
     """
-    if access.has(diversion.from_org, OrgRole.PLANNER) or access.has(
-        diversion.to_org, OrgRole.PLANNER
-    ):
+    if access.has(diversion.from_org, OrgRole.PLANNER):
         return
     raise PermissionDenied(
-        f"user {access.user!r} may not propose diversion {diversion.id!r}: it needs the "
-        f"planner role in {diversion.from_org!r} or {diversion.to_org!r}"
+        f"user {access.user!r} may not propose diversion {diversion.id!r}: it reserves units "
+        f"of {diversion.from_org!r}, so it needs the planner role there"
     )
+
+
+def check_standing(access: Access, diversion: Diversion, decision: Decision) -> None:
+    """Raise :class:`PermissionDenied` unless ``access`` could ever take ``decision``.
+
+    Whatever the diversion's status: on a decided diversion a repeat of the
+    outcome is a no-op, but only for someone who could have decided it (a
+    viewer's approve of a posted diversion is refused, not answered ok).
+    Approve and reject: any approval the diversion requires; void: its
+    proposer or an admin of the giving org.
+    """
+    if decision is Decision.PROPOSE:
+        check_proposal(access, diversion)
+        return
+    if decision is Decision.VOID:
+        if access.user == diversion.proposed_by or access.has(diversion.from_org, OrgRole.ADMIN):
+            return
+        raise PermissionDenied(
+            f"user {access.user!r} may not void diversion {diversion.id!r}: only its proposer "
+            f"or an admin of {diversion.from_org!r} may"
+        )
+    if diversion.from_org == diversion.to_org:
+        needed: tuple[Requirement, ...] = (Requirement.PLANNER,)
+    else:
+        needed = (Requirement.GIVER_APPROVER, Requirement.RECEIVER_APPROVER, Requirement.AUDITOR)
+    if not any(fills(access, r, diversion) for r in needed):
+        raise PermissionDenied(
+            f"user {access.user!r} may not {decision.value} diversion {diversion.id!r}: it "
+            "needs an approval role of one of its sides"
+        )
 
 
 def check_decision(
@@ -299,12 +378,8 @@ def check_decision(
         check_proposal(access, diversion)
         return
     if decision is Decision.VOID:
-        if who == diversion.proposed_by or access.has(diversion.from_org, OrgRole.ADMIN):
-            return
-        raise PermissionDenied(
-            f"user {who!r} may not void diversion {diversion.id!r}: only its proposer "
-            f"or an admin of {diversion.from_org!r} may"
-        )
+        check_standing(access, diversion, decision)
+        return
     if not qualifies:
         needs = ", ".join(r.value for r in required)
         raise PermissionDenied(

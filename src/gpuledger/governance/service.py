@@ -1,6 +1,7 @@
 """Governed diversions: what every interface calls to propose and decide under the rules.
 
-The CLI, the API and the web call :func:`propose` and :func:`decide` instead of
+The CLI, the API and the web call :func:`propose`, :func:`decide` and
+:func:`import_scenario` (after :func:`require_importer`, before parsing) instead of
 ``Ledger.propose_diversion`` and ``Ledger.decide`` directly. Both pass the
 ledger :data:`~gpuledger.governance.approvals.GOVERNED`, so who may propose,
 approve, reject or void, and when the approvals are complete, are decided by
@@ -14,11 +15,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from gpuledger.domain import Decision, Diversion, DiversionStatus, UnknownRecord
+from gpuledger.domain import Decision, Diversion, DiversionStatus, Scenario, UnknownRecord
 from gpuledger.governance.approvals import GOVERNED
+from gpuledger.governance.imports import GOVERNED_IMPORT
 from gpuledger.governance.rules import Access, ApprovalState, Directory, approval_state
 from gpuledger.governance.store import Governance
-from gpuledger.ledger import DiversionView, Ledger
+from gpuledger.ledger import DiversionView, ImportReport, Ledger
 
 
 def approvers_of(view: DiversionView) -> list[str]:
@@ -45,13 +47,14 @@ def propose(
 ) -> tuple[DiversionView, Directory]:
     """Propose ``diversion`` as ``user`` (recorded as its proposer) under the rules.
 
-    The user must see one side (the counterparty may be an org they cannot see);
-    seeing neither answers UnknownRecord, as if the orgs did not exist. The
-    planner role is checked by the ledger's policy, under its write lock.
+    The user must see the giving org (the counterparty may be an org they
+    cannot see); a giver they do not see answers UnknownRecord, as if it did
+    not exist. The planner role of the giver is checked by the ledger's
+    policy, under its write lock.
     """
     directory = gov.directory()
     access = directory.access(user)
-    if not (access.sees(diversion.from_org) or access.sees(diversion.to_org)):
+    if not access.sees(diversion.from_org):
         raise UnknownRecord(f"org {diversion.from_org!r} is not in the ledger")
     d = replace(diversion, proposed_by=user, status=DiversionStatus.PENDING)
     ledger.propose_diversion(d, actor=user, approvals=GOVERNED)
@@ -75,3 +78,21 @@ def decide(
     visible_diversion(ledger, directory.access(user), diversion_id)
     ledger.decide(diversion_id, decision, actor=user, on=on, approvals=GOVERNED)
     return ledger.diversion(diversion_id), directory
+
+
+def require_importer(gov: Governance, user: str) -> None:
+    """PermissionDenied unless ``user`` holds a role that can import at all.
+
+    Called before an uploaded scenario is parsed, so a caller who may import
+    nothing never gets the parser to run.
+    """
+    gov.directory().access(user).require_import()
+
+
+def import_scenario(ledger: Ledger, gov: Governance, user: str, scenario: Scenario) -> ImportReport:
+    """Import ``scenario`` as ``user``: every record authorized under the write lock.
+
+    The rule is :func:`gpuledger.governance.imports.check_import`.
+    """
+    require_importer(gov, user)
+    return ledger.import_scenario(scenario, actor=user, authority=GOVERNED_IMPORT)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from gpuledger.domain import (
+    BooksRole,
     DocumentKind,
     GroupRole,
     OrgRole,
@@ -26,7 +27,7 @@ from gpuledger.domain import (
     UnknownRecord,
 )
 from gpuledger.governance import tables
-from gpuledger.governance.rules import Directory, Grant
+from gpuledger.governance.rules import BOOKS, Directory, Grant
 from gpuledger.governance.tokens import (
     IssuedToken,
     TokenHasher,
@@ -44,14 +45,17 @@ SESSION_HOURS = 8
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
-def parse_role(text: str) -> OrgRole | GroupRole:
-    """``viewer``, ``planner``, ``approver``, ``admin``, ``group-admin`` or ``auditor``."""
-    for enum in (OrgRole, GroupRole):
+Role = OrgRole | GroupRole | BooksRole
+
+
+def parse_role(text: str) -> Role:
+    """An org role (``viewer`` ... ``admin``), a group role or ``books-admin``."""
+    for enum in (OrgRole, GroupRole, BooksRole):
         try:
             return enum(text)
         except ValueError:
             continue
-    choices = ", ".join([*OrgRole, *GroupRole])
+    choices = ", ".join([*OrgRole, *GroupRole, *BooksRole])
     raise ScenarioError(f"role {text!r} is not one of: {choices}", field="role")
 
 
@@ -136,15 +140,25 @@ class Governance:
     def grant(
         self,
         user: str,
-        role: OrgRole | GroupRole,
+        role: Role,
         *,
         org: str | None = None,
         group: str | None = None,
         actor: str,
         granted: bool = True,
     ) -> Grant:
-        """Grant (``granted=False``: revoke) a role: an org role per org, a group role per group."""
-        if isinstance(role, OrgRole):
+        """Grant (``granted=False``: revoke) a role: an org role per org, a group role per group.
+
+        ``books-admin`` is granted over the whole books: no ``org`` nor ``group``.
+        """
+        if isinstance(role, BooksRole):
+            if org or group:
+                raise ScenarioError(
+                    f"role {role.value!r} covers the whole books: give no --org nor --group",
+                    field="role",
+                )
+            scope_kind, scope = "books", BOOKS
+        elif isinstance(role, OrgRole):
             if not org or group:
                 raise ScenarioError(
                     f"role {role.value!r} is granted per org: give --org", field="org"
@@ -175,7 +189,7 @@ class Governance:
     def revoke(
         self,
         user: str,
-        role: OrgRole | GroupRole,
+        role: Role,
         *,
         org: str | None = None,
         group: str | None = None,

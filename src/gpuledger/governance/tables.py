@@ -22,7 +22,7 @@ grants = Table(
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("user_name", ID, nullable=False, index=True),
     Column("role", String(16), nullable=False),
-    Column("scope_kind", String(8), nullable=False),  # "org" or "group"
+    Column("scope_kind", String(8), nullable=False),  # "org", "group" or "books" (books-admin)
     Column("scope", ID, nullable=False),
     Column("granted", Integer, nullable=False),  # 1 grant, 0 revocation
     Column("actor", ID, nullable=False),

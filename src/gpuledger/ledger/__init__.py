@@ -27,7 +27,15 @@ from gpuledger.ledger.approvals import (
     RecordedHistory,
     WorkingCopy,
 )
-from gpuledger.ledger.importer import BatchOp
+from gpuledger.ledger.importer import (
+    OPEN_BOOKS,
+    PARAMETERS_KIND,
+    BatchOp,
+    ImportAuthority,
+    ImportPlan,
+    RecordChange,
+    StatedDiversion,
+)
 from gpuledger.ledger.ledger import Ledger, system_clock
 from gpuledger.ledger.queries import read_documents
 from gpuledger.ledger.results import (
@@ -49,6 +57,8 @@ from gpuledger.ledger.results import (
 )
 
 __all__ = [
+    "OPEN_BOOKS",
+    "PARAMETERS_KIND",
     "RECORDED_HISTORY",
     "WORKING_COPY",
     "ApprovalPolicy",
@@ -62,13 +72,17 @@ __all__ = [
     "EventKind",
     "EventRow",
     "EventView",
+    "ImportAuthority",
+    "ImportPlan",
     "ImportReport",
     "Ledger",
     "LotTrace",
     "LotTraceRow",
     "Operation",
     "Receipt",
+    "RecordChange",
     "RecordedHistory",
+    "StatedDiversion",
     "Transfer",
     "TransferRow",
     "WorkingCopy",

@@ -33,12 +33,16 @@ class Ballot:
         actor: who decides.
         approvers: who approved it before, in order, as read under the write lock
             (empty for a proposal).
+        settled: the diversion is already posted or voided: the decision can
+            change nothing, and the policy only says whether the actor could
+            have taken it (else a repeat of the outcome would answer ok to anyone).
     """
 
     diversion: Diversion
     decision: Decision
     actor: str
     approvers: tuple[str, ...] = ()
+    settled: bool = False
 
 
 class ApprovalPolicy(Protocol):
@@ -47,7 +51,8 @@ class ApprovalPolicy(Protocol):
     def review(self, conn: Connection, ballot: Ballot) -> bool:
         """Admit ``ballot`` or raise :class:`PermissionDenied`; True when an approval completes.
 
-        Called for proposals and for decisions on pending diversions only.
+        Called for proposals and every decision (``ballot.settled`` for a
+        diversion already posted or voided: the answer is then ignored).
         ``conn`` is the write transaction: what the policy reads through it is
         what the decision is committed on top of. The answer matters for
         approvals only (a rejection or a void always resolves the diversion).

@@ -60,9 +60,21 @@ def replayed(
     ):
         raise IdempotencyConflict(
             f"operation {event_id!r} was recorded before with different content "
-            f"({body.get('input')} != {inputs}); use a new id or reverse the first one"
+            f"({_differing(body.get('op'), op.value, body.get('input'), inputs)}); "
+            "use a new id or reverse the first one"
         )
     return True
+
+
+def _differing(stored_op: Any, op: str, stored: Any, inputs: Any) -> str:
+    """Which fields differ, never their stored values (the id may be another org's record)."""
+    if stored_op != op:
+        return "another operation"
+    if not isinstance(stored, dict) or not isinstance(inputs, dict):
+        return "another input"
+    a, b = _without_source(stored), _without_source(inputs)
+    keys = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
+    return "differs in: " + ", ".join(keys)
 
 
 def diversion_changes(stored: dict[str, Any], proposed: dict[str, Any]) -> list[str]:
@@ -81,9 +93,10 @@ def refuse_changes(diversion_id: str, stored: dict[str, Any], proposed: dict[str
     """Raise IdempotencyConflict when a proposed diversion's content differs from the stored one."""
     changed = diversion_changes(stored, proposed)
     if changed:
-        diff = "; ".join(f"{f}: {stored.get(f)!r} -> {proposed.get(f)!r}" for f in changed)
+        # Field names only: the stored diversion may be between orgs the caller cannot see.
         raise IdempotencyConflict(
-            f"diversion {diversion_id!r} was proposed with other content ({diff}); "
+            f"diversion {diversion_id!r} was proposed with other content (differs in: "
+            f"{', '.join(changed)}); "
             "a diversion's content is fixed once proposed: void it and propose a new id"
         )
 

@@ -53,7 +53,7 @@ from gpuledger.ledger.diversion_views import (
     update_diversion_views,
 )
 from gpuledger.ledger.engine import WRITE, alembic_config, make_engine, migrate, require_books
-from gpuledger.ledger.importer import BatchOp
+from gpuledger.ledger.importer import OPEN_BOOKS, BatchOp, ImportAuthority
 from gpuledger.ledger.memo import DEFAULT_SIZE, Head, HeadMemo, MemoStats
 from gpuledger.ledger.queries import (
     ScenarioBase,
@@ -221,15 +221,23 @@ class Ledger:
 
     # ------------------------------------------------------------------ writes
 
-    def import_scenario(self, scenario: Scenario, *, actor: str = "import") -> ImportReport:
+    def import_scenario(
+        self,
+        scenario: Scenario,
+        *,
+        actor: str = "import",
+        authority: ImportAuthority = OPEN_BOOKS,
+    ) -> ImportReport:
         """Import a scenario atomically: documents, then dated events up to its ``as_of``.
 
         Re-importing the same scenario writes nothing; a later ``as_of`` posts
         only what came due. Raises a LedgerError/UnknownRecord and writes nothing
-        if any record would break the books.
+        if any record would break the books. ``authority`` admits the import
+        under the write lock (default: books without users admit anything,
+        books with users refuse: governance passes its own).
         """
         with self._writing() as work:
-            importer.import_scenario(work, scenario, actor=actor)
+            importer.import_scenario(work, scenario, actor=actor, authority=authority)
             report = work.report()
         return report
 
@@ -250,8 +258,13 @@ class Ledger:
             verbs.order(work, order, actor=actor)
 
     def ship(self, lot: Lot, *, actor: str) -> None:
-        """Record a lot and post its shipment (and any payback it carries)."""
+        """Record a lot and post its shipment (and any payback it carries).
+
+        The lot's order must be an order of its consignee (else UnknownRecord,
+        as for an order that does not exist).
+        """
         with self._writing() as work:
+            verbs.check_consignee(work, lot)
             work.put_document(DocumentKind.LOT.value, lot, actor, work.now)
             verbs.ship(work, lot, actor=actor)
 

@@ -123,11 +123,52 @@ def trace(
     return ledger.trace(lot, as_of=as_of, known_on=known_on)
 
 
-def import_file(ledger: Ledger, path: Path, *, actor: str) -> ImportReport:
-    """Read a scenario file and import it atomically (nothing written on any error)."""
-    from gpuledger.scenario import load_scenario
+def import_file(
+    url: str, path: Path | str, *, actor: str, clock: Callable[[], datetime]
+) -> ImportReport:
+    """Read a scenario file and import it atomically into the books at ``url``.
 
-    return ledger.import_scenario(load_scenario(path), actor=actor)
+    Books that exist and have users: ``actor`` must hold a role that can
+    import before the file is read, and every record it changes is authorized
+    (``governance.imports``). Books without users are their holder's. New
+    books are created only once the file has been read without error, so a
+    bad file leaves nothing behind.
+    """
+    from gpuledger.domain import BooksNotFound
+    from gpuledger.governance import service
+    from gpuledger.scenario import load_scenario
+    from gpuledger.services.diversions import books_governance
+
+    try:
+        ledger = open_books(url, create=False, clock=clock)
+    except BooksNotFound:
+        scenario = load_scenario(path)  # every problem names the file and line first
+        ledger = open_books(url, create=True, clock=clock)
+        try:
+            return ledger.import_scenario(scenario, actor=actor)
+        finally:
+            ledger.close()
+    try:
+        gov = books_governance(ledger, clock)
+        if gov is None:
+            return ledger.import_scenario(load_scenario(path), actor=actor)
+        service.require_importer(gov, actor)  # before the file is read
+        return service.import_scenario(ledger, gov, actor, load_scenario(path))
+    finally:
+        ledger.close()
+
+
+def import_text(backend: Backend, user: str, text: str, filename: str) -> ImportReport:
+    """Import an uploaded scenario as ``user`` (a server: governance always applies).
+
+    The caller's roles are checked before the text is parsed.
+    """
+    from gpuledger.governance import service
+
+    service.require_importer(backend.gov, user)
+    return service.import_scenario(
+        backend.ledger, backend.gov, user, read_scenario_text(text, filename)
+    )
 
 
 def read_scenario_text(text: str, filename: str) -> Scenario:

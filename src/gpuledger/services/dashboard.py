@@ -196,7 +196,7 @@ def books_date(ledger: Ledger) -> date:
 
 
 def proposal_orgs(access: Access, orgs: Sequence[str]) -> list[str]:
-    """The orgs of ``orgs`` that ``access`` may propose a diversion from or to.
+    """The orgs of ``orgs`` that ``access`` may propose a diversion from (the giver's planner).
 
     Asks the one rule (``governance.rules.check_proposal``) about a diversion of
     each org, so a change of the rule changes the forms.

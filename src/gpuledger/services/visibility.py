@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gpuledger.domain import (
@@ -35,7 +35,7 @@ from gpuledger.domain import (
 if TYPE_CHECKING:
     from gpuledger.claims import ClaimCheck
     from gpuledger.forecast import Forecast
-    from gpuledger.governance.rules import Access, Directory
+    from gpuledger.governance.rules import Access
     from gpuledger.planning import Impact, Plan
     from gpuledger.planning.changes import Change
 
@@ -54,18 +54,21 @@ class Visibility:
     orgs: frozenset[str]  # the visible orgs
     every_org: bool  # sees every org of the books (so also the vendors' accounts)
     consumer_org: Mapping[str, str]  # consumer_orgs() of the books
+    #: each diversion's two sides (an approval event names only the diversion)
+    diversion_orgs: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, access: Access, scenario: Scenario) -> Visibility:
         """What ``access`` sees of the books ``scenario`` describes."""
         seen = frozenset(access.visible_orgs())
         every = all(o.id in seen for o in scenario.orgs)
-        return cls(seen, every, consumer_orgs(scenario))
+        return cls(seen, every, consumer_orgs(scenario), diversion_sides(scenario))
 
     @classmethod
     def everything(cls, scenario: Scenario) -> Visibility:
         """The holder of the books: every org, every account."""
-        return cls(frozenset(o.id for o in scenario.orgs), True, consumer_orgs(scenario))
+        orgs = frozenset(o.id for o in scenario.orgs)
+        return cls(orgs, True, consumer_orgs(scenario), diversion_sides(scenario))
 
     # ------------------------------------------------------------------ one record
 
@@ -96,8 +99,11 @@ class Visibility:
         return d.from_org in self.orgs or d.to_org in self.orgs
 
     def sees_event(self, body: Any) -> bool:
-        """True for an event naming a visible org, or naming no org at all."""
-        orgs = event_orgs(body, self.consumer_org)
+        """True for an event naming a visible org, or naming no org at all.
+
+        An event naming a diversion (a proposal, an approval) names its sides.
+        """
+        orgs = event_orgs(body, self.consumer_org, self.diversion_orgs)
         return not orgs or bool(orgs & self.orgs)
 
     # ------------------------------------------------------------------ requirements
@@ -112,7 +118,7 @@ class Visibility:
         if org is None:
             return self
         self.require_org(org)
-        return Visibility(frozenset({org}), False, self.consumer_org)
+        return Visibility(frozenset({org}), False, self.consumer_org, self.diversion_orgs)
 
     def require_lot(self, lot: str, scenario: Scenario) -> str:
         """The consignee of a lot the reader sees (else UnknownRecord)."""
@@ -181,9 +187,19 @@ class Visibility:
         return data
 
     def impact_json(self, result: Impact) -> dict[str, Any]:
-        """``Impact.to_json()`` with the visible targets (recovery, explanations) only."""
+        """``Impact.to_json()`` cut down to what the reader sees.
+
+        The visible targets (and their recovery and explanations), the org rows
+        of visible orgs (a receiver the reader does not see stays out: its
+        GPU-days are its own), and the pooled moves between visible orgs.
+        """
         mine = {t.id for t in result.targets if self.sees_consumer(t.consumer)}
         data = result.to_json()
+        data["orgs"] = [o for o in data["orgs"] if self.sees_org(o["org"])]
+        for key in ("moved_before", "moved_after"):
+            data[key] = [
+                m for m in data[key] if self.sees_org(m["from_org"]) and self.sees_org(m["to_org"])
+            ]
         data["targets"] = [t for t in data["targets"] if t["id"] in mine]
         data["recovery"] = [r for r in data["recovery"] if r["target"] in mine]
         data["explanations"] = [e for e in data["explanations"] if e["target"] in mine]
@@ -212,9 +228,22 @@ _OWNER = re.compile(r"^(org|cluster):([^/]+)/")
 _ORG_KEYS = frozenset({"org", "consignee", "from", "to", "from_org", "to_org", "consumer"})
 
 
-def event_orgs(body: Any, consumer_org: Mapping[str, str]) -> set[str]:
-    """The orgs an event's body names (accounts, consignees, diversions' sides, consumers)."""
+def diversion_sides(scenario: Scenario) -> dict[str, frozenset[str]]:
+    """Each diversion of the books -> its giving and receiving orgs."""
+    return {d.id: frozenset({d.from_org, d.to_org}) for d in scenario.diversions}
+
+
+def event_orgs(
+    body: Any,
+    consumer_org: Mapping[str, str],
+    diversion_orgs: Mapping[str, frozenset[str]] | None = None,
+) -> set[str]:
+    """The orgs an event's body names (accounts, consignees, diversions' sides, consumers).
+
+    A ``diversion`` key names both sides of that diversion (``diversion_orgs``).
+    """
     found: set[str] = set()
+    sides = diversion_orgs or {}
 
     def walk(value: Any, key: str | None) -> None:
         if isinstance(value, dict):
@@ -230,30 +259,14 @@ def event_orgs(body: Any, consumer_org: Mapping[str, str]) -> set[str]:
                 found.add(consumer_org.get(ident, ident) if kind == "cluster" else ident)
             elif key in _ORG_KEYS:
                 found.add(consumer_org.get(value, value))
+            elif key == "diversion":
+                found.update(sides.get(value, ()))
 
     walk(body, None)
     return found
 
 
 # --------------------------------------------------------------------------- writes
-
-
-def require_import(directory: Directory, user: str, scenario: Scenario) -> None:
-    """PermissionDenied unless ``user`` is admin of every org the scenario holds.
-
-    The scenario's own groups count (an org it moves into a group the user
-    administers is theirs to import).
-    """
-    from gpuledger.governance.rules import Action, Directory
-
-    groups = {**directory.org_groups, **{o.id: o.group for o in scenario.orgs}}
-    access = Directory(groups, directory.grants).access(user)
-    for org in scenario.orgs:
-        if not access.may(Action.ADMINISTER, org.id):
-            raise PermissionDenied(
-                f"user {user!r} may not import scenario {scenario.name!r}: "
-                f"it needs the admin role in org {org.id!r}"
-            )
 
 
 def visible_orgs(scenario: Scenario, visibility: Visibility) -> Sequence[str]:

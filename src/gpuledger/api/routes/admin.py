@@ -10,8 +10,7 @@ from fastapi.responses import JSONResponse
 
 from gpuledger.api.deps import Books, Day, Idempotency, Key, Who, seen, validated, write
 from gpuledger.api.models import AuditOut, ImportOut, ScenarioIn, ScenarioOut, WhoAmIOut
-from gpuledger.services.books import export_text, read_scenario_text
-from gpuledger.services.visibility import require_import
+from gpuledger.services.books import export_text, import_text
 
 router = APIRouter()
 
@@ -38,12 +37,17 @@ def export(books: Books, who: Who, as_of: Day = None) -> dict[str, Any]:
 def import_(
     request: Request, books: Books, store: Idempotency, who: Who, key: Key, body: ScenarioIn
 ) -> JSONResponse:
-    """Import a scenario file atomically; the caller must be admin of every org in it."""
+    """Import a scenario file atomically, every record it changes authorized.
+
+    A caller with no role that can import (admin of an org, group-admin,
+    books-admin) is refused before the file is parsed; then the caller must be
+    admin of every org the file names and of the current owner of every record
+    it changes, books-admin to change a SKU, vendor, group or the parameters,
+    and diversions are only proposed (docs/security.md).
+    """
 
     def run() -> dict[str, Any]:
-        scenario = read_scenario_text(body.yaml, body.filename)
-        require_import(who.directory, who.user, scenario)
-        report = books.ledger.import_scenario(scenario, actor=who.user)
+        report = import_text(books, who.user, body.yaml, body.filename)
         return validated(ImportOut, report.as_json())
 
     return write(request, store, who, key, body, run)

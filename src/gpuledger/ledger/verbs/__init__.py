@@ -13,11 +13,12 @@ and writes nothing itself: the unit of work does, all or nothing.
 from __future__ import annotations
 
 from gpuledger.ledger.verbs.diversions import decide, payback, propose, record_diversion
-from gpuledger.ledger.verbs.lots import order, receive, ship
+from gpuledger.ledger.verbs.lots import check_consignee, order, receive, ship
 from gpuledger.ledger.verbs.movements import movement
 from gpuledger.ledger.verbs.reversals import reverse
 
 __all__ = [
+    "check_consignee",
     "decide",
     "movement",
     "order",

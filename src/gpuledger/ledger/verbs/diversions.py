@@ -150,8 +150,9 @@ def decide(
 
     Phases: 1. the record and its status under the lock; 2. on a pending
     diversion, the policy reviews the decision with every approval the books
-    hold; 3. replays and decisions already taken are no-ops; 4. the decision
-    event, with the post or void transfer when it resolves the diversion.
+    hold (on a decided one, only whether the actor could have taken it);
+    3. replays and decisions already taken are no-ops; 4. the decision event,
+    with the post or void transfer when it resolves the diversion.
     ``on``, when given, must be the diversion's own date (a decision never
     moves it). Returns the status after the decision.
     """
@@ -172,6 +173,8 @@ def decide(
     if status is DiversionStatus.PENDING:
         ballot = Ballot(d, decision, actor, work.approvers(diversion_id))
         posts = policy.review(work.conn, ballot)
+    else:  # decided: still only someone who could have decided it may repeat it
+        policy.review(work.conn, Ballot(d, decision, actor, settled=True))
     # 3. One event per person and decision: the same person deciding again is a replay.
     event_id = ids.decision_event(diversion_id, decision, actor)
     inputs = {"diversion": diversion_id, "decision": decision.value, "actor": actor}

@@ -9,6 +9,7 @@ from gpuledger.domain import (
     Diversion,
     DiversionStatus,
     DocumentKind,
+    IdempotencyConflict,
     InvalidTransition,
     LedgerError,
     Lot,
@@ -16,6 +17,7 @@ from gpuledger.domain import (
     OwnerKind,
     Phase,
     TransferKind,
+    UnknownRecord,
     day_start,
     ids,
 )
@@ -30,15 +32,41 @@ def order(work: Work, o: Order, *, actor: str) -> None:
     """Record an order (a versioned document) once its org, vendor and SKU exist.
 
     Raises UnknownRecord naming the field (org, vendor or sku) that refers to
-    nothing, LedgerError when the quantity is not positive.
+    nothing, LedgerError when the quantity is not positive, IdempotencyConflict
+    when the id is another org's order (an order never changes org).
     """
     subject = f"order {o.id!r}"
+    prior = work.doc(DocumentKind.ORDER.value, o.id)
+    if prior is not None and prior[1]["org"] != o.org:
+        # Said without naming the owner: the caller may not see it.
+        raise IdempotencyConflict(
+            f"{subject} is already an order of another org; an order never changes org: "
+            "use a new id"
+        )
     work.require(DocumentKind.ORG, o.org, subject, "org")
     work.require(DocumentKind.VENDOR, o.vendor, subject, "vendor")
     work.require(DocumentKind.SKU, o.sku, subject, "sku")
     if o.qty <= 0:
         raise LedgerError(f"{subject}: quantity must be positive, got {o.qty}")
     work.put_document(DocumentKind.ORDER.value, o, actor, work.now)
+
+
+def check_consignee(work: Work, lot: Lot) -> None:
+    """UnknownRecord unless the lot's order is an order of its consignee.
+
+    A verb ships only against the consignee's own orders. The refusal reads
+    as if the order did not exist, so it says nothing of another org's orders.
+    (Scenario files may consign a lot to another org: their import is
+    authorized record by record instead.)
+    """
+    found = work.doc(DocumentKind.ORDER.value, lot.order)
+    if found is None or work.doc(DocumentKind.ORG.value, lot.consignee) is None:
+        return  # the verb names the missing order or consignee itself
+    if found[1]["org"] != lot.consignee:
+        raise UnknownRecord(
+            f"lot {lot.id!r}: order {lot.order!r} is not in the ledger (no order of "
+            f"{lot.consignee!r} with that id); import or add it first"
+        )
 
 
 def ship(work: Work, lot: Lot, *, actor: str, recorded_at: datetime | None = None) -> None:

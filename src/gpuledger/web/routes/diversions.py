@@ -147,8 +147,6 @@ def router(site: Site) -> APIRouter:
             seen.require_change(change, ledger.to_scenario())
             policy = rq.parse_policy(fields.get("policy") or None)
             data = seen.impact_json(impact_of_change(ledger, change, policy))
-            # Org rows of orgs the viewer does not see stay out (the receiver may be one).
-            data["orgs"] = [o for o in data["orgs"] if seen.sees_org(o["org"])]
         except GpuledgerError as exc:
             return JSONResponse(error_body(exc), status_code=http_status(exc))
         fragment = site.env.get_template("_preview.html").render(impact=data)
