@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from gpuledger.cli._common import (
     AsOfOption,
+    FormatOption,
     JsonFlag,
+    KnownOnOption,
     PolicyOption,
     SamplesOption,
     SeedOption,
     books,
+    emit_rows,
     err,
     print_json,
     value,
 )
+from gpuledger.domain.enums import OutputFormat
 from gpuledger.services import requests as rq
 
 #: How ``impact`` calls the fields of a change (errors name them so).
@@ -28,16 +32,33 @@ CHANGE_NAMES = {
 }
 
 
-def plan(policy: PolicyOption = None, as_of: AsOfOption = None, as_json: JsonFlag = False) -> None:
+def _tabular(chosen: OutputFormat, data: dict[str, Any], title: str) -> bool:
+    """JSON (the whole contract) or CSV (its targets, one row each); False: print a table."""
+    if chosen is OutputFormat.JSON:
+        print_json(data)
+    elif chosen is OutputFormat.CSV:
+        rows = data["targets"]
+        emit_rows(chosen, list(rows[0]) if rows else ["id"], rows, title=title)
+    return chosen is not OutputFormat.TABLE
+
+
+def plan(
+    policy: PolicyOption = None,
+    as_of: AsOfOption = None,
+    known_on: KnownOnOption = None,
+    fmt: FormatOption = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Plan who gets supply and when each target completes."""
     chosen = rq.parse_policy(policy, "--policy")
     day = rq.parse_optional_date(as_of, "--as-of")
+    known = rq.parse_optional_date(known_on, "--known-on")
+    output = rq.parse_format(fmt, "--format", as_json=as_json)
     from gpuledger.services.planning import plan_report
 
     with books() as ledger:
-        result = plan_report(ledger, chosen, day)
-    if as_json:
-        print_json(result.to_json())
+        result = plan_report(ledger, chosen, day, known)
+    if _tabular(output, result.to_json(), "Plan"):
         return
     from gpuledger.cli import render
 
@@ -67,11 +88,15 @@ def impact(
         str | None, value("DATE", "Evaluate on the books as of this date.", "--as-of")
     ] = None,
     policy: PolicyOption = None,
+    known_on: KnownOnOption = None,
+    fmt: FormatOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """What a change costs each target: delay, GPU-days lost, and how to recover."""
     chosen = rq.parse_policy(policy, "--policy")
     day = rq.parse_optional_date(as_of, "--as-of")
+    known = rq.parse_optional_date(known_on, "--known-on")
+    output = rq.parse_format(fmt, "--format", as_json=as_json)
     change = None
     if diversion is None:
         change = rq.parse_change(
@@ -94,12 +119,11 @@ def impact(
 
     with books() as ledger:
         if ident is not None:
-            result = impact_of_diversion(ledger, ident, chosen)
+            result = impact_of_diversion(ledger, ident, chosen, known_on=known)
         else:
             assert change is not None
-            result = impact_of_change(ledger, change, chosen, day)
-    if as_json:
-        print_json(result.to_json())
+            result = impact_of_change(ledger, change, chosen, day, known)
+    if _tabular(output, result.to_json(), "Impact"):
         return
     from gpuledger.cli import render
 
@@ -117,6 +141,8 @@ def forecast(
     scheduler: Annotated[
         str | None, value("URL", "Run on an existing Dask cluster (tcp://host:port).")
     ] = None,
+    known_on: KnownOnOption = None,
+    fmt: FormatOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """How likely each target is: P10/P50/P90 completion and on-time probability."""
@@ -127,6 +153,8 @@ def forecast(
     n_workers = rq.parse_workers(workers, "--workers")
     address = rq.parse_scheduler(scheduler, "--scheduler")
     rq.check_one_of({"--workers": n_workers, "--scheduler": address}, "--workers")
+    known = rq.parse_optional_date(known_on, "--known-on")
+    output = rq.parse_format(fmt, "--format", as_json=as_json)
     from gpuledger.forecast import rich_progress
     from gpuledger.services.forecasting import forecast_report
 
@@ -137,12 +165,12 @@ def forecast(
             samples=n,
             seed=chosen_seed,
             as_of=day,
+            known_on=known,
             workers=n_workers,
             scheduler=address,
             progress=progress,
         )
-    if as_json:
-        print_json(result.to_json())
+    if _tabular(output, result.to_json(), "Forecast"):
         return
     from gpuledger.cli import render
 

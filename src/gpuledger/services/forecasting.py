@@ -17,6 +17,7 @@ def forecast_report(
     samples: int = DEFAULT_SAMPLES,
     seed: int = DEFAULT_SEED,
     as_of: date | None = None,
+    known_on: date | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
@@ -24,12 +25,13 @@ def forecast_report(
     """The forecast of the books as of ``as_of`` (default: the books' today) under ``policy``.
 
     The holdings curves always include the dates of the books' claims, so the
-    claims check reads them exactly.
+    claims check reads them exactly. ``known_on`` forecasts the books as they
+    were known on that day (None: everything they know).
     """
     scenario = ledger.to_scenario()
     claim_days = sorted({c.by for c in scenario.claims} | {c.stated_on for c in scenario.claims})
     return forecast(
-        ledger.snapshot(as_of or scenario.as_of),
+        ledger.snapshot(as_of or scenario.as_of, known_on),
         policy,
         samples=samples,
         seed=seed,

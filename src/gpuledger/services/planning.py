@@ -21,35 +21,49 @@ from gpuledger.services.requests import DEFAULT_POLICY
 ONE_DAY = timedelta(days=1)
 
 
-def snapshot(ledger: Ledger, as_of: date | None = None) -> PlanningSnapshot:
-    """The planning snapshot as of ``as_of`` (default: the books' today)."""
-    return ledger.snapshot(as_of or books_today(ledger))
+def snapshot(
+    ledger: Ledger, as_of: date | None = None, known_on: date | None = None
+) -> PlanningSnapshot:
+    """The planning snapshot as of ``as_of`` (default: the books' today), as known on a day.
+
+    ``known_on`` None is everything the books know; a day keeps only what was
+    recorded by its end (the ledger's snapshot is bitemporal).
+    """
+    return ledger.snapshot(as_of or books_today(ledger), known_on)
 
 
-def decision_snapshot(ledger: Ledger, on: date) -> PlanningSnapshot:
+def decision_snapshot(ledger: Ledger, on: date, known_on: date | None = None) -> PlanningSnapshot:
     """The books as they stood just before a decision taken on ``on`` (as of ``on`` - 1)."""
-    return ledger.snapshot(on - ONE_DAY)
+    return ledger.snapshot(on - ONE_DAY, known_on)
 
 
 def plan_report(
-    ledger: Ledger, policy: PolicyName = DEFAULT_POLICY, as_of: date | None = None
+    ledger: Ledger,
+    policy: PolicyName = DEFAULT_POLICY,
+    as_of: date | None = None,
+    known_on: date | None = None,
 ) -> Plan:
-    """The plan of the books under ``policy``."""
-    return plan(snapshot(ledger, as_of), policy)
+    """The plan of the books under ``policy`` (as known on ``known_on``: None, everything)."""
+    return plan(snapshot(ledger, as_of, known_on), policy)
 
 
 def impact_of_change(
-    ledger: Ledger, change: Change, policy: PolicyName = DEFAULT_POLICY, as_of: date | None = None
+    ledger: Ledger,
+    change: Change,
+    policy: PolicyName = DEFAULT_POLICY,
+    as_of: date | None = None,
+    known_on: date | None = None,
 ) -> Impact:
     """The impact of a hypothetical change, against the books the day before its date.
 
     The change's date is ``planning.changes.change_day`` (its own date, else the
-    books' today). ``as_of`` evaluates it on the books as of that date instead.
+    books' today). ``as_of`` evaluates it on the books as of that date instead;
+    ``known_on`` on the books as they were known on that day.
     """
     if as_of is not None:
-        return impact(ledger.snapshot(as_of), change, policy)
+        return impact(ledger.snapshot(as_of, known_on), change, policy)
     day = change_day(change, snapshot(ledger))
-    return impact(decision_snapshot(ledger, day), change, policy)
+    return impact(decision_snapshot(ledger, day, known_on), change, policy)
 
 
 def divert_change(d: Diversion) -> DivertChange:
@@ -70,8 +84,12 @@ def impact_of_diversion(
     policy: PolicyName = DEFAULT_POLICY,
     *,
     with_payback: bool = True,
+    known_on: date | None = None,
 ) -> Impact:
-    """The impact of a diversion in the books (pending, posted or voided), as at its decision."""
+    """The impact of a diversion in the books (pending, posted or voided), as at its decision.
+
+    ``known_on``: against the books as they were known on that day (None: everything).
+    """
     d = ledger.diversion(diversion_id).diversion
     change = divert_change(d if with_payback else replace(d, payback=()))
-    return impact(decision_snapshot(ledger, d.on), change, policy)
+    return impact(decision_snapshot(ledger, d.on, known_on), change, policy)
