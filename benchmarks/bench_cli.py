@@ -1,10 +1,11 @@
 """Start-up of the command line (``--help``, trivial commands) against ``python -c pass``.
 
 Each command runs ``--runs`` times as a fresh process (the interpreter of this
-venv); the median wall time is printed with its ratio to the median of
-``python -c pass`` on the same machine at the same moment, so a loaded machine
-shifts both. Also printed: what ``python -X importtime -c "import gpuledger.cli"``
-reports for the CLI itself and whether SciPy, pandas or FastAPI were loaded.
+venv); the median wall time and the median CPU time (user + system) are
+printed with their ratios to those of ``python -c pass`` on the same machine at
+the same moment, so a loaded machine shifts both. Also printed: what
+``python -X importtime -c "import gpuledger.cli"`` reports for the CLI itself
+and whether SciPy, pandas or FastAPI were loaded.
 
 Usage::
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -31,14 +33,21 @@ SMALL = ROOT / "examples" / "small.yaml"
 CLI = "from gpuledger.cli import main; main()"
 
 
-def wall(argv: list[str], runs: int) -> float:
-    """Median wall time of ``argv`` in seconds over ``runs`` fresh processes."""
-    times = []
+def wall(argv: list[str], runs: int) -> tuple[float, float]:
+    """Median wall and CPU (user + system) time of ``argv`` in seconds over ``runs`` processes.
+
+    CPU time is the child's own, so a machine shared with other work inflates
+    it less than wall time.
+    """
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(argv, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def import_time() -> tuple[float, list[str]]:
@@ -79,12 +88,15 @@ def main() -> None:
             "gpuledger plan --help": [sys.executable, "-c", CLI, "plan", "--help"],
             "gpuledger --version": [sys.executable, "-c", CLI, "--version"],
             "gpuledger balances (small books)": [sys.executable, "-c", CLI, "--db", db, "balances"],
+            "gpuledger list orgs --format csv": [
+                *(sys.executable, "-c", CLI, "--db", db, "list", "orgs", "--format", "csv")
+            ],
         }
-        base = wall(cases["python -c pass"], args.runs)
-        print(f"{'command':36} {'median s':>9} {'x python -c pass':>17}")
+        base, base_cpu = wall(cases["python -c pass"], args.runs)
+        print(f"{'command':36} {'wall s':>7} {'x pass':>7} {'CPU s':>7} {'x pass':>7}")
         for name, argv in cases.items():
-            median = base if name == "python -c pass" else wall(argv, args.runs)
-            print(f"{name:36} {median:9.3f} {median / base:17.1f}")
+            w, c = (base, base_cpu) if name == "python -c pass" else wall(argv, args.runs)
+            print(f"{name:36} {w:7.3f} {w / base:7.1f} {c:7.3f} {c / base_cpu:7.1f}")
     total, heavy = import_time()
     print(f"import gpuledger.cli (importtime, cumulative): {total:.3f} s; heavy loaded: {heavy}")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

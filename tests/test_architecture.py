@@ -40,6 +40,11 @@ PLANTS = [
     pytest.param(
         "scenario/_models.py", "import gpuledger.ledger", "gpuledger.ledger", id="scenario-ledger"
     ),
+    pytest.param("notebook.py", "import typer", "typer", id="notebook-cli-framework"),
+    pytest.param("notebook.py", "import gpuledger.api", "gpuledger.api", id="notebook-api"),
+    pytest.param(
+        "api/app.py", "import gpuledger.notebook", "gpuledger.notebook", id="api-notebook"
+    ),
 ]
 
 

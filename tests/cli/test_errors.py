@@ -227,6 +227,10 @@ def test_the_tree_has_the_commands_the_readme_lists() -> None:
         ("plan",),
         ("serve",),
         ("token", "create"),
+        ("list", "lots"),
+        ("list", "diversions"),
+        ("reverse",),
+        ("changes",),
     } <= set(COMMANDS)
     assert len(list(_cases())) > 100
 

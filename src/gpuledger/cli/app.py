@@ -32,6 +32,43 @@ from gpuledger.domain import GpuledgerError
 from gpuledger.services import requests as rq
 from gpuledger.services.errors import one_line
 
+
+class _AsParsed:
+    """Typer's runtime coercion that keeps a value as parsed (a repeated one as a list)."""
+
+    def coerce(self, value: Any, param: Any = None, ctx: Any = None) -> Any:
+        return list(value) if isinstance(value, tuple) else value
+
+
+#: The annotations of this CLI's parameters: strings parsed by ``services.requests``,
+#: flags, repeated strings.
+_PLAIN: tuple[Any, ...] = (str, str | None, bool, list[str], list[str] | None)
+
+
+def _keep_strings_as_parsed() -> None:
+    """Skip Typer's pydantic coercion for plain strings and flags (a third of start-up).
+
+    Typer 0.2x builds a pydantic ``TypeAdapter`` for every parameter it reads,
+    which loads pydantic before any command runs. Every value of this CLI is a
+    string that ``services.requests`` parses (or a flag), for which that
+    coercion returns its input; any other annotation (Typer's own completion
+    options) keeps it. A Typer without the hook is left as it is.
+    """
+    cls: Any = getattr(getattr(typer, "core", None), "_TyperParameter", None)
+    original = getattr(cls, "get_runtime_param", None)
+    if original is None:
+        return
+    as_parsed = _AsParsed()
+
+    def get_runtime_param(self: Any) -> Any:
+        annotation = getattr(getattr(self, "type_descriptor", None), "annotation", None)
+        return as_parsed if any(annotation == a for a in _PLAIN) else original(self)
+
+    cls.get_runtime_param = get_runtime_param
+
+
+_keep_strings_as_parsed()
+
 app = typer.Typer(
     name="gpuledger",
     help="Track scarce GPUs from purchase order to rack, plan who gets them, "

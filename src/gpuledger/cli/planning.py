@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from gpuledger.cli._common import (
     AsOfOption,
+    FormatOption,
     JsonFlag,
+    KnownOnOption,
     PolicyOption,
     SamplesOption,
     SeedOption,
     books,
+    emit_rows,
     err,
     print_json,
     value,
 )
+from gpuledger.domain.enums import OutputFormat
 from gpuledger.services import requests as rq
 
 #: How ``impact`` calls the fields of a change (errors name them so).
@@ -41,23 +45,36 @@ UnitOption = Annotated[
 ]
 
 
+def _tabular(chosen: OutputFormat, data: dict[str, Any], title: str) -> bool:
+    """JSON (the whole contract) or CSV (its targets, one row each); False: print a table."""
+    if chosen is OutputFormat.JSON:
+        print_json(data)
+    elif chosen is OutputFormat.CSV:
+        rows = data["targets"]
+        emit_rows(chosen, list(rows[0]) if rows else ["id"], rows, title=title)
+    return chosen is not OutputFormat.TABLE
+
+
 def plan(
     policy: PolicyOption = None,
     as_of: AsOfOption = None,
     unit: UnitOption = None,
+    known_on: KnownOnOption = None,
+    fmt: FormatOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Plan who gets supply and when each target completes (units held and powered)."""
     chosen = rq.parse_policy(policy, "--policy")
     day = rq.parse_optional_date(as_of, "--as-of")
     shown = rq.parse_unit(unit, "--unit")
+    known = rq.parse_optional_date(known_on, "--known-on")
+    output = rq.parse_format(fmt, "--format", as_json=as_json)
     from gpuledger.services.planning import in_unit, plan_report
 
     with books() as ledger:
-        result = plan_report(ledger, chosen, day)
+        result = plan_report(ledger, chosen, day, known)
     doc = in_unit(result.to_json(), result.snapshot, shown)
-    if as_json:
-        print_json(doc)
+    if _tabular(output, doc, "Plan"):
         return
     from gpuledger.cli import render
 
@@ -88,12 +105,16 @@ def impact(
     ] = None,
     policy: PolicyOption = None,
     unit: UnitOption = None,
+    known_on: KnownOnOption = None,
+    fmt: FormatOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """What a change costs each target: delay, GPU-days lost (held and powered), recovery."""
     chosen = rq.parse_policy(policy, "--policy")
     day = rq.parse_optional_date(as_of, "--as-of")
     shown = rq.parse_unit(unit, "--unit")
+    known = rq.parse_optional_date(known_on, "--known-on")
+    output = rq.parse_format(fmt, "--format", as_json=as_json)
     change = None
     if diversion is None:
         change = rq.parse_change(
@@ -116,13 +137,12 @@ def impact(
 
     with books() as ledger:
         if ident is not None:
-            result = impact_of_diversion(ledger, ident, chosen)
+            result = impact_of_diversion(ledger, ident, chosen, known_on=known)
         else:
             assert change is not None
-            result = impact_of_change(ledger, change, chosen, day)
+            result = impact_of_change(ledger, change, chosen, day, known)
     doc = in_unit(result.to_json(), result.before.snapshot, shown)
-    if as_json:
-        print_json(doc)
+    if _tabular(output, doc, "Impact"):
         return
     from gpuledger.cli import render
 
@@ -136,10 +156,7 @@ def forecast(
     as_of: Annotated[
         str | None, value("DATE", "Forecast the books as of this date.", "--as-of")
     ] = None,
-    known_on: Annotated[
-        str | None,
-        value("DATE", "Forecast the books as they were known on this date.", "--known-on"),
-    ] = None,
+    known_on: KnownOnOption = None,
     no_failures: Annotated[
         bool,
         typer.Option("--no-failures", help="No interruptions or failures, arrivals only."),
@@ -148,9 +165,11 @@ def forecast(
     scheduler: Annotated[
         str | None, value("URL", "Run on an existing Dask cluster (tcp://host:port).")
     ] = None,
+    fmt: FormatOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """How likely each target is: P10/P50/P90 completion and on-time probability."""
+    output = rq.parse_format(fmt, "--format", as_json=as_json)
     request = rq.forecast_request(
         policy=policy,
         samples=samples,
@@ -167,8 +186,7 @@ def forecast(
 
     with books() as ledger, rich_progress(console=err()) as progress:
         result = run_forecast(ledger, request, progress)
-    if as_json:
-        print_json(result.to_json())
+    if _tabular(output, result.to_json(), "Forecast"):
         return
     from gpuledger.cli import render
 

@@ -8,16 +8,20 @@ exist instead of creating empty ones.
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from gpuledger.domain import BooksNotFound
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 #: The execution option that makes a connection a writer (``BEGIN IMMEDIATE`` on SQLite).
 WRITE = "gpuledger_write"
@@ -27,6 +31,8 @@ _MIGRATION_LOCK = 727274  # PostgreSQL advisory lock: one process migrates at a 
 
 def alembic_config() -> Config:
     """An Alembic config pointing at the migrations shipped in the package."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -104,8 +110,55 @@ def require_books(engine: Engine, url: str) -> None:
         )
 
 
+_REVISION = re.compile(r"^(revision|down_revision)\b[^=\n]*=\s*(.+?)\s*$", re.MULTILINE)
+
+
+@cache
+def script_head() -> str | None:
+    """The head revision of the shipped migrations, read from their files without Alembic.
+
+    None when it cannot be told for sure (no files, several heads, a revision
+    written other than as a plain string): the caller then asks Alembic.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        found = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
+        rev, down = found.get("revision", ""), found.get("down_revision", "")
+        if not re.fullmatch(r"[\"'][\w-]+[\"']", rev):
+            return None
+        revisions.add(rev[1:-1])
+        if re.fullmatch(r"[\"'][\w-]+[\"']", down):
+            parents.add(down[1:-1])
+        elif down != "None":
+            return None
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def schema_current(engine: Engine) -> bool:
+    """True when the books' recorded schema revision is the shipped head (nothing to migrate)."""
+    head = script_head()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            versions = [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    except SQLAlchemyError:  # no alembic_version table yet: new books
+        return False
+    return versions == [head]
+
+
 def migrate(engine: Engine) -> None:
-    """Create or upgrade the books to the latest schema (one process at a time)."""
+    """Create or upgrade the books to the latest schema (one process at a time).
+
+    Books already at the shipped head revision are left alone without loading
+    Alembic (one query), so opening current books stays cheap.
+    """
+    if schema_current(engine):
+        return
+    from alembic import command
+
     with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))

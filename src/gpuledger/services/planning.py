@@ -32,44 +32,55 @@ from gpuledger.services.requests import DEFAULT_POLICY
 ONE_DAY = timedelta(days=1)
 
 
-def books_snapshot(ledger: Ledger, as_of: date) -> PlanningSnapshot:
+def books_snapshot(ledger: Ledger, as_of: date, known_on: date | None = None) -> PlanningSnapshot:
     """The books' snapshot as of ``as_of`` with their sites' power and targets' accepts.
 
     Every planning path goes through here, so a plan, an impact and the dashboard
-    count units held and units that could be powered the same way.
+    count units held and units that could be powered the same way. ``known_on``
+    keeps only what the books had recorded by the end of that day (None: all).
     """
-    return with_sites(ledger.snapshot(as_of), ledger.to_scenario(as_of))
+    return with_sites(ledger.snapshot(as_of, known_on), ledger.to_scenario(as_of))
 
 
-def snapshot(ledger: Ledger, as_of: date | None = None) -> PlanningSnapshot:
-    """The planning snapshot as of ``as_of`` (default: the books' today)."""
-    return books_snapshot(ledger, as_of or books_today(ledger))
+def snapshot(
+    ledger: Ledger, as_of: date | None = None, known_on: date | None = None
+) -> PlanningSnapshot:
+    """The planning snapshot as of ``as_of`` (default: the books' today), as known on a day."""
+    return books_snapshot(ledger, as_of or books_today(ledger), known_on)
 
 
-def decision_snapshot(ledger: Ledger, on: date) -> PlanningSnapshot:
+def decision_snapshot(ledger: Ledger, on: date, known_on: date | None = None) -> PlanningSnapshot:
     """The books as they stood just before a decision taken on ``on`` (as of ``on`` - 1)."""
-    return books_snapshot(ledger, on - ONE_DAY)
+    return books_snapshot(ledger, on - ONE_DAY, known_on)
 
 
 def plan_report(
-    ledger: Ledger, policy: PolicyName = DEFAULT_POLICY, as_of: date | None = None
+    ledger: Ledger,
+    policy: PolicyName = DEFAULT_POLICY,
+    as_of: date | None = None,
+    known_on: date | None = None,
 ) -> Plan:
-    """The plan of the books under ``policy``."""
-    return plan(snapshot(ledger, as_of), policy)
+    """The plan of the books under ``policy`` (as known on ``known_on``: None, everything)."""
+    return plan(snapshot(ledger, as_of, known_on), policy)
 
 
 def impact_of_change(
-    ledger: Ledger, change: Change, policy: PolicyName = DEFAULT_POLICY, as_of: date | None = None
+    ledger: Ledger,
+    change: Change,
+    policy: PolicyName = DEFAULT_POLICY,
+    as_of: date | None = None,
+    known_on: date | None = None,
 ) -> Impact:
     """The impact of a hypothetical change, against the books the day before its date.
 
     The change's date is ``planning.changes.change_day`` (its own date, else the
-    books' today). ``as_of`` evaluates it on the books as of that date instead.
+    books' today). ``as_of`` evaluates it on the books as of that date instead;
+    ``known_on`` on the books as they were known on that day.
     """
     if as_of is not None:
-        return impact(books_snapshot(ledger, as_of), change, policy)
+        return impact(books_snapshot(ledger, as_of, known_on), change, policy)
     day = change_day(change, snapshot(ledger))
-    return impact(decision_snapshot(ledger, day), change, policy)
+    return impact(decision_snapshot(ledger, day, known_on), change, policy)
 
 
 def divert_change(d: Diversion) -> DivertChange:
@@ -90,11 +101,15 @@ def impact_of_diversion(
     policy: PolicyName = DEFAULT_POLICY,
     *,
     with_payback: bool = True,
+    known_on: date | None = None,
 ) -> Impact:
-    """The impact of a diversion in the books (pending, posted or voided), as at its decision."""
+    """The impact of a diversion in the books (pending, posted or voided), as at its decision.
+
+    ``known_on``: against the books as they were known on that day (None: everything).
+    """
     d = ledger.diversion(diversion_id).diversion
     change = divert_change(d if with_payback else replace(d, payback=()))
-    return impact(decision_snapshot(ledger, d.on), change, policy)
+    return impact(decision_snapshot(ledger, d.on, known_on), change, policy)
 
 
 #: The count fields of plan and impact rows (each row names its ``sku``).

@@ -216,8 +216,14 @@ def parse_policy(text: str | PolicyName | None, field: str = "policy") -> Policy
     return parse_choice(text, PolicyName, field)
 
 
-def parse_format(text: str | None, field: str = "format") -> OutputFormat:
-    """How to print a tabular result; ``OutputFormat.TABLE`` when none is given."""
+def parse_format(text: str | None, field: str = "format", *, as_json: bool = False) -> OutputFormat:
+    """How to print a tabular result; ``OutputFormat.TABLE`` when none is given.
+
+    ``as_json`` is the older ``--json`` flag: the same as ``json``, refused beside another format.
+    """
+    if as_json:
+        check_one_of({"--json": True, field: text}, field)
+        return OutputFormat.JSON
     return OutputFormat.TABLE if text is None else parse_choice(text, OutputFormat, field)
 
 
