@@ -71,3 +71,9 @@ def shared(
 def lite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """A fresh world on SQLite only (cases that do not touch storage differently)."""
     yield from _world(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'books.db'}")
+
+
+@pytest.fixture(scope="module")
+def shared_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One world per module on SQLite (property tests run many examples on it)."""
+    yield from _world(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'books.db'}")
