@@ -12,7 +12,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis import checks
+from schemathesis import GenerationMode, checks
 
 from tests.api.conftest import World, make_world
 
@@ -119,3 +119,20 @@ def test_impact_of_changes_over_the_fleet_honours_the_openapi(
     response = case.call(headers={"Authorization": f"Bearer {world.tokens['root']}"})
     case.validate_response(response, checks=CHECKS)
     assert response.status_code in (200, 404, 409, 422), response.text
+
+
+# Negative data: every operation with values its schema forbids (wrong types, out of
+# bounds, malformed ids and dates, NUL characters). No 5xx, and each is refused.
+negative = schemathesis.openapi.from_asgi("/api/v1/openapi.json", _world().app)
+negative.config.generation.update(modes=[GenerationMode.NEGATIVE], allow_x00=True)
+
+
+@negative.parametrize()
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_the_api_refuses_negative_data_without_a_server_error(case: Any) -> None:
+    world = _world()
+    headers = {"Authorization": f"Bearer {world.tokens['root']}"}
+    response = case.call(headers=headers, timeout=300)
+    case.validate_response(
+        response, checks=[checks.not_a_server_error, checks.negative_data_rejection]
+    )

@@ -85,6 +85,12 @@ def lite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     yield from _world(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'books.db'}")
 
 
+@pytest.fixture(scope="module")
+def shared_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One world per module on SQLite (property tests run many examples on it)."""
+    yield from _world(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'books.db'}")
+
+
 EXTRA = {"xplanner": ("x", OrgRole.PLANNER), "acmeplanner": ("acme", OrgRole.PLANNER)}
 
 

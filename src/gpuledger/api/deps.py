@@ -16,10 +16,10 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from gpuledger.api.idempotency import IdempotencyStore, request_hash
-from gpuledger.domain import GpuledgerError, PolicyName, Unauthenticated
+from gpuledger.domain import GpuledgerError, InvalidInput, PolicyName, Unauthenticated
 from gpuledger.domain.limits import DATE_MAX, DATE_MIN, ID_MAX_LEN, ID_PATTERN
 from gpuledger.governance.rules import Access, Action, Directory
 from gpuledger.governance.tokens import parse as parse_token
@@ -132,8 +132,24 @@ Key = Annotated[
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip.")]
 PathId = Annotated[str, Path(min_length=1, max_length=ID_MAX_LEN, pattern=ID_PATTERN.pattern)]
+
+
+def _day(value: Any) -> date | None:
+    """An ISO date within the books' bounds (never a number read as a Unix time).
+
+    A ValueError, so the validation error names the query parameter.
+    """
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return rq.parse_date(str(value), "date")
+    except InvalidInput as exc:
+        raise ValueError(str(exc).removeprefix("date ")) from None
+
+
 Day = Annotated[
     date | None,
+    BeforeValidator(_day),
     Query(
         ge=DATE_MIN,
         le=DATE_MAX,
