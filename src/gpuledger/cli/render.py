@@ -236,6 +236,8 @@ def impact(result: Impact, title: str | None = None, doc: dict[str, Any] | None 
 
 def forecast(result: Forecast) -> None:
     """P10/P50/P90 completion and on-time odds per target."""
+    from gpuledger.claims import P90_MEANS
+
     data = result.to_json()
     table = Table(
         "target",
@@ -245,7 +247,7 @@ def forecast(result: Forecast) -> None:
         "P90",
         "on time",
         title=f"Forecast ({data['policy']}, {data['samples']:,} samples, seed {data['seed']})",
-        caption=data["failures"],
+        caption=f"{data['failures']}. {P90_MEANS}.",
     )
     snap = result.snapshot
     by = {
