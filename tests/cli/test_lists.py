@@ -48,7 +48,7 @@ def test_lots_filtered_on_the_command_line(books: str, capsys: pytest.CaptureFix
         (["list", "lots", "--format", "xml"], "--format"),
         (["list", "lots", "--status", "shipped"], "--status"),
         (["list", "orgs", "--org", "nobody"], "nobody"),
-        (["list", "sites"], "sites"),
+        (["list", "sites", "--sku", "H100"], "--sku"),
     ],
     ids=str,
 )

@@ -126,3 +126,31 @@ def test_a_filter_a_kind_does_not_take_is_refused(
 ) -> None:
     with pytest.raises(InvalidInput, match=named):
         parse_query(kind, **filters)
+
+
+def test_sites_give_the_power_in_force_on_the_books_date_and_since_when(tmp_path: Path) -> None:
+    from gpuledger.scenario import demo_scenario_path
+
+    led = Ledger.open(f"sqlite:///{tmp_path / 'story.db'}", create=True, clock=lambda: NOW)
+    try:
+        story = load_scenario(demo_scenario_path())
+        led.import_scenario(story, actor="setup")
+        rows = {r.id: r for r in list_records(led, parse_query(ListKind.SITES)).items}
+        assert set(rows) == {s.id for s in story.sites}
+        for site in story.sites:  # the latest step on or before the books' date, by hand
+            steps = sorted(p for p in site.power if p.from_date <= story.as_of)
+            row = rows[site.id]
+            assert (row.org, row.steps) == (site.org, len(site.power))
+            if not site.power:
+                assert (row.mw, row.since) == (None, None)
+            elif not steps:
+                assert (row.mw, row.since) == (0.0, None)
+            else:
+                last = max(steps, key=lambda p: p.from_date)
+                assert (row.mw, row.since) == (last.mw, last.from_date)
+        tesla = [r.id for r in list_records(led, parse_query(ListKind.SITES, org="tesla")).items]
+        assert tesla and all(rows[i].org == "tesla" for i in tesla)
+        with pytest.raises(InvalidInput, match="--sku: sites have no SKU"):
+            parse_query(ListKind.SITES, sku="H100")
+    finally:
+        led.close()

@@ -52,6 +52,12 @@ def orgs(org: Org = None, fmt: FormatOption = None) -> None:
     _show(ListKind.ORGS, fmt, org=org)
 
 
+@list_app.command("sites")
+def sites(org: Org = None, fmt: FormatOption = None) -> None:
+    """The sites of the books: the power in force on the books' date, since when."""
+    _show(ListKind.SITES, fmt, org=org)
+
+
 @list_app.command("orders")
 def orders(
     org: Org = None,

@@ -153,9 +153,10 @@ class OrderStatus(StrEnum):
 
 
 class ListKind(StrEnum):
-    """The records the list commands and routes can list (sites join once the books hold them)."""
+    """The records the list commands and routes can list."""
 
     ORGS = "orgs"
+    SITES = "sites"
     ORDERS = "orders"
     LOTS = "lots"
     TARGETS = "targets"

@@ -15,8 +15,8 @@ refused (one line naming the option), never ignored.
 - claims: org, SKU, status is the claim's kind (actual, target), dates on ``by``.
 - diversions: either side, the lot's SKU, status (pending, posted, voided), dates on ``on``.
 
-Sites join as one more entry of :data:`SPECS` (with a ``ListKind.SITES``) once
-the books hold site records.
+- sites: the org; each row gives the power in force on the books' date (``mw``,
+  None when the site states no capacity), since when, and the steps in all.
 """
 
 from __future__ import annotations
@@ -57,6 +57,19 @@ class OrgItem:
     id: str
     name: str | None
     group: str | None
+
+
+@dataclass(frozen=True)
+class SiteItem:
+    """A site, the power in force on the books' date and since when (None: no stated capacity)."""
+
+    id: str
+    org: str
+    name: str | None
+    mw: float | None
+    since: date | None
+    steps: int
+    assumed: bool
 
 
 @dataclass(frozen=True)
@@ -132,7 +145,7 @@ class DiversionItem:
     known_on: date | None
 
 
-Item = OrgItem | OrderItem | LotItem | TargetItem | ClaimItem | DiversionItem
+Item = OrgItem | SiteItem | OrderItem | LotItem | TargetItem | ClaimItem | DiversionItem
 
 
 # --------------------------------------------------------------------------- the query
@@ -266,6 +279,25 @@ def _orgs(ledger: Ledger, books: Scenario) -> list[OrgItem]:
     return [OrgItem(o.id, o.name, o.group) for o in books.orgs]
 
 
+def _sites(ledger: Ledger, books: Scenario) -> list[SiteItem]:
+    rows = []
+    for site in books.sites:
+        steps = [p for p in site.power if p.from_date <= books.as_of]
+        since = max((p.from_date for p in steps), default=None)
+        rows.append(
+            SiteItem(
+                site.id,
+                site.org,
+                site.name,
+                site.mw_on(books.as_of),
+                since,
+                len(site.power),
+                site.assumed or any(p.assumed for p in site.power),
+            )
+        )
+    return rows
+
+
 def _lotted(books: Scenario) -> dict[str, int]:
     """Units in lots per order."""
     out: dict[str, int] = {}
@@ -364,6 +396,7 @@ def _one(org: str) -> tuple[str, ...]:
 
 SPECS: dict[ListKind, Spec] = {
     ListKind.ORGS: Spec(_orgs, lambda r: _one(r.id), None, None, has_sku=False),
+    ListKind.SITES: Spec(_sites, lambda r: _one(r.org), None, None, has_sku=False),
     ListKind.ORDERS: Spec(_orders, lambda r: _one(r.org), OrderStatus, "ordered_on"),
     ListKind.LOTS: Spec(_lots, lambda r: _one(r.consignee), LotStatus, "arrives_on"),
     ListKind.TARGETS: Spec(_targets, lambda r: _one(r.org), None, "by"),
@@ -372,6 +405,7 @@ SPECS: dict[ListKind, Spec] = {
 }
 ROW_TYPES: dict[ListKind, type[Item]] = {
     ListKind.ORGS: OrgItem,
+    ListKind.SITES: SiteItem,
     ListKind.ORDERS: OrderItem,
     ListKind.LOTS: LotItem,
     ListKind.TARGETS: TargetItem,
