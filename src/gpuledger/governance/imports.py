@@ -25,6 +25,8 @@ Refusals name the record and the role missing, never what another org holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Connection
 
 from gpuledger.domain import DiversionStatus, PermissionDenied
@@ -101,9 +103,9 @@ class GovernedImport:
     is taken on what the import is committed on top of.
     """
 
-    def review(self, conn: Connection, plan: ImportPlan) -> None:
-        """Admit ``plan`` or raise :class:`PermissionDenied`."""
-        check_import(plan, read_directory(conn))
+    def review(self, conn: Connection, plan: Callable[[], ImportPlan]) -> None:
+        """Admit the plan or raise :class:`PermissionDenied`."""
+        check_import(plan(), read_directory(conn))
 
 
 #: The one instance every interface passes (it holds no state).

@@ -111,8 +111,12 @@ class ImportPlan:
 class ImportAuthority(Protocol):
     """Admits an import, under the write lock, or raises :class:`PermissionDenied`."""
 
-    def review(self, conn: Connection, plan: ImportPlan) -> None:
-        """Refuse (PermissionDenied) a plan the importer may not carry out."""
+    def review(self, conn: Connection, plan: Callable[[], ImportPlan]) -> None:
+        """Refuse (PermissionDenied) a plan the importer may not carry out.
+
+        ``plan`` builds the :class:`ImportPlan` when called (it costs a pass
+        over every record of the file, which books without users never need).
+        """
         ...
 
 
@@ -123,11 +127,11 @@ class OpenBooks:
     import what is then for governance to decide.
     """
 
-    def review(self, conn: Connection, plan: ImportPlan) -> None:
+    def review(self, conn: Connection, plan: Callable[[], ImportPlan]) -> None:
         """Admit the plan on books without users; refuse it on books with users."""
         if has_users(conn):
             raise PermissionDenied(
-                f"scenario {plan.scenario!r}: these books have users, so an import needs the "
+                f"scenario {plan().scenario!r}: these books have users, so an import needs the "
                 "governance rules (gpuledger.governance.imports)"
             )
 
@@ -273,7 +277,7 @@ def import_scenario(
     doc_at = day_start(s.as_of)
     s = _proposers(work, s, actor)
     # 2. Who may do this, decided on what the books hold under the write lock.
-    authority.review(work.conn, import_plan(work, s, actor=actor))
+    authority.review(work.conn, partial(import_plan, work, s, actor=actor))
     # 3. Documents (skipped when unchanged), the lots checked against their orders.
     _documents(work, s, actor=actor, at=doc_at)
     _check_lots(work, s)

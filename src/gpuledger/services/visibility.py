@@ -7,9 +7,11 @@ their clusters, and what touches them:
   org; a vendor's ``world`` account only when they see every org of the books
   (it sums over all of them);
 - a target (plan, impact, forecast) whose consumer is a visible org or cluster;
-  a claim of a visible org; a lot whose consignee they see;
+  an impact's org rows and pooled moves of visible orgs; a claim of a visible
+  org; a lot whose consignee they see;
 - a diversion when they see either side; an audit event when they see an org
-  it names (an event naming no org, e.g. a SKU, to everyone).
+  it names, a diversion naming both its sides (an event naming no org, e.g. a
+  SKU, to everyone).
 
 The holder of the database (the command line) sees everything:
 :meth:`Visibility.everything`. Anything a reader may not see answers
