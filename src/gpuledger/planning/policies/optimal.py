@@ -125,7 +125,7 @@ def _solve(blocks: list[_Block]) -> list[IntArray]:
     b_eq = np.concatenate([b.rhs for b in blocks])
     cost = np.concatenate([b.cost for b in blocks])
     cuts = _chunks(var_off)
-    # 2. Solve the chunks (threads when it pays: HiGHS releases the GIL while it runs).
+    # 2. Solve the chunks, on threads when the whole is large (see solver_threads).
     ranges = [(int(var_off[a]), int(var_off[b]), int(con_off[a]), int(con_off[b])) for a, b in cuts]
     x = np.empty(cost.size, dtype=np.float64)
     n_threads = solver_threads(cost.size)
