@@ -13,8 +13,17 @@ targets, 4 orgs); client threads issue a fixed mix for a bounded time:
 Usage::
 
     .venv/bin/python benchmarks/bench_api.py [--seconds 60] [--clients 8] [--db sqlite|URL]
+    .venv/bin/python benchmarks/bench_api.py --attack [--seconds 20] [--flooders 20]
 
 Prints one line per request kind (count, per second, p50, p99 in ms) and the total.
+
+``--attack`` measures fair use (issue 10): one legitimate client (``GET /whoami``
+and ``GET /balances`` in turn) runs alone for ``--seconds``, then again while
+``--flooders`` hostile clients each ask ``GET /forecast?samples=20000`` in a loop
+and as many send wrong secrets for known token ids (argon2's cost, if it ran)
+from other loopback addresses (127.0.0.2...). It prints the legitimate client's
+p50/p99 in both runs, their ratio, and what the hostile requests got (429s).
+The server is the real one: default argon2 parameters and ``ServerSettings``.
 Not a test: nothing here asserts a time.
 """
 
@@ -30,7 +39,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -194,11 +203,111 @@ def run(base: str, token: str, lots: list[str], seconds: float, clients: int) ->
     print(f"{'total':<22}{total:>8}{total / elapsed:>9.1f}")
 
 
+# --------------------------------------------------------------------------- --attack
+
+
+def _viewer_token(url: str) -> str:
+    """A second user who may see alpha: the forecast flooder (a real token, abused)."""
+    now = datetime(2024, 2, 1, tzinfo=UTC)
+    ledger = Ledger.open(url, clock=lambda: now)
+    gov = Governance(ledger.engine, lambda: now)
+    gov.add_user("flood", actor="bench")
+    gov.grant("flood", OrgRole.VIEWER, org="alpha", actor="bench")
+    token = gov.create_token("flood", actor="bench").token
+    ledger.close()
+    return token
+
+
+def _percentiles(xs: list[float]) -> tuple[float, float]:
+    xs = sorted(xs)
+    return statistics.median(xs), xs[min(len(xs) - 1, int(0.99 * len(xs)))]
+
+
+def _legitimate(base: str, token: str, stop: threading.Event) -> list[float]:
+    """The legitimate client: /whoami and /balances in turn until ``stop``; latencies in ms."""
+    times: list[float] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+        for i in itertools.count():
+            if stop.is_set():
+                break
+            t0 = time.perf_counter()
+            r = http.get("/whoami" if i % 2 == 0 else "/balances?limit=20")
+            times.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, r.text
+    return times
+
+
+def _hostile(
+    base: str, kind: str, token: str, address: str, stop: threading.Event, seen: Counter[str]
+) -> None:
+    """One hostile client from ``address``: forecasts, or wrong secrets for a token id."""
+    transport = httpx.HTTPTransport(local_address=address)
+    head, _, secret = token.rpartition("_")
+    wrong = f"{head}_{'A' * len(secret)}"
+    headers = {"Authorization": f"Bearer {token if kind == 'forecast' else wrong}"}
+    path = "/forecast?samples=20000" if kind == "forecast" else "/whoami"
+    with httpx.Client(base_url=base, headers=headers, timeout=120, transport=transport) as http:
+        while not stop.is_set():
+            try:
+                status = http.get(path).status_code
+            except httpx.HTTPError:
+                status = 0
+            seen[f"{kind} {status}"] += 1
+
+
+def attack(base: str, token: str, flood_token: str, seconds: float, flooders: int) -> None:
+    """The legitimate client alone, then under attack; print both and their ratio."""
+    httpx.get(f"{base}/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+    def measure(hostile: bool) -> tuple[list[float], Counter[str]]:
+        stop = threading.Event()
+        seen: Counter[str] = Counter()
+        threads = []
+        if hostile:
+            for n in range(flooders):
+                threads.append(threading.Thread(
+                    target=_hostile,
+                    args=(base, "forecast", flood_token, f"127.0.0.{2 + n}", stop, seen),
+                ))  # fmt: skip
+                threads.append(threading.Thread(
+                    target=_hostile,
+                    args=(base, "bad-token", token, f"127.0.1.{2 + n}", stop, seen),
+                ))  # fmt: skip
+            for t in threads:
+                t.start()
+            time.sleep(1.0)  # let the flood start
+        timer = threading.Timer(seconds, stop.set)
+        timer.start()
+        times = _legitimate(base, token, stop)
+        for t in threads:
+            t.join()
+        return times, seen
+
+    calm, _ = measure(hostile=False)
+    stormy, seen = measure(hostile=True)
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {load}, python {platform.python_version()}, {seconds:.0f} s per run, "
+        f"{flooders} forecast flooders + {flooders} bad-token clients"
+    )
+    print(f"{'legitimate client':<26}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}")
+    for name, xs in (("alone", calm), ("under attack", stormy)):
+        p50, p99 = _percentiles(xs)
+        print(f"{name:<26}{len(xs):>9}{p50:>9.1f}{p99:>9.1f}")
+    ratio = _percentiles(stormy)[1] / _percentiles(calm)[1]
+    print(f"p99 under attack / alone: {ratio:.2f}")
+    print("hostile requests: " + ", ".join(f"{k}: {v}" for k, v in sorted(seen.items())))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--db", default="sqlite", help="'sqlite' (a temp file) or a URL")
+    parser.add_argument("--attack", action="store_true", help="fair use under a flood")
+    parser.add_argument("--flooders", type=int, default=20, help="hostile clients of each kind")
     args = parser.parse_args()
     url = (
         f"sqlite:///{Path(tempfile.mkdtemp(prefix='gpuledger-bench-')) / 'books.db'}"
@@ -206,9 +315,13 @@ def main() -> None:
         else args.db
     )
     token, lots = prepare(url)
+    flood_token = _viewer_token(url) if args.attack else ""
     server = LiveServer.start(url)
     try:
-        run(server.base, token, lots, args.seconds, args.clients)
+        if args.attack:
+            attack(server.base, token, flood_token, args.seconds, args.flooders)
+        else:
+            run(server.base, token, lots, args.seconds, args.clients)
     finally:
         server.stop()
 

@@ -59,6 +59,9 @@ class ServerSettings:
             are 429 before any hash is computed.
         auth_window_seconds: the window of ``auth_failures``
             (``GPULEDGER_AUTH_WINDOW_SECONDS``).
+        auth_concurrent: checks of tokens not yet verified (each may run argon2,
+            64 MiB and a core's time) running at once (``GPULEDGER_AUTH_CONCURRENT``);
+            more are 429. Tokens verified before never wait for these.
     """
 
     request_max_bytes: int = 1024 * 1024
@@ -66,6 +69,7 @@ class ServerSettings:
     forecast_budget: int = 2 * 20_000 * 64
     auth_failures: int = 10
     auth_window_seconds: int = 60
+    auth_concurrent: int = 2
 
     def __post_init__(self) -> None:
         for name in _POSITIVE:
@@ -96,4 +100,5 @@ _POSITIVE = (
     "forecast_budget",
     "auth_failures",
     "auth_window_seconds",
+    "auth_concurrent",
 )

@@ -152,8 +152,29 @@ def test_the_window_ages_failures_out() -> None:
     limiter = SignInLimiter(2, 10, clock=lambda: now[0])
     limiter.failed("t1", "a")
     limiter.failed("t1", "a")
-    with pytest.raises(RateLimited) as caught:
-        limiter.check("t1", "b", "gpl_x")
+    with pytest.raises(RateLimited) as caught, limiter.attempt("t1", "b", "gpl_x"):
+        pass
     assert 1 <= caught.value.retry_after <= 10
     now[0] = 10.5
-    limiter.check("t1", "a", "gpl_x")
+    with limiter.attempt("t1", "a", "gpl_x"):
+        pass
+
+
+def test_checks_in_flight_count_and_are_capped() -> None:
+    limiter = SignInLimiter(2, 10, concurrent=2)
+    with limiter.attempt("t1", "a", "gpl_1"), limiter.attempt("t1", "b", "gpl_2"):
+        # Two checks of t1 are running: a third would pass the limit if both fail.
+        with pytest.raises(RateLimited), limiter.attempt("t1", "c", "gpl_3"):
+            pass
+        # And no more than two checks of unverified tokens run at once.
+        with pytest.raises(RateLimited), limiter.attempt("t2", "d", "gpl_4"):
+            pass
+    limiter.succeeded("t9", "gpl_good")
+    with (
+        limiter.attempt("t1", "a", "gpl_1"),
+        limiter.attempt("t2", "b", "gpl_2"),
+        limiter.attempt("t9", "z", "gpl_good"),  # a known token never waits
+    ):
+        pass
+    with limiter.attempt("t2", "d", "gpl_4"):  # every slot was given back
+        pass

@@ -84,12 +84,12 @@ def caller(
     except Unauthenticated:
         token_id = None
     address = request.client.host if request.client else None
-    limits.sign_in.check(token_id, address, token)
-    try:
-        user = books.gov.authenticate(token)
-    except Unauthenticated:
-        limits.sign_in.failed(token_id, address)
-        raise
+    with limits.sign_in.attempt(token_id, address, token):
+        try:
+            user = books.gov.authenticate(token)
+        except Unauthenticated:
+            limits.sign_in.failed(token_id, address)
+            raise
     assert token_id is not None, "a malformed token never authenticates"
     limits.sign_in.succeeded(token_id, token)
     directory = books.gov.directory()

@@ -7,9 +7,12 @@ instead of queueing, so a flood from some callers never slows the others:
   of samples x lots (one forecast alone always runs, whatever its size);
 - :class:`SignInLimiter`: after ``failures`` failed token checks within a
   window, from one client address or for one token id, further checks are
-  refused before any argon2 hash is computed. A token that succeeded before
-  still passes (checking it again costs no hash), so a flood of wrong secrets
-  for someone's token id does not lock its owner out.
+  refused before any argon2 hash is computed; checks in flight count as
+  failures until they end, and at most ``concurrent`` checks of tokens not
+  verified before run at once (each may cost argon2's 64 MiB and a core). A
+  token that succeeded before passes all of this (checking it again costs no
+  hash), so a flood of wrong secrets for someone's token id does not lock its
+  owner out.
 
 Every table here is bounded. The limits come from ``config.ServerSettings``.
 """
@@ -83,33 +86,68 @@ class ForecastBudget:
 class SignInLimiter:
     """Failed token checks per client address and per token id, in a sliding window."""
 
-    def __init__(self, failures: int, window_seconds: int, clock: Clock = time.monotonic) -> None:
-        assert failures >= 1 and window_seconds >= 1, (failures, window_seconds)
+    def __init__(
+        self,
+        failures: int,
+        window_seconds: int,
+        clock: Clock = time.monotonic,
+        *,
+        concurrent: int = 2,
+    ) -> None:
+        assert failures >= 1 and window_seconds >= 1 and concurrent >= 1
         self._failures = failures
         self._window = window_seconds
+        self._concurrent = concurrent
         self._clock = clock
         self._lock = threading.Lock()
         self._failed: OrderedDict[str, deque[float]] = OrderedDict()
+        self._in_flight: dict[str, int] = {}
+        self._checking = 0
         self._good: OrderedDict[str, str] = OrderedDict()  # token id -> sha256 of the token
 
-    def check(self, token_id: str | None, address: str | None, token: str) -> None:
-        """Raise RateLimited when the address or the token id failed too often lately.
+    @contextmanager
+    def attempt(self, token_id: str | None, address: str | None, token: str) -> Iterator[None]:
+        """Hold a slot while ``token`` is checked; RateLimited when that may not run now.
 
-        A token that succeeded before passes anyway (its check costs no hash).
+        A token that succeeded before passes at once (its check costs no hash).
         """
         keys = self._keys(token_id, address)
-        now = self._clock()
+        held = False
         with self._lock:
-            if token_id is not None and self._good.get(token_id) == _digest(token):
-                return
-            waits = [self._blocked_for(key, now) for key in keys]
-        wait = max(waits, default=0.0)
+            if token_id is None or self._good.get(token_id) != _digest(token):
+                self._admit(keys)
+                self._checking += 1
+                for key in keys:
+                    self._in_flight[key] = self._in_flight.get(key, 0) + 1
+                held = True
+        try:
+            yield
+        finally:
+            if held:
+                self._release(keys)
+
+    def _admit(self, keys: list[str]) -> None:
+        now = self._clock()
+        wait = max([self._blocked_for(key, now) for key in keys], default=0.0)
         if wait > 0:
             raise RateLimited(
                 f"too many failed token checks (at most {self._failures} in "
                 f"{self._window} s per client and per token)",
                 retry_after=min(max(math.ceil(wait), 1), RETRY_MAX),
             )
+        if self._checking >= self._concurrent:
+            raise RateLimited("too many token checks at once; retry in a moment", retry_after=1)
+
+    def _release(self, keys: list[str]) -> None:
+        with self._lock:
+            self._checking -= 1
+            for key in keys:
+                left = self._in_flight.get(key, 1) - 1
+                if left:
+                    self._in_flight[key] = left
+                else:
+                    self._in_flight.pop(key, None)
+            assert self._checking >= 0, self._checking
 
     def failed(self, token_id: str | None, address: str | None) -> None:
         """Count one failed check against the address and the token id."""
@@ -123,23 +161,22 @@ class SignInLimiter:
                 self._failed.popitem(last=False)
 
     def succeeded(self, token_id: str, token: str) -> None:
-        """Remember that ``token`` checked out (it passes a block from then on)."""
+        """Remember that ``token`` checked out (it passes every limit from then on)."""
         with self._lock:
             self._good.pop(token_id, None)
             self._good[token_id] = _digest(token)
             while len(self._good) > GOOD_MAX:
                 self._good.popitem(last=False)
 
-    def forget(self, token_id: str) -> None:
-        """Forget a token (it was revoked)."""
-        with self._lock:
-            self._good.pop(token_id, None)
-
     def _blocked_for(self, key: str, now: float) -> float:
-        times = self._failed.get(key)
-        if times is None or len(times) < self._failures:
+        """Seconds until ``key`` may try again (checks in flight count as failures)."""
+        times = self._failed.get(key, ())
+        recent = [t for t in times if t + self._window > now]
+        if len(recent) + self._in_flight.get(key, 0) < self._failures:
             return 0.0
-        return times[0] + self._window - now  # the oldest of the last ``failures`` ages out
+        if len(recent) < self._failures:
+            return 1.0  # checks in flight will decide
+        return recent[0] + self._window - now  # the oldest of the last ``failures`` ages out
 
     @staticmethod
     def _keys(token_id: str | None, address: str | None) -> list[str]:
@@ -163,7 +200,12 @@ class FairUse:
         """The limits ``settings`` state."""
         return cls(
             ForecastBudget(settings.forecast_budget, clock),
-            SignInLimiter(settings.auth_failures, settings.auth_window_seconds, clock),
+            SignInLimiter(
+                settings.auth_failures,
+                settings.auth_window_seconds,
+                clock,
+                concurrent=settings.auth_concurrent,
+            ),
         )
 
 
