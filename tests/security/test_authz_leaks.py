@@ -75,3 +75,12 @@ def test_the_web_audit_log_hides_approvals_of_other_orgs_diversions(world: World
     assert "D-HUSH" not in page.text
     sign_in(world, "xapprover")  # a side of the diversion sees it
     assert "D-HUSH" in world.client.get("/audit").text
+
+
+def test_a_plan_shows_only_the_callers_org_rows_and_moves(world: World) -> None:
+    query = "/plan?policy=priority"  # a pooled policy: moves between orgs exist to hide
+    everyone = world.ok("root", "GET", query)
+    assert {o["org"] for o in everyone["orgs"]} > {"tesla"}  # something to hide
+    data = world.ok("viewer", "GET", query)
+    assert {o["org"] for o in data["orgs"]} <= {"tesla"}
+    assert all({m["from_org"], m["to_org"]} <= {"tesla"} for m in data["moved_between_orgs"])

@@ -38,6 +38,18 @@ def model_of(cls: type[Any]) -> type[BaseModel]:
     return model
 
 
+@cache
+def counted_model_of(cls: type[Any]) -> type[BaseModel]:
+    """``model_of(cls)`` with the ``unit`` its counts are in (``gpus`` or ``h100e``)."""
+    from gpuledger.domain.enums import CountUnit
+
+    base = model_of(typing.cast(Any, cls))
+    model: type[BaseModel] = create_model(
+        f"{cls.__name__}Counted", __base__=base, unit=(CountUnit, ...)
+    )
+    return model
+
+
 def _resolve(annotation: Any, namespace: dict[str, Any]) -> Any:
     """A field's annotation as a type (hidden fields are never resolved: they may be
     imported for type checking only)."""

@@ -183,9 +183,19 @@ class Visibility:
         return [c for c in checks if c.org in self.orgs]
 
     def plan_json(self, plan: Plan) -> dict[str, Any]:
-        """``Plan.to_json()`` with the visible targets only."""
+        """``Plan.to_json()`` cut down to what the reader sees.
+
+        The visible targets, the org rows of visible orgs and the pooled moves
+        between visible orgs (as :meth:`impact_json` does).
+        """
         data = plan.to_json()
         data["targets"] = [t for t in data["targets"] if self.sees_consumer(t["consumer"])]
+        data["orgs"] = [o for o in data["orgs"] if self.sees_org(o["org"])]
+        data["moved_between_orgs"] = [
+            m
+            for m in data["moved_between_orgs"]
+            if self.sees_org(m["from_org"]) and self.sees_org(m["to_org"])
+        ]
         return data
 
     def impact_json(self, result: Impact) -> dict[str, Any]:

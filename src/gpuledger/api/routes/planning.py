@@ -28,7 +28,7 @@ from gpuledger.api.deps import (
     seen,
 )
 from gpuledger.api.models import ClaimsOut, ForecastOut
-from gpuledger.api.schemas import model_of
+from gpuledger.api.schemas import counted_model_of
 from gpuledger.claims import claims_report
 from gpuledger.forecast.failures import DEFAULT_FAILURE_MODEL, describe_failures
 from gpuledger.planning import Impact, Plan
@@ -36,7 +36,12 @@ from gpuledger.services import claims, diversions
 from gpuledger.services.books import Backend
 from gpuledger.services.fair_use import forecast_cost
 from gpuledger.services.forecasting import run_forecast
-from gpuledger.services.planning import impact_of_change, impact_of_diversion, plan_report
+from gpuledger.services.planning import (
+    impact_of_change,
+    impact_of_diversion,
+    in_unit,
+    plan_report,
+)
 from gpuledger.services.requests import (
     DEFAULT_POLICY,
     DEFAULT_SAMPLES,
@@ -44,6 +49,7 @@ from gpuledger.services.requests import (
     SERVER_SAMPLES_MAX,
     forecast_request,
     parse_change,
+    parse_unit,
 )
 
 router = APIRouter(tags=["planning"])
@@ -55,27 +61,44 @@ def _cost(books: Backend, samples: int) -> int:
     return forecast_cost(samples, len(scenario.lots) + len(scenario.orders))
 
 
-@router.get("/plan", response_model=model_of(Plan))
-def plan(books: Books, who: Who, policy: Policy = DEFAULT_POLICY, as_of: Day = None) -> Any:
-    """``gpuledger plan``: per target, holdings at ``by``, completion and days late."""
-    return seen(books, who).plan_json(plan_report(books.ledger, policy, as_of))
+@router.get("/plan", response_model=counted_model_of(Plan))
+def plan(
+    books: Books,
+    who: Who,
+    policy: Policy = DEFAULT_POLICY,
+    as_of: Day = None,
+    known_on: Day = None,
+    unit: str | None = None,
+) -> Any:
+    """``gpuledger plan``: per target, holdings at ``by``, completion and days late.
+
+    ``unit``: ``gpus`` (default) or ``h100e`` (each SKU's H100-equivalent factor).
+    """
+    shown = parse_unit(unit, "unit")
+    result = plan_report(books.ledger, policy, as_of, known_on)
+    return in_unit(seen(books, who).plan_json(result), result.snapshot, shown)
 
 
-@router.get("/diversions/{diversion_id}/impact", response_model=model_of(Impact))
+@router.get("/diversions/{diversion_id}/impact", response_model=counted_model_of(Impact))
 def diversion_impact(
     books: Books,
     who: Who,
     diversion_id: PathId,
     policy: Policy = DEFAULT_POLICY,
     with_payback: bool = True,
+    known_on: Day = None,
+    unit: str | None = None,
 ) -> Any:
     """``gpuledger impact --diversion ID``: what it costs each of the caller's targets."""
+    shown = parse_unit(unit, "unit")
     diversions.show(books.ledger, diversion_id, directory=None, access=who.access)
-    result = impact_of_diversion(books.ledger, diversion_id, policy, with_payback=with_payback)
-    return seen(books, who).impact_json(result)
+    result = impact_of_diversion(
+        books.ledger, diversion_id, policy, with_payback=with_payback, known_on=known_on
+    )
+    return in_unit(seen(books, who).impact_json(result), result.before.snapshot, shown)
 
 
-@router.get("/impact", response_model=model_of(Impact))
+@router.get("/impact", response_model=counted_model_of(Impact))
 def change_impact(
     books: Books,
     who: Who,
@@ -86,7 +109,9 @@ def change_impact(
     new_order: NewOrderQuery = None,
     priority: PriorityQuery = None,
     as_of: Day = None,
+    known_on: Day = None,
     policy: Policy = DEFAULT_POLICY,
+    unit: str | None = None,
 ) -> Any:
     """``gpuledger impact --divert/--slip/--new-order/--priority``: a hypothetical change.
 
@@ -102,9 +127,11 @@ def change_impact(
         new_order=new_order,
         priority=priority,
     )
+    shown = parse_unit(unit, "unit")
     visible = seen(books, who)
     visible.require_change(change, books.ledger.to_scenario())
-    return visible.impact_json(impact_of_change(books.ledger, change, policy, as_of))
+    result = impact_of_change(books.ledger, change, policy, as_of, known_on)
+    return in_unit(visible.impact_json(result), result.before.snapshot, shown)
 
 
 @router.get("/forecast", response_model=ForecastOut)
