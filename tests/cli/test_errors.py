@@ -64,6 +64,7 @@ KINDS: dict[str, Kind] = {
     "ROLE": Kind("viewer", ("boss", "")),
     "LOT:QTY": Kind("LOT-A-1:5", ("LOT-A-1", "LOT-A-1:abc", "LOT:A:5"), ("LOT-A-1:0",)),
     "UNIT": Kind("gpus", ("watts", "")),
+    "OWNER": Kind("Tesla", ("bell\x07ringing",), ("x" * 201,)),
     "LOT:QTY:FROM:TO": Kind(
         "LOT-A-1:5:alpha:beta",
         ("LOT-A-1:5:alpha", "LOT-A-1:x:alpha:beta", "has space:5:alpha:beta"),

@@ -134,7 +134,7 @@ Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip.")]
 PathId = Annotated[str, Path(min_length=1, max_length=ID_MAX_LEN, pattern=ID_PATTERN.pattern)]
 
 
-def _day(value: Any) -> date | None:
+def day(value: Any) -> date | None:
     """An ISO date within the books' bounds (never a number read as a Unix time).
 
     A ValueError, so the validation error names the query parameter.
@@ -149,7 +149,7 @@ def _day(value: Any) -> date | None:
 
 Day = Annotated[
     date | None,
-    BeforeValidator(_day),
+    BeforeValidator(day),
     Query(
         ge=DATE_MIN,
         le=DATE_MAX,

@@ -36,8 +36,9 @@ def import_epoch(
             ("data_centers", data_centers, "--data-centers"),
         )
     }
+    owners = tuple(rq.parse_text(o, "--owner", 200) for o in owner or ())
     with books(create=True) as ledger:
-        result = run(ledger, actor=SETTINGS.actor, owners=tuple(owner or ()), **paths)
+        result = run(ledger, actor=SETTINGS.actor, owners=owners, **paths)
     if as_json:
         print_json(result.to_json())
         return

@@ -13,13 +13,13 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import create_model
+from pydantic import BeforeValidator, create_model
 
-from gpuledger.api.deps import Books, Limit, Offset, OrgFilter, Who, page, seen
+from gpuledger.api.deps import Books, Limit, Offset, OrgFilter, Who, day, page, seen
 from gpuledger.api.models import Page
 from gpuledger.api.schemas import model_of
 from gpuledger.domain.enums import ListKind
-from gpuledger.domain.limits import ID_MAX_LEN
+from gpuledger.domain.limits import DATE_MAX, DATE_MIN, ID_MAX_LEN
 from gpuledger.services import lists
 
 router = APIRouter(tags=["lists"])
@@ -33,8 +33,16 @@ SkuFilter = Annotated[
 StatusFilter = Annotated[
     str | None, Query(min_length=1, max_length=40, description="Only rows of this status.")
 ]
-From = Annotated[date | None, Query(alias="from", description="From this date (inclusive).")]
-To = Annotated[date | None, Query(alias="to", description="To this date (inclusive).")]
+From = Annotated[
+    date | None,
+    BeforeValidator(day),
+    Query(alias="from", ge=DATE_MIN, le=DATE_MAX, description="From this date (inclusive)."),
+]
+To = Annotated[
+    date | None,
+    BeforeValidator(day),
+    Query(alias="to", ge=DATE_MIN, le=DATE_MAX, description="To this date (inclusive)."),
+]
 
 
 def _route(kind: ListKind) -> Callable[..., dict[str, Any]]:
