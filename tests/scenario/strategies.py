@@ -302,14 +302,20 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         diversions=tuple(diversions),
         movements=tuple(movements),
         parameters=Parameters(
-            draw(st.none() | st.floats(min_value=0, max_value=limits.PRICE_MAX)),
-            draw(texts),
-            draw(unit_floats),
-            draw(st.integers(1, limits.HORIZON_MAX)),
-            draw(power_factors),
-            draw(texts),
-            draw(power_factors),
-            draw(texts),
+            gpu_hour_price_usd=draw(st.none() | st.floats(min_value=0, max_value=limits.PRICE_MAX)),
+            gpu_hour_price_source=draw(texts),
+            claim_tolerance=draw(unit_floats),
+            horizon_days=draw(st.integers(1, limits.HORIZON_MAX)),
+            interruptions_per_failure=draw(
+                st.floats(min_value=1, max_value=limits.INTERRUPTIONS_PER_FAILURE_MAX)
+            ),
+            repair_days=draw(st.integers(0, limits.REPAIR_DAYS_MAX)),
+            rma_days=draw(st.integers(0, limits.REPAIR_DAYS_MAX)),
+            replace_failed=draw(st.booleans()),
+            system_overhead=draw(power_factors),
+            system_overhead_source=draw(texts),
+            pue=draw(power_factors),
+            pue_source=draw(texts),
         ),
         description=draw(texts),
     )
