@@ -8,7 +8,6 @@ ed25519 by a key kept away from the database) is what they cannot forge.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import stat
@@ -25,7 +24,7 @@ from gpuledger.ledger import checkpoint as cp
 from gpuledger.ledger.codec import event_hash
 from gpuledger.ledger.schema import utc_from_storage
 from tests.cli.conftest import run as cli
-from tests.governance.conftest import H100, fleet
+from tests.governance.conftest import H100
 from tests.security.anchor_books import (  # noqa: F401  (fixtures)
     Clock,
     anchor_url_fixture,
@@ -39,10 +38,8 @@ Books = tuple[Ledger, Governance]
 
 
 def grow(ledger: Ledger, ident: str = "PO-NEW") -> None:
-    """One more event: a new order of tesla's (the fleet imported again with it)."""
-    scenario = fleet()
-    order = d.Order(ident, "tesla", "nvidia", H100, 10, date(2023, 6, 1))
-    ledger.import_scenario(dataclasses.replace(scenario, orders=(*scenario.orders, order)))
+    """One more event: a new order of tesla's (the verb: these books have users)."""
+    ledger.order(d.Order(ident, "tesla", "nvidia", H100, 10, date(2023, 6, 1)), actor="planner")
 
 
 def signed(books: Books, clock: Clock) -> tuple[cp.Checkpoint, bytes]:
