@@ -8,10 +8,11 @@ lock, rolls back and never writes; it then replays the first one's answer (same
 body) or is 409 (another body).
 
 Answers are stored for 2xx and 4xx: a refused write is refused again on replay.
-Two refusals are not stored: invalid input (it depends on the request alone,
-and a hostile client must not fill the table with them) and a crash (5xx), so
-a retry runs again (the ledger's own operation ids keep that safe). A claimed
-key whose answer is not stored yet holds :data:`PENDING` as its status.
+Three refusals are not stored: invalid input and a caller without the role
+(they depend on the request and the caller alone, and a hostile client must
+not fill the table with them), and a crash (5xx), so a retry runs again (the
+ledger's own operation ids keep that safe). A claimed key whose answer is not
+stored yet holds :data:`PENDING` as its status.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gpuledger.domain import GpuledgerError, IdempotencyConflict, InvalidInput
+from gpuledger.domain import GpuledgerError, IdempotencyConflict, InvalidInput, PermissionDenied
 from gpuledger.governance import tables
 from gpuledger.ledger import record_digests
 from gpuledger.ledger.idempotency import KeyTaken, Reservation, reserving
@@ -91,7 +92,7 @@ class IdempotencyStore:
             return self._replay(user, key, digest, self._stored(user, key))
         except GpuledgerError as exc:
             outcome = on_error(exc)
-            if isinstance(exc, InvalidInput) and not reservation.committed:
+            if isinstance(exc, InvalidInput | PermissionDenied) and not reservation.committed:
                 return outcome
         # 3. Store the answer: on the claimed row, or a new row when nothing was written.
         if reservation.committed:
