@@ -12,6 +12,9 @@ range; floats finite and within theirs. ``claim_tolerance`` and
 ``annual_failure_rate`` lie in [0, 1): at 1 a claim's floor ``qty * (1 - tolerance)``
 is zero and a failure hazard ``-log(1 - rate)`` is infinite, so what validation
 accepts can always be computed.
+
+Over 500 lines: one pydantic model per record kind, each field with its bound
+from ``domain.limits``; split, a reader would look in two places for one file's rules.
 """
 
 from __future__ import annotations

@@ -157,17 +157,7 @@ def decide(
     moves it). Returns the status after the decision.
     """
     # 1. The record and its status.
-    if decision is Decision.PROPOSE:
-        raise InvalidTransition(f"diversion {diversion_id!r}: propose it with propose_diversion")
-    d: Diversion = work.record(DocumentKind.DIVERSION.value, diversion_id)
-    if on is not None and on != d.on:
-        raise LedgerError(
-            f"diversion {diversion_id!r} takes effect on its own date {d.on}; "
-            f"a decision cannot move it to {on}"
-        )
-    status = work.status(diversion_id)
-    if status is None:
-        raise InvalidTransition(f"diversion {diversion_id!r} was never proposed in the books")
+    d, status = _decidable(work, diversion_id, decision, on)
     # 2. The policy, on every approval recorded so far.
     posts = True
     if status is DiversionStatus.PENDING:
@@ -217,6 +207,24 @@ def decide(
     for p in d.payback:
         payback(work, d, p, actor=actor, recorded_at=recorded_at)
     return DiversionStatus.POSTED
+
+
+def _decidable(
+    work: Work, diversion_id: str, decision: Decision, on: date | None
+) -> tuple[Diversion, DiversionStatus]:
+    """The diversion a decision is about and its status; raises when it cannot be decided."""
+    if decision is Decision.PROPOSE:
+        raise InvalidTransition(f"diversion {diversion_id!r}: propose it with propose_diversion")
+    d: Diversion = work.record(DocumentKind.DIVERSION.value, diversion_id)
+    if on is not None and on != d.on:
+        raise LedgerError(
+            f"diversion {diversion_id!r} takes effect on its own date {d.on}; "
+            f"a decision cannot move it to {on}"
+        )
+    status = work.status(diversion_id)
+    if status is None:
+        raise InvalidTransition(f"diversion {diversion_id!r} was never proposed in the books")
+    return d, status
 
 
 def payback(
