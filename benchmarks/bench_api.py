@@ -256,7 +256,14 @@ def _hostile(
             seen[f"{kind} {status}"] += 1
 
 
-def attack(base: str, token: str, flood_token: str, seconds: float, flooders: int) -> None:
+def attack(
+    base: str,
+    token: str,
+    flood_token: str,
+    seconds: float,
+    flooders: int,
+    kinds: tuple[str, ...] = ("forecast", "bad-token"),
+) -> None:
     """The legitimate client alone, then under attack; print both and their ratio."""
     httpx.get(f"{base}/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
@@ -266,14 +273,12 @@ def attack(base: str, token: str, flood_token: str, seconds: float, flooders: in
         threads = []
         if hostile:
             for n in range(flooders):
-                threads.append(threading.Thread(
-                    target=_hostile,
-                    args=(base, "forecast", flood_token, f"127.0.0.{2 + n}", stop, seen),
-                ))  # fmt: skip
-                threads.append(threading.Thread(
-                    target=_hostile,
-                    args=(base, "bad-token", token, f"127.0.1.{2 + n}", stop, seen),
-                ))  # fmt: skip
+                for k, kind in enumerate(kinds):
+                    abused = flood_token if kind == "forecast" else token
+                    address = f"127.0.{k}.{2 + n}"
+                    threads.append(threading.Thread(
+                        target=_hostile, args=(base, kind, abused, address, stop, seen)
+                    ))  # fmt: skip
             for t in threads:
                 t.start()
             time.sleep(1.0)  # let the flood start
@@ -290,7 +295,7 @@ def attack(base: str, token: str, flood_token: str, seconds: float, flooders: in
     print(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, "
         f"load average {load}, python {platform.python_version()}, {seconds:.0f} s per run, "
-        f"{flooders} forecast flooders + {flooders} bad-token clients"
+        f"{flooders} hostile clients of each kind ({', '.join(kinds)})"
     )
     print(f"{'legitimate client':<26}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}")
     for name, xs in (("alone", calm), ("under attack", stormy)):
@@ -308,6 +313,9 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite", help="'sqlite' (a temp file) or a URL")
     parser.add_argument("--attack", action="store_true", help="fair use under a flood")
     parser.add_argument("--flooders", type=int, default=20, help="hostile clients of each kind")
+    parser.add_argument(
+        "--kinds", default="forecast,bad-token", help="hostile kinds: forecast, bad-token"
+    )
     args = parser.parse_args()
     url = (
         f"sqlite:///{Path(tempfile.mkdtemp(prefix='gpuledger-bench-')) / 'books.db'}"
@@ -319,7 +327,8 @@ def main() -> None:
     server = LiveServer.start(url)
     try:
         if args.attack:
-            attack(server.base, token, flood_token, args.seconds, args.flooders)
+            kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+            attack(server.base, token, flood_token, args.seconds, args.flooders, kinds)
         else:
             run(server.base, token, lots, args.seconds, args.clients)
     finally:

@@ -38,6 +38,7 @@ class LiveServer:
     @classmethod
     def start(cls, url: str, timeout: float = 60.0) -> LiveServer:
         port = free_port()
+        # This checkout's code first: an editable install may point at another one.
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.api._server", url, str(port)],
