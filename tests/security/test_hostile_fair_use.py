@@ -178,3 +178,38 @@ def test_checks_in_flight_count_and_are_capped() -> None:
         pass
     with limiter.attempt("t2", "d", "gpl_4"):  # every slot was given back
         pass
+
+
+# --------------------------------------------------------------------------- web sign-in
+
+
+def _sign_in(client: TestClient, token: str) -> Any:
+    return client.post(
+        "/login",
+        data={"token": token, "next": "/"},
+        headers={"origin": "http://testserver"},
+        follow_redirects=False,
+    )
+
+
+def test_wrong_secrets_at_the_web_sign_in_are_429_before_argon2(
+    strict: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashes = _hashes(strict, monkeypatch)
+    good = strict.tokens["viewer"]
+    assert _sign_in(strict.client, good).status_code == 303  # its owner, before the flood
+    hashes.clear()
+    bad = _wrong(good)
+    for _ in range(FAILURES):
+        assert _sign_in(strict.client, bad).status_code == 401
+    assert len(hashes) == FAILURES
+    r = _sign_in(strict.client, bad)
+    assert r.status_code == 429, r.text
+    assert int(r.headers["Retry-After"]) >= 1 and "too many failed token checks" in r.text
+    assert len(hashes) == FAILURES  # refused before any hash
+    # the same limiter as the API: the token id is refused there too, from another address
+    other = TestClient(strict.app, client=("10.0.0.9", 4000))
+    headers = {"Authorization": f"Bearer {bad}"}
+    assert other.get("/api/v1/whoami", headers=headers).status_code == 429
+    # its owner still signs in: a token that worked before passes at once
+    assert _sign_in(strict.client, good).status_code == 303

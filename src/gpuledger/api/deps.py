@@ -22,7 +22,6 @@ from gpuledger.api.idempotency import IdempotencyStore, request_hash
 from gpuledger.domain import GpuledgerError, InvalidInput, PolicyName, Unauthenticated
 from gpuledger.domain.limits import DATE_MAX, DATE_MIN, ID_MAX_LEN, ID_PATTERN
 from gpuledger.governance.rules import Access, Action, Directory
-from gpuledger.governance.tokens import parse as parse_token
 from gpuledger.services import requests as rq
 from gpuledger.services.books import Backend, visibility
 from gpuledger.services.errors import error_body, http_status
@@ -78,20 +77,8 @@ def caller(
     """
     if credentials is None:
         raise Unauthenticated("a bearer token is required: Authorization: Bearer gpl_...")
-    token = credentials.credentials
-    try:
-        token_id: str | None = parse_token(token)
-    except Unauthenticated:
-        token_id = None
     address = request.client.host if request.client else None
-    with limits.sign_in.attempt(token_id, address, token):
-        try:
-            user = books.gov.authenticate(token)
-        except Unauthenticated:
-            limits.sign_in.failed(token_id, address)
-            raise
-    assert token_id is not None, "a malformed token never authenticates"
-    limits.sign_in.succeeded(token_id, token)
+    user = limits.sign_in.check(credentials.credentials, address, books.gov.authenticate)
     directory = books.gov.directory()
     return Caller(user, directory.access(user), directory)
 

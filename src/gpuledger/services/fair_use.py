@@ -27,10 +27,13 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from gpuledger.config import ServerSettings
-from gpuledger.domain import RateLimited
+from gpuledger.domain import RateLimited, Unauthenticated
+from gpuledger.governance.tokens import parse as parse_token
+
+T = TypeVar("T")
 
 #: Client addresses and token ids tracked at once; the oldest are forgotten beyond.
 KEYS_MAX: Final = 100_000
@@ -125,6 +128,27 @@ class SignInLimiter:
         finally:
             if held:
                 self._release(keys)
+
+    def check(self, token: str, address: str | None, verify: Callable[[str], T]) -> T:
+        """``verify(token)`` under the limits: the one way every interface checks a token.
+
+        Counts a failure (Unauthenticated from ``verify``) against the token id and
+        the address, remembers a success; RateLimited before ``verify`` runs when
+        the limits say so. Used by the API's bearer check and the web sign-in.
+        """
+        try:
+            token_id: str | None = parse_token(token)
+        except Unauthenticated:
+            token_id = None
+        with self.attempt(token_id, address, token):
+            try:
+                found = verify(token)
+            except Unauthenticated:
+                self.failed(token_id, address)
+                raise
+        assert token_id is not None, "a malformed token never verifies"
+        self.succeeded(token_id, token)
+        return found
 
     def _admit(self, keys: list[str]) -> None:
         now = self._clock()

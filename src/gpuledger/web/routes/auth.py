@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gpuledger.domain import Unauthenticated
 from gpuledger.governance.store import SESSION_HOURS
+from gpuledger.services.fair_use import FairUse
 from gpuledger.web.site import COOKIE, Site, form, safe_next, same_origin
 
 #: The cookie of earlier versions, which held the API token itself: cleared on sign-in and out.
@@ -50,8 +51,13 @@ def router(site: Site) -> APIRouter:
             )
         token = fields.get("token", "").strip()
         _, gov = site.books(request)
+        limits = request.app.state.fair_use
+        assert isinstance(limits, FairUse), "the server mounts the API's limits"
+        address = request.client.host if request.client else None
         try:
-            session_id = gov.start_session(token, hours=SESSION_HOURS)
+            session_id = limits.sign_in.check(
+                token, address, lambda t: gov.start_session(t, hours=SESSION_HOURS)
+            )
         except Unauthenticated as exc:
             return site.render(
                 request,
