@@ -159,6 +159,8 @@ def test_report_json_contract() -> None:
                 "claimed": 35_000,
                 "books_then": 35_000,
                 "books_now": 23_000,
+                "powered_then": None,
+                "powered_now": None,
                 "planned": None,
                 "forecast_p10": None,
                 "forecast_p50": None,
@@ -212,3 +214,51 @@ def test_holdings_by_org_counts_stock_and_deployed_with_clusters() -> None:
     assert sum(held.values()) == 21_000 + 12_000 + 99  # cluster:other belongs to no known org
     moving = holdings_by_org(balances, {"cortex": "tesla"}, (Bucket.IN_TRANSIT,))
     assert moving == {("tesla", "H100"): 5_000}
+
+
+def test_powered_beside_held_on_the_founding_story() -> None:
+    # Tesla's documented sites on 2024-04-23: the 10k-H100 cluster's 14.5236 MW
+    # (Cortex only from 2024-11-15) run 10,000 H100 at 700 W x 1.82 x PUE 1.14,
+    # against 29,000 held as known now (35,000 less 12,000 diverted plus 6,000
+    # paid back in January) and 23,000 as the books knew it then; the verdict
+    # stays on held units
+    from gpuledger.ledger import Ledger
+    from gpuledger.scenario import demo_scenario_path, load_scenario
+    from gpuledger.services.claims import claims_report as books_claims
+
+    ledger = Ledger.open("sqlite://")
+    try:
+        ledger.import_scenario(load_scenario(demo_scenario_path()), actor="test")
+        checks = {c.id: c for c in books_claims(ledger, None)}
+    finally:
+        ledger.close()
+    active = checks["tesla-35k-active"]
+    assert (active.books_then, active.books_now) == (23_000, 29_000)
+    assert (active.powered_then, active.powered_now) == (10_000, 10_000)
+    assert active.verdict is ClaimVerdict.OVERSTATED
+    assert active.gap == 35_000 - 29_000  # the gap is on held units, not powered
+    as_json = active.to_json()
+    assert (as_json["powered_then"], as_json["powered_now"]) == (10_000, 10_000)
+
+
+def test_powered_is_the_lesser_of_held_and_capacity_and_none_without_capacity() -> None:
+    capacity = {"tesla": 30_000, "x": None}
+    claims = [actual(35_000), Claim("x-9k", "x", "H100", 9_000, APR, APR, ClaimKind.ACTUAL)]
+    tesla, x = check_claims(
+        claims,
+        books,
+        [],
+        None,
+        capacity=lambda org, sku, day: capacity[org],
+    )
+    # held then 35,000 capped at 30,000; held now 23,000 under the cap
+    assert (tesla.powered_then, tesla.powered_now) == (30_000, 23_000)
+    # an org whose sites state no capacity: no powered figure (powered = held)
+    assert (x.powered_then, x.powered_now) == (None, None)
+    # without a capacity function nothing is powered-checked either
+    [plain] = check_claims([actual(35_000)], books, [], None)
+    assert (plain.powered_then, plain.powered_now) == (None, None)
+
+
+def test_the_rule_says_powered_is_shown_beside_held() -> None:
+    assert "powered" in VERDICT_RULE and "held" in VERDICT_RULE

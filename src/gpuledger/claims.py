@@ -29,6 +29,14 @@ Definitions (the same on every page; docs/forecast.md, "Claims"):
   target: while the P90 still reaches the floor); ``out of reach`` (targets)
   when even the P90 is below the floor. A target without a forecast is ``not
   checked``.
+- Two measures (the planner's, docs/planning.md): *held* (``books_then`` /
+  ``books_now``) and *powered* (``powered_then`` / ``powered_now``): of the
+  units held on the day held is measured (``stated_on``), those the org's sites
+  could power that day, ``min(held, capacity)``. The capacity is that of the
+  org's sites for the claim's SKU alone (all their power to that SKU). None
+  when the org's sites state no capacity (no site, no power timeline, a SKU
+  without TDP): then every unit held counts as powered. The verdict is decided
+  on held units only; powered is shown beside it.
 - Pending diversions moved nothing yet: they are listed apart (``pending``),
   never in the sum; voided ones moved nothing and are left out.
 """
@@ -54,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "P90_MEANS",
     "VERDICT_RULE",
+    "CapacityFn",
     "ClaimCheck",
     "Explanation",
     "HoldingsFn",
@@ -65,6 +74,9 @@ __all__ = [
 
 HoldingsFn = Callable[[str, str, date, "date | None"], int]
 """``holdings(org, sku, as_of, known_on)``: units the org holds; ``known_on=None`` = now."""
+
+CapacityFn = Callable[[str, str, date], "int | None"]
+"""``capacity(org, sku, day)``: units of a SKU the org's sites power on a day; None: no limit."""
 
 PlannedFn = Callable[[str, str, date], int]
 """``planned(org, sku, day)``: the org's holdings on ``day`` in the deterministic plan."""
@@ -79,7 +91,10 @@ VERDICT_RULE = (
     "reference = books now (actual) or forecast P50 at the claim's date (target); "
     "floor = claim less the tolerance; holds: reference >= claim; within tolerance: "
     "floor <= reference < claim; overstated: reference < floor (for a target, while "
-    "the forecast P90 >= floor); out of reach: forecast P90 < floor"
+    "the forecast P90 >= floor); out of reach: forecast P90 < floor. "
+    "The books count held units; powered (beside them, never in the verdict) is the "
+    "units held that the org's sites could power that day, min(held, site capacity), "
+    "none where the sites state no capacity"
 )
 """The one verdict rule, printed with every claims table."""
 
@@ -140,6 +155,8 @@ class ClaimCheck:
     claimed: int
     books_then: int
     books_now: int
+    powered_then: int | None
+    powered_now: int | None
     planned: int | None
     forecast_p10: int | None
     forecast_p50: int | None
@@ -165,6 +182,8 @@ class ClaimCheck:
             "claimed": self.claimed,
             "books_then": self.books_then,
             "books_now": self.books_now,
+            "powered_then": self.powered_then,
+            "powered_now": self.powered_now,
             "planned": self.planned,
             "forecast_p10": self.forecast_p10,
             "forecast_p50": self.forecast_p50,
@@ -244,6 +263,7 @@ def check_claims(
     arrivals: Mapping[str, date] | None = None,
     planned: PlannedFn | None = None,
     assumed: Mapping[str, tuple[str, ...]] | None = None,
+    capacity: CapacityFn | None = None,
 ) -> list[ClaimCheck]:
     """Check each claim against the books (and the forecast for targets).
 
@@ -262,6 +282,8 @@ def check_claims(
             target); None folds that term into the residual.
         assumed: org -> names of the assumed inputs (records marked ``assumed``)
             behind its figures.
+        capacity: units of a SKU the org's sites power on a day (None: no
+            stated limit); None leaves ``powered_then`` / ``powered_now`` None.
 
     Raises:
         ValueError: ``tolerance`` is not in [0, 1).
@@ -271,7 +293,17 @@ def check_claims(
     if not 0.0 <= tolerance < 1.0:
         raise ValueError(f"claim tolerance {tolerance} is not in [0, 1)")
     return [
-        _check(c, holdings, diversions, forecast, tolerance, arrivals or {}, planned, assumed or {})
+        _check(
+            c,
+            holdings,
+            diversions,
+            forecast,
+            tolerance,
+            arrivals or {},
+            planned,
+            assumed or {},
+            capacity,
+        )
         for c in claims
     ]
 
@@ -285,11 +317,13 @@ def _check(
     arrivals: Mapping[str, date],
     planned: PlannedFn | None,
     assumed: Mapping[str, tuple[str, ...]],
+    capacity: CapacityFn | None = None,
 ) -> ClaimCheck:
     """One claim: the reference, the terms that explain the gap, the verdict."""
     # 1. the books then and now, and the flows up to the claim's date
     then = holdings(claim.org, claim.sku, claim.stated_on, claim.stated_on)
     now = holdings(claim.org, claim.sku, claim.stated_on, None)
+    cap = None if capacity is None else capacity(claim.org, claim.sku, claim.stated_on)
     actual = claim.kind is ClaimKind.ACTUAL
     until = claim.stated_on if actual else claim.by
     terms, pending = _flows(claim.org, until, diversions, arrivals)
@@ -328,6 +362,8 @@ def _check(
         claimed=claim.qty,
         books_then=then,
         books_now=now,
+        powered_then=None if cap is None else min(then, cap),
+        powered_now=None if cap is None else min(now, cap),
         planned=plan_held,
         forecast_p10=p10,
         forecast_p50=p50,

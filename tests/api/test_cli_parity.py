@@ -153,6 +153,9 @@ def test_claims(books: Books, capsys: pytest.CaptureFixture[str]) -> None:
     assert set(rows) == {"tesla-35k-active", "tesla-85k-eoy"}
     assert rows["tesla-85k-eoy"]["forecast_p50"] is not None
     assert rows["tesla-35k-active"]["forecast_p50"] is None
+    # held and powered: Tesla's documented sites ran 10,000 H100 on 2024-04-23
+    active = rows["tesla-35k-active"]
+    assert (active["books_now"], active["powered_now"]) == (29_000, 10_000)
     assert FOUNDING_DIVERSION in {e["id"] for e in rows["tesla-35k-active"]["explained_by"]}
 
 

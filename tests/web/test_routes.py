@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,3 +200,22 @@ def test_templates_ship_with_the_package() -> None:
     root = Path(__file__).resolve().parents[2] / "src" / "gpuledger"
     assert (root / "web" / "templates" / "base.html").exists()
     assert (root / "reports" / "templates" / "_macros.html").exists()
+
+
+def test_claims_page_labels_held_and_powered(site: tuple[TestClient, dict[str, str]]) -> None:
+    # the same figures as the CLI and API JSON (services.claims), each labelled
+    client = signed_in(site, "tess")
+    page = client.get("/claims").text
+    row = page.split('data-claim="tesla-35k-active"', 1)[1].split("</tr>", 1)[0]
+    cells = dict(re.findall(r'data-label="([^"]+)" data-field="[^"]+" data-value="([^"]*)"', row))
+    ledger = client.app.state.backend.ledger  # type: ignore[attr-defined]
+    [want] = [c for c in services.claims.claims_report(ledger, None) if c.id == "tesla-35k-active"]
+    assert cells == {
+        "held then": str(want.books_then),
+        "held now": str(want.books_now),
+        "powered then": str(want.powered_then),
+        "powered now": str(want.powered_now),
+        "gap": str(want.gap),
+    }
+    # these books stop on 2023-12-09 (tests/web/books.py): the 10k-H100 site caps them
+    assert want.powered_now == 10_000 < want.books_now

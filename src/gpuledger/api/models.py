@@ -382,7 +382,12 @@ class ExplanationOut(BaseModel):
 
 
 class ClaimOut(BaseModel):
-    """One public claim checked: gap = sum of the terms' effects + residual."""
+    """One public claim checked: gap = sum of the terms' effects + residual.
+
+    Two measures: ``books_then`` / ``books_now`` count units held;
+    ``powered_then`` / ``powered_now`` the units held that the org's sites could
+    power that day (null when its sites state no capacity: all held count).
+    """
 
     id: str
     org: str
@@ -390,6 +395,8 @@ class ClaimOut(BaseModel):
     claimed: int
     books_then: int
     books_now: int
+    powered_then: int | None
+    powered_now: int | None
     planned: int | None
     forecast_p10: int | None
     forecast_p50: int | None

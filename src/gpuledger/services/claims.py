@@ -7,8 +7,9 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import Any
 
-from gpuledger.claims import ClaimCheck, PlannedFn, check_claims
+from gpuledger.claims import CapacityFn, ClaimCheck, PlannedFn, check_claims
 from gpuledger.domain import Claim, ClaimKind, PolicyName, Scenario
+from gpuledger.domain.power import org_capacity
 from gpuledger.forecast import Forecast, Progress
 from gpuledger.ledger import Ledger
 from gpuledger.planning import Plan
@@ -34,6 +35,24 @@ def planned_holdings(plan: Plan) -> PlannedFn:
         return plan.holdings_on(snap.consumers.index(org), snap.skus.index(sku), day.toordinal())
 
     return held
+
+
+def site_capacity_of(scenario: Scenario) -> CapacityFn:
+    """Units of a SKU an org's sites power on a day (the planner's rule); None: no stated limit.
+
+    The capacity is the org's sites' for that SKU alone (all their power to it);
+    a SKU the scenario does not state, an org with no site or a site without a
+    power timeline give None (every unit held counts as powered).
+    """
+    skus = {k.id: k for k in scenario.skus}
+
+    def capacity(org: str, sku: str, day: date) -> int | None:
+        if sku not in skus:
+            return None
+        sites = [site for site in scenario.sites if site.org == org]
+        return org_capacity(skus[sku], sites, scenario.parameters, day)
+
+    return capacity
 
 
 def assumed_inputs(scenario: Scenario) -> dict[str, tuple[str, ...]]:
@@ -84,6 +103,7 @@ def claims_report(ledger: Ledger, fc: Forecast | None) -> list[ClaimCheck]:
         arrivals={lot.id: lot.arrives_on for lot in scenario.lots},
         planned=planned,
         assumed=assumed_inputs(scenario),
+        capacity=site_capacity_of(scenario),
     )
 
 
