@@ -71,3 +71,11 @@ def test_the_example_runs() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "GPU-days lost in all: 145600" in done.stdout
+
+
+def test_import_file_writes_into_the_open_books_even_in_memory() -> None:
+    """The notebook imports through its own open ledger: in-memory books see what they import."""
+    with open_books("sqlite://", create=True) as opened:
+        assert opened.import_file(ROOT / "examples" / "small.yaml") > 0
+        assert not opened.balances().empty
+        assert set(opened.records("orgs")["id"]) >= {"alpha", "beta"}

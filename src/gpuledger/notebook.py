@@ -99,10 +99,10 @@ class Books:
 
     def import_file(self, path: str | Path, *, actor: str = rq.DEFAULT_ACTOR) -> int:
         """Import a scenario file (YAML, XLSX or a CSV folder) atomically; new events written."""
-        from gpuledger.services.books import import_file
+        from gpuledger.services.books import import_into
 
         source = rq.parse_input_file(str(path), "path")
-        report = import_file(self.url, source, actor=rq.parse_id(actor, "actor"), clock=_now)
+        report = import_into(self.ledger, source, actor=rq.parse_id(actor, "actor"), clock=_now)
         return report.new_events
 
     def balances(self, as_of: Day = None, known_on: Day = None) -> pd.DataFrame:

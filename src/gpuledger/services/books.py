@@ -135,9 +135,7 @@ def import_file(
     bad file leaves nothing behind.
     """
     from gpuledger.domain import BooksNotFound
-    from gpuledger.governance import service
     from gpuledger.scenario import load_scenario
-    from gpuledger.services.diversions import books_governance
 
     try:
         ledger = open_books(url, create=False, clock=clock)
@@ -149,13 +147,29 @@ def import_file(
         finally:
             ledger.close()
     try:
-        gov = books_governance(ledger, clock)
-        if gov is None:
-            return ledger.import_scenario(load_scenario(path), actor=actor)
-        service.require_importer(gov, actor)  # before the file is read
-        return service.import_scenario(ledger, gov, actor, load_scenario(path))
+        return import_into(ledger, path, actor=actor, clock=clock)
     finally:
         ledger.close()
+
+
+def import_into(
+    ledger: Ledger, path: Path | str, *, actor: str, clock: Callable[[], datetime]
+) -> ImportReport:
+    """Read a scenario file and import it atomically into books already open.
+
+    The rule of :func:`import_file` for books that exist: with users, ``actor``
+    must hold a role that can import before the file is read, and every record
+    it changes is authorized.
+    """
+    from gpuledger.governance import service
+    from gpuledger.scenario import load_scenario
+    from gpuledger.services.diversions import books_governance
+
+    gov = books_governance(ledger, clock)
+    if gov is None:
+        return ledger.import_scenario(load_scenario(path), actor=actor)
+    service.require_importer(gov, actor)  # before the file is read
+    return service.import_scenario(ledger, gov, actor, load_scenario(path))
 
 
 def import_text(backend: Backend, user: str, text: str, filename: str) -> ImportReport:
