@@ -16,6 +16,7 @@ from gpuledger.domain import ClaimKind, ScenarioError
 from gpuledger.scenario import dump_scenario, parse_scenario
 from gpuledger.scenario.epoch import (
     CREDIT,
+    TDP_W,
     Reason,
     epoch_scenario,
     make_id,
@@ -236,3 +237,63 @@ def test_cells_become_text_a_scenario_accepts(cell: str, text: str | None) -> No
     from gpuledger.scenario.epoch import _text
 
     assert _text(cell) == text
+
+
+def _shipped_single_chip_rows() -> list[dict[str, str]]:
+    """The shipped cluster rows with one chip type and a quantity (Epoch AI, CC BY 4.0)."""
+    rows = [row for _, row in read_csv(shipped_folder() / "gpu_clusters.csv")]
+    return [
+        r
+        for r in rows
+        if r["Chip type (primary)"].strip()
+        and not r["Chip type (secondary)"].strip()
+        and _num(r["Chip quantity (primary)"])
+    ]
+
+
+def _num(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+def test_each_stated_tdp_agrees_with_epochs_own_power_figures() -> None:
+    # Epoch's "Calculated Power Capacity (MW)" is chips x TDP x 1.82 x PUE, so a row
+    # implies its PUE from the TDP gpuledger states. Epoch's PUEs in these rows run
+    # from 1.10 to 1.29 (its H100, A100 and V100 rows at their datasheet TDP); a
+    # TDP outside that band disagrees with the figure Epoch used.
+    implied: dict[str, list[float]] = {}
+    for r in _shipped_single_chip_rows():
+        chip, watts = r["Chip type (primary)"].strip(), _num(r["Calculated Power Capacity (MW)"])
+        if chip in TDP_W and watts:
+            per_chip = watts * 1e6 / _num(r["Chip quantity (primary)"]) / 1.82
+            implied.setdefault(chip, []).append(round(per_chip / TDP_W[chip][0], 3))
+    assert set(implied) == set(TDP_W)  # every stated TDP is checked on Epoch's rows
+    wrong = {c: sorted(set(p)) for c, p in implied.items() if not all(1.09 <= x <= 1.3 for x in p)}
+    assert wrong == {}
+
+
+def test_each_sku_states_the_source_of_its_tdp_and_h100e() -> None:
+    for sku in read_epoch().scenario.skus:
+        assert (sku.tdp_w is None) != ("tdp_w:" in (sku.source or "")), sku.id
+        assert (sku.h100e is None) != ("h100e:" in (sku.source or "")), sku.id
+
+
+def test_h100e_is_never_below_a_chips_own_16_bit_figure() -> None:
+    # Epoch's H100 equivalents are a chip's peak OP/s ("Max OP/s") over the H100's
+    # (1.979e15, FP8 dense): a chip's peak cannot be below its own 16-bit OP/s.
+    # Epoch's GB300 rows take the GB300's INT8 figure (1.65e14) as its peak, not
+    # its FP8 (5e15, as for the GB200): 0.0834 H100e where the 16-bit figure alone
+    # gives 1.26.
+    h100_peak = 1.979e15
+    skus = {s.name: s for s in read_epoch().scenario.skus}
+    for r in _shipped_single_chip_rows():
+        chip, fp16 = r["Chip type (primary)"].strip(), _num(r["16-bit OP/s"])
+        h100e = skus[chip].h100e
+        if fp16 and h100e is not None:
+            per_chip = fp16 / _num(r["Chip quantity (primary)"])
+            # h100e is rounded to 4 decimals
+            assert (h100e + 5e-5) * h100_peak >= per_chip, (chip, h100e)
+    gb300 = skus["NVIDIA GB300 (Blackwell Ultra)"]
+    assert gb300.h100e == round(5e15 / h100_peak, 4) == skus["NVIDIA GB200"].h100e

@@ -24,8 +24,10 @@ The mapping, row by row:
   no data center, so they are at no site.
 - **Chip types** become SKUs (id: the name made an id). ``h100e`` is Epoch's own
   ``H100 equivalents`` / ``Chip quantity (primary)``, the median over the rows of
-  that chip alone, to 4 decimals; ``tdp_w`` comes from the vendor's datasheet
-  (:data:`TDP_W`) where known, else it is left unstated.
+  that chip alone, to 4 decimals, except where those rows contradict themselves
+  (:data:`H100E`: the GB300); ``tdp_w`` comes from the vendor's datasheet
+  (:data:`TDP_W`, each value checked against Epoch's own calculated power) where
+  known, else it is left unstated.
 - **Existing** rows become ``actual`` claims of their chip quantity, stated and
   dated on the first operational date, with Epoch's sources as ``source``.
   Planned and decommissioned rows, rows without a date, chip type or quantity,
@@ -72,15 +74,31 @@ CLUSTERS_FILE: Final = "gpu_clusters.csv"
 TIMELINES_FILE: Final = "data_center_timelines.csv"
 DATA_CENTERS_FILE: Final = "data_centers.csv"
 
-#: Chip power draw (TDP, W) from the vendors' datasheets, by Epoch's chip name.
+#: Chip power draw (TDP, W) from the vendors' datasheets, by Epoch's chip name. Each
+#: value agrees with Epoch's own "Calculated Power Capacity (MW)" (chips x TDP x 1.82
+#: x PUE) at the PUEs of its rows (tests/scenario/test_epoch.py checks every one).
 TDP_W: Final[Mapping[str, tuple[float, str]]] = {
     "NVIDIA H100 SXM5 80GB": (700.0, "NVIDIA H100 Tensor Core GPU datasheet (SXM: 700 W)"),
     "NVIDIA H200 SXM": (700.0, "NVIDIA H200 Tensor Core GPU datasheet (SXM: 700 W)"),
-    "NVIDIA B200": (1000.0, "NVIDIA DGX B200 datasheet (1,000 W per GPU)"),
+    "NVIDIA B200": (1000.0, "NVIDIA HGX B200 specifications (1,000 W per GPU)"),
+    "NVIDIA GB200": (
+        1200.0,
+        "NVIDIA GB200 NVL72: 1,200 W per Blackwell GPU, the figure Epoch's calculated "
+        "power for its GB200 rows implies (1,200 W x 1.82 x PUE 1.1)",
+    ),
+    "NVIDIA GB300 (Blackwell Ultra)": (
+        1400.0,
+        "NVIDIA GB300 NVL72: 1,400 W per Blackwell Ultra GPU, the figure Epoch's "
+        "calculated power for its GB300 rows implies (1,400 W x 1.82 x PUE 1.1)",
+    ),
     "NVIDIA A100": (400.0, "NVIDIA A100 Tensor Core GPU datasheet (SXM: 400 W)"),
     "NVIDIA A100 SXM4 40 GB": (400.0, "NVIDIA A100 Tensor Core GPU datasheet (SXM: 400 W)"),
     "NVIDIA A100 SXM4 80 GB": (400.0, "NVIDIA A100 Tensor Core GPU datasheet (SXM: 400 W)"),
-    "NVIDIA A100 PCIe": (250.0, "NVIDIA A100 40GB PCIe datasheet (250 W)"),
+    "NVIDIA A100 PCIe": (
+        300.0,
+        "NVIDIA A100 Tensor Core GPU datasheet (80GB PCIe: 300 W; the 40GB card, 250 W), "
+        "the figure Epoch's calculated power for its A100 PCIe rows implies",
+    ),
     "NVIDIA V100": (300.0, "NVIDIA V100 Tensor Core GPU datasheet (SXM2: 300 W)"),
     "NVIDIA Tesla V100 SXM2": (300.0, "NVIDIA V100 Tensor Core GPU datasheet (SXM2: 300 W)"),
     "NVIDIA Tesla V100 SXM2 32 GB": (
@@ -88,7 +106,24 @@ TDP_W: Final[Mapping[str, tuple[float, str]]] = {
         "NVIDIA V100 Tensor Core GPU datasheet (SXM2: 300 W)",
     ),
     "AMD Instinct MI300X": (750.0, "AMD Instinct MI300X datasheet (750 W)"),
-    "AMD Radeon Instinct MI250X": (560.0, "AMD Instinct MI250X datasheet (560 W)"),
+    "AMD Radeon Instinct MI250X": (
+        500.0,
+        "AMD Instinct MI250X datasheet (500 W board power, 560 W peak), the figure "
+        "Epoch's calculated power for its MI250X rows implies",
+    ),
+}
+
+#: H100-equivalents stated here instead of Epoch's rows, where those rows contradict
+#: themselves. Epoch's factor is a chip's peak OP/s over the H100's (1.979e15, FP8
+#: dense); its GB300 rows give the GB300's INT8 figure (1.65e14) as the peak, below
+#: their own 16-bit figure (2.5e15).
+H100E: Final[Mapping[str, tuple[float, str]]] = {
+    "NVIDIA GB300 (Blackwell Ultra)": (
+        round(5e15 / 1.979e15, 4),
+        "FP8 dense 5 PFLOPS per Blackwell Ultra GPU (NVIDIA GB300 NVL72 specifications) "
+        "over the H100's 1.979 PFLOPS, Epoch's method; Epoch's rows give 0.0834 from the "
+        "GB300's INT8 figure, below their own 16-bit OP/s",
+    ),
 }
 
 
@@ -357,7 +392,10 @@ def _skus(clusters: Iterable[Row]) -> dict[str, Sku]:
         factor = round(statistics.median(factors[chip]), 4) if factors[chip] else None
         tdp, tdp_source = TDP_W.get(chip, (None, None))
         parts = [f"{CREDIT}: chip type {chip}"]
-        if factor:
+        if chip in H100E:
+            factor, h100e_source = H100E[chip]
+            parts.append(f"h100e: {h100e_source}")
+        elif factor:
             parts.append("h100e: median of Epoch's H100 equivalents / chip quantity")
         if tdp_source:
             parts.append(f"tdp_w: {tdp_source}")
