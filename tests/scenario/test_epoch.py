@@ -128,6 +128,49 @@ def test_a_data_center_is_a_site_with_its_dated_power(tmp_path: Path) -> None:
     ]
 
 
+CENTERS = (
+    "Handle,Title,Address,Owner\n"
+    'xAI Colossus 1 Memphis Tennessee,xAI Colossus 1,"3231 Riverport Rd, Memphis, TN 38109",'
+    "xAI #confident\n"
+    'Google Omaha Nebraska,Google Omaha,"11110 State St, Omaha, NE 68142",Google Cloud #confident\n'
+    'Crusoe Goodnight Texas,Goodnight,"10001 Lima Rd, Claude, TX 79019",\n'
+)
+PLACED = (
+    "Name,Status,Owner,Location,Chip type (primary),Chip quantity (primary),"
+    "First Operational Date\n"
+    'xAI Colossus Memphis Phase 1,Existing,xAI,"3231 Riverport Rd, Memphis, TN 38109",'
+    "NVIDIA H100 SXM5 80GB,100000.0,2024-09-02\n"
+    "Colossus typed again,Planned,xAI,3231 RIVERPORT RD.  MEMPHIS TN 38109,,,\n"
+    'Google Omaha Nebraska,Planned,Google,"11110 State St, Omaha, NE 68142",,,\n'
+    '"Crusoe Goodnight in Claude, Texas",Planned,Crusoe,"10001 Lima Rd, Claude, TX 79019",,,\n'
+    'xAI Fulton Georgia,Planned,xAI,"1025 Jefferson St NW, Atlanta, GA 30318",,,\n'
+    "xAI somewhere,Planned,xAI,,,,\n"
+)
+
+
+def test_a_cluster_sits_at_the_data_center_at_its_address(tmp_path: Path) -> None:
+    # Epoch gives a cluster's street address (Location) and a data center's
+    # (Address): a cluster is at the data center with the same address (case,
+    # punctuation and spacing aside) when the data center is its org's; every
+    # other cluster is at no site, listed with the reason.
+    centers = _rows(tmp_path, CENTERS, "data_centers.csv")
+    result = epoch_scenario(_rows(tmp_path, PLACED), (), centers)
+    at = {c.name: c.site for c in result.scenario.clusters}
+    assert at["xAI Colossus Memphis Phase 1"] == "xAI-Colossus-1-Memphis-Tennessee"
+    assert at["Colossus typed again"] == "xAI-Colossus-1-Memphis-Tennessee"
+    assert result.report.placed == 2
+    assert [str(x) for x in result.report.unplaced] == [
+        "gpu_clusters.csv:4: Google Omaha Nebraska: "
+        f"{Reason.CENTER_OF_OTHER_ORG} (Google Omaha Nebraska, of Google-Cloud)",
+        "gpu_clusters.csv:5: Crusoe Goodnight in Claude, Texas: "
+        f"{Reason.CENTER_SKIPPED} (Crusoe Goodnight Texas)",
+        f"gpu_clusters.csv:6: xAI Fulton Georgia: {Reason.NO_CENTER_THERE}",
+        f"gpu_clusters.csv:7: xAI somewhere: {Reason.NO_LOCATION}",
+    ]
+    assert sum(c.site is None for c in result.scenario.clusters) == len(result.report.unplaced)
+    assert parse_scenario(dump_scenario(result.scenario)) == result.scenario
+
+
 @pytest.mark.parametrize(
     ("cell", "owners"),
     [
@@ -170,6 +213,21 @@ def test_the_full_files_shipped_map_to_these_counts() -> None:
         Reason.NO_DATE: 3,
         Reason.NO_DATA_CENTER_OWNER: 1,
     }
+    # Clusters at the data center at their address: xAI Colossus phases 1-3 (Colossus
+    # 1), Colossus 2 phases 1-2, Oracle's three Abilene phases. Five more share an
+    # address with a data center Epoch gives another owner (Google Cloud for three of
+    # Google's, Meta for Meta AI's Prometheus, Microsoft for OpenAI's Atlanta).
+    assert r.placed == 8
+    assert r.unplaced_by_reason() == {
+        Reason.NO_CENTER_THERE: 319,
+        Reason.NO_LOCATION: 169,
+        Reason.CENTER_OF_OTHER_ORG: 5,
+        Reason.CENTER_SKIPPED: 1,
+    }
+    assert r.placed + len(r.unplaced) == r.clusters
+    placed = {c.name: c.site for c in result.scenario.clusters if c.site}
+    assert placed["xAI Colossus Memphis Phase 3"] == "xAI-Colossus-1-Memphis-Tennessee"
+    assert len({site for site in placed.values()}) == 3
     # Steps Epoch estimated itself are assumed.
     assert sum(p.assumed for site in result.scenario.sites for p in site.power) == 31
     # Every one of the 786 cluster rows is a cluster, or skipped for want of an owner.
