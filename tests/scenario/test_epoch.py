@@ -171,6 +171,21 @@ def test_a_cluster_sits_at_the_data_center_at_its_address(tmp_path: Path) -> Non
     assert parse_scenario(dump_scenario(result.scenario)) == result.scenario
 
 
+def test_a_cluster_whose_data_center_the_owner_filter_left_out(tmp_path: Path) -> None:
+    centers = _rows(tmp_path, CENTERS, "data_centers.csv")
+    clusters = _rows(
+        tmp_path,
+        "Name,Status,Owner,Location\n"
+        'Shared,Planned,"xAI,Tesla","3231 Riverport Rd, Memphis, TN 38109"\n',
+    )
+    # asked for Tesla: xAI's data center is left out, the cluster (xAI's) kept
+    result = epoch_scenario(clusters, (), centers, owners=["Tesla"])
+    assert result.scenario.sites == () and result.report.placed == 0
+    assert [str(x) for x in result.report.unplaced] == [
+        f"gpu_clusters.csv:2: Shared: {Reason.CENTER_FILTERED} (xAI Colossus 1 Memphis Tennessee)"
+    ]
+
+
 @pytest.mark.parametrize(
     ("cell", "owners"),
     [
