@@ -404,12 +404,15 @@ def _powered(
     order = skus if claim.sku in skus else (*skus, claim.sku)
     day, org = claim.stated_on, claim.org
     caps = [capacity(org, k, day) for k in order]
-    cap = np.array([[[NO_LIMIT if c is None else c] * 2 for c in caps]], dtype=np.int64)
+    # one row (the org), one power step (stated_on), two days: as known then and now
+    cap = np.array([[[NO_LIMIT if c is None else c] for c in caps]], dtype=np.int64)
     held = np.array(
         [[[holdings(org, k, day, day), holdings(org, k, day, None)] for k in order]],
         dtype=np.int64,
     )
-    powered = share_power(cap, held)[0, order.index(claim.sku)]
+    out = np.zeros_like(held)
+    share_power(cap, held, np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64), out)
+    powered = out[0, order.index(claim.sku)]
     assert 0 <= powered[0] <= max(held[0, order.index(claim.sku), 0], 0)
     return int(powered[0]), int(powered[1])
 

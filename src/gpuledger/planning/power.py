@@ -162,7 +162,7 @@ def powered_curves(snapshot: PlanningSnapshot, holdings: IntArray, day0: int) ->
     col = np.searchsorted(s.power_day, day0 + np.arange(n_days, dtype=np.int64), side="right")
     out = holdings.copy()
     # 1. Each limited consumer: its SKUs in order, each in the power the ones before left.
-    out[limited] = share_power(s.power_cap[limited][:, :, col], holdings[limited])
+    share_power(s.power_cap, holdings, col, limited, out)
     # 2. A cluster never counts more powered units than its org.
     clusters = np.arange(n_orgs, n_cons)
     of_limited = clusters[np.isin(s.consumer_org[clusters], limited)]
@@ -172,31 +172,33 @@ def powered_curves(snapshot: PlanningSnapshot, holdings: IntArray, day0: int) ->
     return out
 
 
-def share_power(cap: IntArray, held: IntArray) -> IntArray:
-    """Units powered ``[row, sku, col]`` when each row's SKUs share its power (the one rule).
+def share_power(
+    cap: IntArray, held: IntArray, col: IntArray, rows: IntArray, out: IntArray
+) -> None:
+    """Write into ``out[rows]`` the units powered, each row's SKUs sharing its power (one rule).
 
-    ``cap[row, sku, col]`` is the units of that SKU the row's sites could run
-    with all their power (``NO_LIMIT``: no stated limit), ``held`` the units
-    held, of the same shape. The SKUs are powered in index order (the
-    snapshot's), each within the fraction of the power the SKUs before it left:
-    ``floor(left x cap)``. Edge cases: a SKU without a limit counts every unit
-    held and uses no power; negative holdings count as 0; a capacity of 0 powers
-    nothing. The planner (:func:`powered_curves`) and the claims
-    (``gpuledger.claims``) both call this.
+    ``cap[row, sku, step]`` is the units of that SKU the row's sites could run
+    with all their power in each power step (``NO_LIMIT``: no stated limit);
+    ``held[row, sku, day]`` the units held; ``col[day]`` the step in force on
+    each day; ``out`` has ``held``'s shape (rows not in ``rows`` are left as they
+    are, so the planner's large arrays are read and written once). The SKUs are
+    powered in index order (the snapshot's), each within the fraction of the
+    power the SKUs before it left: ``floor(left x cap)``. Edge cases: a SKU
+    without a limit counts every unit held and uses no power; negative holdings
+    count as 0; a capacity of 0 powers nothing. The planner
+    (:func:`powered_curves`) and the claims (``gpuledger.claims``) both call this.
     """
-    assert cap.shape == held.shape, (cap.shape, held.shape)
-    out = np.maximum(held, 0)
-    left = np.ones((held.shape[0], held.shape[2]), dtype=np.float64)
+    assert out.shape == held.shape and col.shape == held.shape[2:], (out.shape, col.shape)
+    assert cap.shape[:2] == held.shape[:2], (cap.shape, held.shape)
+    left = np.ones((rows.size, held.shape[2]), dtype=np.float64)
     for k in range(held.shape[1]):
-        ck, hk = cap[:, k, :], out[:, k, :]
+        ck, hk = cap[rows, k][:, col], np.maximum(held[rows, k, :], 0)
         bound = ck >= 0
         room = np.floor(left * np.maximum(ck, 0) + 1e-9).astype(np.int64)
         pk = np.where(bound, np.minimum(hk, room), hk)
-        out[:, k, :] = pk
+        out[rows, k, :] = pk
         used = np.where(bound & (ck > 0), pk / np.maximum(ck, 1), 0.0)
         left = np.maximum(left - used, 0.0)
-    assert np.all(out <= np.maximum(held, 0)), "powered beyond held"
-    return out
 
 
 def to_h100e(snapshot: PlanningSnapshot, sku: int, units: float) -> float | None:
