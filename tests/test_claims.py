@@ -262,3 +262,57 @@ def test_powered_is_the_lesser_of_held_and_capacity_and_none_without_capacity() 
 
 def test_the_rule_says_powered_is_shown_beside_held() -> None:
     assert "powered" in VERDICT_RULE and "held" in VERDICT_RULE
+
+
+TWO_SKUS_ONE_SITE = """
+name: two-skus-one-site
+as_of: 2024-03-01
+parameters: {horizon_days: 30, system_overhead: 1.82, pue: 1.2}
+skus: [{id: H200, tdp_w: 700}, {id: H100, tdp_w: 700}]
+vendors:
+  - id: nv
+    lead_time:
+      - {sku: H100, from: 2023-01-01, p50_days: 200, p90_days: 250}
+      - {sku: H200, from: 2023-01-01, p50_days: 200, p90_days: 250}
+orgs: [{id: a}]
+sites:
+  - id: s-a
+    org: a
+    power: [{from: 2023-06-01, mw: 1.5288, source: test}]
+orders:
+  - {id: PO-100, org: a, vendor: nv, sku: H100, qty: 900, ordered_on: 2023-06-01}
+  - {id: PO-200, org: a, vendor: nv, sku: H200, qty: 600, ordered_on: 2023-06-01}
+lots:
+  - {id: L100, order: PO-100, qty: 900, ships_on: 2024-01-20, arrives_on: 2024-02-01, consignee: a}
+  - {id: L200, order: PO-200, qty: 600, ships_on: 2024-01-20, arrives_on: 2024-02-01, consignee: a}
+claims:
+  - {id: a-h100, org: a, sku: H100, qty: 900, by: 2024-02-15, stated_on: 2024-02-15, kind: actual}
+  - {id: a-h200, org: a, sku: H200, qty: 600, by: 2024-02-15, stated_on: 2024-02-15, kind: actual}
+"""
+
+
+def test_powered_shares_an_orgs_power_across_its_skus_as_the_planner_does() -> None:
+    # 1.5288 MW at 700 W x 1.82 x 1.2 runs 1,000 units of either SKU. The planner
+    # powers the SKUs in the scenario's order (H200 first, as listed): 600 H200
+    # use 0.6 of the power, leaving 0.4 x 1,000 = 400 H100 (not 900: the site
+    # cannot run 1,500 units)
+    from gpuledger.ledger import Ledger
+    from gpuledger.scenario import parse_scenario
+    from gpuledger.services.claims import claims_report as books_claims
+    from gpuledger.services.planning import plan_report
+
+    ledger = Ledger.open("sqlite://")
+    try:
+        ledger.import_scenario(parse_scenario(TWO_SKUS_ONE_SITE, filename="two.yaml"), actor="t")
+        checks = {c.id: c for c in books_claims(ledger, None)}
+        p = plan_report(ledger, as_of=D("2024-02-15"))
+    finally:
+        ledger.close()
+    day = D("2024-02-15").toordinal()
+    a = p.snapshot.orgs.index("a")
+    planned = {k: p.powered_on(a, p.snapshot.skus.index(k), day) for k in ("H100", "H200")}
+    assert planned == {"H200": 600, "H100": 400}  # by hand, above
+    for claim, sku in (("a-h100", "H100"), ("a-h200", "H200")):
+        c = checks[claim]
+        assert c.books_now == p.holdings_on(a, p.snapshot.skus.index(sku), day)
+        assert (c.powered_then, c.powered_now) == (planned[sku], planned[sku]), claim

@@ -32,11 +32,13 @@ Definitions (the same on every page; docs/forecast.md, "Claims"):
 - Two measures (the planner's, docs/planning.md): *held* (``books_then`` /
   ``books_now``) and *powered* (``powered_then`` / ``powered_now``): of the
   units held on the day held is measured (``stated_on``), those the org's sites
-  could power that day, ``min(held, capacity)``. The capacity is that of the
-  org's sites for the claim's SKU alone (all their power to that SKU). None
-  when the org's sites state no capacity (no site, no power timeline, a SKU
-  without TDP): then every unit held counts as powered. The verdict is decided
-  on held units only; powered is shown beside it.
+  could power that day, by the planner's one rule
+  (:func:`gpuledger.planning.power.share_power`): the org's power is shared by
+  its SKUs in the scenario's SKU order, each SKU's units powered within the
+  power the SKUs before it left, so with one SKU ``min(held, capacity)``. None
+  when the org's sites state no capacity for the claim's SKU (no site, no power
+  timeline, a SKU without TDP): then every unit held counts as powered. The
+  verdict is decided on held units only; powered is shown beside it.
 - Pending diversions moved nothing yet: they are listed apart (``pending``),
   never in the sum; voided ones moved nothing and are left out.
 """
@@ -48,6 +50,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from gpuledger.domain import (
     Claim,
     ClaimKind,
@@ -55,6 +59,7 @@ from gpuledger.domain import (
     Diversion,
     DiversionStatus,
 )
+from gpuledger.planning.power import NO_LIMIT, share_power
 
 if TYPE_CHECKING:
     from gpuledger.forecast import Forecast
@@ -93,7 +98,8 @@ VERDICT_RULE = (
     "floor <= reference < claim; overstated: reference < floor (for a target, while "
     "the forecast P90 >= floor); out of reach: forecast P90 < floor. "
     "The books count held units; powered (beside them, never in the verdict) is the "
-    "units held that the org's sites could power that day, min(held, site capacity), "
+    "units held that the org's sites could power that day, the planner's rule: the "
+    "org's power shared by its SKUs in order, min(held, site capacity) for one SKU; "
     "none where the sites state no capacity"
 )
 """The one verdict rule, printed with every claims table."""
@@ -264,6 +270,7 @@ def check_claims(
     planned: PlannedFn | None = None,
     assumed: Mapping[str, tuple[str, ...]] | None = None,
     capacity: CapacityFn | None = None,
+    skus: Sequence[str] = (),
 ) -> list[ClaimCheck]:
     """Check each claim against the books (and the forecast for targets).
 
@@ -282,8 +289,12 @@ def check_claims(
             target); None folds that term into the residual.
         assumed: org -> names of the assumed inputs (records marked ``assumed``)
             behind its figures.
-        capacity: units of a SKU the org's sites power on a day (None: no
-            stated limit); None leaves ``powered_then`` / ``powered_now`` None.
+        capacity: units of a SKU the org's sites power on a day with all their
+            power (None: no stated limit); None leaves ``powered_then`` /
+            ``powered_now`` None.
+        skus: the order in which an org's SKUs share its power (the planning
+            snapshot's: the scenario's SKU order); a claim's SKU not in it
+            comes last.
 
     Raises:
         ValueError: ``tolerance`` is not in [0, 1).
@@ -303,6 +314,7 @@ def check_claims(
             planned,
             assumed or {},
             capacity,
+            tuple(skus),
         )
         for c in claims
     ]
@@ -318,12 +330,13 @@ def _check(
     planned: PlannedFn | None,
     assumed: Mapping[str, tuple[str, ...]],
     capacity: CapacityFn | None = None,
+    skus: tuple[str, ...] = (),
 ) -> ClaimCheck:
     """One claim: the reference, the terms that explain the gap, the verdict."""
-    # 1. the books then and now, and the flows up to the claim's date
+    # 1. the books then and now (held and powered), and the flows up to the claim's date
     then = holdings(claim.org, claim.sku, claim.stated_on, claim.stated_on)
     now = holdings(claim.org, claim.sku, claim.stated_on, None)
-    cap = None if capacity is None else capacity(claim.org, claim.sku, claim.stated_on)
+    powered_then, powered_now = _powered(claim, holdings, capacity, skus)
     actual = claim.kind is ClaimKind.ACTUAL
     until = claim.stated_on if actual else claim.by
     terms, pending = _flows(claim.org, until, diversions, arrivals)
@@ -362,8 +375,8 @@ def _check(
         claimed=claim.qty,
         books_then=then,
         books_now=now,
-        powered_then=None if cap is None else min(then, cap),
-        powered_now=None if cap is None else min(now, cap),
+        powered_then=powered_then,
+        powered_now=powered_now,
         planned=plan_held,
         forecast_p10=p10,
         forecast_p50=p50,
@@ -375,6 +388,33 @@ def _check(
         assumptions=tuple(assumptions),
         pending=pending,
     )
+
+
+def _powered(
+    claim: Claim, holdings: HoldingsFn, capacity: CapacityFn | None, skus: tuple[str, ...]
+) -> tuple[int | None, int | None]:
+    """Units powered on ``stated_on`` as known then and now; (None, None): no stated limit.
+
+    The planner's rule (:func:`~gpuledger.planning.power.share_power`) on the
+    org's holdings of every SKU in ``skus`` order, so a SKU later in the order
+    gets the power the earlier ones left.
+    """
+    if capacity is None or capacity(claim.org, claim.sku, claim.stated_on) is None:
+        return None, None
+    order = skus if claim.sku in skus else (*skus, claim.sku)
+    day, org = claim.stated_on, claim.org
+    caps = [capacity(org, k, day) for k in order]
+    # one row (the org), one power step (stated_on), two days: as known then and now
+    cap = np.array([[[NO_LIMIT if c is None else c] for c in caps]], dtype=np.int64)
+    held = np.array(
+        [[[holdings(org, k, day, day), holdings(org, k, day, None)] for k in order]],
+        dtype=np.int64,
+    )
+    out = np.zeros_like(held)
+    share_power(cap, held, np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64), out)
+    powered = out[0, order.index(claim.sku)]
+    assert 0 <= powered[0] <= max(held[0, order.index(claim.sku), 0], 0)
+    return int(powered[0]), int(powered[1])
 
 
 def claims_report(checks: Sequence[ClaimCheck]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from gpuledger.domain import ClaimKind, ScenarioError
 from gpuledger.scenario import dump_scenario, parse_scenario
 from gpuledger.scenario.epoch import (
     CREDIT,
+    TDP_W,
     Reason,
     epoch_scenario,
     make_id,
@@ -127,6 +128,64 @@ def test_a_data_center_is_a_site_with_its_dated_power(tmp_path: Path) -> None:
     ]
 
 
+CENTERS = (
+    "Handle,Title,Address,Owner\n"
+    'xAI Colossus 1 Memphis Tennessee,xAI Colossus 1,"3231 Riverport Rd, Memphis, TN 38109",'
+    "xAI #confident\n"
+    'Google Omaha Nebraska,Google Omaha,"11110 State St, Omaha, NE 68142",Google Cloud #confident\n'
+    'Crusoe Goodnight Texas,Goodnight,"10001 Lima Rd, Claude, TX 79019",\n'
+)
+PLACED = (
+    "Name,Status,Owner,Location,Chip type (primary),Chip quantity (primary),"
+    "First Operational Date\n"
+    'xAI Colossus Memphis Phase 1,Existing,xAI,"3231 Riverport Rd, Memphis, TN 38109",'
+    "NVIDIA H100 SXM5 80GB,100000.0,2024-09-02\n"
+    "Colossus typed again,Planned,xAI,3231 RIVERPORT RD.  MEMPHIS TN 38109,,,\n"
+    'Google Omaha Nebraska,Planned,Google,"11110 State St, Omaha, NE 68142",,,\n'
+    '"Crusoe Goodnight in Claude, Texas",Planned,Crusoe,"10001 Lima Rd, Claude, TX 79019",,,\n'
+    'xAI Fulton Georgia,Planned,xAI,"1025 Jefferson St NW, Atlanta, GA 30318",,,\n'
+    "xAI somewhere,Planned,xAI,,,,\n"
+)
+
+
+def test_a_cluster_sits_at_the_data_center_at_its_address(tmp_path: Path) -> None:
+    # Epoch gives a cluster's street address (Location) and a data center's
+    # (Address): a cluster is at the data center with the same address (case,
+    # punctuation and spacing aside) when the data center is its org's; every
+    # other cluster is at no site, listed with the reason.
+    centers = _rows(tmp_path, CENTERS, "data_centers.csv")
+    result = epoch_scenario(_rows(tmp_path, PLACED), (), centers)
+    at = {c.name: c.site for c in result.scenario.clusters}
+    assert at["xAI Colossus Memphis Phase 1"] == "xAI-Colossus-1-Memphis-Tennessee"
+    assert at["Colossus typed again"] == "xAI-Colossus-1-Memphis-Tennessee"
+    assert result.report.placed == 2
+    assert [str(x) for x in result.report.unplaced] == [
+        "gpu_clusters.csv:4: Google Omaha Nebraska: "
+        f"{Reason.CENTER_OF_OTHER_ORG} (Google Omaha Nebraska, of Google-Cloud)",
+        "gpu_clusters.csv:5: Crusoe Goodnight in Claude, Texas: "
+        f"{Reason.CENTER_SKIPPED} (Crusoe Goodnight Texas)",
+        f"gpu_clusters.csv:6: xAI Fulton Georgia: {Reason.NO_CENTER_THERE}",
+        f"gpu_clusters.csv:7: xAI somewhere: {Reason.NO_LOCATION}",
+    ]
+    assert sum(c.site is None for c in result.scenario.clusters) == len(result.report.unplaced)
+    assert parse_scenario(dump_scenario(result.scenario)) == result.scenario
+
+
+def test_a_cluster_whose_data_center_the_owner_filter_left_out(tmp_path: Path) -> None:
+    centers = _rows(tmp_path, CENTERS, "data_centers.csv")
+    clusters = _rows(
+        tmp_path,
+        "Name,Status,Owner,Location\n"
+        'Shared,Planned,"xAI,Tesla","3231 Riverport Rd, Memphis, TN 38109"\n',
+    )
+    # asked for Tesla: xAI's data center is left out, the cluster (xAI's) kept
+    result = epoch_scenario(clusters, (), centers, owners=["Tesla"])
+    assert result.scenario.sites == () and result.report.placed == 0
+    assert [str(x) for x in result.report.unplaced] == [
+        f"gpu_clusters.csv:2: Shared: {Reason.CENTER_FILTERED} (xAI Colossus 1 Memphis Tennessee)"
+    ]
+
+
 @pytest.mark.parametrize(
     ("cell", "owners"),
     [
@@ -169,6 +228,21 @@ def test_the_full_files_shipped_map_to_these_counts() -> None:
         Reason.NO_DATE: 3,
         Reason.NO_DATA_CENTER_OWNER: 1,
     }
+    # Clusters at the data center at their address: xAI Colossus phases 1-3 (Colossus
+    # 1), Colossus 2 phases 1-2, Oracle's three Abilene phases. Five more share an
+    # address with a data center Epoch gives another owner (Google Cloud for three of
+    # Google's, Meta for Meta AI's Prometheus, Microsoft for OpenAI's Atlanta).
+    assert r.placed == 8
+    assert r.unplaced_by_reason() == {
+        Reason.NO_CENTER_THERE: 319,
+        Reason.NO_LOCATION: 169,
+        Reason.CENTER_OF_OTHER_ORG: 5,
+        Reason.CENTER_SKIPPED: 1,
+    }
+    assert r.placed + len(r.unplaced) == r.clusters
+    placed = {c.name: c.site for c in result.scenario.clusters if c.site}
+    assert placed["xAI Colossus Memphis Phase 3"] == "xAI-Colossus-1-Memphis-Tennessee"
+    assert len({site for site in placed.values()}) == 3
     # Steps Epoch estimated itself are assumed.
     assert sum(p.assumed for site in result.scenario.sites for p in site.power) == 31
     # Every one of the 786 cluster rows is a cluster, or skipped for want of an owner.
@@ -236,3 +310,63 @@ def test_cells_become_text_a_scenario_accepts(cell: str, text: str | None) -> No
     from gpuledger.scenario.epoch import _text
 
     assert _text(cell) == text
+
+
+def _shipped_single_chip_rows() -> list[dict[str, str]]:
+    """The shipped cluster rows with one chip type and a quantity (Epoch AI, CC BY 4.0)."""
+    rows = [row for _, row in read_csv(shipped_folder() / "gpu_clusters.csv")]
+    return [
+        r
+        for r in rows
+        if r["Chip type (primary)"].strip()
+        and not r["Chip type (secondary)"].strip()
+        and _num(r["Chip quantity (primary)"])
+    ]
+
+
+def _num(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+def test_each_stated_tdp_agrees_with_epochs_own_power_figures() -> None:
+    # Epoch's "Calculated Power Capacity (MW)" is chips x TDP x 1.82 x PUE, so a row
+    # implies its PUE from the TDP gpuledger states. Epoch's PUEs in these rows run
+    # from 1.10 to 1.29 (its H100, A100 and V100 rows at their datasheet TDP); a
+    # TDP outside that band disagrees with the figure Epoch used.
+    implied: dict[str, list[float]] = {}
+    for r in _shipped_single_chip_rows():
+        chip, watts = r["Chip type (primary)"].strip(), _num(r["Calculated Power Capacity (MW)"])
+        if chip in TDP_W and watts:
+            per_chip = watts * 1e6 / _num(r["Chip quantity (primary)"]) / 1.82
+            implied.setdefault(chip, []).append(round(per_chip / TDP_W[chip][0], 3))
+    assert set(implied) == set(TDP_W)  # every stated TDP is checked on Epoch's rows
+    wrong = {c: sorted(set(p)) for c, p in implied.items() if not all(1.09 <= x <= 1.3 for x in p)}
+    assert wrong == {}
+
+
+def test_each_sku_states_the_source_of_its_tdp_and_h100e() -> None:
+    for sku in read_epoch().scenario.skus:
+        assert (sku.tdp_w is None) != ("tdp_w:" in (sku.source or "")), sku.id
+        assert (sku.h100e is None) != ("h100e:" in (sku.source or "")), sku.id
+
+
+def test_h100e_is_never_below_a_chips_own_16_bit_figure() -> None:
+    # Epoch's H100 equivalents are a chip's peak OP/s ("Max OP/s") over the H100's
+    # (1.979e15, FP8 dense): a chip's peak cannot be below its own 16-bit OP/s.
+    # Epoch's GB300 rows take the GB300's INT8 figure (1.65e14) as its peak, not
+    # its FP8 (5e15, as for the GB200): 0.0834 H100e where the 16-bit figure alone
+    # gives 1.26.
+    h100_peak = 1.979e15
+    skus = {s.name: s for s in read_epoch().scenario.skus}
+    for r in _shipped_single_chip_rows():
+        chip, fp16 = r["Chip type (primary)"].strip(), _num(r["16-bit OP/s"])
+        h100e = skus[chip].h100e
+        if fp16 and h100e is not None:
+            per_chip = fp16 / _num(r["Chip quantity (primary)"])
+            # h100e is rounded to 4 decimals
+            assert (h100e + 5e-5) * h100_peak >= per_chip, (chip, h100e)
+    gb300 = skus["NVIDIA GB300 (Blackwell Ultra)"]
+    assert gb300.h100e == round(5e15 / h100_peak, 4) == skus["NVIDIA GB200"].h100e

@@ -23,8 +23,10 @@ def import_epoch(
     """Import Epoch AI's GPU clusters and data centers (CC BY 4.0) atomically.
 
     Owners become orgs, data centers sites with their dated power, clusters
-    clusters, chip types SKUs, Existing rows actual claims; every row skipped is
-    listed with its reason. Re-importing the same files changes nothing.
+    clusters (at the data center at their address, when it is their owner's),
+    chip types SKUs, Existing rows actual claims; every row skipped, and every
+    cluster at no site, is listed with its reason. Re-importing the same files
+    changes nothing.
     """
     from gpuledger.services.epoch import import_epoch as run
 
@@ -56,4 +58,9 @@ def import_epoch(
         say(f"  {count:,} {reason}")
     for skipped in r.skipped:
         say(f"  {skipped}")
+    say(f"{r.placed:,} clusters at their data center; {len(r.unplaced):,} at no site:")
+    for reason, count in r.unplaced_by_reason().items():
+        say(f"  {count:,} {reason}")
+    for unplaced in r.unplaced:
+        say(f"  {unplaced}")
     say(f"Data: {r.credit}")

@@ -34,7 +34,14 @@ from gpuledger.domain.power import site_capacity
 from gpuledger.domain.records import Scenario, Site, Sku
 from gpuledger.planning.snapshot import FloatArray, IntArray, PlanningSnapshot
 
-__all__ = ["NO_LIMIT", "capacity_on", "powered_curves", "to_h100e", "with_sites"]
+__all__ = [
+    "NO_LIMIT",
+    "capacity_on",
+    "powered_curves",
+    "share_power",
+    "to_h100e",
+    "with_sites",
+]
 
 NO_LIMIT = -1
 """A capacity of -1: no stated limit."""
@@ -149,22 +156,13 @@ def powered_curves(snapshot: PlanningSnapshot, holdings: IntArray, day0: int) ->
     s = snapshot
     if s.power_cap is None or s.power_day is None:
         return holdings
-    n_cons, n_sku, n_days = holdings.shape
+    n_cons, _, n_days = holdings.shape
     n_orgs = len(s.orgs)
     limited = np.flatnonzero(np.any(s.power_cap != NO_LIMIT, axis=(1, 2)))
     col = np.searchsorted(s.power_day, day0 + np.arange(n_days, dtype=np.int64), side="right")
     out = holdings.copy()
     # 1. Each limited consumer: its SKUs in order, each in the power the ones before left.
-    left = np.ones((limited.size, n_days), dtype=np.float64)
-    for k in range(n_sku):
-        ck = s.power_cap[limited, k][:, col]
-        hk = np.maximum(holdings[limited, k, :], 0)
-        bound = ck >= 0
-        room = np.floor(left * np.maximum(ck, 0) + 1e-9).astype(np.int64)
-        pk = np.where(bound, np.minimum(hk, room), hk)
-        out[limited, k, :] = pk
-        used = np.where(bound & (ck > 0), pk / np.maximum(ck, 1), 0.0)
-        left = np.maximum(left - used, 0.0)
+    share_power(s.power_cap, holdings, col, limited, out)
     # 2. A cluster never counts more powered units than its org.
     clusters = np.arange(n_orgs, n_cons)
     of_limited = clusters[np.isin(s.consumer_org[clusters], limited)]
@@ -172,6 +170,35 @@ def powered_curves(snapshot: PlanningSnapshot, holdings: IntArray, day0: int) ->
         out[of_limited] = np.minimum(out[of_limited], out[s.consumer_org[of_limited]])
     assert np.all(out[limited] <= np.maximum(holdings[limited], 0)), "powered beyond held"
     return out
+
+
+def share_power(
+    cap: IntArray, held: IntArray, col: IntArray, rows: IntArray, out: IntArray
+) -> None:
+    """Write into ``out[rows]`` the units powered, each row's SKUs sharing its power (one rule).
+
+    ``cap[row, sku, step]`` is the units of that SKU the row's sites could run
+    with all their power in each power step (``NO_LIMIT``: no stated limit);
+    ``held[row, sku, day]`` the units held; ``col[day]`` the step in force on
+    each day; ``out`` has ``held``'s shape (rows not in ``rows`` are left as they
+    are, so the planner's large arrays are read and written once). The SKUs are
+    powered in index order (the snapshot's), each within the fraction of the
+    power the SKUs before it left: ``floor(left x cap)``. Edge cases: a SKU
+    without a limit counts every unit held and uses no power; negative holdings
+    count as 0; a capacity of 0 powers nothing. The planner
+    (:func:`powered_curves`) and the claims (``gpuledger.claims``) both call this.
+    """
+    assert out.shape == held.shape and col.shape == held.shape[2:], (out.shape, col.shape)
+    assert cap.shape[:2] == held.shape[:2], (cap.shape, held.shape)
+    left = np.ones((rows.size, held.shape[2]), dtype=np.float64)
+    for k in range(held.shape[1]):
+        ck, hk = cap[rows, k][:, col], np.maximum(held[rows, k, :], 0)
+        bound = ck >= 0
+        room = np.floor(left * np.maximum(ck, 0) + 1e-9).astype(np.int64)
+        pk = np.where(bound, np.minimum(hk, room), hk)
+        out[rows, k, :] = pk
+        used = np.where(bound & (ck > 0), pk / np.maximum(ck, 1), 0.0)
+        left = np.maximum(left - used, 0.0)
 
 
 def to_h100e(snapshot: PlanningSnapshot, sku: int, units: float) -> float | None:

@@ -20,12 +20,17 @@ The mapping, row by row:
 - **Clusters** (``gpu_clusters.csv``) become clusters of their first owner (id:
   the name made an id; a second row of one name gets ``-<line>``, a cluster named
   as an org gets ``-cluster``); their status, certainty, chips (quantity and
-  type), other owners and first-operational note go into ``source``. They name
-  no data center, so they are at no site.
+  type), other owners and first-operational note go into ``source``. A cluster
+  is at the site of the data center whose street address is its own
+  (``Location`` = ``Address``, case, punctuation and spacing aside) when that
+  data center is its org's; every other cluster is at no site and listed in the
+  report's ``unplaced`` with the reason.
 - **Chip types** become SKUs (id: the name made an id). ``h100e`` is Epoch's own
   ``H100 equivalents`` / ``Chip quantity (primary)``, the median over the rows of
-  that chip alone, to 4 decimals; ``tdp_w`` comes from the vendor's datasheet
-  (:data:`TDP_W`) where known, else it is left unstated.
+  that chip alone, to 4 decimals, except where those rows contradict themselves
+  (:data:`H100E`: the GB300); ``tdp_w`` comes from the vendor's datasheet
+  (:data:`TDP_W`, each value checked against Epoch's own calculated power) where
+  known, else it is left unstated.
 - **Existing** rows become ``actual`` claims of their chip quantity, stated and
   dated on the first operational date, with Epoch's sources as ``source``.
   Planned and decommissioned rows, rows without a date, chip type or quantity,
@@ -72,15 +77,31 @@ CLUSTERS_FILE: Final = "gpu_clusters.csv"
 TIMELINES_FILE: Final = "data_center_timelines.csv"
 DATA_CENTERS_FILE: Final = "data_centers.csv"
 
-#: Chip power draw (TDP, W) from the vendors' datasheets, by Epoch's chip name.
+#: Chip power draw (TDP, W) from the vendors' datasheets, by Epoch's chip name. Each
+#: value agrees with Epoch's own "Calculated Power Capacity (MW)" (chips x TDP x 1.82
+#: x PUE) at the PUEs of its rows (tests/scenario/test_epoch.py checks every one).
 TDP_W: Final[Mapping[str, tuple[float, str]]] = {
     "NVIDIA H100 SXM5 80GB": (700.0, "NVIDIA H100 Tensor Core GPU datasheet (SXM: 700 W)"),
     "NVIDIA H200 SXM": (700.0, "NVIDIA H200 Tensor Core GPU datasheet (SXM: 700 W)"),
-    "NVIDIA B200": (1000.0, "NVIDIA DGX B200 datasheet (1,000 W per GPU)"),
+    "NVIDIA B200": (1000.0, "NVIDIA HGX B200 specifications (1,000 W per GPU)"),
+    "NVIDIA GB200": (
+        1200.0,
+        "NVIDIA GB200 NVL72: 1,200 W per Blackwell GPU, the figure Epoch's calculated "
+        "power for its GB200 rows implies (1,200 W x 1.82 x PUE 1.1)",
+    ),
+    "NVIDIA GB300 (Blackwell Ultra)": (
+        1400.0,
+        "NVIDIA GB300 NVL72: 1,400 W per Blackwell Ultra GPU, the figure Epoch's "
+        "calculated power for its GB300 rows implies (1,400 W x 1.82 x PUE 1.1)",
+    ),
     "NVIDIA A100": (400.0, "NVIDIA A100 Tensor Core GPU datasheet (SXM: 400 W)"),
     "NVIDIA A100 SXM4 40 GB": (400.0, "NVIDIA A100 Tensor Core GPU datasheet (SXM: 400 W)"),
     "NVIDIA A100 SXM4 80 GB": (400.0, "NVIDIA A100 Tensor Core GPU datasheet (SXM: 400 W)"),
-    "NVIDIA A100 PCIe": (250.0, "NVIDIA A100 40GB PCIe datasheet (250 W)"),
+    "NVIDIA A100 PCIe": (
+        300.0,
+        "NVIDIA A100 Tensor Core GPU datasheet (80GB PCIe: 300 W; the 40GB card, 250 W), "
+        "the figure Epoch's calculated power for its A100 PCIe rows implies",
+    ),
     "NVIDIA V100": (300.0, "NVIDIA V100 Tensor Core GPU datasheet (SXM2: 300 W)"),
     "NVIDIA Tesla V100 SXM2": (300.0, "NVIDIA V100 Tensor Core GPU datasheet (SXM2: 300 W)"),
     "NVIDIA Tesla V100 SXM2 32 GB": (
@@ -88,7 +109,24 @@ TDP_W: Final[Mapping[str, tuple[float, str]]] = {
         "NVIDIA V100 Tensor Core GPU datasheet (SXM2: 300 W)",
     ),
     "AMD Instinct MI300X": (750.0, "AMD Instinct MI300X datasheet (750 W)"),
-    "AMD Radeon Instinct MI250X": (560.0, "AMD Instinct MI250X datasheet (560 W)"),
+    "AMD Radeon Instinct MI250X": (
+        500.0,
+        "AMD Instinct MI250X datasheet (500 W board power, 560 W peak), the figure "
+        "Epoch's calculated power for its MI250X rows implies",
+    ),
+}
+
+#: H100-equivalents stated here instead of Epoch's rows, where those rows contradict
+#: themselves. Epoch's factor is a chip's peak OP/s over the H100's (1.979e15, FP8
+#: dense); its GB300 rows give the GB300's INT8 figure (1.65e14) as the peak, below
+#: their own 16-bit figure (2.5e15).
+H100E: Final[Mapping[str, tuple[float, str]]] = {
+    "NVIDIA GB300 (Blackwell Ultra)": (
+        round(5e15 / 1.979e15, 4),
+        "FP8 dense 5 PFLOPS per Blackwell Ultra GPU (NVIDIA GB300 NVL72 specifications) "
+        "over the H100's 1.979 PFLOPS, Epoch's method; Epoch's rows give 0.0834 from the "
+        "GB300's INT8 figure, below their own 16-bit OP/s",
+    ),
 }
 
 
@@ -106,19 +144,30 @@ class Reason:
     NO_DATE = "no first operational date: no actual claim"
     NO_CHIP = "no chip type: no actual claim"
     NO_QTY = "no whole chip quantity: no actual claim"
+    # Why a cluster (a record all the same) is at no site:
+    NO_LOCATION = "no location: at no site"
+    NO_CENTER_THERE = "no data center at its location: at no site"
+    CENTER_OF_OTHER_ORG = "its data center belongs to another org: at no site"
+    CENTER_SKIPPED = "its data center was skipped: at no site"
+    CENTER_FILTERED = "its data center was left out by the owner filter: at no site"
 
 
 @dataclass(frozen=True)
 class Skipped:
-    """One row (or one row's claim) not turned into records, and why."""
+    """One row (or one row's claim, or one cluster's site) not turned into records, and why.
+
+    ``detail`` names the record the reason is about (a data center and its owner).
+    """
 
     file: str
     line: int
     name: str
     reason: str
+    detail: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.name}: {self.reason}"
+        tail = f" ({self.detail})" if self.detail else ""
+        return f"{self.file}:{self.line}: {self.name}: {self.reason}{tail}"
 
 
 @dataclass(frozen=True)
@@ -134,10 +183,16 @@ class EpochReport:
     skipped: tuple[Skipped, ...]
     filtered_out: int = 0
     credit: str = CREDIT
+    placed: int = 0
+    unplaced: tuple[Skipped, ...] = ()
 
     def skipped_by_reason(self) -> dict[str, int]:
         """Rows skipped per reason, most frequent first."""
         return dict(Counter(s.reason for s in self.skipped).most_common())
+
+    def unplaced_by_reason(self) -> dict[str, int]:
+        """Clusters at no site per reason, most frequent first."""
+        return dict(Counter(s.reason for s in self.unplaced).most_common())
 
 
 @dataclass(frozen=True)
@@ -184,6 +239,7 @@ def _read_rows(path: Path) -> list[Row]:
 
 
 _NOT_ID = re.compile(r"[^A-Za-z0-9._+@#-]+")
+_NOT_WORD = re.compile(r"[\W_]+")
 _TAG = re.compile(r"\s*#\w+\s*$")
 _BAD_TEXT = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _ESTIMATE = re.compile(r"assum|default|estimat", re.IGNORECASE)
@@ -263,6 +319,10 @@ class _Builder:
     orgs: dict[str, Org] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     filtered_out: int = 0
+    #: data centers by address (:func:`address_key`): handle, owner org (None: no
+    #: owner), site id (None: no site made)
+    centers: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
+    unplaced: list[Skipped] = field(default_factory=list)
 
     def wanted(self, owners: Sequence[str]) -> bool:
         """True when no owner filter is given or the row lists one of the owners asked for."""
@@ -292,6 +352,10 @@ def _sites(b: _Builder, centers: Iterable[Row], timelines: Iterable[Row]) -> tup
         handle = row.get("Handle", "")
         known.add(handle)
         owners = owners_of(row.get("Owner", ""))
+        where = address_key(row.get("Address", ""))
+        if where:  # first data center at an address wins (none share one in Epoch's file)
+            org = make_id(owners[0]) if owners else None
+            b.centers.setdefault(where, (handle, org, None))
         if not owners and not b.owners:
             b.skip(DATA_CENTERS_FILE, line, handle, Reason.NO_DATA_CENTER_OWNER)
             for t_line, _ in steps.get(handle, []):
@@ -302,6 +366,8 @@ def _sites(b: _Builder, centers: Iterable[Row], timelines: Iterable[Row]) -> tup
             continue
         power = _power(b, handle, steps.get(handle, []))
         count += len(power)
+        if where and b.centers[where][0] == handle:
+            b.centers[where] = (handle, make_id(owners[0]), make_id(handle))
         sites.append(
             Site(
                 make_id(handle),
@@ -357,7 +423,10 @@ def _skus(clusters: Iterable[Row]) -> dict[str, Sku]:
         factor = round(statistics.median(factors[chip]), 4) if factors[chip] else None
         tdp, tdp_source = TDP_W.get(chip, (None, None))
         parts = [f"{CREDIT}: chip type {chip}"]
-        if factor:
+        if chip in H100E:
+            factor, h100e_source = H100E[chip]
+            parts.append(f"h100e: {h100e_source}")
+        elif factor:
             parts.append("h100e: median of Epoch's H100 equivalents / chip quantity")
         if tdp_source:
             parts.append(f"tdp_w: {tdp_source}")
@@ -417,12 +486,47 @@ def _clusters(
         for other in owners[1:]:
             b.org(other)
         source = _text(f"{CREDIT}: {name}{_facts(row, owners)}. {_sources(row)}")
-        clusters.append(Cluster(ident, org, _text(name), source))
+        site = _site_of(b, line, name, row.get("Location", ""), org)
+        clusters.append(Cluster(ident, org, _text(name), source, site))
         claim = _claim(b, line, name, row, ident, org, source)
         if claim is not None:
             assert claim.sku in skus, claim.sku
             claims.append(claim)
     return clusters, claims
+
+
+def address_key(text: str) -> str:
+    """An address as a key: case, punctuation and spacing aside (``"3231 riverport rd ..."``)."""
+    return " ".join(_NOT_WORD.sub(" ", text.casefold()).split())
+
+
+def _site_of(b: _Builder, line: int, name: str, location: str, org: str) -> str | None:
+    """The site of the data center at a cluster's address, if its org's; else None, reported.
+
+    Epoch gives a street address for clusters (``Location``) and for data centers
+    (``Address``); a cluster is at the data center whose address is the same
+    (:func:`address_key`). A data center of another org (Epoch names some owners
+    differently in the two files: "Google Cloud" and "Google", "Meta" and "Meta
+    AI") is not the cluster's site: a cluster's site is its own org's.
+    """
+    where = address_key(location)
+    center = b.centers.get(where) if where else None
+    reason, detail = None, None
+    if not where:
+        reason = Reason.NO_LOCATION
+    elif center is None:
+        reason = Reason.NO_CENTER_THERE
+    elif center[1] is None:
+        reason, detail = Reason.CENTER_SKIPPED, center[0]
+    elif center[1] != org:
+        reason, detail = Reason.CENTER_OF_OTHER_ORG, f"{center[0]}, of {center[1]}"
+    elif center[2] is None:
+        reason, detail = Reason.CENTER_FILTERED, center[0]
+    if reason is not None:
+        b.unplaced.append(Skipped(CLUSTERS_FILE, line, name or "(unnamed)", reason, detail))
+        return None
+    assert center is not None and center[2] is not None
+    return center[2]
 
 
 def _claim(
@@ -508,7 +612,10 @@ def epoch_scenario(
         claims=len(claims),
         skipped=tuple(b.skipped),
         filtered_out=b.filtered_out,
+        placed=sum(c.site is not None for c in cluster_records),
+        unplaced=tuple(b.unplaced),
     )
+    assert report.placed + len(report.unplaced) == report.clusters, "every cluster placed or not"
     return EpochImport(scenario, report)
 
 

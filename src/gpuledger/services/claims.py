@@ -38,11 +38,13 @@ def planned_holdings(plan: Plan) -> PlannedFn:
 
 
 def site_capacity_of(scenario: Scenario) -> CapacityFn:
-    """Units of a SKU an org's sites power on a day (the planner's rule); None: no stated limit.
+    """Units of a SKU an org's sites power on a day with all their power; None: no stated limit.
 
-    The capacity is the org's sites' for that SKU alone (all their power to it);
-    a SKU the scenario does not state, an org with no site or a site without a
-    power timeline give None (every unit held counts as powered).
+    The capacity of the org's sites for that SKU alone (all their power to it):
+    the claims share it across the org's SKUs by the planner's rule
+    (``gpuledger.claims``, ``skus=``). A SKU the scenario does not state, an org
+    with no site or a site without a power timeline give None (every unit held
+    counts as powered).
     """
     skus = {k.id: k for k in scenario.skus}
 
@@ -104,6 +106,7 @@ def claims_report(ledger: Ledger, fc: Forecast | None) -> list[ClaimCheck]:
         planned=planned,
         assumed=assumed_inputs(scenario),
         capacity=site_capacity_of(scenario),
+        skus=[k.id for k in scenario.skus],
     )
 
 

@@ -28,7 +28,8 @@ class EpochResult:
     books: ImportReport
 
     def to_json(self) -> dict[str, Any]:
-        """The CLI/API contract: counts, skipped rows (file, line, name, reason), the credit."""
+        """The CLI/API contract: counts, skipped rows (file, line, name, reason, detail),
+        clusters at a site and those at none (with the reason), the credit."""
         r = self.report
         return {
             "created": {
@@ -41,6 +42,9 @@ class EpochResult:
             },
             "skipped_by_reason": r.skipped_by_reason(),
             "skipped": [jsonable(s) for s in r.skipped],
+            "clusters_at_sites": r.placed,
+            "at_no_site_by_reason": r.unplaced_by_reason(),
+            "at_no_site": [jsonable(s) for s in r.unplaced],
             "filtered_out": r.filtered_out,
             "books": self.books.as_json(),
             "credit": CREDIT,
