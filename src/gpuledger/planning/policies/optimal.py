@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from gpuledger.domain import GpuledgerError, PolicyName
 from gpuledger.planning._match import Segments, match
@@ -58,7 +57,7 @@ def _solve(net: Network) -> FloatArray:
     n_threads = solver_threads(net.cost.size)
 
     def solve_range(r: tuple[int, int, int, int]) -> None:
-        x[r[0] : r[1]] = _solve_lp(net.a_eq, net.rhs, net.cost, *r)
+        x[r[0] : r[1]] = _solve_lp(net, *r)
 
     # 2. Solve the chunks, on threads when the whole is large (see solver_threads).
     if n_threads > 1 and len(ranges) > 1:
@@ -67,10 +66,17 @@ def _solve(net: Network) -> FloatArray:
     else:
         for r in ranges:
             solve_range(r)
-    # 3. A network LP with integral data has an integral optimal vertex: check, never
-    #    round blindly.
+    # 3. A totally unimodular LP with integral data has an integral optimal vertex:
+    #    check, never round blindly.
     xi = np.rint(x)
-    if np.abs(x - xi).max(initial=0.0) > 1e-6 or np.abs(net.a_eq @ xi - net.rhs).max() > 1e-6:
+    ax = net.a @ xi
+    if (
+        np.abs(x - xi).max(initial=0.0) > 1e-6
+        or np.any(ax < net.row_lo - 1e-6)
+        or np.any(ax > net.row_hi + 1e-6)
+        or np.any(xi < 0)
+        or np.any(xi > net.col_hi)
+    ):
         raise GpuledgerError("optimal policy: the LP solution is not integral; refusing to round")
     return xi
 
@@ -79,7 +85,7 @@ def _solve(net: Network) -> FloatArray:
 # built, which would corrupt the CLI's JSON output. Same solver, same options.
 _HIGHS = getattr(highspy, "_Highs")  # noqa: B009
 
-CHUNK_VARS = 1_500
+CHUNK_VARS = 800
 """Consecutive blocks are solved together up to about this many variables."""
 
 PARALLEL_VARS = 50_000
@@ -101,21 +107,24 @@ def _chunks(var_off: IntArray) -> list[tuple[int, int]]:
     return cuts
 
 
-def _solve_lp(
-    a_eq: sp.csc_matrix, b_eq: FloatArray, cost: FloatArray, v0: int, v1: int, c0: int, c1: int
-) -> FloatArray:
-    """Solve ``min cost x, A x = b, x >= 0`` on columns ``[v0, v1)``, rows ``[c0, c1)``.
+def _solve_lp(net: Network, v0: int, v1: int, c0: int, c1: int) -> FloatArray:
+    """Solve the blocks on columns ``[v0, v1)`` and rows ``[c0, c1)`` of ``net``.
+
+    Dual simplex without presolve: the blocks are small and already reduced
+    (presolve cost more than it saved, issue 16).
 
     Raises:
         GpuledgerError: HiGHS did not find an optimum.
     """
-    p0, p1 = int(a_eq.indptr[v0]), int(a_eq.indptr[v1])
+    a = net.a
+    p0, p1 = int(a.indptr[v0]), int(a.indptr[v1])
     n_col, n_row = v1 - v0, c1 - c0
     h = _HIGHS()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("solver", "simplex")
-    h.setOptionValue("simplex_strategy", 1)  # dual simplex, as before
+    h.setOptionValue("simplex_strategy", 1)  # dual simplex
+    h.setOptionValue("presolve", "off")
     h.passModel(
         n_col,
         n_row,
@@ -123,14 +132,14 @@ def _solve_lp(
         1,  # column-wise
         1,  # minimise
         0.0,
-        cost[v0:v1],
+        net.cost[v0:v1],
         np.zeros(n_col),
-        np.full(n_col, np.inf),
-        b_eq[c0:c1],
-        b_eq[c0:c1],
-        (a_eq.indptr[v0:v1] - p0).astype(np.int32),
-        (a_eq.indices[p0:p1] - c0).astype(np.int32),
-        a_eq.data[p0:p1],
+        net.col_hi[v0:v1],
+        net.row_lo[c0:c1],
+        net.row_hi[c0:c1],
+        (a.indptr[v0:v1] - p0).astype(np.int32),
+        (a.indices[p0:p1] - c0).astype(np.int32),
+        a.data[p0:p1],
         np.zeros(n_col, dtype=np.int32),
     )
     h.run()
@@ -169,10 +178,8 @@ def optimal_pass(problem: Problem, residual: IntArray) -> Segments:
     if net is None:
         return concat([])
     x = _solve(net)
-    # 2. Pick-ups per class, by day, go to the class's targets in (by, priority, id) order.
-    took = np.flatnonzero(x[net.pick_var] > 0)
-    p_cls, p_day, p_ch = net.pick_class[took], net.pick_day[took], net.pick_chain[took]
-    p_qty = x[net.pick_var[took]].astype(np.int64)
+    # 2. Deliveries per class, by day, go to the class's targets in (by, priority, id) order.
+    p_cls, p_ch, p_day, p_qty = net.deliveries(x)
     po = np.lexsort((p_ch, p_day, p_cls))
     tg = net.targets
     to = np.lexsort((problem.rank[tg], s.target_by[tg], net.target_class))
