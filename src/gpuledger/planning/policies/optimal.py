@@ -5,9 +5,10 @@
    every policy, on the holder's own arrived stock only).
 2. Pool pass: minimises the sum over targets of ``weight x unit-days late`` plus,
    per unit never delivered, ``weight x (never_day - by)`` (more than any delivery
-   within the horizon), as a min-cost flow on a time-expanded network with one
-   backlog chain per class (weight x SKUs taken), so the network grows with event
-   days x classes, not lots x targets (see :func:`optimal_pass`). A target that
+   within the horizon): a min-cost flow, solved as an LP in cumulative deliveries
+   per (class, SKU) and event day (class: targets of one weight taking the same
+   SKUs), so the LP grows with event days x classes, not lots x targets (see
+   :func:`optimal_pass` and :mod:`._network`). A target that
    accepts other SKUs makes one LP of its pool's SKUs it joins (issue 13): which
    SKU fills which target is part of the optimum, not a substitution afterwards.
    When several plans reach the same objective, which one is returned is the
@@ -154,26 +155,23 @@ def _solve_lp(net: Network, v0: int, v1: int, c0: int, c1: int) -> FloatArray:
 
 
 def optimal_pass(problem: Problem, residual: IntArray) -> Segments:
-    """Pool pass of ``optimal``: a min-cost flow on a time-expanded network (HiGHS LP).
+    """Pool pass of ``optimal``: a min-cost flow, solved as an LP by HiGHS.
 
     Per block (a pool's SKUs joined by targets that accept other SKUs; one (pool,
     SKU) without ``accepts``), over its event days (arrival days and due days,
-    sorted): an inventory chain per SKU (holding is free; the last node may dispose
-    of surplus), and per class (targets of one weight taking the same SKUs) a
-    backlog chain running backwards in time whose arcs cost ``weight x days``, fed
-    by pick-ups from the chains of the SKUs the class takes (see
-    :mod:`._network`). A class's demand sits at its due day on its backlog chain; a
-    unit picked up on a later day pays the days late. Each backlog chain ends at
-    the virtual day ``never_day`` fed by an unbounded source: a unit never
-    delivered costs ``weight x (never_day - by)``, more than any delivery within
-    the horizon. The network has integral data, so a vertex solution is integral;
-    it is rounded and checked exactly. Each class's pick-ups (by day) then go to
-    the class's targets in (by, priority, id) order, and pick-ups take arrived
-    units of their SKU first-in first-out, which never makes a unit later than its
-    pick-up day.
+    sorted), the LP of :mod:`._network` chooses how many units of each SKU each
+    class (targets of one weight taking the same SKUs) has received by each day,
+    never ahead of the class's due needs nor of the SKU's arrivals, minimising the
+    classes' weighted backlog over the days up to ``never_day``: the weighted
+    unit-days late, plus ``weight x (never_day - by)`` per unit never delivered,
+    more than any delivery within the horizon. Its matrix is totally unimodular,
+    so the optimal vertex is integral; it is rounded and checked exactly. Each
+    class's deliveries (by day) then go to the class's targets in (by, priority,
+    id) order, and take arrived units of their SKU first-in first-out, which never
+    makes a unit later than its delivery day.
     """
     s = problem.snapshot
-    # 1. The network of every block, solved.
+    # 1. The LP of every block, solved.
     net = build_network(problem, residual)
     if net is None:
         return concat([])
