@@ -32,13 +32,14 @@ def random_snapshot(
 ) -> PlanningSnapshot:
     """Orgs a, b, c in group g and d alone; 1-2 SKUs; a few lots and targets.
 
-    ``accepts``: two SKUs always, and each target accepts the other SKU or not (a
-    coin toss).
+    ``accepts``: three SKUs, and each target accepts none, one or both of the
+    others, in a random order (so blocks of two or three SKUs, classes taking
+    several SKUs, targets whose own SKU has no lot).
     """
     rng = np.random.default_rng(seed)
     b = SnapBuilder(
         orgs={"a": "g", "b": "g", "c": "g", "d": None},
-        skus=("H100", "H200")[: 2 if accepts else int(rng.integers(1, 3))],
+        skus=("H100", "H200", "B200") if accepts else ("H100", "H200")[: int(rng.integers(1, 3))],
         clusters={} if one_target_per_org else {"a-cl": "a"},
     )
     start = date(2024, 1, 1)
@@ -74,9 +75,12 @@ def random_snapshot(
     snap = b.build()
     if not accepts:
         return snap
-    takes = rng.random(snap.target_qty.size) < 0.5
-    other = np.where(takes, 1 - snap.target_sku, -1).astype(np.int64)
-    return replace(snap, target_accepts=other.reshape(-1, 1))
+    table = np.full((snap.target_qty.size, 2), -1, dtype=np.int64)
+    for i, own in enumerate(snap.target_sku.tolist()):
+        others = rng.permutation([k for k in range(3) if k != own])
+        n = int(rng.integers(0, 3))
+        table[i, :n] = others[:n]
+    return replace(snap, target_accepts=table)
 
 
 @pytest.mark.parametrize("accepts", [False, True], ids=["one-sku-per-target", "accepts"])
@@ -206,15 +210,18 @@ def test_optimal_matches_transportation_problem(seed, accepts) -> None:
         assert plan(s, policy).objective >= p.objective - 1e-6
 
 
+@pytest.mark.parametrize("accepts", [False, True], ids=["one-sku-per-target", "accepts"])
 @pytest.mark.parametrize(
     ("chunk", "parallel"),
     [pytest.param(1, 0, id="block-by-block-on-threads"), pytest.param(10**9, 10**9, id="one-lp")],
 )
 @pytest.mark.parametrize("seed", range(0, 60, 6))
-def test_optimal_same_plan_however_blocks_are_solved(seed, chunk, parallel, monkeypatch) -> None:
+def test_optimal_same_plan_however_blocks_are_solved(
+    seed, chunk, parallel, accepts, monkeypatch
+) -> None:
     from gpuledger.planning.policies import optimal
 
-    s = random_snapshot(seed)
+    s = random_snapshot(seed, accepts=accepts)
     p = plan(s, PolicyName.OPTIMAL)
     monkeypatch.setattr(optimal, "CHUNK_VARS", chunk)
     monkeypatch.setattr(optimal, "PARALLEL_VARS", parallel)
