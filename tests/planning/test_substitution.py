@@ -16,7 +16,7 @@ import pytest
 
 from gpuledger.domain import PolicyName
 from gpuledger.ledger import Ledger
-from gpuledger.planning import PlanningSnapshot, plan
+from gpuledger.planning import PlanningSnapshot, SupplyKind, plan
 from gpuledger.planning.power import with_sites
 from gpuledger.scenario import parse_scenario
 
@@ -72,10 +72,21 @@ def test_without_accepts_no_target_takes_another_sku(policy: PolicyName) -> None
     assert p.assign_qty.sum() == 0 and p.targets[0].completed_on is None
 
 
-@pytest.mark.parametrize("policy", list(PolicyName), ids=str)
-def test_a_target_tries_its_accepted_skus_in_order(policy: PolicyName) -> None:
+@pytest.mark.parametrize(
+    ("policy", "kind"),
+    [pytest.param(p, SupplyKind.EXPECTED, id=str(p)) for p in ORDERED]
+    # optimal follows the listed order only on own arrived stock: in its pool pass
+    # the order costs nothing, so between equal plans the LP decides
+    + [pytest.param(PolicyName.OPTIMAL, SupplyKind.ARRIVED, id="optimal-arrived")],
+)
+def test_a_target_tries_its_accepted_skus_in_order(policy: PolicyName, kind: SupplyKind) -> None:
     b = SnapBuilder(skus=("H100", "H200", "B200"), orgs={"a": None})
-    b.lot("L2", "a", 5, "2024-02-01", sku="H200").lot("L3", "a", 5, "2024-01-15", sku="B200")
+    day2, day3 = (
+        ("2024-02-01", "2024-01-15")
+        if kind is SupplyKind.EXPECTED
+        else ("2023-12-01", "2023-11-15")
+    )
+    b.lot("L2", "a", 5, day2, kind, sku="H200").lot("L3", "a", 5, day3, kind, sku="B200")
     b.target("t", "a", 8, "2024-03-01")
     snap = b.build()
     snap = replace(snap, target_accepts=np.array([[1, 2]], dtype=np.int64))

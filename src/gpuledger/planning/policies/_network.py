@@ -181,15 +181,16 @@ def _parts(
     ne = np.bincount(ev_code // span, minlength=nb).astype(np.int64)
     ev_lo = np.cumsum(ne) - ne
     ev_local = np.searchsorted(ev_code, code) - ev_lo[code // span]
-    # 3. Chains: one per (block, SKU) with rows (a block holds one pool).
-    ch_code, row_ch = np.unique(row_blk * n_sku + s.supply_sku[rows], return_inverse=True)
-    # 4. Classes: (block, weight, SKUs taken), sorted by block.
+    # 3. Classes: (block, weight, SKUs taken), sorted by block.
     taken = np.zeros((targets.size, n_sku), dtype=np.float64)
     taken[take_pos, take_sku] = 1.0
     cls, tgt_cls = np.unique(
         np.column_stack([tgt_blk, s.target_weight[targets], taken]), axis=0, return_inverse=True
     )
     cl_blk = cls[:, 0].astype(np.int64)
+    # 4. Chains: one per (block, group of SKUs taken by the same classes) with rows.
+    row_sku = _sku_groups(cl_blk, cls[:, 2:] > 0, row_blk, s.supply_sku[rows])
+    ch_code, row_ch = np.unique(row_blk * n_sku + row_sku, return_inverse=True)
     # 5. Pairs: each class with each chain of its block whose SKU it takes.
     ch_blk = (ch_code // n_sku).astype(np.int64)
     ch_lo = np.searchsorted(ch_blk, np.arange(nb))
@@ -213,6 +214,39 @@ def _parts(
         tgt_ev=ev_local[rows.size :].astype(np.int64),
     )
     return parts, rows, targets
+
+
+def _sku_groups(
+    cl_blk: IntArray, taken: npt.NDArray[np.bool_], row_blk: IntArray, row_sku: IntArray
+) -> IntArray:
+    """Each row's SKU, or the first SKU of its block that the same classes take.
+
+    SKUs that exactly the same classes take are interchangeable: any delivery
+    plan over their sum splits into one over each, first in first out, so they
+    share one inventory chain and the LP does not grow with them (issue 16: every
+    target accepting every SKU made the LP several times larger). Without
+    ``accepts`` a block has one SKU, and nothing changes.
+    """
+    out = row_sku.copy()
+    n_sku = taken.shape[1]
+    code = np.unique(row_blk * n_sku + row_sku)
+    blk = code // n_sku
+    multi = np.unique(blk[1:][blk[1:] == blk[:-1]])
+    if multi.size == 0:
+        return out
+    cl_lo = np.searchsorted(cl_blk, multi, "left")
+    cl_hi = np.searchsorted(cl_blk, multi, "right")
+    by_blk = np.argsort(row_blk, kind="stable")
+    r_lo = np.searchsorted(row_blk[by_blk], multi, "left")
+    r_hi = np.searchsorted(row_blk[by_blk], multi, "right")
+    for i, b in enumerate(multi.tolist()):
+        skus = code[blk == b] % n_sku
+        cols = taken[cl_lo[i] : cl_hi[i]][:, skus].T  # per SKU: which classes take it
+        _, first, inv = np.unique(cols, axis=0, return_index=True, return_inverse=True)
+        rep = skus[first[inv.reshape(-1)]]
+        mine = by_blk[r_lo[i] : r_hi[i]]
+        out[mine] = rep[np.searchsorted(skus, row_sku[mine])]
+    return out
 
 
 def _local(blk_of: IntArray, nb: int) -> tuple[IntArray, IntArray]:
