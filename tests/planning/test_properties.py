@@ -228,3 +228,14 @@ def test_optimal_same_plan_however_blocks_are_solved(
     q = plan(s, PolicyName.OPTIMAL)
     assert q.objective == pytest.approx(p.objective)
     assert q.target_completed_day.tolist() == p.target_completed_day.tolist()
+
+
+def test_accepts_joint_golden_objective_by_hand_and_by_networkx() -> None:
+    """golden/accepts-joint: 20 H200 units 5 days late for ta (README), and the same
+    optimum from the independent transportation problem."""
+    from .test_golden import GOLDEN, load_snapshot
+
+    s = load_snapshot(GOLDEN / "accepts-joint")
+    p = plan(s, PolicyName.OPTIMAL)
+    assert p.objective == 20 * 5
+    assert reference_objective(s, p) == p.objective
