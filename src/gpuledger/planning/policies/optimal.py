@@ -78,7 +78,9 @@ def _solve(net: Network) -> FloatArray:
         or np.any(xi < 0)
         or np.any(xi > net.col_hi)
     ):
-        raise GpuledgerError("optimal policy: the LP solution is not integral; refusing to round")
+        raise GpuledgerError(
+            "optimal policy: the LP solution is not integral or breaks a bound; refusing to round"
+        )
     return xi
 
 
