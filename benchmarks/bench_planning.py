@@ -16,7 +16,9 @@ it measures, as ratios to the planner:
 - ``impact`` of a diversion at company size;
 - a plan with power caps (every org with a site whose power steps up four
   times, Epoch AI's method) against the same plan uncapped (issue 13: the cap
-  must not cost more than 2x).
+  must not cost more than 2x);
+- ``optimal`` when every target accepts every other SKU (one LP per pool instead
+  of per (pool, SKU)) against the same fleet without accepts.
 
 Aims (issue 3, 2 cores): world consigned and priority < 1 s, fair-share < 3 s,
 optimal < 10 s; impact at company size < 50 ms.
@@ -334,6 +336,26 @@ def peers(s: PlanningSnapshot, size: str, repeat: int, report: Callable[..., Non
         )
 
 
+def accepting(s: PlanningSnapshot, size: str, repeat: int, report: Callable[..., None]) -> None:
+    """``optimal`` when every target accepts every other SKU (issue 13): one LP per
+    pool instead of per (pool, SKU), against the same fleet without accepts. No peer
+    here (the peers' instances pair a lot only with targets of its SKU)."""
+    n_sku = len(s.skus)
+    others = np.array(
+        [[k for k in range(n_sku) if k != own] for own in s.target_sku.tolist()], dtype=np.int64
+    ).reshape(s.target_qty.size, n_sku - 1)
+    accepts = replace(s, target_accepts=others)
+    secs_0, plain = best_of(repeat, partial(plan, s, PolicyName.OPTIMAL))
+    secs_a, joint = best_of(repeat, partial(plan, accepts, PolicyName.OPTIMAL))
+    report(
+        size,
+        "optimal, all accept all SKUs",
+        secs_a,
+        f"x{secs_a / max(secs_0, 1e-9):.2f} the plan without accepts; objective "
+        f"{joint.objective:.6g} (without accepts {plain.objective:.6g})",
+    )
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -432,6 +454,7 @@ def run(sizes: list[str], repeat: int, seed: int, dense: bool = True) -> list[di
                 )
         if size in ("hyperscaler", "world"):
             peers(s, size, 1 if size == "world" else repeat, report)
+            accepting(s, size, 1 if size == "world" else repeat, report)
     if dense:
         s = dense_fleet(seed)
         peers(s, "dense", repeat, report)

@@ -14,9 +14,8 @@ import pytest
 from gpuledger.domain import PolicyName
 from gpuledger.ledger import Ledger
 from gpuledger.planning import DivertChange, impact, impact_of_posted, plan
-from gpuledger.scenario import demo_scenario_path, load_scenario
-
-from .conftest import load_books
+from gpuledger.scenario import demo_scenario_path, load_scenario, parse_scenario
+from gpuledger.services.planning import books_snapshot
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = [
@@ -27,8 +26,16 @@ CASES = [
 
 
 def load_snapshot(folder: Path):
-    """The real path: the scenario through the ledger into a snapshot."""
-    return load_books(folder / "scenario.yaml")
+    """The real path: the scenario through the ledger into the snapshot every planning
+    path uses (with the targets' ``accepts``, see ``services.planning.books_snapshot``)."""
+    path = folder / "scenario.yaml"
+    scenario = parse_scenario(path.read_text(encoding="utf-8"), filename=str(path))
+    ledger = Ledger.open("sqlite://")
+    try:
+        ledger.import_scenario(scenario)
+        return books_snapshot(ledger, scenario.as_of)
+    finally:
+        ledger.close()
 
 
 def by_id(doc: dict) -> dict:

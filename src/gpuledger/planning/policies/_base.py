@@ -190,15 +190,22 @@ def substitution_passes(pools_supply: bool) -> tuple[OrderedPass, ...]:
     return (OrderedPass(ARRIVED_ONLY, pooled=False), OrderedPass(NOT_ARRIVED, pooled=True))
 
 
-def substitute(problem: Problem, given: Segments, pools_supply: bool) -> Segments:
+def substitute(
+    problem: Problem,
+    given: Segments,
+    pools_supply: bool,
+    scopes: tuple[OrderedPass, ...] | None = None,
+) -> Segments:
     """Units of other SKUs for targets that ``accepts`` them, after the policy's own pass.
 
     *Choice* (one rule for every policy): a SKU's units serve targets of that SKU
     first, under the policy; the units left over then fill, one-for-one, the needs
     still open of targets that accept that SKU, in fill order (priority, by, id),
     each the earliest units left, trying a target's accepted SKUs in the order it
-    lists them. Substitutes come from the scopes of :func:`substitution_passes`.
-    Returns only the new segments.
+    lists them. Substitutes come from ``scopes``, by default those of
+    :func:`substitution_passes` (``optimal`` takes only its own pass's scope here:
+    its pool pass weighs every SKU a target takes at once). Returns only the new
+    segments.
     """
     s = problem.snapshot
     accepts = s.target_accepts
@@ -212,7 +219,7 @@ def substitute(problem: Problem, given: Segments, pools_supply: bool) -> Segment
     ).astype(np.int64)
     assert np.all(left >= 0) and np.all(residual >= 0), "the policy handed out too much"
     parts = []
-    for p in substitution_passes(pools_supply):
+    for p in substitution_passes(pools_supply) if scopes is None else scopes:
         rows = np.flatnonzero((left > 0) & p.selects(s.supply_kind)).astype(np.int64)
         for j in range(accepts.shape[1]):
             targets = np.flatnonzero((residual > 0) & (accepts[:, j] >= 0)).astype(np.int64)

@@ -1,11 +1,18 @@
 """``optimal``: minimise weighted unit-days late, a min-cost flow solved by HiGHS.
 
-1. Own pass: arrived stock fills its holder's family's targets (never pooled).
+1. Own pass: arrived stock fills its holder's family's targets (never pooled), of
+   the target's SKU first, then of the SKUs it accepts (the substitution rule of
+   every policy, on the holder's own arrived stock only).
 2. Pool pass: minimises the sum over targets of ``weight x unit-days late`` plus,
    per unit never delivered, ``weight x (never_day - by)`` (more than any delivery
-   within the horizon), as a min-cost flow on a time-expanded network with one
-   backlog chain per weight class, so the network grows with event days x classes,
-   not lots x targets (see :func:`optimal_pass`).
+   within the horizon): a min-cost flow, solved as an LP in cumulative deliveries
+   per (class, SKU) and event day (class: targets of one weight taking the same
+   SKUs), so the LP grows with event days x classes, not lots x targets (see
+   :func:`optimal_pass` and :mod:`._network`). A target that
+   accepts other SKUs makes one LP of its pool's SKUs it joins (issue 13): which
+   SKU fills which target is part of the optimum, not a substitution afterwards.
+   When several plans reach the same objective, which one is returned is the
+   solver's choice (*choice*).
 """
 
 from __future__ import annotations
@@ -16,13 +23,11 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from gpuledger.domain import GpuledgerError, PolicyName
 from gpuledger.planning._match import Segments, match
 from gpuledger.planning.policies._base import (
     ARRIVED_ONLY,
-    NOT_ARRIVED,
     OrderedPass,
     Problem,
     concat,
@@ -30,76 +35,12 @@ from gpuledger.planning.policies._base import (
     run_passes,
     substitute,
 )
+from gpuledger.planning.policies._network import Network, build_network
 from gpuledger.planning.snapshot import FloatArray, IntArray
 
 
-def _pooled_rows(problem: Problem) -> IntArray:
-    s = problem.snapshot
-    ok = problem.row_ok & np.isin(s.supply_kind, sorted(NOT_ARRIVED))
-    return np.flatnonzero(ok).astype(np.int64)
-
-
-@dataclass(frozen=True)
-class _Block:
-    """One (pool, SKU) group's network: its LP entries and how to read its solution."""
-
-    rows: IntArray  # constraint (node) index of each matrix entry, within the block
-    cols: IntArray  # variable index of each entry, within the block
-    vals: FloatArray
-    cost: FloatArray  # per variable
-    rhs: FloatArray  # per node: supply (+) or demand (-)
-    events: IntArray  # the group's event days, sorted
-    classes: FloatArray  # the weight classes
-    target_class: IntArray  # per target of the group, its class
-    targets: IntArray  # the group's targets
-
-
-def _network(problem: Problem, residual: IntArray, g_rows: IntArray, g_tgts: IntArray) -> _Block:
-    """The time-expanded network of one group (see :func:`optimal_pass`).
-
-    Nodes: inventory ``0..ne-1`` on the event days; backlog ``(c, i) = ne + c*(ne+1)
-    + i`` per weight class ``c``, ``i = ne`` being the virtual day ``never_day``.
-    Variables: inventory arcs ``ne`` | pick-ups ``nc*ne`` | backlog arcs ``nc*ne`` |
-    one unbounded source per class.
-    """
-    s = problem.snapshot
-    arr_day, by = s.supply_day[g_rows], s.target_by[g_tgts]
-    ev = np.unique(np.concatenate([arr_day, by]))
-    ne = ev.size
-    classes, cls = np.unique(s.target_weight[g_tgts], return_inverse=True)
-    nc = classes.size
-    b = np.zeros(ne + nc * (ne + 1), dtype=np.float64)
-    np.add.at(b, np.searchsorted(ev, arr_day), s.supply_qty[g_rows].astype(np.float64))
-    demand_node = ne + cls * (ne + 1) + np.searchsorted(ev, by)
-    np.add.at(b, demand_node, -residual[g_tgts].astype(np.float64))
-    inv_i = np.arange(ne)
-    ci, ii = np.repeat(np.arange(nc), ne), np.tile(np.arange(ne), nc)
-    v_pick = ne + np.arange(nc * ne)
-    v_back = ne + nc * ne + np.arange(nc * ne)
-    v_src = ne + 2 * nc * ne + np.arange(nc)
-    bl = ne + ci * (ne + 1)  # backlog chain base per (c, i) entry
-    never = ne + np.arange(nc) * (ne + 1) + ne  # each class's "never" node, fed by its source
-    rows = [inv_i, inv_i[:-1] + 1, ii, bl + ii, bl + ii + 1, bl + ii, never]
-    cols = [inv_i, inv_i[:-1], v_pick, v_pick, v_back, v_back, v_src]
-    signs = [1.0, -1.0, 1.0, -1.0, 1.0, -1.0, -1.0]
-    cost = np.zeros(ne + 2 * nc * ne + nc, dtype=np.float64)
-    gaps = np.diff(np.r_[ev, problem.never_day]).astype(np.float64)
-    cost[v_back] = classes[ci] * gaps[ii]
-    return _Block(
-        rows=np.concatenate(rows).astype(np.int64),
-        cols=np.concatenate(cols).astype(np.int64),
-        vals=np.concatenate([np.full(c.size, v) for c, v in zip(cols, signs, strict=True)]),
-        cost=cost,
-        rhs=b,
-        events=ev.astype(np.int64),
-        classes=classes,
-        target_class=cls.reshape(-1).astype(np.int64),
-        targets=g_tgts,
-    )
-
-
-def _solve(blocks: list[_Block]) -> list[IntArray]:
-    """Solve every block's LP with HiGHS; each block's pick-ups ``[class, event]``.
+def _solve(net: Network) -> FloatArray:
+    """Solve every block's LP with HiGHS; the solution, checked integral.
 
     The blocks share nothing, so they are solved apart: consecutive small blocks in
     chunks of about :data:`CHUNK_VARS` variables (one solver call per chunk, which
@@ -109,54 +50,45 @@ def _solve(blocks: list[_Block]) -> list[IntArray]:
     Raises:
         GpuledgerError: the solver failed, or its vertex is not integral.
     """
-    # 1. One block-diagonal matrix (columns) for all blocks; a chunk is a column range.
-    var_off = np.cumsum([0] + [b.cost.size for b in blocks])
-    con_off = np.cumsum([0] + [b.rhs.size for b in blocks])
-    a_eq = sp.csc_matrix(
-        (
-            np.concatenate([b.vals for b in blocks]),
-            (
-                np.concatenate([b.rows + con_off[i] for i, b in enumerate(blocks)]),
-                np.concatenate([b.cols + var_off[i] for i, b in enumerate(blocks)]),
-            ),
-        ),
-        shape=(int(con_off[-1]), int(var_off[-1])),
-    )
-    b_eq = np.concatenate([b.rhs for b in blocks])
-    cost = np.concatenate([b.cost for b in blocks])
+    # 1. A chunk is a range of blocks, so a range of columns and of rows.
+    var_off, con_off = net.var_off, net.con_off
     cuts = _chunks(var_off)
-    # 2. Solve the chunks, on threads when the whole is large (see solver_threads).
     ranges = [(int(var_off[a]), int(var_off[b]), int(con_off[a]), int(con_off[b])) for a, b in cuts]
-    x = np.empty(cost.size, dtype=np.float64)
-    n_threads = solver_threads(cost.size)
+    x = np.empty(net.cost.size, dtype=np.float64)
+    n_threads = solver_threads(net.cost.size)
 
     def solve_range(r: tuple[int, int, int, int]) -> None:
-        x[r[0] : r[1]] = _solve_lp(a_eq, b_eq, cost, *r)
+        x[r[0] : r[1]] = _solve_lp(net, *r)
 
+    # 2. Solve the chunks, on threads when the whole is large (see solver_threads).
     if n_threads > 1 and len(ranges) > 1:
         with ThreadPoolExecutor(n_threads) as pool:
             list(pool.map(solve_range, ranges))
     else:
         for r in ranges:
             solve_range(r)
-    # 3. A network LP with integral data has an integral optimal vertex: check, never
-    #    round blindly.
+    # 3. A totally unimodular LP with integral data has an integral optimal vertex:
+    #    check, never round blindly.
     xi = np.rint(x)
-    if np.abs(x - xi).max(initial=0.0) > 1e-6 or np.abs(a_eq @ xi - b_eq).max() > 1e-6:
-        raise GpuledgerError("optimal policy: the LP solution is not integral; refusing to round")
-    out = []
-    for i, b in enumerate(blocks):
-        ne, nc = b.events.size, b.classes.size
-        first = int(var_off[i]) + ne
-        out.append(xi[first : first + nc * ne].reshape(nc, ne).astype(np.int64))
-    return out
+    ax = net.a @ xi
+    if (
+        np.abs(x - xi).max(initial=0.0) > 1e-6
+        or np.any(ax < net.row_lo - 1e-6)
+        or np.any(ax > net.row_hi + 1e-6)
+        or np.any(xi < 0)
+        or np.any(xi > net.col_hi)
+    ):
+        raise GpuledgerError(
+            "optimal policy: the LP solution is not integral or breaks a bound; refusing to round"
+        )
+    return xi
 
 
 # The solver core, not its ``Highs`` subclass: that one prints a banner on stdout when
 # built, which would corrupt the CLI's JSON output. Same solver, same options.
 _HIGHS = getattr(highspy, "_Highs")  # noqa: B009
 
-CHUNK_VARS = 1_500
+CHUNK_VARS = 800
 """Consecutive blocks are solved together up to about this many variables."""
 
 PARALLEL_VARS = 50_000
@@ -178,21 +110,24 @@ def _chunks(var_off: IntArray) -> list[tuple[int, int]]:
     return cuts
 
 
-def _solve_lp(
-    a_eq: sp.csc_matrix, b_eq: FloatArray, cost: FloatArray, v0: int, v1: int, c0: int, c1: int
-) -> FloatArray:
-    """Solve ``min cost x, A x = b, x >= 0`` on columns ``[v0, v1)``, rows ``[c0, c1)``.
+def _solve_lp(net: Network, v0: int, v1: int, c0: int, c1: int) -> FloatArray:
+    """Solve the blocks on columns ``[v0, v1)`` and rows ``[c0, c1)`` of ``net``.
+
+    Dual simplex without presolve: the blocks are small and already reduced
+    (presolve cost more than it saved, issue 16).
 
     Raises:
         GpuledgerError: HiGHS did not find an optimum.
     """
-    p0, p1 = int(a_eq.indptr[v0]), int(a_eq.indptr[v1])
+    a = net.a
+    p0, p1 = int(a.indptr[v0]), int(a.indptr[v1])
     n_col, n_row = v1 - v0, c1 - c0
     h = _HIGHS()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("solver", "simplex")
-    h.setOptionValue("simplex_strategy", 1)  # dual simplex, as before
+    h.setOptionValue("simplex_strategy", 1)  # dual simplex
+    h.setOptionValue("presolve", "off")
     h.passModel(
         n_col,
         n_row,
@@ -200,14 +135,14 @@ def _solve_lp(
         1,  # column-wise
         1,  # minimise
         0.0,
-        cost[v0:v1],
+        net.cost[v0:v1],
         np.zeros(n_col),
-        np.full(n_col, np.inf),
-        b_eq[c0:c1],
-        b_eq[c0:c1],
-        (a_eq.indptr[v0:v1] - p0).astype(np.int32),
-        (a_eq.indices[p0:p1] - c0).astype(np.int32),
-        a_eq.data[p0:p1],
+        net.col_hi[v0:v1],
+        net.row_lo[c0:c1],
+        net.row_hi[c0:c1],
+        (a.indptr[v0:v1] - p0).astype(np.int32),
+        (a.indices[p0:p1] - c0).astype(np.int32),
+        a.data[p0:p1],
         np.zeros(n_col, dtype=np.int32),
     )
     h.run()
@@ -222,75 +157,42 @@ def _solve_lp(
 
 
 def optimal_pass(problem: Problem, residual: IntArray) -> Segments:
-    """Pool pass of ``optimal``: a min-cost flow on a time-expanded network (HiGHS LP).
+    """Pool pass of ``optimal``: a min-cost flow, solved as an LP by HiGHS.
 
-    Per (pool, SKU) group, over its event days (arrival days and due days, sorted):
-    an inventory chain (holding is free; the last node may dispose of surplus), and
-    per weight class a backlog chain running backwards in time whose arcs cost
-    ``weight x days``. A class's demand sits at its due day on its backlog chain; a
-    unit picked up from inventory on a later day pays the days late. Each backlog
-    chain ends at the virtual day ``never_day`` fed by an unbounded source: a unit
-    never delivered costs ``weight x (never_day - by)``, more than any delivery
-    within the horizon. The network has integral data, so a vertex solution is
-    integral; it is rounded and checked exactly. Each class's pick-ups then go to the
-    class's targets in (by, priority, id) order, and pick-ups take arrived units
-    first-in first-out, which never makes a unit later than its pick-up day.
+    Per block (a pool's SKUs joined by targets that accept other SKUs; one (pool,
+    SKU) without ``accepts``), over its event days (arrival days and due days,
+    sorted), the LP of :mod:`._network` chooses how many units of each SKU each
+    class (targets of one weight taking the same SKUs) has received by each day,
+    never ahead of the class's due needs nor of the SKU's arrivals, minimising the
+    classes' weighted backlog over the days up to ``never_day``: the weighted
+    unit-days late, plus ``weight x (never_day - by)`` per unit never delivered,
+    more than any delivery within the horizon. Its matrix is totally unimodular,
+    so the optimal vertex is integral; it is rounded and checked exactly. Each
+    class's deliveries (by day) then go to the class's targets in (by, priority,
+    id) order, and take arrived units of their SKU first-in first-out, which never
+    makes a unit later than its delivery day.
     """
     s = problem.snapshot
-    # 1. The groups (pool, SKU) that have both pooled rows and open needs.
-    rows = _pooled_rows(problem)
-    targets = np.flatnonzero(residual > 0).astype(np.int64)
-    row_key, tkey = _pool_key_rows(problem, rows), tkey_of(problem, targets)
-    shared = np.intersect1d(row_key, tkey)
-    rows, row_key = rows[np.isin(row_key, shared)], row_key[np.isin(row_key, shared)]
-    targets, tkey = targets[np.isin(tkey, shared)], tkey[np.isin(tkey, shared)]
-    if rows.size == 0 or targets.size == 0:
+    # 1. The LP of every block, solved.
+    net = build_network(problem, residual)
+    if net is None:
         return concat([])
-    rord = np.lexsort((rows, s.supply_day[rows], row_key))
-    rows, row_key = rows[rord], row_key[rord]
-    tord = np.lexsort((problem.rank[targets], tkey))
-    targets, tkey = targets[tord], tkey[tord]
-    r_lo, r_hi = np.searchsorted(row_key, shared, "left"), np.searchsorted(row_key, shared, "right")
-    t_lo, t_hi = np.searchsorted(tkey, shared, "left"), np.searchsorted(tkey, shared, "right")
-    # 2. Every group's network, solved as one LP.
-    blocks = [
-        _network(problem, residual, rows[r_lo[g] : r_hi[g]], targets[t_lo[g] : t_hi[g]])
-        for g in range(shared.size)
-    ]
-    picks = _solve(blocks)
-    # 3. Pick-ups per class go to the class's targets in (by, priority, id) order.
-    p_key, p_day, p_qty, d_key, d_tgt = [], [], [], [], []
-    n_cls = 0
-    for b, pk in zip(blocks, picks, strict=True):
-        nc, ne = pk.shape
-        p_key.append(np.repeat(np.arange(nc) + n_cls, ne))
-        p_day.append(np.tile(b.events, nc))
-        p_qty.append(pk.ravel())
-        o = np.lexsort((problem.rank[b.targets], s.target_by[b.targets], b.target_class))
-        d_key.append(b.target_class[o] + n_cls)
-        d_tgt.append(b.targets[o])
-        n_cls += nc
-    dt = np.concatenate(d_tgt)
-    seg = match(np.concatenate(p_key), np.concatenate(p_qty), np.concatenate(d_key), residual[dt])
-    deliv_tgt, deliv_day, deliv_qty = dt[seg.demand], np.concatenate(p_day)[seg.supply], seg.qty
-    # 4. First in, first out: pick-ups in day order take the earliest arrived rows.
-    deliv_group = np.searchsorted(shared, tkey_of(problem, deliv_tgt))
-    o = np.lexsort((problem.rank[deliv_tgt], deliv_day, deliv_group))
-    rgroup = np.searchsorted(shared, row_key)
-    seg2 = match(rgroup, s.supply_qty[rows], deliv_group[o], deliv_qty[o])
-    return Segments(rows[seg2.supply], deliv_tgt[o][seg2.demand], seg2.qty)
-
-
-def _pool_key_rows(problem: Problem, rows: IntArray) -> IntArray:
-    """The (pool, SKU) key of supply rows."""
-    s = problem.snapshot
-    return (s.org_pool[s.supply_holder[rows]] * len(s.skus) + s.supply_sku[rows]).astype(np.int64)
-
-
-def tkey_of(problem: Problem, targets: IntArray) -> IntArray:
-    """The (pool, SKU) key of targets."""
-    s = problem.snapshot
-    return (problem.target_pool[targets] * len(s.skus) + s.target_sku[targets]).astype(np.int64)
+    x = _solve(net)
+    # 2. Deliveries per class, by day, go to the class's targets in (by, priority, id) order.
+    p_cls, p_ch, p_day, p_qty = net.deliveries(x)
+    po = np.lexsort((p_ch, p_day, p_cls))
+    tg = net.targets
+    to = np.lexsort((problem.rank[tg], s.target_by[tg], net.target_class))
+    seg = match(p_cls[po], p_qty[po], net.target_class[to], residual[tg[to]])
+    d_tgt, d_day, d_ch = tg[to][seg.demand], p_day[po][seg.supply], p_ch[po][seg.supply]
+    # 3. First in, first out: per chain, pick-ups in day order take the earliest rows.
+    do = np.lexsort((problem.rank[d_tgt], d_day, d_ch))
+    rows = net.rows
+    ro = np.lexsort((rows, s.supply_day[rows], net.row_chain))
+    seg2 = match(net.row_chain[ro], s.supply_qty[rows[ro]], d_ch[do], seg.qty[do])
+    out = Segments(rows[ro][seg2.supply], d_tgt[do][seg2.demand], seg2.qty)
+    assert np.all(s.supply_day[out.supply] <= d_day[do][seg2.demand]), "a unit came late"
+    return out
 
 
 @dataclass(frozen=True)
@@ -303,10 +205,14 @@ class Optimal:
     own: tuple[OrderedPass, ...] = field(default=(OrderedPass(ARRIVED_ONLY, pooled=False),))
 
     def allocate(self, problem: Problem) -> Segments:
-        """The own pass, then the optimal pool pass on the needs left."""
-        own, residual = run_passes(problem, self.own)
-        given = concat([own, optimal_pass(problem, residual)])
-        return concat([given, substitute(problem, given, self.pools_supply)])
+        """The own pass (own SKU, then accepted SKUs), then the pool as one min-cost
+        flow over the SKUs each target takes."""
+        own, _ = run_passes(problem, self.own)
+        own = concat([own, substitute(problem, own, self.pools_supply, self.own)])
+        residual = problem.need - np.bincount(
+            own.demand, weights=own.qty, minlength=problem.need.size
+        ).astype(np.int64)
+        return concat([own, optimal_pass(problem, residual)])
 
 
 OPTIMAL = register(Optimal())
