@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -28,6 +28,7 @@ from gpuledger.domain import (
     day_end,
     day_start,
     ids,
+    limits,
 )
 from gpuledger.domain.enums import LotStatus
 from gpuledger.ledger import schema
@@ -178,6 +179,7 @@ def status_from_ids(transfer_ids: set[str], diversion_id: str) -> DiversionStatu
 _SCENARIO_KINDS = [k.value for k in DOCUMENT_TYPES] + [MOVEMENT_KIND, DocumentKind.SCENARIO.value]
 _RECORD_TYPES: dict[str, type[Any]] = {k.value: cls for k, cls in DOCUMENT_TYPES.items()}
 _RECORD_TYPES[MOVEMENT_KIND] = Movement
+_KIND_OF_TYPE: dict[type[Any], str] = {cls: kind for kind, cls in _RECORD_TYPES.items()}
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,12 @@ class ScenarioBase:
     records: dict[str, dict[str, Any]]  # kind -> id -> the data as its domain record
     latest_divert: dict[str, str]  # diversion -> id of its latest divert row
     moved: dict[str, Movement]  # movement id -> the input of its first operation event
+    # id(record) -> (record, limits.record_problem of it), for the records above: shared
+    # by the bases brought forward from this one (an entry names its record, so an id
+    # reused by another object is never taken for it).
+    problems: dict[int, tuple[Any, str | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def read(cls, conn: Connection, upto_seq: int | None = None) -> ScenarioBase:
@@ -226,7 +234,11 @@ class ScenarioBase:
             seq = max(seq, int(r.event_seq))
             cls = _RECORD_TYPES.get(r.doc_kind)
             if cls is not None:
-                records.setdefault(r.doc_kind, {})[r.doc_id] = from_json(cls, data)
+                found = records.setdefault(r.doc_kind, {})
+                replaced = found.get(r.doc_id)
+                if replaced is not None:
+                    self.problems.pop(id(replaced), None)
+                found[r.doc_id] = from_json(cls, data)
         # 2. The latest divert row of each diversion (pending, post or void): its status.
         latest = dict(self.latest_divert)
         div_q = select(tr.diversion, tr.id, tr.event_seq).where(
@@ -248,7 +260,23 @@ class ScenarioBase:
             seq = max(seq, int(r.seq))
         seq = max(seq, upto_seq or 0)
         assert seq >= self.seq, "a base only moves forward"
-        return ScenarioBase(seq, docs, records, latest, moved)
+        return ScenarioBase(seq, docs, records, latest, moved, self.problems)
+
+    def problem(self, record: object) -> str | None:
+        """``limits.record_problem(record)``, remembered for the records of this base.
+
+        Records are immutable, so a record's answer never changes; a record that
+        is not one of this base's (a diversion with its status set) is checked
+        each time.
+        """
+        found = self.problems.get(id(record))
+        if found is not None and found[0] is record:
+            return found[1]
+        problem = limits.record_problem(record)
+        kind = _KIND_OF_TYPE.get(type(record))
+        if kind is not None and self.records.get(kind, {}).get(getattr(record, "id", "")) is record:
+            self.problems[id(record)] = (record, problem)
+        return problem
 
     def scenario(self, as_of: date | None = None) -> Scenario:
         """The latest documents as a Scenario (see ``Ledger.to_scenario``)."""
