@@ -203,6 +203,11 @@ class ScenarioBase:
     problems: dict[int, tuple[Any, str | None]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # diversion id -> (its record here, its status, the record with that status): the
+    # same object while neither changes, so ``problem`` remembers it too.
+    dressed: dict[str, tuple[Any, DiversionStatus, Any]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def read(cls, conn: Connection, upto_seq: int | None = None) -> ScenarioBase:
@@ -260,7 +265,7 @@ class ScenarioBase:
             seq = max(seq, int(r.seq))
         seq = max(seq, upto_seq or 0)
         assert seq >= self.seq, "a base only moves forward"
-        return ScenarioBase(seq, docs, records, latest, moved, self.problems)
+        return ScenarioBase(seq, docs, records, latest, moved, self.problems, self.dressed)
 
     def problem(self, record: object) -> str | None:
         """``limits.record_problem(record)``, remembered for the records of this base.
@@ -273,10 +278,25 @@ class ScenarioBase:
         if found is not None and found[0] is record:
             return found[1]
         problem = limits.record_problem(record)
-        kind = _KIND_OF_TYPE.get(type(record))
-        if kind is not None and self.records.get(kind, {}).get(getattr(record, "id", "")) is record:
+        kind, record_id = _KIND_OF_TYPE.get(type(record)), getattr(record, "id", "")
+        dressed = self.dressed.get(record_id)
+        if (kind is not None and self.records.get(kind, {}).get(record_id) is record) or (
+            kind == DocumentKind.DIVERSION.value and dressed is not None and dressed[2] is record
+        ):
             self.problems[id(record)] = (record, problem)
         return problem
+
+    def _dress(self, d: Any, status: DiversionStatus) -> Any:
+        """The diversion record ``d`` with ``status``: the same object as last time if neither
+        changed."""
+        kept = self.dressed.get(d.id)
+        if kept is not None and kept[0] is d and kept[1] is status:
+            return kept[2]
+        if kept is not None:
+            self.problems.pop(id(kept[2]), None)
+        dressed = replace(d, status=status)
+        self.dressed[d.id] = (d, status, dressed)
+        return dressed
 
     def scenario(self, as_of: date | None = None) -> Scenario:
         """The latest documents as a Scenario (see ``Ledger.to_scenario``)."""
@@ -291,7 +311,7 @@ class ScenarioBase:
         for d in of(DocumentKind.DIVERSION):
             latest = self.latest_divert.get(d.id)
             status = status_from_ids({latest}, d.id) if latest is not None else None
-            diversions.append(replace(d, status=status) if status else d)
+            diversions.append(self._dress(d, status) if status else d)
         # Movements: imported documents, then those posted by the verbs.
         found = dict(self.records.get(MOVEMENT_KIND, {}))
         for movement_id, movement in self.moved.items():
