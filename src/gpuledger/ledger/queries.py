@@ -208,6 +208,9 @@ class ScenarioBase:
     dressed: dict[str, tuple[Any, DiversionStatus, Any]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # kind -> the Scenario's tuple of its records, made once per base and carried into
+    # the next one while the kind does not change (a base's own: made on first use).
+    parts: dict[str, tuple[Any, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def read(cls, conn: Connection, upto_seq: int | None = None) -> ScenarioBase:
@@ -228,32 +231,38 @@ class ScenarioBase:
             return query if upto_seq is None else query.where(column <= upto_seq)
 
         seq = self.seq
-        # 1. Document versions after the base, in log order.
-        docs = {k: dict(v) for k, v in self.docs.items()}
-        records = {k: dict(v) for k, v in self.records.items()}
+        # 1. Document versions after the base, in log order; a kind's maps are copied
+        # when it first changes, the others are shared with this base.
+        docs, records = dict(self.docs), dict(self.records)
+        changed: set[str] = set()
         doc_q = select(dc.doc_kind, dc.doc_id, dc.data, dc.event_seq).where(
             dc.doc_kind.in_(_SCENARIO_KINDS)
         )
         for r in conn.execute(window(doc_q, dc.event_seq).order_by(dc.event_seq)):
+            cls = _RECORD_TYPES.get(r.doc_kind)
+            if r.doc_kind not in changed:
+                changed.add(r.doc_kind)
+                docs[r.doc_kind] = dict(docs[r.doc_kind])
+                if cls is not None:
+                    records[r.doc_kind] = dict(records.get(r.doc_kind, {}))
             docs[r.doc_kind][r.doc_id] = data = json.loads(r.data)
             seq = max(seq, int(r.event_seq))
-            cls = _RECORD_TYPES.get(r.doc_kind)
             if cls is not None:
-                found = records.setdefault(r.doc_kind, {})
-                replaced = found.get(r.doc_id)
+                replaced = records[r.doc_kind].get(r.doc_id)
                 if replaced is not None:
                     self.problems.pop(id(replaced), None)
-                found[r.doc_id] = from_json(cls, data)
+                records[r.doc_kind][r.doc_id] = from_json(cls, data)
         # 2. The latest divert row of each diversion (pending, post or void): its status.
-        latest = dict(self.latest_divert)
+        latest = self.latest_divert
         div_q = select(tr.diversion, tr.id, tr.event_seq).where(
             tr.diversion.is_not(None), tr.kind == TransferKind.DIVERT.value
         )
         for r in conn.execute(window(div_q, tr.event_seq).order_by(tr.event_seq, tr.id)):
+            latest = dict(latest) if latest is self.latest_divert else latest
             latest[r.diversion] = r.id
             seq = max(seq, int(r.event_seq))
         # 3. Movements posted by the verbs (imported ones are documents).
-        moved = dict(self.moved)
+        moved, new_moves = self.moved, []
         mov_q = select(ev.body, ev.seq).where(
             ev.kind == EventKind.OPERATION.value,
             starts_with(conn.dialect.name, ev.id, ids.movements_prefix()),
@@ -261,11 +270,22 @@ class ScenarioBase:
         for r in conn.execute(window(mov_q, ev.seq).order_by(ev.seq)):
             data = json.loads(r.body)["input"]
             if data["id"] not in moved:
-                moved[data["id"]] = from_json(Movement, data)
+                moved = dict(moved) if moved is self.moved else moved
+                moved[data["id"]] = movement = from_json(Movement, data)
+                new_moves.append(movement)
             seq = max(seq, int(r.seq))
         seq = max(seq, upto_seq or 0)
         assert seq >= self.seq, "a base only moves forward"
-        return ScenarioBase(seq, docs, records, latest, moved, self.problems, self.dressed)
+        # 4. The Scenario's parts that did not change, kept; movements posted since appended.
+        parts = {k: v for k, v in self.parts.items() if k not in changed}
+        if latest is not self.latest_divert:
+            parts.pop(DocumentKind.DIVERSION.value, None)
+        if new_moves and MOVEMENT_KIND in parts:
+            imported = records.get(MOVEMENT_KIND, {})
+            parts[MOVEMENT_KIND] += tuple(m for m in new_moves if m.id not in imported)
+        return ScenarioBase(
+            seq, docs, records, latest, moved, self.problems, self.dressed, parts
+        )  # fmt: skip
 
     def problem(self, record: object) -> str | None:
         """``limits.record_problem(record)``, remembered for the records of this base.
@@ -286,6 +306,34 @@ class ScenarioBase:
             self.problems[id(record)] = (record, problem)
         return problem
 
+    def _part(self, kind: str) -> tuple[Any, ...]:
+        """The Scenario's records of ``kind`` in first-seen order (made once per base).
+
+        Diversions carry the status the books hold; movements are the imported
+        documents, then those posted by the verbs.
+        """
+        found = self.parts.get(kind)
+        if found is not None:
+            return found
+        records = self.records.get(kind, {})
+        if kind == MOVEMENT_KIND:
+            every = dict(records)
+            for movement_id, movement in self.moved.items():
+                every.setdefault(movement_id, movement)
+            found = tuple(every.values())
+        else:
+            found = tuple(records[i] for i in self.docs[kind])
+        if kind == DocumentKind.DIVERSION.value:
+            found = tuple(self._with_status(d) for d in found)
+        self.parts[kind] = found
+        return found
+
+    def _with_status(self, d: Any) -> Any:
+        """Diversion ``d`` with the status of its latest divert row (as it is when none)."""
+        latest = self.latest_divert.get(d.id)
+        status = status_from_ids({latest}, d.id) if latest is not None else None
+        return self._dress(d, status) if status else d
+
     def _dress(self, d: Any, status: DiversionStatus) -> Any:
         """The diversion record ``d`` with ``status``: the same object as last time if neither
         changed."""
@@ -304,18 +352,8 @@ class ScenarioBase:
         head: dict[str, Any] = heads[-1]["data"] if heads else {}
 
         def of(kind: DocumentKind) -> tuple[Any, ...]:
-            found = self.records.get(kind.value, {})
-            return tuple(found[i] for i in self.docs[kind.value])  # first-seen order
+            return self._part(kind.value)
 
-        diversions = []
-        for d in of(DocumentKind.DIVERSION):
-            latest = self.latest_divert.get(d.id)
-            status = status_from_ids({latest}, d.id) if latest is not None else None
-            diversions.append(self._dress(d, status) if status else d)
-        # Movements: imported documents, then those posted by the verbs.
-        found = dict(self.records.get(MOVEMENT_KIND, {}))
-        for movement_id, movement in self.moved.items():
-            found.setdefault(movement_id, movement)
         return Scenario(
             name=head.get("name", "ledger"),
             as_of=as_of or (date.fromisoformat(head["as_of"]) if head else date.min),
@@ -329,8 +367,8 @@ class ScenarioBase:
             lots=of(DocumentKind.LOT),
             targets=of(DocumentKind.TARGET),
             claims=of(DocumentKind.CLAIM),
-            diversions=tuple(diversions),
-            movements=tuple(found.values()),
+            diversions=of(DocumentKind.DIVERSION),
+            movements=self._part(MOVEMENT_KIND),
             parameters=from_json(Parameters, head["parameters"]) if head else Parameters(),
             description=head.get("description"),
         )

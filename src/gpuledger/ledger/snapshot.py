@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import Enum
-from typing import TypeVar
+from operator import attrgetter
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 from sqlalchemy import Connection
@@ -37,8 +38,9 @@ from gpuledger.ledger.results import Transfer
 from gpuledger.planning.snapshot import IntArray, PlanningSnapshot, SupplyKind
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
+    """One supply row before the arrays (a named tuple: thousands are made per snapshot)."""
+
     kind: SupplyKind
     id: str
     order: str
@@ -47,6 +49,8 @@ class _Row:
     day: date
     holder: str
 
+
+_SUPPLY_ORDER = attrgetter("kind", "day", "id", "holder")
 
 A = TypeVar("A", bound=np.ndarray)
 
@@ -208,7 +212,7 @@ def build_snapshot(
     # 2. Pieces held or in transit; lots not shipped; open order quantity.
     supply = _held_supply(s, state, due) + _expected_lots(s, state, due) + _open_orders(s, due)
     supply = [r for r in supply if r.holder in orgs and r.order in orders]
-    supply.sort(key=lambda r: (r.kind, r.day, r.id, r.holder))
+    supply.sort(key=_SUPPLY_ORDER)
     # 3. Arrays.
     latest_known = state.latest_known if state.latest_known is not None else as_of
     return _arrays(
