@@ -385,9 +385,9 @@ class Ledger:
         One aggregate query in the database (no transfer rows reach Python).
         Accounts with nothing posted and nothing pending are left out.
         """
-        with self._reading() as conn:
+        with self._reading_at_head() as (conn, head):
             totals = sum_balances(conn, as_of, known_on)
-            sites = _cluster_sites(conn)
+            sites = self._cluster_sites(conn, head)
         return [
             Balance(account.owner, account.bucket, sku, posted, pending, sites.get(account.owner))
             for (account, sku), (posted, pending) in sorted(
@@ -400,10 +400,10 @@ class Ledger:
         self, lot_id: str, as_of: date | None = None, known_on: date | None = None
     ) -> LotTrace:
         """Where every unit of a lot went: its transfers and who holds it (world excluded)."""
-        with self._reading() as conn:
+        with self._reading_at_head() as (conn, head):
             rows = read_transfers(conn, as_of, known_on, lot=lot_id)
             sku = rows[0].sku if rows else _lot_sku(conn, lot_id)
-            sites = _cluster_sites(conn)
+            sites = self._cluster_sites(conn, head)
         holdings: dict[Account, int] = defaultdict(int)
         pending: dict[Account, int] = defaultdict(int)
         for (account, _, _), b in fold(rows).items():
@@ -544,6 +544,14 @@ class Ledger:
                     del self._rows_kept[next(iter(self._rows_kept))]
         return state
 
+    def _cluster_sites(self, conn: Connection, head: Head) -> dict[str, str]:
+        """The site of each cluster at one, by the cluster's account owner (``cluster:<id>``).
+
+        From the books-as-a-Scenario memoised on ``head`` (one read per write, not per call).
+        """
+        clusters = self._scenario(conn, head, None).clusters
+        return {cluster_account(c.id).owner: c.site for c in clusters if c.site is not None}
+
     def events(
         self, *, limit: int = 100, offset: int = 0, kind: EventKind | None = None
     ) -> list[EventView]:
@@ -657,13 +665,3 @@ _ROWS_KEPT = 8  # (as_of, known_on) windows whose folded transfer rows are kept 
 
 #: Names other packages imported from this module before the split (kept working).
 __all__ = ["Ledger", "alembic_config", "read_documents", "system_clock"]
-
-
-def _cluster_sites(conn: Connection) -> dict[str, str]:
-    """The site of each cluster at one, by the cluster's account owner (``cluster:<id>``)."""
-    clusters = read_documents(conn, [DocumentKind.CLUSTER.value])[DocumentKind.CLUSTER.value]
-    return {
-        cluster_account(cid).owner: data["site"]
-        for cid, data in clusters.items()
-        if data.get("site") is not None
-    }
