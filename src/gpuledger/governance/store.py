@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
@@ -36,6 +37,7 @@ from gpuledger.governance.tokens import (
     session_hash,
 )
 from gpuledger.ledger import record_digests
+from gpuledger.ledger.chain import read_head
 from gpuledger.ledger.engine import WRITE as _WRITE  # writers take the lock at BEGIN
 from gpuledger.ledger.queries import read_documents
 
@@ -99,6 +101,8 @@ class Governance:
         self._engine = engine
         self._clock = clock
         self.hasher = hasher or TokenHasher()
+        # The last directory read and the heads it was read at (see ``directory``).
+        self._directory_kept: tuple[tuple[Any, ...], Directory] | None = None
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -209,11 +213,23 @@ class Governance:
             return read_org_groups(conn)
 
     def directory(self, org_groups: dict[str, str | None] | None = None) -> Directory:
-        """Every live grant with the orgs' groups: what the rules decide on."""
+        """Every live grant with the orgs' groups: what the rules decide on.
+
+        Remembered on the two heads that name its sources exactly: the event
+        chain's (org documents) and the record digests' (every grant row gets a
+        link), so a grant or an org written by any process is seen at once, and
+        each API request reads two heads instead of every grant and org.
+        """
         if org_groups is not None:
             return Directory(org_groups, self.grants())
         with self._reading() as conn:
-            return read_directory(conn)
+            heads = (read_head(conn), record_digests.read_head(conn))
+            kept = self._directory_kept
+            if kept is not None and kept[0] == heads:
+                return kept[1]
+            found = read_directory(conn)  # read after the heads: never older than they say
+        self._directory_kept = (heads, found)
+        return found
 
     # ------------------------------------------------------------------ tokens
 
