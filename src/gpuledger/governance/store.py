@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from gpuledger.domain import (
     BooksRole,
@@ -36,8 +36,7 @@ from gpuledger.governance.tokens import (
     parse,
     session_hash,
 )
-from gpuledger.ledger import record_digests
-from gpuledger.ledger.chain import read_head
+from gpuledger.ledger import record_digests, schema
 from gpuledger.ledger.engine import WRITE as _WRITE  # writers take the lock at BEGIN
 from gpuledger.ledger.queries import read_documents
 
@@ -215,15 +214,27 @@ class Governance:
     def directory(self, org_groups: dict[str, str | None] | None = None) -> Directory:
         """Every live grant with the orgs' groups: what the rules decide on.
 
-        Remembered on the two heads that name its sources exactly: the event
-        chain's (org documents) and the record digests' (every grant row gets a
-        link), so a grant or an org written by any process is seen at once, and
-        each API request reads two heads instead of every grant and org.
+        Remembered on the latest row of each of its sources, both append-only:
+        the last org document version and the last grant row (a revocation is a
+        row too). A grant or an org written by any process is seen at once, and
+        an API request reads two index maxima instead of every grant and org.
+        Rows edited in place (outside gpuledger, which ``verify`` reports) are
+        seen at the next grant or org change.
         """
         if org_groups is not None:
             return Directory(org_groups, self.grants())
+        dc, g = schema.documents.c, tables.grants.c
         with self._reading() as conn:
-            heads = (read_head(conn), record_digests.read_head(conn))
+            heads = tuple(
+                conn.execute(
+                    select(
+                        select(func.max(dc.event_seq))
+                        .where(dc.doc_kind == DocumentKind.ORG.value)
+                        .scalar_subquery(),
+                        select(func.max(g.seq)).scalar_subquery(),
+                    )
+                ).one()
+            )
             kept = self._directory_kept
             if kept is not None and kept[0] == heads:
                 return kept[1]
