@@ -14,8 +14,17 @@ Usage::
 
     .venv/bin/python benchmarks/bench_api.py [--seconds 60] [--clients 8] [--db sqlite|URL]
     .venv/bin/python benchmarks/bench_api.py --attack [--seconds 20] [--flooders 20]
+    .venv/bin/python benchmarks/bench_api.py --cost 40
 
 Prints one line per request kind (count, per second, p50, p99 in ms) and the total.
+
+``--cost N`` measures what each kind of request costs the server, not how long
+it waits: one client, one request at a time, N of each kind, and the server
+process's CPU time (user + system, from ``/proc``) summed over the requests of a
+kind, per request. Each read is measured twice: right after a write (a
+divert+reject pair, not counted; the memo is stale, as in the mix) and repeated
+with nothing written in between (warm). CPU time is what the load of other
+processes moves least.
 
 ``--attack`` measures fair use (issue 10): one legitimate client (``GET /whoami``
 and ``GET /balances`` in turn) runs alone for ``--seconds``, then again while
@@ -203,6 +212,72 @@ def run(base: str, token: str, lots: list[str], seconds: float, clients: int) ->
     print(f"{'total':<22}{total:>8}{total / elapsed:>9.1f}")
 
 
+# --------------------------------------------------------------------------- --cost
+
+
+def _server_cpu(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cost(base: str, token: str, lots: list[str], pid: int, n: int) -> None:
+    """Server CPU per request of each kind, one request at a time (see the module doc)."""
+    rng = random.Random(3)
+    headers = {"Authorization": f"Bearer {token}"}
+    ids = itertools.count()
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+
+        def write() -> None:
+            i = next(ids)
+            body = {"id": f"C-{i}", "lot": rng.choice(lots), "qty": 1, "from_org": "alpha",
+                    "to_org": "gamma", "on": "2024-02-01"}  # fmt: skip
+            r = http.post("/diversions", json=body, headers={"Idempotency-Key": f"cp-{i}"})
+            assert r.status_code == 200, r.text
+            r = http.post(f"/diversions/C-{i}/reject", headers={"Idempotency-Key": f"cr-{i}"})
+            assert r.status_code == 200, r.text
+
+        def impact() -> httpx.Response:
+            query = {"divert": f"{rng.choice(lots)}:{rng.randrange(1, 101)}:alpha:gamma",
+                     "on": "2024-02-01"}  # fmt: skip
+            return http.get("/impact", params=query)
+
+        reads: dict[str, Callable[[], httpx.Response]] = {
+            "GET balances": partial(http.get, "/balances"),
+            "GET trace": lambda: http.get(f"/lots/{rng.choice(lots)}/trace"),
+            "GET diversions": partial(http.get, "/diversions?limit=20"),
+            "GET impact": impact,
+        }
+        for _ in range(3):  # warm-up: every route once, the token verified
+            write()
+            for req in reads.values():
+                req()
+
+        def measured(req: Callable[[], object]) -> float:
+            c = _server_cpu(pid)
+            req()
+            return _server_cpu(pid) - c
+
+        rows: list[tuple[str, float, float | None]] = []
+        for kind, req in reads.items():
+            after = warm = 0.0
+            for _ in range(n):
+                write()
+                after += measured(req)
+                warm += measured(req)
+            rows.append((kind, after / n, warm / n))
+        rows.append(("POST divert+reject", sum(measured(write) for _ in range(n)) / n, None))
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {load}, python {platform.python_version()}, {n} requests of each kind"
+    )
+    print(f"{'server CPU per request':<24}{'after a write':>15}{'warm':>10}")
+    for kind, after, warm in rows:
+        shown = "" if warm is None else f"{warm * 1000:.1f} ms"
+        print(f"{kind:<24}{after * 1000:>12.1f} ms{shown:>10}")
+
+
 # --------------------------------------------------------------------------- --attack
 
 
@@ -312,6 +387,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--db", default="sqlite", help="'sqlite' (a temp file) or a URL")
     parser.add_argument("--attack", action="store_true", help="fair use under a flood")
+    parser.add_argument(
+        "--cost", type=int, default=0, metavar="N", help="server CPU per request, N of each kind"
+    )
     parser.add_argument("--flooders", type=int, default=20, help="hostile clients of each kind")
     parser.add_argument(
         "--kinds", default="forecast,bad-token", help="hostile kinds: forecast, bad-token"
@@ -329,6 +407,8 @@ def main() -> None:
         if args.attack:
             kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
             attack(server.base, token, flood_token, args.seconds, args.flooders, kinds)
+        elif args.cost:
+            cost(server.base, token, lots, server.process.pid, args.cost)
         else:
             run(server.base, token, lots, args.seconds, args.clients)
     finally:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from gpuledger import domain as d
 from gpuledger.domain import GroupRole, OrgRole, ScenarioError, Unauthenticated, UnknownRecord
 from gpuledger.governance.rules import Grant
 from gpuledger.governance.store import Governance, parse_role
@@ -113,3 +115,29 @@ def test_an_unknown_token_id_is_unauthenticated(gov: Governance) -> None:
         gov.authenticate(other.token)
     with pytest.raises(UnknownRecord):
         gov.revoke_token(other.id, actor="root")
+
+
+def test_the_directory_sees_grants_and_orgs_written_by_another_process(tmp_path: Path) -> None:
+    """``directory()`` is remembered between calls: a grant or an org written through other
+    books (another process) must show at once, never the remembered directory."""
+    url = f"sqlite:///{tmp_path / 'books.db'}"
+    here, there = Ledger.open(url, clock=lambda: NOW), Ledger.open(url, clock=lambda: NOW)
+    hasher = TokenHasher(time_cost=1, memory_cost=1024)
+    mine = Governance(here.engine, lambda: NOW, hasher)
+    theirs = Governance(there.engine, lambda: NOW, hasher)
+    try:
+        assert mine.directory().org_groups == {}
+        orgs = (d.Org("a", group="g"), d.Org("b", group="g"))
+        there.import_scenario(d.Scenario("s", NOW.date(), groups=(d.Group("g"),), orgs=orgs))
+        assert mine.directory().org_groups == {"a": "g", "b": "g"}
+        theirs.add_user("ann", actor="t")
+        assert mine.directory().access("ann").visible_orgs() == set()
+        theirs.grant("ann", OrgRole.VIEWER, org="a", actor="t")
+        assert mine.directory() == mine.directory()  # remembered: the same answer again
+        assert mine.directory().access("ann").visible_orgs() == {"a"}
+        theirs.grant("ann", GroupRole.GROUP_ADMIN, group="g", actor="t")
+        assert mine.directory().access("ann").visible_orgs() == {"a", "b"}
+        assert mine.directory().group_of("b") == "g"
+    finally:
+        here.close()
+        there.close()

@@ -12,17 +12,20 @@ import dataclasses
 from datetime import date, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gpuledger import domain as d
 from gpuledger.domain import Decision
 from gpuledger.domain import TransferKind as K
-from gpuledger.ledger import Ledger
+from gpuledger.ledger import Ledger, balances
 from gpuledger.ledger.queries import scenario_from_books
-from gpuledger.ledger.snapshot import build_snapshot
+from gpuledger.ledger.results import Transfer
+from gpuledger.ledger.snapshot import RowState, build_snapshot
 from gpuledger.planning.snapshot import PlanningSnapshot
 
 from .conftest import H100, FakeClock, base
@@ -34,7 +37,12 @@ ORGS = ("tesla", "x", "xai")
 write = st.one_of(
     st.tuples(st.just("deploy"), st.sampled_from(LOTS), st.integers(1, 300)),
     st.tuples(st.just("propose"), st.sampled_from(LOTS), st.integers(1, 300)),
-    st.tuples(st.just("decide"), st.sampled_from([Decision.REJECT, Decision.APPROVE])),
+    st.tuples(
+        st.just("decide"), st.sampled_from([Decision.REJECT, Decision.APPROVE, Decision.VOID])
+    ),
+    st.tuples(st.just("reverse"), st.integers(0, 1_000)),
+    st.tuples(st.just("fail"), st.integers(1, 50)),
+    st.tuples(st.just("receive"), st.sampled_from(LOTS), st.integers(0, 20)),
     st.tuples(st.just("target"), st.integers(1, 100_000), st.integers(0, 400)),
     st.tuples(st.just("order"), st.integers(1, 50_000)),
     st.tuples(st.just("advance"), st.integers(0, 3)),
@@ -64,6 +72,21 @@ def apply(books: Ledger, clock: FakeClock, n: int, op: tuple[object, ...]) -> No
             pending = [v for v in books.diversions(d.DiversionStatus.PENDING)]
             if pending:
                 books.decide(pending[-1].diversion.id, op[1], actor="t")  # type: ignore[arg-type]
+        elif op[0] == "reverse":
+            # Any transfer in the books, the n-th modulo their number: a shipment,
+            # a deployment, a pending diversion or its post or void.
+            rows = [t for t in books.transfers() if t.kind is not K.REVERSAL]
+            if rows:
+                chosen = rows[int(op[1]) % len(rows)]  # type: ignore[call-overload]
+                books.reverse(chosen.id, actor="t", reason="test")
+        elif op[0] == "receive":
+            books.receive(str(op[1]), AS_OF - timedelta(days=int(op[2])), actor="t")  # type: ignore[call-overload]
+        elif op[0] == "fail":
+            books.fail(
+                d.Movement(f"F{n}", K.FAIL, int(op[1]), AS_OF, "tesla", lot="LOT-T1-08",  # type: ignore[call-overload]
+                           cluster="cortex"),
+                actor="t",
+            )  # fmt: skip
         elif op[0] == "target":
             qty, days = int(op[1]), int(op[2])  # type: ignore[call-overload]
             scenario = books.to_scenario()
@@ -94,12 +117,12 @@ def same(a: PlanningSnapshot, b: PlanningSnapshot) -> None:
 
 # Each example opens books on disk: few examples, no shrinking (a failure shows its writes).
 @settings(
-    max_examples=12,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
-@given(writes=st.lists(write, min_size=1, max_size=6), known_on=st.sampled_from([None, 1, 30]))
+@given(writes=st.lists(write, min_size=1, max_size=8), known_on=st.sampled_from([None, 1, 30]))
 def test_snapshot_brought_forward_equals_rebuilt(writes, known_on) -> None:
     with TemporaryDirectory() as tmp:
         clock = FakeClock()
@@ -117,5 +140,45 @@ def test_snapshot_brought_forward_equals_rebuilt(writes, known_on) -> None:
                     scenario = scenario_from_books(conn)
                 same(kept, rebuilt)
                 assert books.to_scenario() == scenario
+            folds_in_any_split(books.transfers())
         finally:
             books.close()
+
+
+def folds_in_any_split(rows: list[Transfer]) -> None:
+    """Folding rows[:k] then advancing with rows[k:] equals folding every row, for every k,
+    and leaves the state advanced from as it was (a kept state is shared by readers)."""
+    whole = RowState.of(rows, len(rows))
+    for k in range(len(rows) + 1):
+        head = RowState.of(rows[:k], k)
+        assert head.advance(rows[k:], len(rows)) == whole, k
+        assert head == RowState.of(rows[:k], k), f"advancing changed the state at {k}"
+
+
+def test_a_snapshot_after_a_write_folds_only_the_new_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Brought forward means folding the rows of the events after the kept head, not all rows."""
+    clock = FakeClock()
+    books = Ledger.open(f"sqlite:///{tmp_path / 'books.db'}", clock=clock)
+    try:
+        books.import_scenario(base())
+        books.snapshot(AS_OF)  # the kept base
+        folded: list[str] = []
+        apply = balances._apply
+
+        def counting(bal: Any, open_pending: Any, t: Any) -> None:
+            folded.append(t.id)
+            apply(bal, open_pending, t)
+
+        monkeypatch.setattr(balances, "_apply", counting)
+        for n in range(3):
+            books.deploy(
+                d.Movement(f"M{n}", K.DEPLOY, 5, AS_OF, "tesla", lot="LOT-T1-08", cluster="cortex"),
+                actor="t",
+            )
+            folded.clear()
+            books.snapshot(AS_OF)
+            assert len(folded) == 1, f"write {n}: folded {len(folded)} rows for one new row"
+    finally:
+        books.close()

@@ -40,21 +40,25 @@ class Caller:
     directory: Directory
 
 
-def backend(request: Request) -> Backend:
+# The dependencies that only read ``app.state`` are coroutines: FastAPI runs a plain
+# function dependency on a worker thread, a hop per dependency per request.
+
+
+async def backend(request: Request) -> Backend:
     """The server's books and governance (``app.state.backend``)."""
     found = request.app.state.backend
     assert isinstance(found, Backend), "the app was not built by gpuledger.api or gpuledger.server"
     return found
 
 
-def fair_use(request: Request) -> FairUse:
+async def fair_use(request: Request) -> FairUse:
     """The server's forecast budget and sign-in limiter (``services.fair_use``)."""
     found = request.app.state.fair_use
     assert isinstance(found, FairUse)
     return found
 
 
-def idempotency(request: Request) -> IdempotencyStore:
+async def idempotency(request: Request) -> IdempotencyStore:
     """The stored answers of writes, by (user, Idempotency-Key)."""
     store = request.app.state.idempotency
     assert isinstance(store, IdempotencyStore)

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from gpuledger.domain import (
     BooksRole,
@@ -35,7 +36,7 @@ from gpuledger.governance.tokens import (
     parse,
     session_hash,
 )
-from gpuledger.ledger import record_digests
+from gpuledger.ledger import record_digests, schema
 from gpuledger.ledger.engine import WRITE as _WRITE  # writers take the lock at BEGIN
 from gpuledger.ledger.queries import read_documents
 
@@ -99,6 +100,8 @@ class Governance:
         self._engine = engine
         self._clock = clock
         self.hasher = hasher or TokenHasher()
+        # The last directory read and the heads it was read at (see ``directory``).
+        self._directory_kept: tuple[tuple[Any, ...], Directory] | None = None
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -209,11 +212,35 @@ class Governance:
             return read_org_groups(conn)
 
     def directory(self, org_groups: dict[str, str | None] | None = None) -> Directory:
-        """Every live grant with the orgs' groups: what the rules decide on."""
+        """Every live grant with the orgs' groups: what the rules decide on.
+
+        Remembered on the latest row of each of its sources, both append-only:
+        the last org document version and the last grant row (a revocation is a
+        row too). A grant or an org written by any process is seen at once, and
+        an API request reads two index maxima instead of every grant and org.
+        Rows edited in place (outside gpuledger, which ``verify`` reports) are
+        seen at the next grant or org change.
+        """
         if org_groups is not None:
             return Directory(org_groups, self.grants())
+        dc, g = schema.documents.c, tables.grants.c
         with self._reading() as conn:
-            return read_directory(conn)
+            heads = tuple(
+                conn.execute(
+                    select(
+                        select(func.max(dc.event_seq))
+                        .where(dc.doc_kind == DocumentKind.ORG.value)
+                        .scalar_subquery(),
+                        select(func.max(g.seq)).scalar_subquery(),
+                    )
+                ).one()
+            )
+            kept = self._directory_kept
+            if kept is not None and kept[0] == heads:
+                return kept[1]
+            found = read_directory(conn)  # read after the heads: never older than they say
+        self._directory_kept = (heads, found)
+        return found
 
     # ------------------------------------------------------------------ tokens
 

@@ -1,7 +1,8 @@
 """Opening the books: the SQLAlchemy engine, the migrations, and books that do not exist.
 
 SQLite runs in WAL mode with writers taking the database lock at ``BEGIN
-IMMEDIATE``; PostgreSQL writers lock the chain-head row. ``open_engine(url,
+IMMEDIATE``, one process's writers queueing first on an in-process lock (see
+:func:`make_engine`); PostgreSQL writers lock the chain-head row. ``open_engine(url,
 create=False)`` refuses, with one line naming the path or URL, books that do not
 exist instead of creating empty ones.
 """
@@ -9,6 +10,7 @@ exist instead of creating empty ones.
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,10 @@ if TYPE_CHECKING:
 WRITE = "gpuledger_write"
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 727274  # PostgreSQL advisory lock: one process migrates at a time
+#: How long a writer waits on its process's writer lock before going on to SQLite's
+#: own busy wait (the same bound as the connection's busy timeout).
+WRITER_WAIT_SECONDS = 60.0
+_HOLDS_WRITER = "gpuledger_holds_writer_lock"  # in Connection.info while a writer holds it
 
 
 def alembic_config() -> Config:
@@ -43,7 +49,15 @@ def _in_memory(parsed: URL) -> bool:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with SQLite set up for WAL and explicit BEGIN (IMMEDIATE for writers)."""
+    """An engine with SQLite set up for WAL and explicit BEGIN (IMMEDIATE for writers).
+
+    On a SQLite file, the writers of this process take one lock of the engine
+    before ``BEGIN IMMEDIATE`` and give it back with the connection: SQLite's
+    busy handler sleeps 1, 2, 5 ... 100 ms between tries, so a writer queued there
+    wakes up long after the lock is free, while one queued on the lock starts at
+    once. Writers of other processes still meet in SQLite's busy wait. A writer
+    that waits :data:`WRITER_WAIT_SECONDS` on the lock goes on to SQLite's wait.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True)
@@ -72,12 +86,28 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
 
+    writers = threading.Lock()  # not an RLock: a connection may be closed on another thread
+
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         # Writers take the database write lock up front so their reads and checks
         # see the state they will commit on top of (serialised hash chain).
-        immediate = conn.get_execution_options().get(WRITE)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not conn.get_execution_options().get(WRITE):
+            conn.exec_driver_sql("BEGIN")
+            return
+        held = memory or conn.info.get(_HOLDS_WRITER, False)
+        if not held and writers.acquire(timeout=WRITER_WAIT_SECONDS):
+            conn.info[_HOLDS_WRITER] = True
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    # The lock goes back with the connection, after its COMMIT or ROLLBACK has run
+    # (SQLAlchemy's "commit" event comes before the COMMIT, too early).
+    @event.listens_for(engine, "checkin")
+    @event.listens_for(engine, "invalidate")
+    @event.listens_for(engine, "close")
+    def _returned(_dbapi: Any, record: Any, *_: Any) -> None:
+        if record is not None and record.info.pop(_HOLDS_WRITER, False):
+            writers.release()
 
     return engine
 

@@ -78,6 +78,7 @@ from gpuledger.ledger.results import (
 from gpuledger.ledger.work import Work
 
 if TYPE_CHECKING:
+    from gpuledger.ledger.snapshot import RowState
     from gpuledger.planning.snapshot import PlanningSnapshot
 
 _ANALYZE_AFTER = 5_000  # rows written since the last ANALYZE, at least
@@ -121,10 +122,10 @@ class Ledger:
         # The last diversion list computed and its head: the base of incremental updates.
         self._diversion_base: tuple[Head, tuple[DiversionView, ...]] | None = None
         self._diversion_lock = threading.Lock()
-        # The bases of the scenario and of the snapshot's transfer rows, updated from
-        # the events after their head (see ``_scenario_base`` and ``_rows``).
+        # The bases of the scenario and of the snapshot's transfer rows (folded), updated
+        # from the events after their head (see ``_scenario_base`` and ``_row_state``).
         self._scenario_kept: tuple[Head, ScenarioBase] | None = None
-        self._rows_kept: dict[tuple[date, date | None], tuple[Head, list[Transfer]]] = {}
+        self._rows_kept: dict[tuple[date, date | None], tuple[Head, RowState]] = {}
         self._base_lock = threading.Lock()
         self._analyzed_rows = 0  # rows this process had written at its last ANALYZE
         self._since_analyze = 0  # rows it has written since
@@ -384,9 +385,9 @@ class Ledger:
         One aggregate query in the database (no transfer rows reach Python).
         Accounts with nothing posted and nothing pending are left out.
         """
-        with self._reading() as conn:
+        with self._reading_at_head() as (conn, head):
             totals = sum_balances(conn, as_of, known_on)
-            sites = _cluster_sites(conn)
+            sites = self._cluster_sites(conn, head)
         return [
             Balance(account.owner, account.bucket, sku, posted, pending, sites.get(account.owner))
             for (account, sku), (posted, pending) in sorted(
@@ -399,10 +400,10 @@ class Ledger:
         self, lot_id: str, as_of: date | None = None, known_on: date | None = None
     ) -> LotTrace:
         """Where every unit of a lot went: its transfers and who holds it (world excluded)."""
-        with self._reading() as conn:
+        with self._reading_at_head() as (conn, head):
             rows = read_transfers(conn, as_of, known_on, lot=lot_id)
             sku = rows[0].sku if rows else _lot_sku(conn, lot_id)
-            sites = _cluster_sites(conn)
+            sites = self._cluster_sites(conn, head)
         holdings: dict[Account, int] = defaultdict(int)
         pending: dict[Account, int] = defaultdict(int)
         for (account, _, _), b in fold(rows).items():
@@ -513,15 +514,18 @@ class Ledger:
                 self._scenario_kept = (head, base)
         return base
 
-    def _rows(
+    def _row_state(
         self, conn: Connection, head: Head, as_of: date, known_on: date | None
-    ) -> list[Transfer]:
-        """Transfer rows as of / as known on, at ``head``: the kept ones and those after.
+    ) -> RowState:
+        """The snapshot's transfer rows as of / as known on, folded, at ``head``.
 
-        Rows are in log order, and a row's place in the window depends on its own
-        times alone, so the rows at a later head are the kept rows followed by the
-        window's rows of the events after the kept head. Never changed in place.
+        The state kept for the window is brought forward with the window's rows
+        of the events after its head alone (``RowState.advance``); a state from
+        a newer head, or one whose head is not in these books (the database was
+        replaced), is not used, and the rows are folded afresh.
         """
+        from gpuledger.ledger.snapshot import RowState
+
         key = (as_of, known_on)
         with self._base_lock:
             kept = self._rows_kept.get(key)
@@ -529,16 +533,24 @@ class Ledger:
             return kept[1]
         if kept is not None and kept[0][0] < head[0] and on_chain(conn, kept[0]):
             new = read_transfers(conn, as_of, known_on, after_seq=kept[0][0], upto_seq=head[0])
-            rows = kept[1] + new
+            state = kept[1].advance(new, head[0])
         else:
-            rows = read_transfers(conn, as_of, known_on, upto_seq=head[0])
+            state = RowState.of(read_transfers(conn, as_of, known_on, upto_seq=head[0]), head[0])
         with self._base_lock:
             now = self._rows_kept.get(key)
             if now is None or now[0][0] <= head[0]:
-                self._rows_kept[key] = (head, rows)
+                self._rows_kept[key] = (head, state)
                 while len(self._rows_kept) > _ROWS_KEPT:
                     del self._rows_kept[next(iter(self._rows_kept))]
-        return rows
+        return state
+
+    def _cluster_sites(self, conn: Connection, head: Head) -> dict[str, str]:
+        """The site of each cluster at one, by the cluster's account owner (``cluster:<id>``).
+
+        From the books-as-a-Scenario memoised on ``head`` (one read per write, not per call).
+        """
+        clusters = self._scenario(conn, head, None).clusters
+        return {cluster_account(c.id).owner: c.site for c in clusters if c.site is not None}
 
     def events(
         self, *, limit: int = 100, offset: int = 0, kind: EventKind | None = None
@@ -627,8 +639,11 @@ class Ledger:
 
         def compute(conn: Connection, head: Head) -> PlanningSnapshot:
             scenario = self._scenario(conn, head, as_of)
-            rows = self._rows(conn, head, as_of, known_on)
-            return build_snapshot(conn, as_of, known_on, horizon_days, scenario=scenario, rows=rows)
+            problem = self._scenario_base(conn, head).problem
+            rows = self._row_state(conn, head, as_of, known_on)
+            return build_snapshot(
+                conn, as_of, known_on, horizon_days, scenario=scenario, rows=rows, problem=problem
+            )
 
         with self._reading_at_head() as (conn, head):
             key = (as_of, known_on, horizon_days)
@@ -646,17 +661,7 @@ def _lot_sku(conn: Connection, lot_id: str) -> str:
     return str(order_doc["sku"])
 
 
-_ROWS_KEPT = 8  # (as_of, known_on) windows whose transfer rows are kept between writes
+_ROWS_KEPT = 8  # (as_of, known_on) windows whose folded transfer rows are kept between writes
 
 #: Names other packages imported from this module before the split (kept working).
 __all__ = ["Ledger", "alembic_config", "read_documents", "system_clock"]
-
-
-def _cluster_sites(conn: Connection) -> dict[str, str]:
-    """The site of each cluster at one, by the cluster's account owner (``cluster:<id>``)."""
-    clusters = read_documents(conn, [DocumentKind.CLUSTER.value])[DocumentKind.CLUSTER.value]
-    return {
-        cluster_account(cid).owner: data["site"]
-        for cid, data in clusters.items()
-        if data.get("site") is not None
-    }

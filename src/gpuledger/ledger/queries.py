@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -28,6 +28,7 @@ from gpuledger.domain import (
     day_end,
     day_start,
     ids,
+    limits,
 )
 from gpuledger.domain.enums import LotStatus
 from gpuledger.ledger import schema
@@ -178,6 +179,7 @@ def status_from_ids(transfer_ids: set[str], diversion_id: str) -> DiversionStatu
 _SCENARIO_KINDS = [k.value for k in DOCUMENT_TYPES] + [MOVEMENT_KIND, DocumentKind.SCENARIO.value]
 _RECORD_TYPES: dict[str, type[Any]] = {k.value: cls for k, cls in DOCUMENT_TYPES.items()}
 _RECORD_TYPES[MOVEMENT_KIND] = Movement
+_KIND_OF_TYPE: dict[type[Any], str] = {cls: kind for kind, cls in _RECORD_TYPES.items()}
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,20 @@ class ScenarioBase:
     records: dict[str, dict[str, Any]]  # kind -> id -> the data as its domain record
     latest_divert: dict[str, str]  # diversion -> id of its latest divert row
     moved: dict[str, Movement]  # movement id -> the input of its first operation event
+    # id(record) -> (record, limits.record_problem of it), for the records above: shared
+    # by the bases brought forward from this one (an entry names its record, so an id
+    # reused by another object is never taken for it).
+    problems: dict[int, tuple[Any, str | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    # diversion id -> (its record here, its status, the record with that status): the
+    # same object while neither changes, so ``problem`` remembers it too.
+    dressed: dict[str, tuple[Any, DiversionStatus, Any]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    # kind -> the Scenario's tuple of its records, made once per base and carried into
+    # the next one while the kind does not change (a base's own: made on first use).
+    parts: dict[str, tuple[Any, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def read(cls, conn: Connection, upto_seq: int | None = None) -> ScenarioBase:
@@ -215,28 +231,38 @@ class ScenarioBase:
             return query if upto_seq is None else query.where(column <= upto_seq)
 
         seq = self.seq
-        # 1. Document versions after the base, in log order.
-        docs = {k: dict(v) for k, v in self.docs.items()}
-        records = {k: dict(v) for k, v in self.records.items()}
+        # 1. Document versions after the base, in log order; a kind's maps are copied
+        # when it first changes, the others are shared with this base.
+        docs, records = dict(self.docs), dict(self.records)
+        changed: set[str] = set()
         doc_q = select(dc.doc_kind, dc.doc_id, dc.data, dc.event_seq).where(
             dc.doc_kind.in_(_SCENARIO_KINDS)
         )
         for r in conn.execute(window(doc_q, dc.event_seq).order_by(dc.event_seq)):
+            cls = _RECORD_TYPES.get(r.doc_kind)
+            if r.doc_kind not in changed:
+                changed.add(r.doc_kind)
+                docs[r.doc_kind] = dict(docs[r.doc_kind])
+                if cls is not None:
+                    records[r.doc_kind] = dict(records.get(r.doc_kind, {}))
             docs[r.doc_kind][r.doc_id] = data = json.loads(r.data)
             seq = max(seq, int(r.event_seq))
-            cls = _RECORD_TYPES.get(r.doc_kind)
             if cls is not None:
-                records.setdefault(r.doc_kind, {})[r.doc_id] = from_json(cls, data)
+                replaced = records[r.doc_kind].get(r.doc_id)
+                if replaced is not None:
+                    self.problems.pop(id(replaced), None)
+                records[r.doc_kind][r.doc_id] = from_json(cls, data)
         # 2. The latest divert row of each diversion (pending, post or void): its status.
-        latest = dict(self.latest_divert)
+        latest = self.latest_divert
         div_q = select(tr.diversion, tr.id, tr.event_seq).where(
             tr.diversion.is_not(None), tr.kind == TransferKind.DIVERT.value
         )
         for r in conn.execute(window(div_q, tr.event_seq).order_by(tr.event_seq, tr.id)):
+            latest = dict(latest) if latest is self.latest_divert else latest
             latest[r.diversion] = r.id
             seq = max(seq, int(r.event_seq))
         # 3. Movements posted by the verbs (imported ones are documents).
-        moved = dict(self.moved)
+        moved, new_moves = self.moved, []
         mov_q = select(ev.body, ev.seq).where(
             ev.kind == EventKind.OPERATION.value,
             starts_with(conn.dialect.name, ev.id, ids.movements_prefix()),
@@ -244,11 +270,81 @@ class ScenarioBase:
         for r in conn.execute(window(mov_q, ev.seq).order_by(ev.seq)):
             data = json.loads(r.body)["input"]
             if data["id"] not in moved:
-                moved[data["id"]] = from_json(Movement, data)
+                moved = dict(moved) if moved is self.moved else moved
+                moved[data["id"]] = movement = from_json(Movement, data)
+                new_moves.append(movement)
             seq = max(seq, int(r.seq))
         seq = max(seq, upto_seq or 0)
         assert seq >= self.seq, "a base only moves forward"
-        return ScenarioBase(seq, docs, records, latest, moved)
+        # 4. The Scenario's parts that did not change, kept; movements posted since appended.
+        parts = {k: v for k, v in self.parts.items() if k not in changed}
+        if latest is not self.latest_divert:
+            parts.pop(DocumentKind.DIVERSION.value, None)
+        if new_moves and MOVEMENT_KIND in parts:
+            imported = records.get(MOVEMENT_KIND, {})
+            parts[MOVEMENT_KIND] += tuple(m for m in new_moves if m.id not in imported)
+        return ScenarioBase(
+            seq, docs, records, latest, moved, self.problems, self.dressed, parts
+        )  # fmt: skip
+
+    def problem(self, record: object) -> str | None:
+        """``limits.record_problem(record)``, remembered for the records of this base.
+
+        Records are immutable, so a record's answer never changes; a record that
+        is not one of this base's (a diversion with its status set) is checked
+        each time.
+        """
+        found = self.problems.get(id(record))
+        if found is not None and found[0] is record:
+            return found[1]
+        problem = limits.record_problem(record)
+        kind, record_id = _KIND_OF_TYPE.get(type(record)), getattr(record, "id", "")
+        dressed = self.dressed.get(record_id)
+        if (kind is not None and self.records.get(kind, {}).get(record_id) is record) or (
+            kind == DocumentKind.DIVERSION.value and dressed is not None and dressed[2] is record
+        ):
+            self.problems[id(record)] = (record, problem)
+        return problem
+
+    def _part(self, kind: str) -> tuple[Any, ...]:
+        """The Scenario's records of ``kind`` in first-seen order (made once per base).
+
+        Diversions carry the status the books hold; movements are the imported
+        documents, then those posted by the verbs.
+        """
+        found = self.parts.get(kind)
+        if found is not None:
+            return found
+        records = self.records.get(kind, {})
+        if kind == MOVEMENT_KIND:
+            every = dict(records)
+            for movement_id, movement in self.moved.items():
+                every.setdefault(movement_id, movement)
+            found = tuple(every.values())
+        else:
+            found = tuple(records[i] for i in self.docs[kind])
+        if kind == DocumentKind.DIVERSION.value:
+            found = tuple(self._with_status(d) for d in found)
+        self.parts[kind] = found
+        return found
+
+    def _with_status(self, d: Any) -> Any:
+        """Diversion ``d`` with the status of its latest divert row (as it is when none)."""
+        latest = self.latest_divert.get(d.id)
+        status = status_from_ids({latest}, d.id) if latest is not None else None
+        return self._dress(d, status) if status else d
+
+    def _dress(self, d: Any, status: DiversionStatus) -> Any:
+        """The diversion record ``d`` with ``status``: the same object as last time if neither
+        changed."""
+        kept = self.dressed.get(d.id)
+        if kept is not None and kept[0] is d and kept[1] is status:
+            return kept[2]
+        if kept is not None:
+            self.problems.pop(id(kept[2]), None)
+        dressed = replace(d, status=status)
+        self.dressed[d.id] = (d, status, dressed)
+        return dressed
 
     def scenario(self, as_of: date | None = None) -> Scenario:
         """The latest documents as a Scenario (see ``Ledger.to_scenario``)."""
@@ -256,18 +352,8 @@ class ScenarioBase:
         head: dict[str, Any] = heads[-1]["data"] if heads else {}
 
         def of(kind: DocumentKind) -> tuple[Any, ...]:
-            found = self.records.get(kind.value, {})
-            return tuple(found[i] for i in self.docs[kind.value])  # first-seen order
+            return self._part(kind.value)
 
-        diversions = []
-        for d in of(DocumentKind.DIVERSION):
-            latest = self.latest_divert.get(d.id)
-            status = status_from_ids({latest}, d.id) if latest is not None else None
-            diversions.append(replace(d, status=status) if status else d)
-        # Movements: imported documents, then those posted by the verbs.
-        found = dict(self.records.get(MOVEMENT_KIND, {}))
-        for movement_id, movement in self.moved.items():
-            found.setdefault(movement_id, movement)
         return Scenario(
             name=head.get("name", "ledger"),
             as_of=as_of or (date.fromisoformat(head["as_of"]) if head else date.min),
@@ -281,8 +367,8 @@ class ScenarioBase:
             lots=of(DocumentKind.LOT),
             targets=of(DocumentKind.TARGET),
             claims=of(DocumentKind.CLAIM),
-            diversions=tuple(diversions),
-            movements=tuple(found.values()),
+            diversions=of(DocumentKind.DIVERSION),
+            movements=self._part(MOVEMENT_KIND),
             parameters=from_json(Parameters, head["parameters"]) if head else Parameters(),
             description=head.get("description"),
         )

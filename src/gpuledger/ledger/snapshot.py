@@ -2,28 +2,45 @@
 
 The planner never reads the database: this module turns the books as of a day,
 as known on a day, plus the expectations held in documents (lots not yet
-shipped, open order quantity), into NumPy arrays.
+shipped, open order quantity), into NumPy arrays. The transfer rows reach the
+snapshot folded (:class:`RowState`): a state that ``Ledger`` keeps and brings
+forward with the rows of the events after it, so a snapshot after a write folds
+what the write added, not the whole log.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import TypeVar
+from enum import Enum
+from operator import attrgetter
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 from sqlalchemy import Connection
 
-from gpuledger.domain import Bucket, OwnerKind, Parameters, Phase, Scenario, TransferKind, limits
-from gpuledger.ledger.balances import fold
+from gpuledger.domain import (
+    Account,
+    Bucket,
+    OwnerKind,
+    Parameters,
+    Phase,
+    Scenario,
+    TransferKind,
+    limits,
+)
+from gpuledger.ledger import balances
+from gpuledger.ledger.balances import Bal, BalKey
 from gpuledger.ledger.queries import read_transfers, scenario_from_books
 from gpuledger.ledger.results import Transfer
 from gpuledger.planning.snapshot import IntArray, PlanningSnapshot, SupplyKind
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
+    """One supply row before the arrays (a named tuple: thousands are made per snapshot)."""
+
     kind: SupplyKind
     id: str
     order: str
@@ -32,6 +49,8 @@ class _Row:
     day: date
     holder: str
 
+
+_SUPPLY_ORDER = attrgetter("kind", "day", "id", "holder")
 
 A = TypeVar("A", bound=np.ndarray)
 
@@ -42,6 +61,118 @@ def frozen(array: A) -> A:
     return array
 
 
+class _Held(Enum):
+    """Where an account's posted units count as supply of its owner (see ``_held_supply``)."""
+
+    DEPLOYED = "deployed"  # a cluster's: supply of the cluster's org
+    STOCK = "stock"  # an org's, received
+    IN_TRANSIT = "in_transit"  # an org's, shipped and not received
+
+
+_HELD: dict[Account, tuple[_Held, str] | None] = {}  # accounts are few and immutable
+
+
+def _held_as(account: Account) -> tuple[_Held, str] | None:
+    """How ``account``'s posted units count as supply, and the owner's id (None: they do not)."""
+    if account in _HELD:
+        return _HELD[account]
+    kind, bucket, found = account.owner_kind, account.bucket, None
+    if kind is OwnerKind.CLUSTER and bucket is Bucket.DEPLOYED:
+        found = (_Held.DEPLOYED, account.owner_id)
+    elif kind is OwnerKind.ORG and bucket is Bucket.STOCK:
+        found = (_Held.STOCK, account.owner_id)
+    elif kind is OwnerKind.ORG and bucket is Bucket.IN_TRANSIT:
+        found = (_Held.IN_TRANSIT, account.owner_id)
+    _HELD[account] = found
+    return found
+
+
+@dataclass(frozen=True)
+class RowState:
+    """The transfer rows of one window (as of / as known on) folded: what a snapshot needs of them.
+
+    Made by :meth:`of` from rows in log order, and brought forward by
+    :meth:`advance` with the rows of later events alone: a row's place in the
+    window depends on its own times only, and events append, so folding the
+    kept state with the new rows equals folding every row. Never changed in
+    place: :meth:`advance` copies the maps and every balance it touches.
+    """
+
+    seq: int  # the last event folded in
+    bal: dict[BalKey, Bal]  # balances.fold of the rows
+    open_pending: dict[str, Transfer]  # pending rows not yet resolved in the window, by id
+    holdings: dict[tuple[str, _Held, str], int]  # (lot, how held, owner id) -> posted units
+    received_on: dict[str, date]  # lot -> effective day of its first posted receive row
+    shipped: frozenset[str]  # lots with a ship row
+    posted: frozenset[str]  # diversions with a posted divert row
+    latest_known: date | None  # the latest recorded day of a row
+
+    @classmethod
+    def of(cls, rows: Iterable[Transfer], seq: int = 0) -> RowState:
+        """The state of ``rows`` (``Transfer`` rows in log order) up to event ``seq``."""
+        return _EMPTY.advance(rows, seq)
+
+    def advance(self, rows: Iterable[Transfer], seq: int) -> RowState:
+        """This state with ``rows`` (the window's rows of events in ``(self.seq, seq]``) folded in.
+
+        Phases: 1. fold the rows into copies of the touched balances; 2. carry
+        the posted change of each touched balance into ``holdings``.
+        """
+        assert seq >= self.seq, "a row state only moves forward"
+        bal: dict[BalKey, Bal] = defaultdict(Bal, self.bal)
+        open_pending = dict(self.open_pending)
+        received_on = dict(self.received_on)
+        shipped, posted, latest = set(self.shipped), set(self.posted), self.latest_known
+        before: dict[BalKey, int] = {}  # touched balance -> its posted units before
+
+        def touch(key: BalKey) -> None:
+            if key not in before:
+                old = self.bal.get(key)
+                before[key] = 0 if old is None else old.posted
+                bal[key] = (
+                    Bal() if old is None else Bal(old.posted, old.pend_debit, old.pend_credit)
+                )
+
+        # 1. Fold the rows; a balance shared with the kept state is copied before it changes.
+        for t in rows:
+            touch((t.debit, t.sku, t.lot))
+            touch((t.credit, t.sku, t.lot))
+            if t.phase is Phase.POST or t.phase is Phase.VOID:
+                p = open_pending.get(t.pending_id or "")
+                if p is not None:
+                    touch((p.debit, p.sku, p.lot))
+                    touch((p.credit, p.sku, p.lot))
+            balances._apply(bal, open_pending, t)
+            if t.kind is TransferKind.RECEIVE and t.phase is Phase.SINGLE:
+                received_on.setdefault(t.lot, t.effective_at.date())
+            elif t.kind is TransferKind.SHIP:
+                shipped.add(t.lot)
+            elif t.kind is TransferKind.DIVERT and t.phase is Phase.POST and t.diversion:
+                posted.add(t.diversion)
+            known = t.recorded_at.date()
+            latest = known if latest is None or known > latest else latest
+        # 2. Holdings: the posted change of each touched balance of a holding account.
+        holdings = dict(self.holdings)
+        for key, was in before.items():
+            account, _, lot = key
+            change = bal[key].posted - was
+            how = _held_as(account) if change else None
+            if how is not None:
+                place = (lot, *how)
+                total = holdings.get(place, 0) + change
+                if total:
+                    holdings[place] = total
+                else:
+                    holdings.pop(place, None)
+        return RowState(
+            seq, dict(bal), open_pending, holdings, received_on,
+            frozenset(shipped), frozenset(posted), latest,
+        )  # fmt: skip
+
+
+_EMPTY = RowState(0, {}, {}, {}, {}, frozenset(), frozenset(), None)
+
+
 def build_snapshot(
     conn: Connection,
     as_of: date,
@@ -49,7 +180,8 @@ def build_snapshot(
     horizon_days: int | None = None,
     *,
     scenario: Scenario | None = None,
-    rows: list[Transfer] | None = None,
+    rows: list[Transfer] | RowState | None = None,
+    problem: Callable[[object], str | None] = limits.record_problem,
 ) -> PlanningSnapshot:
     """The planning snapshot as of ``as_of``, as known on ``known_on`` (None: all known).
 
@@ -61,25 +193,28 @@ def build_snapshot(
     ``horizon_end`` = max(as_of, latest supply day, latest target ``by``) +
     ``horizon_days`` (default: the scenario parameter, 730). ``scenario`` is
     ``scenario_from_books(conn, as_of)`` and ``rows`` is ``read_transfers(conn,
-    as_of, known_on)`` when the caller already has them (``Ledger`` keeps both
-    and brings them forward from the events after a write). Every
-    array of the snapshot is read-only (``flags.writeable`` False): snapshots
-    are shared (``Ledger`` memoises them), so nothing may change one in place.
+    as_of, known_on)`` (or its :class:`RowState`) when the caller already has
+    them (``Ledger`` keeps both and brings them forward from the events after a
+    write); ``problem`` is ``domain.limits.record_problem`` or a remembered
+    answer of it. Every array of the snapshot is read-only (``flags.writeable``
+    False): snapshots are shared (``Ledger`` memoises them), so nothing may
+    change one in place.
     """
-    # 1. The documents (latest versions) and the transfers as of / as known on.
+    # 1. The documents (latest versions) and the transfers as of / as known on, folded.
     s: Scenario = scenario if scenario is not None else scenario_from_books(conn, as_of)
     if rows is None:
         rows = read_transfers(conn, as_of, known_on)
+    state = rows if isinstance(rows, RowState) else RowState.of(rows)
     due = _Due(as_of)
-    s = _within_bounds(s, due.notes)
+    s = _within_bounds(s, due.notes, problem)
     orgs = {o.id for o in s.orgs}
     orders = {o.id for o in s.orders}
     # 2. Pieces held or in transit; lots not shipped; open order quantity.
-    supply = _held_supply(s, rows, due) + _expected_lots(s, rows, due) + _open_orders(s, due)
+    supply = _held_supply(s, state, due) + _expected_lots(s, state, due) + _open_orders(s, due)
     supply = [r for r in supply if r.holder in orgs and r.order in orders]
-    supply.sort(key=lambda r: (r.kind, r.day, r.id, r.holder))
+    supply.sort(key=_SUPPLY_ORDER)
     # 3. Arrays.
-    latest_known = max((t.recorded_at.date() for t in rows), default=as_of)
+    latest_known = state.latest_known if state.latest_known is not None else as_of
     return _arrays(
         s,
         supply,
@@ -89,7 +224,9 @@ def build_snapshot(
     )
 
 
-def _within_bounds(s: Scenario, notes: list[str]) -> Scenario:
+def _within_bounds(
+    s: Scenario, notes: list[str], problem_of: Callable[[object], str | None]
+) -> Scenario:
     """The scenario without records outside ``domain.limits``, each one noted.
 
     The parsers refuse such values, but an older version or a hand-edited
@@ -101,7 +238,7 @@ def _within_bounds(s: Scenario, notes: list[str]) -> Scenario:
     def kept(kind: str, records: tuple[R, ...]) -> tuple[R, ...]:
         out = []
         for r in records:
-            problem = limits.record_problem(r)
+            problem = problem_of(r)
             if problem is None:
                 out.append(r)
             else:
@@ -145,25 +282,21 @@ class _Due:
         return day
 
 
-def _held_supply(s: Scenario, rows: list[Transfer], due: _Due) -> list[_Row]:
+def _held_supply(s: Scenario, state: RowState, due: _Due) -> list[_Row]:
     """Pieces of lots each org holds (stock and deployed) or has in transit."""
     cluster_org = {c.id: c.org for c in s.clusters}
     held: dict[tuple[str, str], int] = defaultdict(int)
     moving: dict[tuple[str, str], int] = defaultdict(int)
-    for (account, _, lot_id), b in fold(rows).items():
-        if account.owner_kind is OwnerKind.CLUSTER and account.bucket is Bucket.DEPLOYED:
-            org = cluster_org.get(account.owner_id)
+    for (lot_id, kind, owner), posted in state.holdings.items():
+        if kind is _Held.DEPLOYED:
+            org = cluster_org.get(owner)
             if org is not None:
-                held[(lot_id, org)] += b.posted
-        elif account.owner_kind is OwnerKind.ORG and account.bucket is Bucket.STOCK:
-            held[(lot_id, account.owner_id)] += b.posted
-        elif account.owner_kind is OwnerKind.ORG and account.bucket is Bucket.IN_TRANSIT:
-            moving[(lot_id, account.owner_id)] += b.posted
-    received_on = {
-        t.lot: t.effective_at.date()
-        for t in reversed(rows)
-        if t.kind is TransferKind.RECEIVE and t.phase is Phase.SINGLE
-    }
+                held[(lot_id, org)] += posted
+        elif kind is _Held.STOCK:
+            held[(lot_id, owner)] += posted
+        else:
+            moving[(lot_id, owner)] += posted
+    received_on = state.received_on
     lots = {lot.id: lot for lot in s.lots}
     orgs = {o.id for o in s.orgs}
     supply: list[_Row] = []
@@ -180,10 +313,9 @@ def _held_supply(s: Scenario, rows: list[Transfer], due: _Due) -> list[_Row]:
     return supply
 
 
-def _expected_lots(s: Scenario, rows: list[Transfer], due: _Due) -> list[_Row]:
+def _expected_lots(s: Scenario, state: RowState, due: _Due) -> list[_Row]:
     """Lots not shipped: the consignee's, less the paybacks of posted diversions."""
-    shipped = {t.lot for t in rows if t.kind is TransferKind.SHIP}
-    posted = {t.diversion for t in rows if t.phase is Phase.POST and t.kind is TransferKind.DIVERT}
+    shipped, posted = state.shipped, state.posted
     paid: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for d in s.diversions:
         if d.id in posted:
