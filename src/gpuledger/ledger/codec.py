@@ -50,7 +50,7 @@ def timestamp(value: datetime) -> str:
 _PLAIN_TEXT = re.compile(r'[^"\\\x00-\x1f\x7f-\uffff]*\Z')
 
 
-def _string(value: str) -> str:
+def json_string(value: str) -> str:
     """A JSON string literal, as ``json.dumps(ensure_ascii=False)`` writes it."""
     if _PLAIN_TEXT.match(value):
         return f'"{value}"'
@@ -75,9 +75,9 @@ def event_hash(
     in as is (``verify`` also checks that it is canonical).
     """
     envelope = (
-        f'{{"actor":{_string(actor)},"body":{body},'
-        f'"effective_at":"{timestamp(effective_at)}","id":{_string(id)},'
-        f'"kind":{_string(kind)},"recorded_at":"{timestamp(recorded_at)}","seq":{int(seq)}}}'
+        f'{{"actor":{json_string(actor)},"body":{body},'
+        f'"effective_at":"{timestamp(effective_at)}","id":{json_string(id)},'
+        f'"kind":{json_string(kind)},"recorded_at":"{timestamp(recorded_at)}","seq":{int(seq)}}}'
     )
     return hashlib.sha256((prev_hash + envelope).encode()).hexdigest()
 
