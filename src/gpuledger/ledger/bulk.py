@@ -25,7 +25,9 @@ as of earlier days need the rows), values of unexpected types.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -60,7 +62,7 @@ from gpuledger.ledger.work import Work, fetch_in
 MAX_BATCH = 100_000
 
 _OPERATION = EventKind.OPERATION.value
-_OP_TEXT = {k: json_string(k.value) for k in TransferKind}
+_OP_TEXT = {k.value: json_string(k.value) for k in TransferKind}
 _MOVEMENT_FIELDS = ("id", "op", "qty", "on", "org", "lot", "cluster", "known_on", "source")
 # The rendering below writes these fields: a new field of Movement must be added there.
 assert tuple(f.name for f in dataclasses.fields(Movement)) == _MOVEMENT_FIELDS
@@ -89,6 +91,26 @@ class Tally:
         return found
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for a batch, then restored as it was.
+
+    A batch allocates objects by the tens of thousands (events, rows, balances)
+    that all live until its write: each collection meanwhile walks the whole
+    heap and frees nothing (a third of a batch's CPU time). Reference counting
+    still frees what dies; cycles wait for the next collection. Threads that
+    overlap may end the pause early, never leave it on (only a caller that had
+    the collector off leaves it off).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def movements(work: Work, ops: Sequence[Any], *, actor: str) -> bool:
     """Queue ``ops`` through the lane; False, with nothing queued, when it does not apply.
 
@@ -109,7 +131,8 @@ def movements(work: Work, ops: Sequence[Any], *, actor: str) -> bool:
     work.preload_docs(DocumentKind.LOT.value, lots)
     orders = {doc[1]["order"] for i in lots if (doc := work.doc(DocumentKind.LOT.value, i))}
     work.preload_docs(DocumentKind.ORDER.value, orders)
-    if any(_at_site(work, m) for m in batch):
+    clusters = {m.cluster for m in batch if m.op is TransferKind.DEPLOY and m.cluster}
+    if any(_at_site(work, cluster) for cluster in clusters):
         return False  # a site's power is checked against the lot rows
     tallies = read_tallies(work.conn, lots)
     # 2. Each movement in order; 3. the invariants, then queue.
@@ -149,26 +172,38 @@ def _plain(m: Movement) -> bool:
     )
 
 
-def _at_site(work: Work, m: Movement) -> bool:
-    """True for a deploy to a cluster the books place at a site."""
-    if m.op is not TransferKind.DEPLOY or m.cluster is None:
-        return False
-    doc = work.doc(DocumentKind.CLUSTER.value, m.cluster)
+def _at_site(work: Work, cluster: str) -> bool:
+    """True for a cluster the books place at a site."""
+    doc = work.doc(DocumentKind.CLUSTER.value, cluster)
     return doc is not None and doc[1].get("site") is not None
 
 
 def _check_and_render(
     work: Work, batch: list[Movement], tallies: dict[str, Tally], actor: str
 ) -> list[Rendered] | None:
-    """Each movement checked, applied to ``tallies`` and rendered; None to leave the lane."""
+    """Each movement checked, applied to ``tallies`` and rendered; None to leave the lane.
+
+    The checks and accounts of each (op, org, cluster[, vendor]), the times of
+    each day and the SKU of each lot are found once per batch (pure functions of
+    those, on documents the batch does not change).
+    """
     now = work.now
-    days: dict[date, datetime] = {}
+    days: dict[date, tuple[datetime, str]] = {}
     skus: dict[str, tuple[str, str]] = {}
+    sources: dict[tuple[str, str, str | None], Side] = {}
+    credits: dict[tuple[str, str, str | None, str], Side] = {}
+    checked: set[tuple[str, str | None, str]] = set()
     out: list[Rendered] = []
     for m in batch:
-        check_movement(work, m)
-        lot = m.lot or ""
-        source = _ACCOUNTS[source_account(m)]
+        lot, op = m.lot or "", m.op._value_
+        # The checks depend on the org, cluster and op, and on the qty being positive:
+        # once passed for them (in these books, under this lock), they pass again.
+        if m.qty <= 0 or (m.org, m.cluster, op) not in checked:
+            check_movement(work, m)
+            checked.add((m.org, m.cluster, op))
+        source = sources.get((op, m.org, m.cluster))
+        if source is None:
+            source = sources[(op, m.org, m.cluster)] = _side(source_account(m))
         tally = tallies[lot]
         b = tally.units.get(source[0])
         take = 0 if b is None else min(m.qty, b.posted - b.pend_debit)
@@ -176,21 +211,24 @@ def _check_and_render(
             skus[lot] = _sku_and_vendor(work, lot)
         if b is None or take < m.qty:
             raise short_of(m, source[2], max(take, 0))
-        at = days.get(m.on)
-        if at is None:
-            at = days[m.on] = day_start(m.on)
+        day = days.get(m.on)
+        if day is None:
+            day = days[m.on] = (day_start(m.on), m.on.isoformat())
+        at = day[0]
         if not no_later(tally.latest, at, now):
             return None  # the views as of earlier days need the lot's rows
         sku, vendor = skus[lot]
-        credit = _ACCOUNTS[credit_account(m, vendor)]
+        credit = credits.get((op, m.org, m.cluster, vendor))
+        if credit is None:
+            credit = credits[(op, m.org, m.cluster, vendor)] = _side(credit_account(m, vendor))
         b.posted -= m.qty
         tally.get(credit[0]).posted += m.qty
         tally.latest = (at, now)
-        text = render_movement(m, source[1], credit[1], sku)
         piece = ids.movement_piece(m.id, 0)
+        text = render_movement(m, day[1], source[1], credit[1], sku, piece)
         if not out:  # the rendering is the general path's: checked once per batch, always
             _check_rendering(m, source[2], credit[2], sku, text, at, now)
-        row = (piece, m.op.value, _SINGLE, None, None, *source[0], *credit[0], sku, lot, m.qty)
+        row = (piece, op, _SINGLE, None, None, *source[0], *credit[0], sku, lot, m.qty)
         out.append(Rendered(ids.movement_event(m.id), _OPERATION, text, actor, at, now, [row]))
     return out
 
@@ -205,19 +243,14 @@ def _check_rendering(
     assert text == canonical(body), f"{m.id}: the lane renders the general path's body"
 
 
-class _AccountCache(dict[Account, tuple[Key, str, Account]]):
-    """Account -> (its key, its JSON string, itself), built once per account."""
-
-    def __missing__(self, account: Account) -> tuple[Key, str, Account]:
-        found = self[account] = (
-            (account.owner, account.bucket.value),
-            json_string(str(account)),
-            account,
-        )
-        return found
+Side = tuple[Key, str, Account]  # an account's key, its JSON string, itself
 
 
-_ACCOUNTS = _AccountCache()
+def _side(account: Account) -> Side:
+    """An account as the lane uses it."""
+    return (account.owner, account.bucket.value), json_string(str(account)), account
+
+
 _SINGLE = Phase.SINGLE.value
 
 
@@ -247,21 +280,22 @@ def _text(value: str | None) -> str:
     return "null" if value is None else _TEXTS[value]
 
 
-def render_movement(m: Movement, source: str, credit: str, sku: str) -> str:
+def render_movement(m: Movement, on: str, source: str, credit: str, sku: str, piece: str) -> str:
     """The canonical JSON body of a one-piece movement event (keys sorted, as ``canonical``).
 
-    ``source`` and ``credit`` are the accounts as JSON strings.
+    ``on`` is the movement's day in ISO form; ``source`` and ``credit`` are the
+    accounts as JSON strings; ``piece`` is the id of its one transfer.
     """
     if len(_TEXTS) > _TEXTS_MAX:
         _TEXTS.clear()
-    op, lot, qty, mid = _OP_TEXT[m.op], _TEXTS[m.lot or ""], str(m.qty), json_string(m.id)
+    op, lot, qty, mid = _OP_TEXT[m.op._value_], _TEXTS[m.lot or ""], str(m.qty), json_string(m.id)
     known = "null" if m.known_on is None else f'"{m.known_on.isoformat()}"'
     return (
         f'{{"input":{{"cluster":{_text(m.cluster)},"id":{mid},'
-        f'"known_on":{known},"lot":{lot},"on":"{m.on.isoformat()}","op":{op},'
+        f'"known_on":{known},"lot":{lot},"on":"{on}","op":{op},'
         f'"org":{_TEXTS[m.org]},"qty":{qty},"source":{_text(m.source)}}},'
         f'"op":"movement","transfers":[{{"credit":{credit},'
-        f'"debit":{source},"diversion":null,"id":"movement:{mid[1:-1]}:0",'
+        f'"debit":{source},"diversion":null,"id":{json_string(piece)},'
         f'"kind":{op},"lot":{lot},"pending_id":null,"phase":"single","qty":{qty},'
         f'"sku":{_TEXTS[sku]}}}]}}'
     )
@@ -286,30 +320,44 @@ def read_tallies(conn: Connection, lots: Sequence[str]) -> dict[str, Tally]:
     groups = f"lot, phase, {key}, debit_owner, debit_bucket, credit_owner, credit_bucket"
     sql = (
         f"SELECT {groups}, SUM(qty), MAX(effective_at), MAX(recorded_at) FROM {table} "
-        f"WHERE lot IN {{in_}} GROUP BY {groups}"
+        f"WHERE lot {{in_}} GROUP BY {groups}"
     )
-    when = _utc()
     pending: dict[tuple[str, str], tuple[Key, Key, int]] = {}
     resolved: list[tuple[str, str]] = []
+    latest: dict[str, list[Any]] = {}  # lot -> [effective, recorded] as stored (they sort)
     for lot, phase, pid, do, db, co, cb, qty, eff, rec in fetch_in(conn, sql, lots):
-        tally, q = out[lot], int(qty)
+        units, q = out[lot].units, int(qty)
+        debit, credit = units.get((do, db)), units.get((co, cb))
+        if debit is None:
+            debit = units[(do, db)] = Bal()
+        if credit is None:
+            credit = units[(co, cb)] = Bal()
         if phase in _POSTED:
-            tally.get((do, db)).posted -= q
-            tally.get((co, cb)).posted += q
+            debit.posted -= q
+            credit.posted += q
         if phase == _PENDING:
-            tally.get((do, db)).pend_debit += q
-            tally.get((co, cb)).pend_credit += q
+            debit.pend_debit += q
+            credit.pend_credit += q
             pending[(lot, pid)] = ((do, db), (co, cb), q)
         elif phase in _RESOLVING:
             resolved.append((lot, pid))
-        latest, e, r = tally.latest, when(eff), when(rec)
-        tally.latest = (e, r) if latest is None else (max(latest[0], e), max(latest[1], r))
+        times = latest.get(lot)
+        if times is None:
+            latest[lot] = [eff, rec]
+        else:
+            if eff > times[0]:
+                times[0] = eff
+            if rec > times[1]:
+                times[1] = rec
     for lot, pid in resolved:
         found = pending.pop((lot, pid), None)
         if found is not None:
-            debit, credit, q = found
-            out[lot].units[debit].pend_debit -= q
-            out[lot].units[credit].pend_credit -= q
+            debit_key, credit_key, q = found
+            out[lot].units[debit_key].pend_debit -= q
+            out[lot].units[credit_key].pend_credit -= q
+    when = _utc()
+    for lot, (eff, rec) in latest.items():
+        out[lot].latest = (when(eff), when(rec))
     return out
 
 

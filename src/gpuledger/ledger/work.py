@@ -42,7 +42,7 @@ from gpuledger.ledger.chain import NewEvent, Rendered, write_events
 from gpuledger.ledger.codec import DOCUMENT_TYPES, MOVEMENT_KIND, content_hash, from_json
 from gpuledger.ledger.idempotency import normal, replayed
 from gpuledger.ledger.invariants import check_unit_of_work
-from gpuledger.ledger.queries import chunks, starts_with
+from gpuledger.ledger.queries import CHUNK, chunks, starts_with
 from gpuledger.ledger.results import EventKind, ImportReport, Operation, Transfer
 
 Doc = tuple[str, dict[str, Any]]  # (content hash, data) of a document's latest version
@@ -83,7 +83,7 @@ class Work:
         if not missing:
             return
         table = self.conn.dialect.identifier_preparer.format_table(schema.events)
-        sql = f"SELECT id, kind, body FROM {table} WHERE id IN {{in_}}"
+        sql = f"SELECT id, kind, body FROM {table} WHERE id {{in_}}"
         found = {i: (kind, json.loads(body)) for i, kind, body in fetch_in(self.conn, sql, missing)}
         for i in missing:
             self._events[i] = found.get(i)
@@ -160,7 +160,7 @@ class Work:
         table = self.conn.dialect.identifier_preparer.format_table(schema.documents)
         sql = (
             f"SELECT doc_id, content_hash, data FROM {table} "
-            "WHERE doc_kind = {p} AND doc_id IN {in_} ORDER BY event_seq"
+            "WHERE doc_kind = {p} AND doc_id {in_} ORDER BY event_seq"
         )
         # Rows in log order: the last version of each id wins.
         rows = fetch_in(self.conn, sql, missing, (str(kind),))
@@ -435,23 +435,31 @@ class Work:
 def fetch_in(
     conn: Connection, sql: str, values: Sequence[str], before: tuple[Any, ...] = ()
 ) -> list[tuple[Any, ...]]:
-    """Raw driver rows of ``sql`` for each chunk of ``values`` (an ``IN`` list per chunk).
+    """Raw driver rows of ``sql`` for the ``values`` of one column, a chunk at a time.
 
-    In ``sql``, ``{p}`` is a parameter mark and ``{in_}`` the chunk's list;
-    ``before`` are the parameters that come before the list. The driver's
-    cursor, not SQLAlchemy's: compiling an expanding ``IN`` of hundreds of
-    values costs more than the query.
+    In ``sql``, ``{p}`` is a parameter mark and ``{in_}`` follows the column:
+    ``IN (?, ...)`` on SQLite (chunks of ``queries.CHUNK``), ``= ANY(%s)`` with
+    one array on PostgreSQL (chunks of :data:`ARRAY_CHUNK`). ``before`` are the
+    parameters that come before it. The driver's cursor, not SQLAlchemy's:
+    compiling an expanding ``IN`` of hundreds of values costs more than the query.
     """
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     driver = conn.connection.driver_connection
     assert driver is not None, "a live connection"
+    postgres = conn.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
     cursor = driver.cursor()
     rows: list[tuple[Any, ...]] = []
     try:
-        for chunk in chunks(values):
-            marks = f"({', '.join([mark] * len(chunk))})"
-            cursor.execute(sql.format(p=mark, in_=marks), (*before, *chunk))
+        for chunk in chunks(values, ARRAY_CHUNK if postgres else CHUNK):
+            if postgres:
+                cursor.execute(sql.format(p=mark, in_="= ANY(%s)"), (*before, list(chunk)))
+            else:
+                marks = f"IN ({', '.join([mark] * len(chunk))})"
+                cursor.execute(sql.format(p=mark, in_=marks), (*before, *chunk))
             rows.extend(cursor.fetchall())
     finally:
         cursor.close()
     return rows
+
+
+ARRAY_CHUNK = 10_000  # values per PostgreSQL array parameter
