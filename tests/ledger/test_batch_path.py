@@ -93,9 +93,9 @@ def test_batch_path_gives_the_general_paths_chain_head(
 def test_analyze_only_after_real_growth(tmp_path: Path) -> None:
     books = Ledger.open(f"sqlite:///{tmp_path / 'books.db'}", clock=FakeClock())
     try:
-        # at least 5,000 rows, and a quarter of the rows counted at the last ANALYZE
-        steps = [(4_999, False), (1, True), (1_000, False), (100_000, True), (20_000, False)]
-        steps += [(6_499, False), (1, True)]  # 26,500 = (5,000 + 101,000) / 4
+        # at least 5,000 rows, and as many as counted at the last ANALYZE (the tables doubled)
+        steps = [(4_999, False), (1, True), (1_000, False), (4_000, True), (9_999, False)]
+        steps += [(1, True), (19_999, False), (1, True)]  # 10,000 = 5,000 + 5,000; then 20,000
         assert [books._grown(n) for n, _ in steps] == [due for _, due in steps]
     finally:
         books.close()
