@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from gpuledger import domain as d
-from gpuledger.ledger.codec import canonical, event_hash, from_json, timestamp, to_json
+from gpuledger.ledger.codec import (
+    canonical,
+    event_hash,
+    from_json,
+    json_string,
+    timestamp,
+    to_json,
+)
 
 from .conftest import H100, base
 
@@ -67,3 +75,11 @@ def test_event_hash_equals_the_generic_canonical_form(actor: str) -> None:
     got = event_hash("p" * 64, seq=7, id=f"id-{actor}", kind="document", body=canonical(body),
                      actor=actor, effective_at=at, recorded_at=at)  # fmt: skip
     assert got == want
+
+
+def test_json_string_is_jsons_for_every_character() -> None:
+    """The fast test for plain text gives what ``json.dumps(ensure_ascii=False)`` gives."""
+    chars = [chr(c) for c in range(0x800)] + ["\u2028", "\ud7ff", "\ufeff", "\U0001f600"]
+    for c in chars:
+        for text in (c, f"a{c}b", c * 3):
+            assert json_string(text) == json.dumps(text, ensure_ascii=False), repr(text)

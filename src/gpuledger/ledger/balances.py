@@ -307,10 +307,10 @@ class LotBook:
             )
         # Last in both times, in the lot or among what credited the account: every view
         # that sees t sees all it depends on, and the all-time balance is the lowest.
-        if _by(self._latest, t.effective_at, recorded_at):
+        if no_later(self._latest, t.effective_at, recorded_at):
             return recorded_at
         latest = b.raised if b.raised_known else self._latest_raise(t.debit, b)
-        if _by(latest, t.effective_at, recorded_at):
+        if no_later(latest, t.effective_at, recorded_at):
             return recorded_at
         deltas = _deltas(self.rows, t.debit)
         safe, low, day = _first_safe_record(deltas, t.effective_at, recorded_at, t.qty)
@@ -323,8 +323,12 @@ class LotBook:
         return safe
 
 
-def _by(latest: Moment | None, effective_at: datetime, recorded_at: datetime) -> bool:
-    """True when ``latest`` (or nothing) is no later than the given times, in both."""
+def no_later(latest: Moment | None, effective_at: datetime, recorded_at: datetime) -> bool:
+    """True when ``latest`` (or nothing) is no later than the given times, in both.
+
+    A debit at times no earlier than every row of its lot (``latest``) is seen by
+    no view of the books that misses a row before it: its all-time check suffices.
+    """
     return latest is None or (latest[0] <= effective_at and latest[1] <= recorded_at)
 
 

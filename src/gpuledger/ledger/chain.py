@@ -1,4 +1,4 @@
-"""The hash chain: queued events chained onto the head and written with ``executemany``.
+"""The hash chain: queued events chained onto the head, written with ``executemany`` or ``COPY``.
 
 ``hash = sha256(prev_hash || canonical event)`` (``codec.event_hash``); each
 event's transfers and document version are written in the same transaction as
@@ -8,7 +8,7 @@ chain-head lock (``BEGIN IMMEDIATE`` on SQLite, ``FOR UPDATE`` on PostgreSQL).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,52 +46,90 @@ def read_head(conn: Connection) -> Head:
     return int(row.seq), str(row.hash)
 
 
-def write_events(conn: Connection, new: list[NewEvent]) -> int:
-    """Chain ``new`` onto the head and write it with its projections; the rows written.
+@dataclass(slots=True)
+class Rendered:
+    """An event queued for writing with its body rendered already (canonical JSON).
 
-    Phases: 1. read the head; 2. number, serialise and hash each event once;
-    3. insert events, transfers and documents; 4. move the head.
+    ``rows`` are its transfers as ``transfers`` rows without the event's seq and
+    times (:data:`TransferRow` order); ``document`` as for :class:`NewEvent`.
+    The batch lane (``ledger.bulk``) queues these directly; :func:`write_events`
+    renders a :class:`NewEvent` into one.
     """
-    if not new:
+
+    id: str
+    kind: str
+    text: str
+    actor: str
+    effective_at: datetime
+    recorded_at: datetime
+    rows: list[TransferRow]
+    document: tuple[str, str, str, dict[str, Any]] | None = None
+
+
+#: A transfer row without its event's seq and times: (id, kind, phase, pending_id,
+#: diversion, debit_owner, debit_bucket, credit_owner, credit_bucket, sku, lot, qty).
+TransferRow = tuple[str, str, str, str | None, str | None, str, str, str, str, str, str, int]
+
+
+def render(e: NewEvent) -> Rendered:
+    """A queued event with its body in canonical JSON and its transfers as rows."""
+    rows: list[TransferRow] = [
+        (
+            t.id, t.kind.value, t.phase.value, t.pending_id, t.diversion, t.debit.owner,
+            t.debit.bucket.value, t.credit.owner, t.credit.bucket.value, t.sku, t.lot, t.qty,
+        )
+        for t in e.transfers
+    ]  # fmt: skip
+    return Rendered(
+        e.id, e.kind.value, canonical(e.body), e.actor, e.effective_at, e.recorded_at, rows,
+        e.document,
+    )  # fmt: skip
+
+
+def write_events(
+    conn: Connection, new: Sequence[NewEvent], rendered: Sequence[Rendered] = ()
+) -> int:
+    """Chain ``new`` then ``rendered`` onto the head and write them with their projections.
+
+    Returns the rows written. Phases: 1. read the head; 2. number and hash
+    each event once; 3. insert events, transfers and documents (``COPY`` on
+    PostgreSQL); 4. move the head.
+    """
+    events = [render(e) for e in new] + list(rendered)
+    if not events:
         return 0
     seq, prev = read_head(conn)
+    first = seq
     # Rows as tuples in column order, times bound once per distinct value: per-row
     # dicts and per-value bind processing cost more than the inserts themselves.
     when = _binder(conn, schema.events.c.effective_at)
     ev_rows: list[tuple[Any, ...]] = []
     tr_rows: list[tuple[Any, ...]] = []
     doc_rows: list[tuple[Any, ...]] = []
-    for e in new:
+    for e in events:
         seq += 1
-        body = canonical(e.body)
-        kind = e.kind.value
         digest = event_hash(
             prev,
             seq=seq,
             id=e.id,
-            kind=kind,
-            body=body,
+            kind=e.kind,
+            body=e.text,
             actor=e.actor,
             effective_at=e.effective_at,
             recorded_at=e.recorded_at,
         )
         eff, rec = when(e.effective_at), when(e.recorded_at)
-        ev_rows.append((seq, e.id, kind, body, e.actor, eff, rec, prev, digest))
+        ev_rows.append((seq, e.id, e.kind, e.text, e.actor, eff, rec, prev, digest))
         prev = digest
-        for t in e.transfers:  # a transfer carries its event's seq and times (verify checks)
-            tr_rows.append(
-                (
-                    t.id, seq, t.kind.value, t.phase.value, t.pending_id, t.diversion,
-                    t.debit.owner, t.debit.bucket.value, t.credit.owner, t.credit.bucket.value,
-                    t.sku, t.lot, t.qty, eff, rec,
-                )
-            )  # fmt: skip
+        for r in e.rows:  # a transfer carries its event's seq and times (verify checks)
+            tr_rows.append((r[0], seq, *r[1:], eff, rec))
         if e.document is not None:
             doc_kind, doc_id, digest_doc, data = e.document
             doc_rows.append((seq, doc_kind, doc_id, digest_doc, canonical(data)))
     insert_rows(conn, schema.events, _EVENT_COLUMNS, ev_rows)
     insert_rows(conn, schema.transfers, _TRANSFER_COLUMNS, tr_rows)
     insert_rows(conn, schema.documents, _DOCUMENT_COLUMNS, doc_rows)
+    assert seq == first + len(events), "one seq per event, none skipped"
     conn.execute(
         update(schema.chain_head).where(schema.chain_head.c.id == 1).values(seq=seq, hash=prev)
     )
@@ -121,18 +159,35 @@ def _binder(conn: Connection, column: Any) -> Callable[[Any], Any]:
 def insert_rows(
     conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> None:
-    """``executemany`` of rows already bound (values as the driver takes them)."""
+    """Insert rows already bound (values as the driver takes them).
+
+    ``executemany``, or on PostgreSQL ``COPY`` once there are :data:`COPY_FROM`
+    rows or more (COPY streams the rows in one statement; below that its set-up
+    costs more than it saves).
+    """
     assert all(len(r) == len(columns) for r in rows[:1]), "rows match their columns"
     if not rows:
         return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     preparer = conn.dialect.identifier_preparer
-    sql = (
-        f"INSERT INTO {preparer.format_table(table)} "
-        f"({', '.join(preparer.quote(c) for c in columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
+    names = ", ".join(preparer.quote(c) for c in columns)
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+        driver = conn.connection.driver_connection
+        assert driver is not None, "a live connection inside the write transaction"
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {preparer.format_table(table)} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    marks = ", ".join([mark] * len(columns))
+    conn.exec_driver_sql(
+        f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES ({marks})", rows
     )
-    conn.exec_driver_sql(sql, rows)
+
+
+COPY_FROM = 64  # rows from which PostgreSQL gets them by COPY
 
 
 def _memoised(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:

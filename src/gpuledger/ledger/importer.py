@@ -36,7 +36,7 @@ from gpuledger.domain import (
     ids,
 )
 from gpuledger.domain.rules import lot_problems, refuse
-from gpuledger.ledger import verbs
+from gpuledger.ledger import bulk, verbs
 from gpuledger.ledger.approvals import RECORDED_HISTORY, has_users
 from gpuledger.ledger.codec import DOCUMENT_TYPES, MOVEMENT_KIND, content_hash
 from gpuledger.ledger.idempotency import normal
@@ -390,7 +390,11 @@ def batch(work: Work, ops: Sequence[BatchOp], *, actor: str) -> None:
     """Queue many verbs in order: orders, lots (ship), receipts, movements, diversions (propose).
 
     Proposals go through the books' approval policy, as ``propose_diversion`` does.
+    A batch of movements that name their lots takes the batch lane
+    (``ledger.bulk``), which writes the same events for less.
     """
+    if bulk.movements(work, ops, actor=actor):
+        return
     lots = {op.id for op in ops if isinstance(op, Lot)}
     lots |= {op.lot for op in ops if isinstance(op, Receipt)}
     lots |= {op.lot for op in ops if isinstance(op, Movement) and op.lot}

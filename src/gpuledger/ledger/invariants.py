@@ -15,15 +15,26 @@ is one pass over the accounts of the touched lots (a handful each).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Protocol
 
-from gpuledger.ledger.balances import LotBook
+from gpuledger.domain import Account
+from gpuledger.ledger.balances import Bal
+
+
+class Balances(Protocol):
+    """A lot's balances by account: a ``LotBook``, or the batch lane's tally."""
+
+    @property
+    def bal(self) -> Mapping[Account, Bal]:
+        """Units per account of the lot."""
+        ...
 
 
 class InvariantBroken(AssertionError):
     """A unit of work would break an invariant of the books (a bug, never bad input)."""
 
 
-def check_unit_of_work(books: Mapping[str, LotBook], touched: Iterable[str]) -> None:
+def check_unit_of_work(books: Mapping[str, Balances], touched: Iterable[str]) -> None:
     """Assert conservation and no negative org or cluster account for each touched lot.
 
     ``books`` maps lot ids to their books; ``touched`` holds the lots a unit of

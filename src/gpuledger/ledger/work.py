@@ -38,11 +38,11 @@ from gpuledger.domain import (
 from gpuledger.ledger import schema
 from gpuledger.ledger.approvals import ApprovalPolicy
 from gpuledger.ledger.balances import RAW_COLUMNS, LotBook
-from gpuledger.ledger.chain import NewEvent, write_events
+from gpuledger.ledger.chain import NewEvent, Rendered, write_events
 from gpuledger.ledger.codec import DOCUMENT_TYPES, MOVEMENT_KIND, content_hash, from_json
 from gpuledger.ledger.idempotency import normal, replayed
 from gpuledger.ledger.invariants import check_unit_of_work
-from gpuledger.ledger.queries import chunks, starts_with
+from gpuledger.ledger.queries import CHUNK, chunks, starts_with
 from gpuledger.ledger.results import EventKind, ImportReport, Operation, Transfer
 
 Doc = tuple[str, dict[str, Any]]  # (content hash, data) of a document's latest version
@@ -63,6 +63,7 @@ class Work:
         self.now = now
         self.approvals = approvals
         self.new: list[NewEvent] = []
+        self.rendered: list[Rendered] = []  # the batch lane's, written after ``new``
         self.existing = 0
         self._events: dict[str, tuple[str, dict[str, Any]] | None] = {}
         self._lots: dict[str, LotBook] = {}
@@ -79,12 +80,13 @@ class Work:
     def preload_events(self, event_ids: Iterable[str]) -> None:
         """Fetch prior events with these ids (idempotency checks) in few queries."""
         missing = sorted({i for i in event_ids if i not in self._events})
-        ev = schema.events.c
-        for chunk in chunks(missing):
-            query = select(ev.id, ev.kind, ev.body).where(ev.id.in_(chunk))
-            found = {r.id: (r.kind, json.loads(r.body)) for r in self.conn.execute(query)}
-            for i in chunk:
-                self._events[i] = found.get(i)
+        if not missing:
+            return
+        table = self.conn.dialect.identifier_preparer.format_table(schema.events)
+        sql = f"SELECT id, kind, body FROM {table} WHERE id {{in_}}"
+        found = {i: (kind, json.loads(body)) for i, kind, body in fetch_in(self.conn, sql, missing)}
+        for i in missing:
+            self._events[i] = found.get(i)
 
     def event(self, event_id: str) -> tuple[str, dict[str, Any]] | None:
         """The stored or queued event with this id as (kind, body), None if there is none."""
@@ -153,13 +155,18 @@ class Work:
             self._kinds_loaded.add(kind)
             return
         missing = sorted({i for i in doc_ids if (kind, i) not in self._docs})
-        for chunk in chunks(missing):
-            found = {
-                r.doc_id: (r.content_hash, json.loads(r.data))
-                for r in self.conn.execute(query.where(dc.doc_kind == kind, dc.doc_id.in_(chunk)))
-            }
-            for i in chunk:
-                self._docs[(kind, i)] = found.get(i)
+        if not missing:
+            return
+        table = self.conn.dialect.identifier_preparer.format_table(schema.documents)
+        sql = (
+            f"SELECT doc_id, content_hash, data FROM {table} "
+            "WHERE doc_kind = {p} AND doc_id {in_} ORDER BY event_seq"
+        )
+        # Rows in log order: the last version of each id wins.
+        rows = fetch_in(self.conn, sql, missing, (str(kind),))
+        found = {doc_id: (digest, json.loads(data)) for doc_id, digest, data in rows}
+        for i in missing:
+            self._docs[(kind, i)] = found.get(i)
 
     def doc(self, kind: str, doc_id: str) -> Doc | None:
         """The latest version of a document (stored or queued), None if there is none."""
@@ -408,16 +415,51 @@ class Work:
     def flush(self) -> int:
         """Assert the invariants, then chain and write the queue; returns the rows written."""
         check_unit_of_work(self._lots, self._touched)
-        written = write_events(self.conn, self.new)
-        self.new = []
+        written = write_events(self.conn, self.new, self.rendered)
+        self.new, self.rendered = [], []
         self._touched.clear()
         return written
 
     def report(self) -> ImportReport:
         """Counts of what is queued (call before :meth:`flush`)."""
         return ImportReport(
-            new_events=len(self.new),
+            new_events=len(self.new) + len(self.rendered),
             existing_events=self.existing,
-            new_transfers=sum(len(e.transfers) for e in self.new),
-            new_documents=sum(1 for e in self.new if e.document is not None),
+            new_transfers=sum(len(e.transfers) for e in self.new)
+            + sum(len(e.rows) for e in self.rendered),
+            new_documents=sum(1 for e in self.new if e.document is not None)
+            + sum(1 for e in self.rendered if e.document is not None),
         )
+
+
+def fetch_in(
+    conn: Connection, sql: str, values: Sequence[str], before: tuple[Any, ...] = ()
+) -> list[tuple[Any, ...]]:
+    """Raw driver rows of ``sql`` for the ``values`` of one column, a chunk at a time.
+
+    In ``sql``, ``{p}`` is a parameter mark and ``{in_}`` follows the column:
+    ``IN (?, ...)`` on SQLite (chunks of ``queries.CHUNK``), ``= ANY(%s)`` with
+    one array on PostgreSQL (chunks of :data:`ARRAY_CHUNK`). ``before`` are the
+    parameters that come before it. The driver's cursor, not SQLAlchemy's:
+    compiling an expanding ``IN`` of hundreds of values costs more than the query.
+    """
+    driver = conn.connection.driver_connection
+    assert driver is not None, "a live connection"
+    postgres = conn.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    cursor = driver.cursor()
+    rows: list[tuple[Any, ...]] = []
+    try:
+        for chunk in chunks(values, ARRAY_CHUNK if postgres else CHUNK):
+            if postgres:
+                cursor.execute(sql.format(p=mark, in_="= ANY(%s)"), (*before, list(chunk)))
+            else:
+                marks = f"IN ({', '.join([mark] * len(chunk))})"
+                cursor.execute(sql.format(p=mark, in_=marks), (*before, *chunk))
+            rows.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    return rows
+
+
+ARRAY_CHUNK = 10_000  # values per PostgreSQL array parameter

@@ -46,15 +46,7 @@ def movement(work: Work, m: Movement, *, actor: str, recorded_at: datetime | Non
     (``domain.power.deploy_capacity_problem``).
     """
     subject = f"movement {m.id!r}"
-    work.require(DocumentKind.ORG, m.org, subject, "org")
-    if m.qty <= 0:
-        raise LedgerError(f"{subject}: quantity must be positive, got {m.qty}")
-    if m.op not in _MOVES:
-        raise LedgerError(f"{subject}: op {m.op.value!r} is not deploy, fail or return")
-    cluster: Cluster | None = None
-    if m.cluster is not None:
-        cluster = work.require(DocumentKind.CLUSTER, m.cluster, subject, "cluster")
-    refuse(subject, movement_problems(m, cluster))
+    cluster = check_movement(work, m)
     # The operation's input is the whole movement: that is its record in the
     # books (import also keeps movements as documents, for future ones).
     event_id = ids.movement_event(m.id)
@@ -63,25 +55,19 @@ def movement(work: Work, m: Movement, *, actor: str, recorded_at: datetime | Non
         return
     at, rec = day_start(m.on), recorded_at or work.now
     transfers: list[Transfer] = []
-    pieces = _allocate(work, m, _source(m))
+    pieces = _allocate(work, m, source_account(m))
     if m.op is TransferKind.DEPLOY and cluster is not None and cluster.site is not None:
         sku = work.lot_and_order(pieces[0][1])[1].sku
         _check_capacity(work, m, cluster.site, sku, subject)
     for n, (source, lot_id, qty) in enumerate(pieces):
         _, order = work.lot_and_order(lot_id)
-        if m.op is TransferKind.DEPLOY:
-            credit = cluster_account(m.cluster or "")
-        elif m.op is TransferKind.FAIL:
-            credit = org_account(m.org, Bucket.FAILED)
-        else:
-            credit = vendor_account(order.vendor)
         transfers.append(
             Transfer(
                 ids.movement_piece(m.id, n),
                 m.op,
                 Phase.SINGLE,
                 source,
-                credit,
+                credit_account(m, order.vendor),
                 order.sku,
                 lot_id,
                 qty,
@@ -97,6 +83,48 @@ def movement(work: Work, m: Movement, *, actor: str, recorded_at: datetime | Non
         actor=actor,
         effective_at=at,
         recorded_at=rec,
+    )
+
+
+def check_movement(work: Work, m: Movement) -> Cluster | None:
+    """A movement's own checks, before any units: its org, qty, op and cluster.
+
+    Returns the cluster it names (None when it names none). Raises
+    UnknownRecord for an org or cluster not in the books, LedgerError for a
+    quantity that is not positive, an op that is not a movement, or a cluster
+    that ``domain.rules.movement_problems`` refuses. The batch lane
+    (``ledger.bulk``) runs these same checks.
+    """
+    subject = f"movement {m.id!r}"
+    work.require(DocumentKind.ORG, m.org, subject, "org")
+    if m.qty <= 0:
+        raise LedgerError(f"{subject}: quantity must be positive, got {m.qty}")
+    if m.op not in _MOVES:
+        raise LedgerError(f"{subject}: op {m.op.value!r} is not deploy, fail or return")
+    cluster: Cluster | None = None
+    if m.cluster is not None:
+        cluster = work.require(DocumentKind.CLUSTER, m.cluster, subject, "cluster")
+    refuse(subject, movement_problems(m, cluster))
+    return cluster
+
+
+def credit_account(m: Movement, vendor: str) -> Account:
+    """The account a movement gives units to (``vendor``: the lot's order's vendor).
+
+    deploy: the cluster's deployed; fail: the org's failed; return: the vendor's world.
+    """
+    if m.op is TransferKind.DEPLOY:
+        return cluster_account(m.cluster or "")
+    if m.op is TransferKind.FAIL:
+        return org_account(m.org, Bucket.FAILED)
+    return vendor_account(vendor)
+
+
+def short_of(m: Movement, source: Account, found: int) -> InsufficientUnits:
+    """The refusal of a movement whose source has only ``found`` of its units."""
+    lot = f"lot {m.lot}" if m.lot else "any lot"
+    return InsufficientUnits(
+        f"movement {m.id!r}: {source} has {found} unit(s) of {lot} available; asked for {m.qty}"
     )
 
 
@@ -145,7 +173,7 @@ def _parameters(work: Work) -> Parameters:
     return from_json(Parameters, heads[-1]["data"]["parameters"])
 
 
-def _source(m: Movement) -> Account:
+def source_account(m: Movement) -> Account:
     """The account a movement takes units from."""
     if m.op is TransferKind.DEPLOY:
         return org_account(m.org, Bucket.STOCK)
@@ -168,11 +196,7 @@ def _allocate(work: Work, m: Movement, source: Account) -> list[tuple[Account, s
             skus.add(work.lot_and_order(lot_id)[1].sku)
             left -= take
     if left:
-        lot = f"lot {m.lot}" if m.lot else "any lot"
-        raise InsufficientUnits(
-            f"movement {m.id!r}: {source} has {m.qty - left} unit(s) of {lot} available; "
-            f"asked for {m.qty}"
-        )
+        raise short_of(m, source, m.qty - left)
     if len(skus) > 1:
         raise LedgerError(
             f"movement {m.id!r} names no lot and would take several SKUs "
