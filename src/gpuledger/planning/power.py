@@ -34,7 +34,14 @@ from gpuledger.domain.power import site_capacity
 from gpuledger.domain.records import Scenario, Site, Sku
 from gpuledger.planning.snapshot import FloatArray, IntArray, PlanningSnapshot
 
-__all__ = ["NO_LIMIT", "capacity_on", "powered_curves", "to_h100e", "with_sites"]
+__all__ = [
+    "NO_LIMIT",
+    "capacity_on",
+    "powered_cells",
+    "powered_curves",
+    "to_h100e",
+    "with_sites",
+]
 
 NO_LIMIT = -1
 """A capacity of -1: no stated limit."""
@@ -143,34 +150,76 @@ def powered_curves(snapshot: PlanningSnapshot, holdings: IntArray, day0: int) ->
     """Units that could be powered ``[consumer, sku, day - day0]`` (module docstring).
 
     Returns ``holdings`` itself when the snapshot states no power at all. Only
-    consumers with a stated limit (and clusters of such orgs) are computed; the
-    others' rows are their holdings.
+    consumers with a stated limit (and clusters of such orgs) are computed, by
+    :func:`powered_cells` on every day; the others' rows are their holdings.
     """
     s = snapshot
     if s.power_cap is None or s.power_day is None:
         return holdings
     n_cons, n_sku, n_days = holdings.shape
-    n_orgs = len(s.orgs)
     limited = np.flatnonzero(np.any(s.power_cap != NO_LIMIT, axis=(1, 2)))
-    col = np.searchsorted(s.power_day, day0 + np.arange(n_days, dtype=np.int64), side="right")
+    clusters = np.arange(len(s.orgs), n_cons)
+    of_limited = clusters[np.isin(s.consumer_org[clusters], limited)]
+    rows = np.union1d(limited, of_limited).astype(np.int64)
+    # one cell per (row, day): [rows * days, sku], the layout powered_cells takes
+    days = day0 + np.arange(n_days, dtype=np.int64)
+    held = np.moveaxis(holdings[rows], 1, 2).reshape(-1, n_sku)
+    cells = powered_cells(s, np.repeat(rows, n_days), np.tile(days, rows.size), held)
     out = holdings.copy()
-    # 1. Each limited consumer: its SKUs in order, each in the power the ones before left.
-    left = np.ones((limited.size, n_days), dtype=np.float64)
-    for k in range(n_sku):
-        ck = s.power_cap[limited, k][:, col]
-        hk = np.maximum(holdings[limited, k, :], 0)
+    out[rows] = np.moveaxis(cells.reshape(rows.size, n_days, n_sku), 2, 1)
+    assert np.all(out[limited] <= np.maximum(holdings[limited], 0)), "powered beyond held"
+    return out
+
+
+_DAY_BITS = 22
+"""Bits of a day ordinal in a (consumer, day) key: ordinals stay below 2**22 (year 9999)."""
+
+
+def powered_cells(
+    snapshot: PlanningSnapshot, consumer: IntArray, day: IntArray, held: IntArray
+) -> IntArray:
+    """Units that could be powered in each *cell*: a consumer on an ordinal day, per SKU.
+
+    ``held`` is ``[..., cells, sku]`` (leading axes, e.g. samples, broadcast);
+    cell ``i`` is ``consumer[i]`` on ``day[i]``. The module's rule, vectorised:
+    a consumer's SKUs in snapshot order, each in the power the ones before it
+    left; then a cluster of an org with stated power never counts more than its
+    org on the same day, whose cell must be among the cells. Returns ``held``
+    itself when the snapshot states no power; never more than ``held`` (>= 0).
+
+    Raises:
+        ValueError: a cluster's org states power but its cell on that day is missing.
+    """
+    s = snapshot
+    if s.power_cap is None or s.power_day is None:
+        return held
+    assert consumer.shape == day.shape == held.shape[-2:-1], "one consumer and day per cell"
+    col = np.searchsorted(s.power_day, day, side="right")
+    cap = s.power_cap[consumer, :, col]  # [cells, sku]
+    # 1. Own sites: each SKU in the power the ones before it left.
+    out = np.empty(held.shape, dtype=np.int64)
+    left = np.ones(held.shape[:-1], dtype=np.float64)
+    for k in range(held.shape[-1]):
+        ck = cap[:, k]
+        hk = np.maximum(held[..., k], 0)
         bound = ck >= 0
         room = np.floor(left * np.maximum(ck, 0) + 1e-9).astype(np.int64)
         pk = np.where(bound, np.minimum(hk, room), hk)
-        out[limited, k, :] = pk
+        out[..., k] = pk
         used = np.where(bound & (ck > 0), pk / np.maximum(ck, 1), 0.0)
         left = np.maximum(left - used, 0.0)
     # 2. A cluster never counts more powered units than its org.
-    clusters = np.arange(n_orgs, n_cons)
-    of_limited = clusters[np.isin(s.consumer_org[clusters], limited)]
-    if of_limited.size:
-        out[of_limited] = np.minimum(out[of_limited], out[s.consumer_org[of_limited]])
-    assert np.all(out[limited] <= np.maximum(holdings[limited], 0)), "powered beyond held"
+    org = s.consumer_org[consumer]
+    org_limited = np.any(s.power_cap[: len(s.orgs)] != NO_LIMIT, axis=(1, 2))
+    cl = np.flatnonzero((consumer >= len(s.orgs)) & org_limited[org])
+    if cl.size:
+        keys = (consumer.astype(np.int64) << _DAY_BITS) | day
+        order = np.argsort(keys, kind="stable")
+        want = (org[cl].astype(np.int64) << _DAY_BITS) | day[cl]
+        at = np.minimum(np.searchsorted(keys[order], want), keys.size - 1)
+        if not np.array_equal(keys[order][at], want):
+            raise ValueError("a cluster's cell needs its org's cell on the same day")
+        out[..., cl, :] = np.minimum(out[..., cl, :], out[..., order[at], :])
     return out
 
 
