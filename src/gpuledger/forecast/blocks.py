@@ -36,6 +36,7 @@ from gpuledger.forecast.failures import (
 )
 from gpuledger.forecast.kernels import Pieces, gross_pieces
 from gpuledger.forecast.layout import Layout
+from gpuledger.forecast.powered import PowerCells, power_short
 from gpuledger.forecast.sampling import ArrivalModel, sample_arrivals
 from gpuledger.planning import IntArray, PlanningSnapshot
 
@@ -60,6 +61,7 @@ class Job:
     samples: int
     failure_bucket_days: int
     failure_model: FailureModel = DEFAULT_FAILURE_MODEL
+    power: PowerCells | None = None
 
     @property
     def n_blocks(self) -> int:
@@ -77,6 +79,8 @@ class BlockResult:
         curves: ``[n, series, grid]`` holdings net of losses on the grid days.
         interruptions: ``[n, series]`` interruptions in the window (failures included).
         failures: ``[n, series]`` failures in the window (replaced or lost).
+        power_short: ``[n, targets]`` True where the units its consumer's sites
+            could power on ``by`` fall short of the target (see powered.py).
     """
 
     block: int
@@ -84,6 +88,7 @@ class BlockResult:
     curves: Int32Array
     interruptions: IntArray
     failures: IntArray
+    power_short: npt.NDArray[np.bool_]
 
 
 def block_generator(seed: int, block: int) -> np.random.Generator:
@@ -261,6 +266,20 @@ def reduce_pieces(
     (``model.replace`` False) lower holdings; with replacement the bins are cut
     at the grid days only.
     """
+    out, _ = _reduce(pieces, n, layout, target_qty, bucket_days, rng, model)
+    return out
+
+
+def _reduce(
+    pieces: Pieces,
+    n: int,
+    layout: Layout,
+    target_qty: IntArray,
+    bucket_days: int,
+    rng: np.random.Generator,
+    model: FailureModel,
+) -> tuple[tuple[IntArray, Int32Array, IntArray, IntArray], npt.NDArray[np.integer[Any]] | None]:
+    """:func:`reduce_pieces`, and the losses by failure bin (None when nothing is lost)."""
     n_series = layout.series_consumer.size
     n_rows = n * n_series
     n_targets = target_qty.size
@@ -268,7 +287,8 @@ def reduce_pieces(
     completed[:, target_qty <= 0] = layout.day0
     none = np.zeros((n, n_series), dtype=np.int64)
     if layout.n_days == 0:
-        return completed, np.zeros((n, n_series, layout.grid.size), dtype=np.int32), none, none
+        empty = np.zeros((n, n_series, layout.grid.size), dtype=np.int32)
+        return (completed, empty, none, none), None
     failing = bool((layout.series_rate > 0).any())
     lossy = failing and not model.replace
     fine = _fine_bins(layout, bucket_days if lossy else layout.n_days)
@@ -318,7 +338,7 @@ def reduce_pieces(
         qty = np.broadcast_to(target_qty[positive], (n, positive.size)).ravel()
         days = _completion_days(pieces, key, fine, held, failed, rows, qty, layout.day0)
         completed[:, positive] = days.reshape(n, positive.size)
-    return completed, curves, interrupted, failures
+    return (completed, curves, interrupted, failures), (failed if lossy else None)
 
 
 def run_block(job: Job, block: int) -> BlockResult:
@@ -333,7 +353,7 @@ def run_block(job: Job, block: int) -> BlockResult:
     # 3. plan every sample: units reaching each tracked series, and when
     pieces = gross_pieces(job.snapshot, job.policy, job.layout, days)
     # 4. failures, completions, curves
-    completed, curves, interruptions, failures = reduce_pieces(
+    (completed, curves, interruptions, failures), lost = _reduce(
         pieces,
         n,
         job.layout,
@@ -342,10 +362,18 @@ def run_block(job: Job, block: int) -> BlockResult:
         rng,
         job.failure_model,
     )
+    # 5. the powered measure: powered units on each limited target's by
+    if job.power is None:
+        short = np.zeros(completed.shape, dtype=bool)
+    else:
+        short = power_short(
+            job.power, job.snapshot, job.layout, pieces, n, lost, job.failure_bucket_days
+        )
     return BlockResult(
         block=block,
         completed=completed,
         curves=curves,
         interruptions=interruptions,
         failures=failures,
+        power_short=short,
     )

@@ -24,6 +24,7 @@ from gpuledger.domain import PolicyName
 from gpuledger.forecast.blocks import BLOCK_SIZE, BlockResult, Job, run_block
 from gpuledger.forecast.failures import FailureModel
 from gpuledger.forecast.layout import build_layout
+from gpuledger.forecast.powered import build_power_cells
 from gpuledger.forecast.result import Forecast
 from gpuledger.forecast.sampling import arrival_model
 from gpuledger.planning import PlanningSnapshot, plan_day0
@@ -173,7 +174,9 @@ def forecast(
     """Monte Carlo forecast of a plan: completion quantiles and holdings fans.
 
     Args:
-        snapshot: the books and expectations (never modified).
+        snapshot: the books and expectations (never modified); with its sites'
+            power attached (:func:`gpuledger.planning.with_sites`) the result
+            also has the powered measure (powered.py).
         policy: the planning policy each sample is planned under.
         samples: number of samples (>= 1).
         seed: the run's seed; the same seed gives the same answer whatever
@@ -226,6 +229,7 @@ def forecast(
         samples=samples,
         failure_bucket_days=failure_bucket_days,
         failure_model=model,
+        power=build_power_cells(snapshot, layout),
     )
     batches = _batches(job.n_blocks, -(-batch_size // BLOCK_SIZE))
     # 2. run the batches, locally or on Dask
@@ -253,5 +257,6 @@ def forecast(
         curves=np.concatenate([r.curves for r in ordered], axis=0),
         interruptions=np.concatenate([r.interruptions for r in ordered], axis=0),
         failures=np.concatenate([r.failures for r in ordered], axis=0),
+        power_short=np.concatenate([r.power_short for r in ordered], axis=0),
         failure_model=model if failures else None,
     )

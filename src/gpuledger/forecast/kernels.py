@@ -319,8 +319,15 @@ def batch_pieces(
 def gross_pieces(
     snapshot: PlanningSnapshot, policy: PolicyName, layout: Layout, days: IntArray
 ) -> Pieces:
-    """Gross arrivals of every sample per series, with the fastest exact path."""
-    if get_policy(policy).passes is not None:
+    """Gross arrivals of every sample per series, with the fastest exact path.
+
+    Targets that accept other SKUs (``target_accepts``) are filled by the
+    planner's substitution step, which the batch kernel does not replay: such a
+    snapshot takes the reference path (exact, slower).
+    """
+    accepts = snapshot.target_accepts
+    substitutes = accepts is not None and bool(np.any(accepts >= 0))
+    if get_policy(policy).passes is not None and not substitutes:
         return batch_pieces(snapshot, policy, layout, days)
     return reference_pieces(snapshot, policy, layout, days)
 
