@@ -208,13 +208,23 @@ def _completion_days(
     f, row = f[found], rows[found]
     # units the bin's own pieces must bring: qty + failures - holdings before it
     before = np.where(f > 0, held[np.maximum(f - 1, 0), row], 0)
-    need = qty[found] + failed[fine.bin_of_fine[f], row] - before
-    # 2. the day: the pieces of those bins sorted by (bin, day), their running sum
-    cells, which = np.unique(f * n_rows + row, return_inverse=True)
+    need = (qty[found] + failed[fine.bin_of_fine[f], row] - before).astype(np.int64)
+    # 2. the day: among the pieces of those cells (fine bin, row), the first day
+    #    their running sum reaches the need
+    index = f * n_rows + row
+    mark = np.zeros(n_fine * n_rows, dtype=bool)
+    mark[index] = True
+    cells = np.flatnonzero(mark)
     cell_id = np.full(n_fine * n_rows, -1, dtype=np.int32)
     cell_id[cells] = np.arange(cells.size, dtype=np.int32)
+    which = cell_id[index]
     cid = cell_id[key]
     sel = np.flatnonzero(cid >= 0)
+    if cells.size * fine.width <= _DENSE_CELL_DAYS:
+        out[found] = _first_day_dense(
+            pieces, sel, cid[sel], cells // n_rows, which, need, fine, day0
+        )
+        return out
     day = pieces.day[sel]
     span = int(day.max()) - day0 + 1
     order = _sort_packed(cid[sel].astype(np.int64) * span + (day - day0), sel.size)
@@ -223,9 +233,41 @@ def _completion_days(
     # units in the cells before each cell: cells are sorted, so this is a running sum too
     per_cell = np.bincount(cid[sel], weights=pieces.qty[sel], minlength=cells.size)
     start = (np.cumsum(per_cell) - per_cell).astype(np.int64)
-    at = np.searchsorted(running_qty, start[which.reshape(-1)] + need, side="left")
+    at = np.searchsorted(running_qty, start[which] + need, side="left")
     out[found] = day[at]
     return out
+
+
+_DENSE_CELL_DAYS = 1 << 23
+"""Above this many (cell, day) slots the completion day is found by sorting pieces."""
+
+
+def _first_day_dense(
+    pieces: Pieces,
+    sel: IntArray,
+    cid: npt.NDArray[np.int32],
+    cell_bin: IntArray,
+    which: npt.NDArray[np.int32],
+    need: IntArray,
+    fine: _Bins,
+    day0: int,
+) -> IntArray:
+    """Per query, the first day its cell's pieces bring ``need`` units: a day table per cell.
+
+    ``sel``: the pieces in a queried cell, ``cid`` their cell; ``cell_bin``: per
+    cell, its fine bin; ``which``: per query, its cell. Each cell's units by day
+    of its bin (``fine.width`` days at most), summed and run through; the answer
+    is the first day whose running sum reaches the need (always within the bin).
+    """
+    width = fine.width
+    offset = pieces.day[sel] - day0 - fine.fine_start[cell_bin[cid]]
+    flat = cid.astype(np.int64) * width + offset
+    table = np.bincount(flat, weights=pieces.qty[sel], minlength=cell_bin.size * width)
+    table = np.cumsum(table.reshape(-1, width), axis=1)
+    first = np.argmax(table[which] >= need[:, None], axis=1)
+    assert bool((table[which, first] >= need).all()), "a cell's pieces must reach its need"
+    days: IntArray = day0 + fine.fine_start[cell_bin[which]] + first.astype(np.int64)
+    return days
 
 
 def _exposure(pieces: Pieces, row: IntArray, n: int, layout: Layout) -> npt.NDArray[np.float64]:

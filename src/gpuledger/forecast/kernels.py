@@ -25,6 +25,7 @@ planner leaving it out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -204,48 +205,102 @@ def _build_pass(
     return _Pass(rows=rows, group=group, qty=qty, bounds=bounds, owner=owner, assigned=assigned)
 
 
-def _pieces(p: _Pass, days: IntArray, horizon: int) -> tuple[IntArray, ...]:
-    """Cut every sample's sorted rows at the fixed boundaries.
+@dataclass(frozen=True)
+class _Cut:
+    """One pass's pieces for every sample: each live row's first piece, then the rest.
 
-    Rows arriving on or after ``horizon`` keep their place on the line (they sort
-    last in their group) but give no piece. Returns flat arrays over pieces:
-    sample, pass-row position, owner (-1 = the holder keeps it), qty, day.
+    ``first_*`` are dense ``[samples * pass rows]`` in sorted order (row position
+    ``pos``, owner, units, day; ``live`` False where the row gives no piece);
+    ``more_*`` are the further pieces of rows that span fixed boundaries (flat
+    cell index into the dense arrays, owner, units).
+    """
+
+    pos: IntArray
+    owner: IntArray
+    qty: IntArray
+    day: IntArray
+    live: npt.NDArray[np.bool_]
+    more_cell: IntArray
+    more_owner: IntArray
+    more_qty: IntArray
+
+
+def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[IntArray, IntArray]:
+    """Each sample's pass rows sorted by (group, day, row): (row positions, days), both 2-D.
+
+    One key per (sample, row) packs group, day and position in as few bits as
+    possible (int32 when they fit: a faster sort); keys are unique, so a plain
+    sort gives the order, and position and day are read back from the key.
     """
     r = p.rows.size
     # take() keeps C order (days[:, rows] is laid out column-major: strided sorts)
-    d = np.minimum(days.take(p.rows, axis=1), horizon)
+    d = days.take(p.rows, axis=1)
+    np.minimum(d, horizon, out=d)
     lo = int(d.min(initial=0))
-    span = int(d.max(initial=0)) - lo + 1
+    span_bits = max((int(d.max(initial=0)) - lo).bit_length(), 1)
     bits = max(r.bit_length(), 1)
-    key = ((p.group[None, :] * span + (d - lo)) << bits) | np.arange(r)[None, :]
-    # keys are unique (their low bits are the row position): a plain sort, then the position
-    order = np.sort(key, axis=1) & ((1 << bits) - 1)
-    q = p.qty[order]
+    total = int(p.group.max(initial=0)).bit_length() + span_bits + bits
+    assert total < 63, "sort key too wide"
+    dtype = np.int32 if total < 31 else np.int64
+    key: npt.NDArray[np.signedinteger[Any]] = np.subtract(d, lo, dtype=dtype)
+    key <<= bits
+    fixed = np.left_shift(p.group.astype(dtype), span_bits + bits) | np.arange(r, dtype=dtype)
+    key |= fixed[None, :]
+    key.sort(axis=1)
+    pos = (key & ((1 << bits) - 1)).astype(np.int64)
+    key >>= bits
+    key &= (1 << span_bits) - 1
+    day = key.astype(np.int64)
+    day += lo
+    return pos, day
+
+
+def _cut(p: _Pass, days: IntArray, horizon: int) -> _Cut:
+    """Cut every sample's sorted rows at the pass's fixed boundaries.
+
+    A row covers ``[start, end)`` of its group's unit line; the fixed boundaries
+    strictly inside split it, and a piece starting in interval ``i`` belongs to
+    ``owner[i]`` (-1: the holder keeps it). Rows arriving on or after ``horizon``
+    keep their place on the line (they sort last in their group) but give no piece.
+    """
+    n_b = p.bounds.size
+    pos, day = _sort_rows(p, days, horizon)
+    q = p.qty[pos]
     end = np.cumsum(q, axis=1)
+    # k_hi: boundaries below end; the row after starts at this end, so its k_lo
+    # (boundaries at or below its start) is k_hi, plus one when end is a boundary.
+    # The first row starts at 0, which is always bounds[0]: k_lo = 1.
+    k_hi = np.searchsorted(p.bounds, end, side="left")
+    at_bound = np.concatenate([p.bounds, [-1]])[k_hi] == end
+    k_lo = np.empty_like(k_hi)
+    k_lo[:, 0] = 1
+    np.add(k_hi[:, :-1], at_bound[:, :-1], out=k_lo[:, 1:])
+    live = (q > 0) & (day < horizon)
     start = end - q
-    # 1. fixed boundaries strictly inside each row's interval split it; a piece
-    #    starting in fixed interval i belongs to its owner (interval of a row's start:
-    #    k_lo - 1, and each boundary crossed moves to the next interval)
-    k_lo = np.searchsorted(p.bounds, start, side="right").ravel()
-    k_hi = np.searchsorted(p.bounds, end, side="left").ravel()
-    sorted_day = np.take_along_axis(d, order, axis=1).ravel()
-    live = ((q > 0) & (sorted_day.reshape(q.shape) < horizon)).ravel()
-    start, end = start.ravel(), end.ravel()
-    splits = np.maximum(k_hi - k_lo, 0)
-    whole = np.flatnonzero(live & (splits == 0))  # most rows: one piece
-    cut = np.flatnonzero(live & (splits > 0))
-    count = splits[cut] + 1
-    cell_cut = np.repeat(cut, count)
-    j = np.arange(cell_cut.size) - np.repeat(np.cumsum(count) - count, count)
-    k = k_lo[cell_cut] + j
+    # first piece: from start to the next boundary or end, owned by interval k_lo - 1
+    upper = np.concatenate([p.bounds, [np.iinfo(np.int64).max]])
+    first_end = np.minimum(end, upper[k_lo])
+    owner_of = np.concatenate([p.owner, [-1]])
+    owner = owner_of[k_lo - 1]
+    # further pieces of the rows that span boundaries (few)
+    splits = (k_hi - k_lo).ravel()
+    cut = np.flatnonzero(live.ravel() & (splits > 0))
+    count = splits[cut]
+    cell = np.repeat(cut, count)
+    j = np.arange(cell.size) - np.repeat(np.cumsum(count) - count, count)  # 0-based
+    k = k_lo.ravel()[cell] + j  # this piece starts at bounds[k]
     last = j == np.repeat(count, count) - 1
-    a_cut = np.where(j == 0, start[cell_cut], p.bounds[np.clip(k - 1, 0, p.bounds.size - 1)])
-    b_cut = np.where(last, end[cell_cut], p.bounds[np.minimum(k, p.bounds.size - 1)])
-    cell = np.concatenate([whole, cell_cut])
-    qty = np.concatenate([end[whole] - start[whole], b_cut - a_cut])
-    iv = np.concatenate([k_lo[whole] - 1, k - 1])
-    owner = np.concatenate([p.owner, [-1]])[np.clip(iv, 0, p.owner.size)]
-    return cell // r, order.ravel()[cell], owner, qty, sorted_day[cell]
+    b = np.where(last, end.ravel()[cell], p.bounds[np.minimum(k + 1, n_b - 1)])
+    return _Cut(
+        pos=pos,
+        owner=owner,
+        qty=first_end - start,
+        day=day,
+        live=live,
+        more_cell=cell,
+        more_owner=owner_of[k],
+        more_qty=b - p.bounds[k],
+    )
 
 
 def _pass_pieces(
@@ -260,6 +315,7 @@ def _pass_pieces(
         return Pieces.empty()
     s = snapshot
     n_orgs = len(s.orgs)
+    r = p.rows.size
     # lookups: a target's family-org series and cluster series (-1 = none), and
     # the holder's series of each pass row; index -1 (no owner) hits the extra slot
     family = s.consumer_org[s.target_consumer]
@@ -267,19 +323,27 @@ def _pass_pieces(
     cluster = s.target_consumer >= n_orgs
     cl_series = np.r_[np.where(cluster, smap[s.target_consumer, s.target_sku], -1), -1]
     holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]]
-    sample, pos, owner, qty, day = _pieces(p, days, layout.day0 + layout.n_days)
-    series = np.where(owner >= 0, org_series[owner], holder_series[pos])
-    extra = cl_series[owner]
-    # pieces of tracked series, then their copies for the target's cluster (one gather)
-    keep = np.flatnonzero(series >= 0)
-    dup = np.flatnonzero(extra >= 0)
-    take = np.concatenate([keep, dup])
-    return Pieces(
-        sample=sample[take],
-        series=np.concatenate([series[keep], extra[dup]]),
-        day=day[take],
-        qty=qty[take],
+    c = _cut(p, days, layout.day0 + layout.n_days)
+    pos, day = c.pos.ravel(), c.day.ravel()
+    # 1. first pieces and further pieces, each to its owner's or its holder's series
+    series = np.where(c.owner >= 0, org_series[c.owner], holder_series[c.pos]).ravel()
+    keep = np.flatnonzero(c.live.ravel() & (series >= 0))
+    more_series = np.where(
+        c.more_owner >= 0, org_series[c.more_owner], holder_series[pos[c.more_cell]]
     )
+    more = np.flatnonzero(more_series >= 0)
+    cell = np.concatenate([keep, c.more_cell[more]])
+    owner = np.concatenate([c.owner.ravel()[keep], c.more_owner[more]])
+    qty = np.concatenate([c.qty.ravel()[keep], c.more_qty[more]])
+    series = np.concatenate([series[keep], more_series[more]])
+    # 2. copies for the target's cluster
+    extra = cl_series[owner]
+    dup = np.flatnonzero(extra >= 0)
+    if dup.size:
+        cell = np.concatenate([cell, cell[dup]])
+        qty = np.concatenate([qty, qty[dup]])
+        series = np.concatenate([series, extra[dup]])
+    return Pieces(sample=cell // r, series=series, day=day[cell], qty=qty)
 
 
 def batch_pieces(
