@@ -256,16 +256,19 @@ def _first_day_dense(
 
     ``sel``: the pieces in a queried cell, ``cid`` their cell; ``cell_bin``: per
     cell, its fine bin; ``which``: per query, its cell. Each cell's units by day
-    of its bin (``fine.width`` days at most), summed and run through; the answer
-    is the first day whose running sum reaches the need (always within the bin).
+    of its bin (``fine.width`` days at most), summed and run down the days; the
+    answer is the first day whose running sum reaches the need (always within
+    the bin).
     """
-    width = fine.width
+    width, n_cells = fine.width, cell_bin.size
     offset = pieces.day[sel] - day0 - fine.fine_start[cell_bin[cid]]
-    flat = cid.astype(np.int64) * width + offset
-    table = np.bincount(flat, weights=pieces.qty[sel], minlength=cell_bin.size * width)
-    table = np.cumsum(table.reshape(-1, width), axis=1)
-    first = np.argmax(table[which] >= need[:, None], axis=1)
-    assert bool((table[which, first] >= need).all()), "a cell's pieces must reach its need"
+    # [day of the bin, cell]: each day's row contiguous, run down the days
+    flat = offset * n_cells + cid
+    table = np.bincount(flat, weights=pieces.qty[sel], minlength=width * n_cells)
+    table = table.reshape(width, n_cells)
+    _accumulate_down(np.add, table)
+    first = _first_at_least(table, which.astype(np.int64), need)
+    assert bool((first < width).all()), "a cell's pieces must reach its need"
     days: IntArray = day0 + fine.fine_start[cell_bin[which]] + first.astype(np.int64)
     return days
 
