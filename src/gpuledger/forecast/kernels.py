@@ -309,41 +309,44 @@ def _pass_pieces(
     smap: IntArray,
     p: _Pass,
     days: IntArray,
-) -> Pieces:
-    """One pass's units as pieces of the tracked series, within the horizon."""
+) -> list[Pieces]:
+    """One pass's units as pieces of the tracked series, within the horizon.
+
+    Returned in parts (first pieces, further pieces, and each one's copies for
+    the target's cluster) that the caller concatenates once with every pass's.
+    """
     if p.rows.size == 0:
-        return Pieces.empty()
+        return []
     s = snapshot
-    n_orgs = len(s.orgs)
     r = p.rows.size
     # lookups: a target's family-org series and cluster series (-1 = none), and
     # the holder's series of each pass row; index -1 (no owner) hits the extra slot
     family = s.consumer_org[s.target_consumer]
     org_series = np.r_[smap[family, s.target_sku], -1]
-    cluster = s.target_consumer >= n_orgs
+    cluster = s.target_consumer >= len(s.orgs)
     cl_series = np.r_[np.where(cluster, smap[s.target_consumer, s.target_sku], -1), -1]
     holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]]
     c = _cut(p, days, layout.day0 + layout.n_days)
     pos, day = c.pos.ravel(), c.day.ravel()
-    # 1. first pieces and further pieces, each to its owner's or its holder's series
-    series = np.where(c.owner >= 0, org_series[c.owner], holder_series[c.pos]).ravel()
-    keep = np.flatnonzero(c.live.ravel() & (series >= 0))
-    more_series = np.where(
-        c.more_owner >= 0, org_series[c.more_owner], holder_series[pos[c.more_cell]]
-    )
-    more = np.flatnonzero(more_series >= 0)
-    cell = np.concatenate([keep, c.more_cell[more]])
-    owner = np.concatenate([c.owner.ravel()[keep], c.more_owner[more]])
-    qty = np.concatenate([c.qty.ravel()[keep], c.more_qty[more]])
-    series = np.concatenate([series[keep], more_series[more]])
-    # 2. copies for the target's cluster
-    extra = cl_series[owner]
-    dup = np.flatnonzero(extra >= 0)
-    if dup.size:
-        cell = np.concatenate([cell, cell[dup]])
-        qty = np.concatenate([qty, qty[dup]])
-        series = np.concatenate([series, extra[dup]])
-    return Pieces(sample=cell // r, series=series, day=day[cell], qty=qty)
+    # each piece goes to its owner's series, or its holder's (-1: not tracked)
+    first = np.where(c.owner >= 0, org_series[c.owner], holder_series[c.pos]).ravel()
+    more = np.where(c.more_owner >= 0, org_series[c.more_owner], holder_series[pos[c.more_cell]])
+    parts = []
+    for cell, owner, qty, series, live in (
+        (None, c.owner.ravel(), c.qty.ravel(), first, c.live.ravel()),
+        (c.more_cell, c.more_owner, c.more_qty, more, None),
+    ):
+        keep = np.flatnonzero(series >= 0 if live is None else live & (series >= 0))
+        at = keep if cell is None else cell[keep]
+        kept_owner, kept_qty = owner[keep], qty[keep]
+        parts.append(Pieces(at // r, series[keep], day[at], kept_qty))
+        # copies for the target's cluster: its units are the org's and the cluster's
+        extra = cl_series[kept_owner]
+        dup = np.flatnonzero(extra >= 0)
+        if dup.size:
+            at = at[dup]
+            parts.append(Pieces(at // r, extra[dup], day[at], kept_qty[dup]))
+    return parts
 
 
 def batch_pieces(
@@ -375,7 +378,7 @@ def batch_pieces(
             demand,
             order.rank,
         )
-        parts.append(_pass_pieces(s, layout, smap, built, days))
+        parts += _pass_pieces(s, layout, smap, built, days)
         demand = demand - built.assigned
     return Pieces.concat(parts)
 
