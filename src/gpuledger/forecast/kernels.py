@@ -229,7 +229,7 @@ def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[IntArray, IntArr
     """Each sample's pass rows sorted by (group, day, row): (row positions, days), both 2-D.
 
     One key per (sample, row) packs group, day and position in as few bits as
-    possible (int32 when they fit: a faster sort); keys are unique, so a plain
+    possible (uint32 when they fit: a faster sort); keys are unique, so a plain
     sort gives the order, and position and day are read back from the key.
     """
     r = p.rows.size
@@ -241,8 +241,8 @@ def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[IntArray, IntArr
     bits = max(r.bit_length(), 1)
     total = int(p.group.max(initial=0)).bit_length() + span_bits + bits
     assert total < 63, "sort key too wide"
-    dtype = np.int32 if total < 31 else np.int64
-    key: npt.NDArray[np.signedinteger[Any]] = np.subtract(d, lo, dtype=dtype)
+    dtype = np.uint32 if total <= 32 else np.int64
+    key: npt.NDArray[np.integer[Any]] = np.subtract(d, lo, dtype=dtype, casting="unsafe")
     key <<= bits
     fixed = np.left_shift(p.group.astype(dtype), span_bits + bits) | np.arange(r, dtype=dtype)
     key |= fixed[None, :]
@@ -349,6 +349,34 @@ def _pass_pieces(
     return parts
 
 
+def _pass_pieces_fixed(
+    snapshot: PlanningSnapshot,
+    layout: Layout,
+    smap: IntArray,
+    p: _Pass,
+    days: IntArray,
+) -> list[Pieces]:
+    """:func:`_pass_pieces`, cut once when no row of the pass moves between samples.
+
+    (``priority``'s first pass: units already arrived.) Every sample then has
+    the first sample's pieces.
+    """
+    d = days.take(p.rows, axis=1)
+    n = days.shape[0]
+    if n == 1 or not bool((d == d[:1]).all()):
+        return _pass_pieces(snapshot, layout, smap, p, days)
+    parts = _pass_pieces(snapshot, layout, smap, p, days[:1])
+    return [
+        Pieces(
+            sample=np.repeat(np.arange(n, dtype=np.int64), x.qty.size),
+            series=np.tile(x.series, n),
+            day=np.tile(x.day, n),
+            qty=np.tile(x.qty, n),
+        )
+        for x in parts
+    ]
+
+
 def batch_pieces(
     snapshot: PlanningSnapshot, policy: PolicyName, layout: Layout, days: IntArray
 ) -> Pieces:
@@ -378,7 +406,7 @@ def batch_pieces(
             demand,
             order.rank,
         )
-        parts += _pass_pieces(s, layout, smap, built, days)
+        parts += _pass_pieces_fixed(s, layout, smap, built, days)
         demand = demand - built.assigned
     return Pieces.concat(parts)
 
