@@ -14,8 +14,9 @@ Two measures, as in the planner (:mod:`gpuledger.planning.power`, docs/planning.
 
 The work is fixed once per forecast (:func:`build_power_cells`): the *cells* (a
 consumer on a target's ``by``) and the tracked series whose holdings they need.
-Per block, one pass over those series' pieces gives their holdings on the cells'
-days (:func:`power_short`); nothing is computed when no site states a capacity.
+Per block, one pass over the pieces (a table lookup and a ``bincount``) gives
+those series' holdings on the cells' days (:func:`power_short`); nothing is
+computed when no site states a capacity.
 """
 
 from __future__ import annotations
@@ -50,7 +51,12 @@ class PowerCells:
             whose holdings a cell needs.
         pair_first: per pair, the index of the first pair of its series.
         pair_cell, pair_sku: per pair, the cell and SKU its holdings fill.
-        series_used: per series, True when some pair reads it.
+        row: per series, its row of ``slot`` (the last row, all thrown away,
+            for series no pair reads).
+        slot: ``[rows * days]`` per series read and day index of the curves,
+            the first pair of that series on or after that day; ``pair_key.size``
+            (a bin thrown away) when none. Memory: 4 bytes per day of each
+            series read.
     """
 
     targets: IntArray
@@ -61,7 +67,8 @@ class PowerCells:
     pair_first: IntArray
     pair_cell: IntArray
     pair_sku: IntArray
-    series_used: BoolArray
+    row: IntArray
+    slot: npt.NDArray[np.int32]
 
 
 def build_power_cells(snapshot: PlanningSnapshot, layout: Layout) -> PowerCells | None:
@@ -96,8 +103,16 @@ def build_power_cells(snapshot: PlanningSnapshot, layout: Layout) -> PowerCells 
     order = np.argsort(pair_key, kind="stable")
     pair_key, cell, sku, series = pair_key[order], cell[order], sku[order], series[order]
     pair_first = np.searchsorted(series, series, side="left").astype(np.int64)
-    used = np.zeros(layout.series_consumer.size, dtype=bool)
-    used[series] = True
+    # a piece of series g on day index x counts for g's pairs on days >= x: the
+    # first of them is its slot (pairs in reverse, so the earliest day writes last)
+    n_days = max(layout.n_days, 1)
+    read = np.unique(series)
+    row = np.full(layout.series_consumer.size, read.size, dtype=np.int64)
+    row[read] = np.arange(read.size)
+    slot = np.full((read.size + 1, n_days), pair_key.size, dtype=np.int32)
+    last = np.clip(cell_day[cell] - layout.day0, -1, n_days - 1)
+    for p in range(pair_key.size - 1, -1, -1):
+        slot[row[series[p]], : last[p] + 1] = p
     return PowerCells(
         targets=targets,
         target_cell=target_cell.astype(np.int64),
@@ -107,7 +122,8 @@ def build_power_cells(snapshot: PlanningSnapshot, layout: Layout) -> PowerCells 
         pair_first=pair_first,
         pair_cell=cell.astype(np.int64),
         pair_sku=sku.astype(np.int64),
-        series_used=used,
+        row=row,
+        slot=slot.ravel(),
     )
 
 
@@ -128,15 +144,10 @@ def power_short(
     n_series = layout.series_consumer.size
     n_pairs = cells.pair_key.size
     # 1. gross holdings of each pair's series on its day: pieces up to that day
-    mine = np.flatnonzero(cells.series_used[pieces.series])
-    series, day = pieces.series[mine], pieces.day[mine]
-    key = (series << _DAY_BITS) | day
-    pos = np.searchsorted(cells.pair_key, key, side="left")
-    ok = pos < n_pairs
-    ok[ok] = (cells.pair_key[pos[ok]] >> _DAY_BITS) == series[ok]
-    flat = pieces.sample[mine][ok] * n_pairs + pos[ok]
-    sums = np.bincount(flat, weights=pieces.qty[mine][ok], minlength=n * n_pairs)
-    running = np.cumsum(sums.reshape(n, n_pairs), axis=1)
+    index = cells.row[pieces.series] * max(layout.n_days, 1) + (pieces.day - layout.day0)
+    slot = cells.slot[index] + pieces.sample * (n_pairs + 1)
+    sums = np.bincount(slot, weights=pieces.qty, minlength=n * (n_pairs + 1))
+    running = np.cumsum(sums.reshape(n, n_pairs + 1)[:, :n_pairs], axis=1)
     before = np.where(cells.pair_first > 0, running[:, np.maximum(cells.pair_first - 1, 0)], 0.0)
     held = np.rint(running - before).astype(np.int64)
     # 2. net of the units lost by then
