@@ -59,7 +59,8 @@ def tune_malloc() -> bool:
     With its defaults glibc maps and unmaps every array over a few MB and gives
     each thread its own arena: threads running blocks side by side then spend
     their time in page faults and kernel locks (measured: 2 threads 0.85x the
-    speed of 1). Arrays up to 32 MiB come from the heap, freed memory up to
+    speed of 1), and one thread pays the page faults too (every local run
+    calls this). Arrays up to 32 MiB come from the heap, freed memory up to
     256 MiB is kept, and all threads share the main arena (the Dask workers we
     start get the same thresholds through their environment). Returns False where
     ``mallopt`` is not available (not glibc), and changes nothing there.
@@ -87,11 +88,11 @@ def tune_malloc() -> bool:
 
 
 def _local(job: Job, batches: list[list[int]], threads: int) -> Iterator[list[BlockResult]]:
+    tune_malloc()  # one thread too: mapping each large temporary costs page faults
     if threads <= 1 or len(batches) <= 1:
         for batch in batches:
             yield _run_blocks(job, batch)
         return
-    tune_malloc()
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="forecast")
     try:
         # `threads` batches run at a time; results come back in batch order

@@ -146,9 +146,9 @@ def reference_pieces(
 class _Pass:
     """One matching pass with its fixed demand intervals on the supply line."""
 
-    rows: IntArray  # snapshot rows in the pass, ascending
+    rows: IntArray  # snapshot rows in the pass with units, ascending
     group: IntArray  # per pass row, dense group id
-    qty: IntArray  # per pass row, units (0 for rows the planner ignores)
+    qty: IntArray  # per pass row, units (> 0; rows the planner ignores are left out)
     bounds: IntArray  # sorted boundaries of the fixed elementary intervals
     owner: IntArray  # per interval [bounds[j], bounds[j+1]): target or -1 (holder keeps)
     assigned: IntArray  # units per target in this pass (to subtract for the next pass)
@@ -202,7 +202,16 @@ def _build_pass(
     owner[np.searchsorted(bounds, lo)] = t  # each demand is one interval (no overlap)
     assigned = np.zeros(len(snapshot.target_id), dtype=np.int64)
     np.add.at(assigned, t, hi - lo)
-    return _Pass(rows=rows, group=group, qty=qty, bounds=bounds, owner=owner, assigned=assigned)
+    # rows without units take no room on the line and give no piece: left out
+    some = qty > 0
+    return _Pass(
+        rows=rows[some],
+        group=group[some],
+        qty=qty[some],
+        bounds=bounds,
+        owner=owner,
+        assigned=assigned,
+    )
 
 
 @dataclass(frozen=True)
@@ -275,7 +284,7 @@ def _cut(p: _Pass, days: IntArray, horizon: int) -> _Cut:
     k_lo = np.empty_like(k_hi)
     k_lo[:, 0] = 1
     np.add(k_hi[:, :-1], at_bound[:, :-1], out=k_lo[:, 1:])
-    live = (q > 0) & (day < horizon)
+    live = day < horizon  # every pass row has units (_build_pass)
     start = end - q
     # first piece: from start to the next boundary or end, owned by interval k_lo - 1
     upper = np.concatenate([p.bounds, [np.iinfo(np.int64).max]])
