@@ -282,8 +282,9 @@ def _exposure(pieces: Pieces, row: IntArray, n: int, layout: Layout) -> npt.NDAr
     """
     n_series = layout.series_consumer.size
     # days exposed: n_days - max(day index + 1, first failure day), never negative
-    # because a piece's day index is at most n_days - 1
-    days = pieces.day - (layout.day0 - 1)
+    # because a piece's day index is at most n_days - 1; float64 from the start
+    # (what bincount weighs with; integers this small stay exact)
+    days = np.subtract(pieces.day, layout.day0 - 1, dtype=np.float64)
     np.maximum(days, layout.first_failure, out=days)
     np.subtract(layout.n_days, days, out=days)
     days *= pieces.qty
