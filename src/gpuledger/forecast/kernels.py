@@ -82,17 +82,17 @@ class Pieces:
 
     @classmethod
     def concat(cls, parts: list[Pieces]) -> Pieces:
-        """All pieces of ``parts``, in order."""
+        """All pieces of ``parts``, in order (int64 fields, whatever the parts hold)."""
         if not parts:
             return cls.empty()
-        if len(parts) == 1:
-            return parts[0]
-        return cls(
-            np.concatenate([p.sample for p in parts]).astype(np.int64, copy=False),
-            np.concatenate([p.series for p in parts]).astype(np.int64, copy=False),
-            np.concatenate([p.day for p in parts]).astype(np.int64, copy=False),
-            np.concatenate([p.qty for p in parts]).astype(np.int64, copy=False),
-        )
+
+        def cat(field: str) -> IntArray:
+            arrays = [getattr(x, field) for x in parts]
+            if len(arrays) == 1:
+                return np.asarray(arrays[0], dtype=np.int64)
+            return np.concatenate(arrays, dtype=np.int64)
+
+        return cls(cat("sample"), cat("series"), cat("day"), cat("qty"))
 
     def where(self, mask: npt.NDArray[np.bool_]) -> Pieces:
         """The pieces where ``mask`` holds."""
@@ -218,20 +218,23 @@ def _build_pass(
 class _Cut:
     """One pass's pieces for every sample: each live row's first piece, then the rest.
 
-    ``first_*`` are dense ``[samples * pass rows]`` in sorted order (row position
-    ``pos``, owner, units, day; ``live`` False where the row gives no piece);
-    ``more_*`` are the further pieces of rows that span fixed boundaries (flat
-    cell index into the dense arrays, owner, units).
+    ``pos``, ``iv``, ``qty``, ``day`` and ``live`` are dense ``[samples, pass rows]``
+    in sorted order: the row's position in the pass, the interval its first piece
+    starts in *plus one* (``owner[iv - 1]`` owns it; ``iv == bounds.size``: past
+    the last boundary, the holder keeps it), that piece's units and the row's day;
+    ``live`` False where the row gives no piece. ``more_*`` are the further pieces
+    of rows that span fixed boundaries (flat cell into the dense arrays, interval
+    plus one, units).
     """
 
     pos: IntArray
-    owner: IntArray
-    qty: IntArray
+    iv: IntArray
+    qty: npt.NDArray[np.signedinteger[Any]]
     day: IntArray
     live: npt.NDArray[np.bool_]
     more_cell: IntArray
-    more_owner: IntArray
-    more_qty: IntArray
+    more_iv: IntArray
+    more_qty: npt.NDArray[np.signedinteger[Any]]
 
 
 def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[IntArray, IntArray]:
@@ -271,26 +274,28 @@ def _cut(p: _Pass, days: IntArray, horizon: int) -> _Cut:
     strictly inside split it, and a piece starting in interval ``i`` belongs to
     ``owner[i]`` (-1: the holder keeps it). Rows arriving on or after ``horizon``
     keep their place on the line (they sort last in their group) but give no piece.
+    Positions on the line are int32 when the pass's units fit (half the memory).
     """
     n_b = p.bounds.size
+    dtype = np.int32 if int(p.qty.sum()) < 2**31 - 1 else np.int64
+    bounds = p.bounds.astype(dtype)
     pos, day = _sort_rows(p, days, horizon)
-    q = p.qty[pos]
-    end = np.cumsum(q, axis=1)
+    q = p.qty.astype(dtype)[pos]
+    end = np.cumsum(q, axis=1, dtype=dtype)
     # k_hi: boundaries below end; the row after starts at this end, so its k_lo
     # (boundaries at or below its start) is k_hi, plus one when end is a boundary.
     # The first row starts at 0, which is always bounds[0]: k_lo = 1.
-    k_hi = np.searchsorted(p.bounds, end, side="left")
-    at_bound = np.concatenate([p.bounds, [-1]])[k_hi] == end
+    k_hi = np.searchsorted(bounds, end, side="left")
+    at_bound = np.concatenate([bounds, [-1]]).astype(dtype)[k_hi] == end
     k_lo = np.empty_like(k_hi)
     k_lo[:, 0] = 1
     np.add(k_hi[:, :-1], at_bound[:, :-1], out=k_lo[:, 1:])
     live = day < horizon  # every pass row has units (_build_pass)
-    start = end - q
-    # first piece: from start to the next boundary or end, owned by interval k_lo - 1
-    upper = np.concatenate([p.bounds, [np.iinfo(np.int64).max]])
-    first_end = np.minimum(end, upper[k_lo])
-    owner_of = np.concatenate([p.owner, [-1]])
-    owner = owner_of[k_lo - 1]
+    # first piece: from start (end - q) to the next boundary or end
+    upper = np.concatenate([bounds, [np.iinfo(dtype).max]]).astype(dtype)
+    first = np.minimum(end, upper[k_lo])
+    first -= end
+    first += q
     # further pieces of the rows that span boundaries (few)
     splits = (k_hi - k_lo).ravel()
     cut = np.flatnonzero(live.ravel() & (splits > 0))
@@ -299,16 +304,16 @@ def _cut(p: _Pass, days: IntArray, horizon: int) -> _Cut:
     j = np.arange(cell.size) - np.repeat(np.cumsum(count) - count, count)  # 0-based
     k = k_lo.ravel()[cell] + j  # this piece starts at bounds[k]
     last = j == np.repeat(count, count) - 1
-    b = np.where(last, end.ravel()[cell], p.bounds[np.minimum(k + 1, n_b - 1)])
+    b = np.where(last, end.ravel()[cell], bounds[np.minimum(k + 1, n_b - 1)])
     return _Cut(
         pos=pos,
-        owner=owner,
-        qty=first_end - start,
+        iv=k_lo,
+        qty=first,
         day=day,
         live=live,
         more_cell=cell,
-        more_owner=owner_of[k],
-        more_qty=b - p.bounds[k],
+        more_iv=k + 1,
+        more_qty=b - bounds[k],
     )
 
 
@@ -337,20 +342,27 @@ def _pass_pieces(
     holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]]
     c = _cut(p, days, layout.day0 + layout.n_days)
     pos, day = c.pos.ravel(), c.day.ravel()
+    # per interval plus one (see _Cut): its owner's series (-2: the holder keeps
+    # it) and its owner's cluster series (-1: none)
+    owner = np.concatenate([[-1], p.owner, [-1]])
+    by_iv = np.where(owner >= 0, org_series[owner], -2)
+    cl_by_iv = cl_series[owner]
     # each piece goes to its owner's series, or its holder's (-1: not tracked)
-    first = np.where(c.owner >= 0, org_series[c.owner], holder_series[c.pos]).ravel()
-    more = np.where(c.more_owner >= 0, org_series[c.more_owner], holder_series[pos[c.more_cell]])
+    first = by_iv[c.iv]
+    first = np.where(first == -2, holder_series[c.pos], first).ravel()
+    more = by_iv[c.more_iv]
+    more = np.where(more == -2, holder_series[pos[c.more_cell]], more)
     parts = []
-    for cell, owner, qty, series, live in (
-        (None, c.owner.ravel(), c.qty.ravel(), first, c.live.ravel()),
-        (c.more_cell, c.more_owner, c.more_qty, more, None),
+    for cell, iv, qty, series, live in (
+        (None, c.iv.ravel(), c.qty.ravel(), first, c.live.ravel()),
+        (c.more_cell, c.more_iv, c.more_qty, more, None),
     ):
         keep = np.flatnonzero(series >= 0 if live is None else live & (series >= 0))
         at = keep if cell is None else cell[keep]
-        kept_owner, kept_qty = owner[keep], qty[keep]
+        kept_qty = qty[keep]
         parts.append(Pieces(at // r, series[keep], day[at], kept_qty))
         # copies for the target's cluster: its units are the org's and the cluster's
-        extra = cl_series[kept_owner]
+        extra = cl_by_iv[iv[keep]]
         dup = np.flatnonzero(extra >= 0)
         if dup.size:
             at = at[dup]
