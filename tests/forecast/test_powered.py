@@ -16,6 +16,7 @@ import pytest
 from gpuledger.domain import PolicyName
 from gpuledger.forecast import forecast
 from gpuledger.forecast.blocks import BLOCK_SIZE, block_generator
+from gpuledger.forecast.failures import FailureModel
 from gpuledger.forecast.sampling import arrival_model, sample_arrivals
 from gpuledger.planning import PlanningSnapshot, plan
 from gpuledger.planning.snapshot import SupplyKind
@@ -124,3 +125,29 @@ def test_every_sample_matches_the_planners_powered_units(policy: PolicyName) -> 
             assert got == want, (s, t)
             shorts += int(on_time and not want)
     assert shorts > 0  # power does bind in some samples
+
+
+def test_lost_units_count_against_power_as_they_do_against_holdings() -> None:
+    """Failures not replaced: powered on ``by`` = min(net holdings on ``by``, capacity)."""
+    b = SnapshotBuilder(as_of=D("2024-01-01"), afr={"H100": 0.6}).org("t").lead(30, 90)
+    b.row("L1", "t", 400, "2024-01-20", SupplyKind.EXPECTED, ordered="2023-12-20")
+    b.row("L2", "t", 300, "2024-02-10", SupplyKind.EXPECTED, ordered="2024-01-10")
+    b.target("A", "t", 520, "2024-06-01")
+    snap = with_power(b.build(), ["2024-01-01"], [[[560, 560]]])
+    by = D("2024-06-01")
+    result = forecast(
+        snap,
+        "consigned",
+        samples=200,
+        seed=4,
+        failure_model=FailureModel(replace=False),
+        curve_days=[by],
+    )
+    g = result.layout.series_of(0, 0)
+    assert g is not None
+    col = int(np.searchsorted(result.layout.grid, by.toordinal() - result.layout.day0))
+    net = result.curves[:, g, col].astype(np.int64)
+    on_time = (result.completed[:, 0] >= 0) & (result.completed[:, 0] <= by.toordinal())
+    want = on_time & (np.minimum(net, 560) >= 520)
+    assert np.array_equal(on_time & ~result.power_short[:, 0], want)
+    assert 0 < want.sum() < on_time.sum()  # losses and power both bind in some samples

@@ -162,6 +162,7 @@ def power_short(
     grid = np.zeros((n, cells.cell_consumer.size, len(snapshot.skus)), dtype=np.int64)
     grid[:, cells.pair_cell, cells.pair_sku] = held
     powered = powered_cells(snapshot, cells.cell_consumer, cells.cell_day, grid)
+    assert bool((powered <= np.maximum(grid, 0)).all()), "powered beyond held"
     t = cells.targets
     got = powered[:, cells.target_cell, snapshot.target_sku[t]]
     out = np.zeros((n, snapshot.target_qty.size), dtype=bool)
