@@ -218,20 +218,18 @@ def _completion_days(
     cell_id = np.full(n_fine * n_rows, -1, dtype=np.int32)
     cell_id[cells] = np.arange(cells.size, dtype=np.int32)
     which = cell_id[index]
-    cid = cell_id[key]
-    sel = np.flatnonzero(cid >= 0)
+    sel = np.flatnonzero(mark[key])  # a bool table: cheaper to gather from than cell_id
+    cid = cell_id[key[sel]]
     if cells.size * fine.width <= _DENSE_CELL_DAYS:
-        out[found] = _first_day_dense(
-            pieces, sel, cid[sel], cells // n_rows, which, need, fine, day0
-        )
+        out[found] = _first_day_dense(pieces, sel, cid, cells // n_rows, which, need, fine, day0)
         return out
     day = pieces.day[sel]
     span = int(day.max()) - day0 + 1
-    order = _sort_packed(cid[sel].astype(np.int64) * span + (day - day0), sel.size)
+    order = _sort_packed(cid.astype(np.int64) * span + (day - day0), sel.size)
     day, qty_sorted = day[order], pieces.qty[sel[order]]
     running_qty = np.cumsum(qty_sorted)
     # units in the cells before each cell: cells are sorted, so this is a running sum too
-    per_cell = np.bincount(cid[sel], weights=pieces.qty[sel], minlength=cells.size)
+    per_cell = np.bincount(cid, weights=pieces.qty[sel], minlength=cells.size)
     start = (np.cumsum(per_cell) - per_cell).astype(np.int64)
     at = np.searchsorted(running_qty, start[which] + need, side="left")
     out[found] = day[at]
@@ -339,8 +337,12 @@ def _reduce(
     lossy = failing and not model.replace
     fine = _fine_bins(layout, bucket_days if lossy else layout.n_days)
     # 1. gross holdings at the end of every fine bin: one pass over the pieces
-    row = pieces.sample * n_series + pieces.series
-    key = fine.fine_of_day[pieces.day - layout.day0] * n_rows + row
+    row = pieces.sample * n_series
+    row += pieces.series
+    key = pieces.day - layout.day0  # then, in place: its fine bin, its cell
+    np.take(fine.fine_of_day, key, out=key)
+    key *= n_rows
+    key += row
     counts = np.bincount(key, weights=pieces.qty, minlength=fine.n_fine * n_rows)
     # float64 sums of integers stay exact far beyond any fleet's unit count
     # (int32 halves the memory touched when no series can reach 2**31 units)
