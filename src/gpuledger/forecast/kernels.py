@@ -382,9 +382,14 @@ def _pass_pieces_fixed(
     (``priority``'s first pass: units already arrived.) Every sample then has
     the first sample's pieces.
     """
-    d = days.take(p.rows, axis=1)
     n = days.shape[0]
-    if n == 1 or not bool((d == d[:1]).all()):
+    first, last = days[0].take(p.rows), days[-1].take(p.rows)
+    # the last sample differs from the first for almost every pass that moves
+    if (
+        n == 1
+        or not np.array_equal(first, last)
+        or not bool((days.take(p.rows, axis=1) == first).all())
+    ):
         return _pass_pieces(snapshot, layout, smap, p, days)
     parts = _pass_pieces(snapshot, layout, smap, p, days[:1])
     return [
