@@ -4,19 +4,25 @@ The speed-up compares CPU time with CPU time for a local run (robust on a shared
 machine), and the naive loop's CPU time with the wall time of a Dask run.
 
 Run: ``python -m benchmarks.bench_forecast [--samples N] [--size hyperscaler]
-[--naive-samples K] [--no-failures] [--workers N | --threads N]``.
+[--naive-samples K] [--no-failures] [--workers N | --threads N] [--sites]``.
+
+``--sites`` also times each policy on the same fleet with every org's sites
+stating a capacity (:func:`fleet_power`), so the powered measure is computed,
+and prints its cost over the run without sites (issue 13).
 
 A local run uses ``forecast()``'s default thread pool (``min(2, cpu_count)``
 threads) unless ``--threads`` says otherwise; its CPU time then exceeds its
 wall time, and the speed-up compares the naive loop's CPU time with the
 forecast's wall time whenever more than one thread or worker runs.
 
-It first times the *floor* (issue 16): what any Monte Carlo over these lots must
+It times the *floor* (issue 16): what any Monte Carlo over these lots must
 at least do, in NumPy, one thread, by blocks of ``BLOCK_SIZE`` samples: one
 uniform per sample and lot, one sort of each sample's row, and four passes over
 the ``[samples x lots]`` int64 array (a cast, a running sum, a subtraction, a
 comparison). Each policy's line then gives the forecast's CPU time over the
-floor's (the aim: within 5x).
+floor's (the aim: within 5x). The floor is timed again right before each
+policy, and each ratio uses the floor timed next to it, so a shared machine's
+load drifting during the run moves both sides alike.
 
 For ``consigned`` and ``priority`` it times ``forecast()`` (batch kernels) on
 ``--samples`` samples and a naive loop that replans one sample at a time with
@@ -31,6 +37,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -76,6 +83,23 @@ def naive_seconds(
         namespace["gross_pieces"] = saved
 
 
+def fleet_power(snapshot: PlanningSnapshot) -> PlanningSnapshot:
+    """The fleet with every org's sites stating a capacity, so the powered measure binds.
+
+    Per org and SKU: 60% of the units it is expected to hold (its supply rows)
+    until 180 days after ``as_of``, 90% from then; clusters state none. A bench
+    fixture, not data.
+    """
+    s = snapshot
+    n_orgs, n_sku = len(s.orgs), len(s.skus)
+    units = np.zeros((n_orgs, n_sku), dtype=np.int64)
+    np.add.at(units, (s.supply_holder, s.supply_sku), s.supply_qty)
+    cap = np.full((len(s.consumers), n_sku, 2), -1, dtype=np.int64)
+    cap[:n_orgs, :, 0] = units * 6 // 10
+    cap[:n_orgs, :, 1] = units * 9 // 10
+    return replace(s, power_day=np.array([s.as_of_day + 180], dtype=np.int64), power_cap=cap)
+
+
 def floor_seconds(samples: int, lots: int, seed: int) -> float:
     """CPU seconds of the floor: RNG, one row sort, four int64 passes (one thread)."""
     start = time.process_time()
@@ -104,6 +128,7 @@ def main() -> None:
     parser.add_argument("--no-failures", action="store_true")
     parser.add_argument("--curve-step-days", type=int, default=28)
     parser.add_argument("--failure-bucket-days", type=int, default=1)
+    parser.add_argument("--sites", action="store_true", help="also time the powered measure")
     args = parser.parse_args()
     snap = make_fleet(args.size, seed=0)
     lots = len(snap.supply_id)
@@ -117,12 +142,12 @@ def main() -> None:
         f"{where}; curves every {args.curve_step_days} days; "
         f"failure buckets of {args.failure_bucket_days} days"
     )
-    floor = floor_seconds(args.samples, lots, args.seed)
-    print(
-        f"floor (RNG, one row sort, four int64 passes; 1 thread): {floor:.2f} s CPU "
-        f"for {args.samples} x {lots} sample-lots"
-    )
     for policy in (PolicyName.CONSIGNED, PolicyName.PRIORITY):
+        floor = floor_seconds(args.samples, lots, args.seed)
+        print(
+            f"floor (RNG, one row sort, four int64 passes; 1 thread): {floor:.2f} s CPU "
+            f"for {args.samples} x {lots} sample-lots"
+        )
         start, cpu = time.perf_counter(), time.process_time()
         result = forecast(
             snap,
@@ -156,6 +181,28 @@ def main() -> None:
             f"mean on-time {on_time:.3f}; CPU / floor x{cpu / floor:.1f}; "
             f"load average {os.getloadavg()[0]:.2f}"
         )
+        if args.sites:
+            powered_cpu = time.process_time()
+            with_sites = forecast(
+                fleet_power(snap),
+                policy,
+                samples=args.samples,
+                seed=args.seed,
+                workers=args.workers,
+                threads=None if args.workers else threads,
+                failures=not args.no_failures,
+                curve_step_days=args.curve_step_days,
+                failure_bucket_days=args.failure_bucket_days,
+            )
+            powered_cpu = time.process_time() - powered_cpu
+            held_same = with_sites.on_time_probability() == result.on_time_probability()
+            print(
+                f"{policy!s:10s} with sites: {powered_cpu:.2f} s CPU, x{powered_cpu / cpu:.2f} the "
+                f"run without (powered measure); CPU / floor x{powered_cpu / floor:.1f}; mean "
+                f"on-time held {on_time:.3f} (unchanged: {held_same}), powered "
+                f"{float(np.mean(with_sites.powered_on_time_probability())):.3f}; "
+                f"load average {os.getloadavg()[0]:.2f}"
+            )
 
 
 if __name__ == "__main__":

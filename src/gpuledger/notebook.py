@@ -226,7 +226,11 @@ class Books:
         as_of: Day = None,
         known_on: Day = None,
     ) -> pd.DataFrame:
-        """One row per target: P10, P50 and P90 completion and the odds of being on time."""
+        """One row per target: P10, P50 and P90 completion and the odds of being on time.
+
+        Two odds columns: ``on_time_probability`` counts units held,
+        ``powered_on_time_probability`` only units the sites could power.
+        """
         from gpuledger.services.forecasting import forecast_report
 
         result = forecast_report(

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from gpuledger.domain import PolicyName
+from gpuledger.forecast import blocks
 from gpuledger.forecast.blocks import _accumulate_down, _first_at_least, reduce_pieces
 from gpuledger.forecast.engine import curve_day0
 from gpuledger.forecast.failures import FailureModel, bucket_index, cumulative_failures
@@ -46,9 +47,14 @@ def dense_reduce(
     return completed, net[:, :, layout.grid]
 
 
+@pytest.mark.parametrize("search", ["day-table", "sorted-pieces"])
 @pytest.mark.parametrize("bucket_days", [1, 5, 14], ids=lambda b: f"bucket{b}")
 @pytest.mark.parametrize("fleet", range(12), ids=lambda s: f"fleet{s}")
-def test_reduction_equals_the_dense_daily_one(fleet: int, bucket_days: int) -> None:
+def test_reduction_equals_the_dense_daily_one(
+    fleet: int, bucket_days: int, search: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if search == "sorted-pieces":  # the path of cells too many for a day table
+        monkeypatch.setattr(blocks, "_DENSE_CELL_DAYS", 0)
     snap = with_models(random_snapshot(fleet), 40, 90, [0.3, 0.9][fleet % 2])
     layout = build_layout(snap, day0=curve_day0(snap), curve_step_days=1 + fleet % 9)
     days = random_days(snap, 8, fleet + 500)

@@ -19,6 +19,7 @@ from gpuledger.forecast.failures import (
     bucket_failures,
     cumulative_failures,
 )
+from gpuledger.forecast.result import MEASURES
 from gpuledger.planning import plan
 from gpuledger.planning.snapshot import PlanningSnapshot, SupplyKind
 
@@ -283,6 +284,7 @@ def test_to_json_contract_and_frame() -> None:
         "policy": "consigned",
         "failures": "failures on: 1.90 interruptions per failure, interruptions out 1 "
         "day(s), failures replaced after 30 days",
+        "measures": MEASURES,
         "targets": [
             {
                 "id": "now",
@@ -290,8 +292,16 @@ def test_to_json_contract_and_frame() -> None:
                 "p50": "2024-03-01",
                 "p90": "2024-03-01",
                 "on_time_probability": 1.0,
+                "powered_on_time_probability": 1.0,
             },
-            {"id": "never", "p10": None, "p50": None, "p90": None, "on_time_probability": 0.0},
+            {
+                "id": "never",
+                "p10": None,
+                "p50": None,
+                "p90": None,
+                "on_time_probability": 0.0,
+                "powered_on_time_probability": 0.0,
+            },
         ],
     }
     frame = result.to_frame()

@@ -107,7 +107,7 @@ def test_status_columns_are_visible_on_a_phone(browser: Browser, books: Server) 
     page = browser.as_user("tess", PHONE)
     page.goto(f"{books.url}/")
     row = page.locator("tr[data-target='tesla-eoy24']")
-    for label in ("status", "on time (forecast)", "held at by"):
+    for label in ("status", "on time (forecast, held)", "held at by"):
         cell = row.locator(f"[data-label='{label}']")
         box = cell.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]

@@ -349,13 +349,14 @@ class WhoAmIOut(BaseModel):
 
 
 class ForecastTargetOut(BaseModel):
-    """One target's completion quantiles and on-time probability."""
+    """One target's completion quantiles and on-time probability, held and powered."""
 
     id: str
     p10: date | None
     p50: date | None
     p90: date | None
     on_time_probability: float
+    powered_on_time_probability: float
 
 
 class ForecastOut(BaseModel):
@@ -365,6 +366,7 @@ class ForecastOut(BaseModel):
     seed: int
     policy: PolicyName
     failures: str
+    measures: str
     targets: list[ForecastTargetOut]
 
 

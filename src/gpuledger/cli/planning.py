@@ -168,7 +168,7 @@ def forecast(
     fmt: FormatOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """How likely each target is: P10/P50/P90 completion and on-time probability."""
+    """How likely each target is: P10/P50/P90 completion, on-time odds held and powered."""
     output = rq.parse_format(fmt, "--format", as_json=as_json)
     request = rq.forecast_request(
         policy=policy,

@@ -235,7 +235,7 @@ def impact(result: Impact, title: str | None = None, doc: dict[str, Any] | None 
 
 
 def forecast(result: Forecast) -> None:
-    """P10/P50/P90 completion and on-time odds per target."""
+    """P10/P50/P90 completion and on-time odds per target, held and powered."""
     from gpuledger.claims import P90_MEANS
 
     data = result.to_json()
@@ -245,9 +245,10 @@ def forecast(result: Forecast) -> None:
         "P10",
         "P50",
         "P90",
-        "on time",
+        "on time (held)",
+        "on time (powered)",
         title=f"Forecast ({data['policy']}, {data['samples']:,} samples, seed {data['seed']})",
-        caption=f"{data['failures']}. {P90_MEANS}.",
+        caption=f"{data['failures']}. {P90_MEANS}. {data['measures']}.",
     )
     snap = result.snapshot
     by = {
@@ -262,6 +263,7 @@ def forecast(result: Forecast) -> None:
             t["p50"] or "never",
             t["p90"] or "never",
             f"{t['on_time_probability']:.0%}",
+            f"{t['powered_on_time_probability']:.0%}",
         )
     out().print(table)
 

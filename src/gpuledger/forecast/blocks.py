@@ -36,6 +36,7 @@ from gpuledger.forecast.failures import (
 )
 from gpuledger.forecast.kernels import Pieces, gross_pieces
 from gpuledger.forecast.layout import Layout
+from gpuledger.forecast.powered import PowerCells, power_short
 from gpuledger.forecast.sampling import ArrivalModel, sample_arrivals
 from gpuledger.planning import IntArray, PlanningSnapshot
 
@@ -60,6 +61,7 @@ class Job:
     samples: int
     failure_bucket_days: int
     failure_model: FailureModel = DEFAULT_FAILURE_MODEL
+    power: PowerCells | None = None
 
     @property
     def n_blocks(self) -> int:
@@ -77,6 +79,8 @@ class BlockResult:
         curves: ``[n, series, grid]`` holdings net of losses on the grid days.
         interruptions: ``[n, series]`` interruptions in the window (failures included).
         failures: ``[n, series]`` failures in the window (replaced or lost).
+        power_short: ``[n, targets]`` True where the units its consumer's sites
+            could power on ``by`` fall short of the target (see powered.py).
     """
 
     block: int
@@ -84,6 +88,7 @@ class BlockResult:
     curves: Int32Array
     interruptions: IntArray
     failures: IntArray
+    power_short: npt.NDArray[np.bool_]
 
 
 def block_generator(seed: int, block: int) -> np.random.Generator:
@@ -203,24 +208,67 @@ def _completion_days(
     f, row = f[found], rows[found]
     # units the bin's own pieces must bring: qty + failures - holdings before it
     before = np.where(f > 0, held[np.maximum(f - 1, 0), row], 0)
-    need = qty[found] + failed[fine.bin_of_fine[f], row] - before
-    # 2. the day: the pieces of those bins sorted by (bin, day), their running sum
-    cells, which = np.unique(f * n_rows + row, return_inverse=True)
+    need = (qty[found] + failed[fine.bin_of_fine[f], row] - before).astype(np.int64)
+    # 2. the day: among the pieces of those cells (fine bin, row), the first day
+    #    their running sum reaches the need
+    index = f * n_rows + row
+    mark = np.zeros(n_fine * n_rows, dtype=bool)
+    mark[index] = True
+    cells = np.flatnonzero(mark)
     cell_id = np.full(n_fine * n_rows, -1, dtype=np.int32)
     cell_id[cells] = np.arange(cells.size, dtype=np.int32)
-    cid = cell_id[key]
-    sel = np.flatnonzero(cid >= 0)
+    which = cell_id[index]
+    sel = np.flatnonzero(mark[key])  # a bool table: cheaper to gather from than cell_id
+    cid = cell_id[key[sel]]
+    if cells.size * fine.width <= _DENSE_CELL_DAYS:
+        out[found] = _first_day_dense(pieces, sel, cid, cells // n_rows, which, need, fine, day0)
+        return out
     day = pieces.day[sel]
     span = int(day.max()) - day0 + 1
-    order = _sort_packed(cid[sel].astype(np.int64) * span + (day - day0), sel.size)
+    order = _sort_packed(cid.astype(np.int64) * span + (day - day0), sel.size)
     day, qty_sorted = day[order], pieces.qty[sel[order]]
     running_qty = np.cumsum(qty_sorted)
     # units in the cells before each cell: cells are sorted, so this is a running sum too
-    per_cell = np.bincount(cid[sel], weights=pieces.qty[sel], minlength=cells.size)
+    per_cell = np.bincount(cid, weights=pieces.qty[sel], minlength=cells.size)
     start = (np.cumsum(per_cell) - per_cell).astype(np.int64)
-    at = np.searchsorted(running_qty, start[which.reshape(-1)] + need, side="left")
+    at = np.searchsorted(running_qty, start[which] + need, side="left")
     out[found] = day[at]
     return out
+
+
+_DENSE_CELL_DAYS = 1 << 23
+"""Above this many (cell, day) slots the completion day is found by sorting pieces."""
+
+
+def _first_day_dense(
+    pieces: Pieces,
+    sel: IntArray,
+    cid: npt.NDArray[np.int32],
+    cell_bin: IntArray,
+    which: npt.NDArray[np.int32],
+    need: IntArray,
+    fine: _Bins,
+    day0: int,
+) -> IntArray:
+    """Per query, the first day its cell's pieces bring ``need`` units: a day table per cell.
+
+    ``sel``: the pieces in a queried cell, ``cid`` their cell; ``cell_bin``: per
+    cell, its fine bin; ``which``: per query, its cell. Each cell's units by day
+    of its bin (``fine.width`` days at most), summed and run down the days; the
+    answer is the first day whose running sum reaches the need (always within
+    the bin).
+    """
+    width, n_cells = fine.width, cell_bin.size
+    offset = pieces.day[sel] - day0 - fine.fine_start[cell_bin[cid]]
+    # [day of the bin, cell]: each day's row contiguous, run down the days
+    flat = offset * n_cells + cid
+    table = np.bincount(flat, weights=pieces.qty[sel], minlength=width * n_cells)
+    table = table.reshape(width, n_cells)
+    _accumulate_down(np.add, table)
+    first = _first_at_least(table, which.astype(np.int64), need)
+    assert bool((first < width).all()), "a cell's pieces must reach its need"
+    days: IntArray = day0 + fine.fine_start[cell_bin[which]] + first.astype(np.int64)
+    return days
 
 
 def _exposure(pieces: Pieces, row: IntArray, n: int, layout: Layout) -> npt.NDArray[np.float64]:
@@ -232,8 +280,9 @@ def _exposure(pieces: Pieces, row: IntArray, n: int, layout: Layout) -> npt.NDAr
     """
     n_series = layout.series_consumer.size
     # days exposed: n_days - max(day index + 1, first failure day), never negative
-    # because a piece's day index is at most n_days - 1
-    days = pieces.day - (layout.day0 - 1)
+    # because a piece's day index is at most n_days - 1; float64 from the start
+    # (what bincount weighs with; integers this small stay exact)
+    days = np.subtract(pieces.day, layout.day0 - 1, dtype=np.float64)
     np.maximum(days, layout.first_failure, out=days)
     np.subtract(layout.n_days, days, out=days)
     days *= pieces.qty
@@ -261,6 +310,20 @@ def reduce_pieces(
     (``model.replace`` False) lower holdings; with replacement the bins are cut
     at the grid days only.
     """
+    out, _ = _reduce(pieces, n, layout, target_qty, bucket_days, rng, model)
+    return out
+
+
+def _reduce(
+    pieces: Pieces,
+    n: int,
+    layout: Layout,
+    target_qty: IntArray,
+    bucket_days: int,
+    rng: np.random.Generator,
+    model: FailureModel,
+) -> tuple[tuple[IntArray, Int32Array, IntArray, IntArray], npt.NDArray[np.integer[Any]] | None]:
+    """:func:`reduce_pieces`, and the losses by failure bin (None when nothing is lost)."""
     n_series = layout.series_consumer.size
     n_rows = n * n_series
     n_targets = target_qty.size
@@ -268,13 +331,18 @@ def reduce_pieces(
     completed[:, target_qty <= 0] = layout.day0
     none = np.zeros((n, n_series), dtype=np.int64)
     if layout.n_days == 0:
-        return completed, np.zeros((n, n_series, layout.grid.size), dtype=np.int32), none, none
+        empty = np.zeros((n, n_series, layout.grid.size), dtype=np.int32)
+        return (completed, empty, none, none), None
     failing = bool((layout.series_rate > 0).any())
     lossy = failing and not model.replace
     fine = _fine_bins(layout, bucket_days if lossy else layout.n_days)
     # 1. gross holdings at the end of every fine bin: one pass over the pieces
-    row = pieces.sample * n_series + pieces.series
-    key = fine.fine_of_day[pieces.day - layout.day0] * n_rows + row
+    row = pieces.sample * n_series
+    row += pieces.series
+    key = pieces.day - layout.day0  # then, in place: its fine bin, its cell
+    np.take(fine.fine_of_day, key, out=key)
+    key *= n_rows
+    key += row
     counts = np.bincount(key, weights=pieces.qty, minlength=fine.n_fine * n_rows)
     # float64 sums of integers stay exact far beyond any fleet's unit count
     # (int32 halves the memory touched when no series can reach 2**31 units)
@@ -318,7 +386,7 @@ def reduce_pieces(
         qty = np.broadcast_to(target_qty[positive], (n, positive.size)).ravel()
         days = _completion_days(pieces, key, fine, held, failed, rows, qty, layout.day0)
         completed[:, positive] = days.reshape(n, positive.size)
-    return completed, curves, interrupted, failures
+    return (completed, curves, interrupted, failures), (failed if lossy else None)
 
 
 def run_block(job: Job, block: int) -> BlockResult:
@@ -333,7 +401,7 @@ def run_block(job: Job, block: int) -> BlockResult:
     # 3. plan every sample: units reaching each tracked series, and when
     pieces = gross_pieces(job.snapshot, job.policy, job.layout, days)
     # 4. failures, completions, curves
-    completed, curves, interruptions, failures = reduce_pieces(
+    (completed, curves, interruptions, failures), lost = _reduce(
         pieces,
         n,
         job.layout,
@@ -342,10 +410,18 @@ def run_block(job: Job, block: int) -> BlockResult:
         rng,
         job.failure_model,
     )
+    # 5. the powered measure: powered units on each limited target's by
+    if job.power is None:
+        short = np.zeros(completed.shape, dtype=bool)
+    else:
+        short = power_short(
+            job.power, job.snapshot, job.layout, pieces, n, lost, job.failure_bucket_days
+        )
     return BlockResult(
         block=block,
         completed=completed,
         curves=curves,
         interruptions=interruptions,
         failures=failures,
+        power_short=short,
     )

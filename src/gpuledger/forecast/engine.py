@@ -24,6 +24,7 @@ from gpuledger.domain import PolicyName
 from gpuledger.forecast.blocks import BLOCK_SIZE, BlockResult, Job, run_block
 from gpuledger.forecast.failures import FailureModel
 from gpuledger.forecast.layout import build_layout
+from gpuledger.forecast.powered import build_power_cells
 from gpuledger.forecast.result import Forecast
 from gpuledger.forecast.sampling import arrival_model
 from gpuledger.planning import PlanningSnapshot, plan_day0
@@ -58,7 +59,8 @@ def tune_malloc() -> bool:
     With its defaults glibc maps and unmaps every array over a few MB and gives
     each thread its own arena: threads running blocks side by side then spend
     their time in page faults and kernel locks (measured: 2 threads 0.85x the
-    speed of 1). Arrays up to 32 MiB come from the heap, freed memory up to
+    speed of 1), and one thread pays the page faults too (every local run
+    calls this). Arrays up to 32 MiB come from the heap, freed memory up to
     256 MiB is kept, and all threads share the main arena (the Dask workers we
     start get the same thresholds through their environment). Returns False where
     ``mallopt`` is not available (not glibc), and changes nothing there.
@@ -86,11 +88,11 @@ def tune_malloc() -> bool:
 
 
 def _local(job: Job, batches: list[list[int]], threads: int) -> Iterator[list[BlockResult]]:
+    tune_malloc()  # one thread too: mapping each large temporary costs page faults
     if threads <= 1 or len(batches) <= 1:
         for batch in batches:
             yield _run_blocks(job, batch)
         return
-    tune_malloc()
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="forecast")
     try:
         # `threads` batches run at a time; results come back in batch order
@@ -173,7 +175,9 @@ def forecast(
     """Monte Carlo forecast of a plan: completion quantiles and holdings fans.
 
     Args:
-        snapshot: the books and expectations (never modified).
+        snapshot: the books and expectations (never modified); with its sites'
+            power attached (:func:`gpuledger.planning.with_sites`) the result
+            also has the powered measure (powered.py).
         policy: the planning policy each sample is planned under.
         samples: number of samples (>= 1).
         seed: the run's seed; the same seed gives the same answer whatever
@@ -226,6 +230,7 @@ def forecast(
         samples=samples,
         failure_bucket_days=failure_bucket_days,
         failure_model=model,
+        power=build_power_cells(snapshot, layout),
     )
     batches = _batches(job.n_blocks, -(-batch_size // BLOCK_SIZE))
     # 2. run the batches, locally or on Dask
@@ -253,5 +258,6 @@ def forecast(
         curves=np.concatenate([r.curves for r in ordered], axis=0),
         interruptions=np.concatenate([r.interruptions for r in ordered], axis=0),
         failures=np.concatenate([r.failures for r in ordered], axis=0),
+        power_short=np.concatenate([r.power_short for r in ordered], axis=0),
         failure_model=model if failures else None,
     )

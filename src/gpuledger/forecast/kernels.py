@@ -25,6 +25,7 @@ planner leaving it out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -81,17 +82,17 @@ class Pieces:
 
     @classmethod
     def concat(cls, parts: list[Pieces]) -> Pieces:
-        """All pieces of ``parts``, in order."""
+        """All pieces of ``parts``, in order (int64 fields, whatever the parts hold)."""
         if not parts:
             return cls.empty()
-        if len(parts) == 1:
-            return parts[0]
-        return cls(
-            np.concatenate([p.sample for p in parts]).astype(np.int64, copy=False),
-            np.concatenate([p.series for p in parts]).astype(np.int64, copy=False),
-            np.concatenate([p.day for p in parts]).astype(np.int64, copy=False),
-            np.concatenate([p.qty for p in parts]).astype(np.int64, copy=False),
-        )
+
+        def cat(field: str) -> IntArray:
+            arrays = [getattr(x, field) for x in parts]
+            if len(arrays) == 1:
+                return np.asarray(arrays[0], dtype=np.int64)
+            return np.concatenate(arrays, dtype=np.int64)
+
+        return cls(cat("sample"), cat("series"), cat("day"), cat("qty"))
 
     def where(self, mask: npt.NDArray[np.bool_]) -> Pieces:
         """The pieces where ``mask`` holds."""
@@ -145,9 +146,9 @@ def reference_pieces(
 class _Pass:
     """One matching pass with its fixed demand intervals on the supply line."""
 
-    rows: IntArray  # snapshot rows in the pass, ascending
+    rows: IntArray  # snapshot rows in the pass with units, ascending
     group: IntArray  # per pass row, dense group id
-    qty: IntArray  # per pass row, units (0 for rows the planner ignores)
+    qty: IntArray  # per pass row, units (> 0; rows the planner ignores are left out)
     bounds: IntArray  # sorted boundaries of the fixed elementary intervals
     owner: IntArray  # per interval [bounds[j], bounds[j+1]): target or -1 (holder keeps)
     assigned: IntArray  # units per target in this pass (to subtract for the next pass)
@@ -201,51 +202,119 @@ def _build_pass(
     owner[np.searchsorted(bounds, lo)] = t  # each demand is one interval (no overlap)
     assigned = np.zeros(len(snapshot.target_id), dtype=np.int64)
     np.add.at(assigned, t, hi - lo)
-    return _Pass(rows=rows, group=group, qty=qty, bounds=bounds, owner=owner, assigned=assigned)
+    # rows without units take no room on the line and give no piece: left out
+    some = qty > 0
+    return _Pass(
+        rows=rows[some],
+        group=group[some],
+        qty=qty[some],
+        bounds=bounds,
+        owner=owner,
+        assigned=assigned,
+    )
 
 
-def _pieces(p: _Pass, days: IntArray, horizon: int) -> tuple[IntArray, ...]:
-    """Cut every sample's sorted rows at the fixed boundaries.
+@dataclass(frozen=True)
+class _Cut:
+    """One pass's pieces for every sample: each live row's first piece, then the rest.
 
-    Rows arriving on or after ``horizon`` keep their place on the line (they sort
-    last in their group) but give no piece. Returns flat arrays over pieces:
-    sample, pass-row position, owner (-1 = the holder keeps it), qty, day.
+    ``pos``, ``iv``, ``qty``, ``day`` and ``live`` are dense ``[samples, pass rows]``
+    in sorted order: the row's position in the pass, the interval its first piece
+    starts in *plus one* (``owner[iv - 1]`` owns it; ``iv == bounds.size``: past
+    the last boundary, the holder keeps it), that piece's units and the row's day;
+    ``live`` False where the row gives no piece. ``more_*`` are the further pieces
+    of rows that span fixed boundaries (flat cell into the dense arrays, interval
+    plus one, units).
+    """
+
+    pos: IntArray
+    iv: IntArray
+    qty: npt.NDArray[np.signedinteger[Any]]
+    day: IntArray
+    live: npt.NDArray[np.bool_]
+    more_cell: IntArray
+    more_iv: IntArray
+    more_qty: npt.NDArray[np.signedinteger[Any]]
+
+
+def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[IntArray, IntArray]:
+    """Each sample's pass rows sorted by (group, day, row): (row positions, days), both 2-D.
+
+    One key per (sample, row) packs group, day and position in as few bits as
+    possible (uint32 when they fit: a faster sort); keys are unique, so a plain
+    sort gives the order, and position and day are read back from the key.
     """
     r = p.rows.size
     # take() keeps C order (days[:, rows] is laid out column-major: strided sorts)
-    d = np.minimum(days.take(p.rows, axis=1), horizon)
+    d = days.take(p.rows, axis=1)
+    np.minimum(d, horizon, out=d)
     lo = int(d.min(initial=0))
-    span = int(d.max(initial=0)) - lo + 1
+    span_bits = max((int(d.max(initial=0)) - lo).bit_length(), 1)
     bits = max(r.bit_length(), 1)
-    key = ((p.group[None, :] * span + (d - lo)) << bits) | np.arange(r)[None, :]
-    # keys are unique (their low bits are the row position): a plain sort, then the position
-    order = np.sort(key, axis=1) & ((1 << bits) - 1)
-    q = p.qty[order]
-    end = np.cumsum(q, axis=1)
-    start = end - q
-    # 1. fixed boundaries strictly inside each row's interval split it; a piece
-    #    starting in fixed interval i belongs to its owner (interval of a row's start:
-    #    k_lo - 1, and each boundary crossed moves to the next interval)
-    k_lo = np.searchsorted(p.bounds, start, side="right").ravel()
-    k_hi = np.searchsorted(p.bounds, end, side="left").ravel()
-    sorted_day = np.take_along_axis(d, order, axis=1).ravel()
-    live = ((q > 0) & (sorted_day.reshape(q.shape) < horizon)).ravel()
-    start, end = start.ravel(), end.ravel()
-    splits = np.maximum(k_hi - k_lo, 0)
-    whole = np.flatnonzero(live & (splits == 0))  # most rows: one piece
-    cut = np.flatnonzero(live & (splits > 0))
-    count = splits[cut] + 1
-    cell_cut = np.repeat(cut, count)
-    j = np.arange(cell_cut.size) - np.repeat(np.cumsum(count) - count, count)
-    k = k_lo[cell_cut] + j
+    total = int(p.group.max(initial=0)).bit_length() + span_bits + bits
+    assert total < 63, "sort key too wide"
+    dtype = np.uint32 if total <= 32 else np.int64
+    key: npt.NDArray[np.integer[Any]] = np.subtract(d, lo, dtype=dtype, casting="unsafe")
+    key <<= bits
+    fixed = np.left_shift(p.group.astype(dtype), span_bits + bits) | np.arange(r, dtype=dtype)
+    key |= fixed[None, :]
+    key.sort(axis=1)
+    pos = (key & ((1 << bits) - 1)).astype(np.int64)
+    key >>= bits
+    key &= (1 << span_bits) - 1
+    day = key.astype(np.int64)
+    day += lo
+    return pos, day
+
+
+def _cut(p: _Pass, days: IntArray, horizon: int) -> _Cut:
+    """Cut every sample's sorted rows at the pass's fixed boundaries.
+
+    A row covers ``[start, end)`` of its group's unit line; the fixed boundaries
+    strictly inside split it, and a piece starting in interval ``i`` belongs to
+    ``owner[i]`` (-1: the holder keeps it). Rows arriving on or after ``horizon``
+    keep their place on the line (they sort last in their group) but give no piece.
+    Positions on the line are int32 when the pass's units fit (half the memory).
+    """
+    n_b = p.bounds.size
+    dtype = np.int32 if int(p.qty.sum()) < 2**31 - 1 else np.int64
+    bounds = p.bounds.astype(dtype)
+    pos, day = _sort_rows(p, days, horizon)
+    q = p.qty.astype(dtype)[pos]
+    end = np.cumsum(q, axis=1, dtype=dtype)
+    # k_hi: boundaries below end; the row after starts at this end, so its k_lo
+    # (boundaries at or below its start) is k_hi, plus one when end is a boundary.
+    # The first row starts at 0, which is always bounds[0]: k_lo = 1.
+    k_hi = np.searchsorted(bounds, end, side="left")
+    at_bound = np.concatenate([bounds, [-1]]).astype(dtype)[k_hi] == end
+    k_lo = np.empty_like(k_hi)
+    k_lo[:, 0] = 1
+    np.add(k_hi[:, :-1], at_bound[:, :-1], out=k_lo[:, 1:])
+    live = day < horizon  # every pass row has units (_build_pass)
+    # first piece: from start (end - q) to the next boundary or end
+    upper = np.concatenate([bounds, [np.iinfo(dtype).max]]).astype(dtype)
+    first = np.minimum(end, upper[k_lo])
+    first -= end
+    first += q
+    # further pieces of the rows that span boundaries (few)
+    splits = (k_hi - k_lo).ravel()
+    cut = np.flatnonzero(live.ravel() & (splits > 0))
+    count = splits[cut]
+    cell = np.repeat(cut, count)
+    j = np.arange(cell.size) - np.repeat(np.cumsum(count) - count, count)  # 0-based
+    k = k_lo.ravel()[cell] + j  # this piece starts at bounds[k]
     last = j == np.repeat(count, count) - 1
-    a_cut = np.where(j == 0, start[cell_cut], p.bounds[np.clip(k - 1, 0, p.bounds.size - 1)])
-    b_cut = np.where(last, end[cell_cut], p.bounds[np.minimum(k, p.bounds.size - 1)])
-    cell = np.concatenate([whole, cell_cut])
-    qty = np.concatenate([end[whole] - start[whole], b_cut - a_cut])
-    iv = np.concatenate([k_lo[whole] - 1, k - 1])
-    owner = np.concatenate([p.owner, [-1]])[np.clip(iv, 0, p.owner.size)]
-    return cell // r, order.ravel()[cell], owner, qty, sorted_day[cell]
+    b = np.where(last, end.ravel()[cell], bounds[np.minimum(k + 1, n_b - 1)])
+    return _Cut(
+        pos=pos,
+        iv=k_lo,
+        qty=first,
+        day=day,
+        live=live,
+        more_cell=cell,
+        more_iv=k + 1,
+        more_qty=b - bounds[k],
+    )
 
 
 def _pass_pieces(
@@ -254,32 +323,84 @@ def _pass_pieces(
     smap: IntArray,
     p: _Pass,
     days: IntArray,
-) -> Pieces:
-    """One pass's units as pieces of the tracked series, within the horizon."""
+) -> list[Pieces]:
+    """One pass's units as pieces of the tracked series, within the horizon.
+
+    Returned in parts (first pieces, further pieces, and each one's copies for
+    the target's cluster) that the caller concatenates once with every pass's.
+    """
     if p.rows.size == 0:
-        return Pieces.empty()
+        return []
     s = snapshot
-    n_orgs = len(s.orgs)
+    r = p.rows.size
     # lookups: a target's family-org series and cluster series (-1 = none), and
     # the holder's series of each pass row; index -1 (no owner) hits the extra slot
     family = s.consumer_org[s.target_consumer]
     org_series = np.r_[smap[family, s.target_sku], -1]
-    cluster = s.target_consumer >= n_orgs
+    cluster = s.target_consumer >= len(s.orgs)
     cl_series = np.r_[np.where(cluster, smap[s.target_consumer, s.target_sku], -1), -1]
     holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]]
-    sample, pos, owner, qty, day = _pieces(p, days, layout.day0 + layout.n_days)
-    series = np.where(owner >= 0, org_series[owner], holder_series[pos])
-    extra = cl_series[owner]
-    # pieces of tracked series, then their copies for the target's cluster (one gather)
-    keep = np.flatnonzero(series >= 0)
-    dup = np.flatnonzero(extra >= 0)
-    take = np.concatenate([keep, dup])
-    return Pieces(
-        sample=sample[take],
-        series=np.concatenate([series[keep], extra[dup]]),
-        day=day[take],
-        qty=qty[take],
-    )
+    c = _cut(p, days, layout.day0 + layout.n_days)
+    pos, day = c.pos.ravel(), c.day.ravel()
+    # per interval plus one (see _Cut): its owner's series (-2: the holder keeps
+    # it) and its owner's cluster series (-1: none)
+    owner = np.concatenate([[-1], p.owner, [-1]])
+    by_iv = np.where(owner >= 0, org_series[owner], -2)
+    cl_by_iv = cl_series[owner]
+    # each piece goes to its owner's series, or its holder's (-1: not tracked)
+    first = by_iv[c.iv]
+    first = np.where(first == -2, holder_series[c.pos], first).ravel()
+    more = by_iv[c.more_iv]
+    more = np.where(more == -2, holder_series[pos[c.more_cell]], more)
+    parts = []
+    for cell, iv, qty, series, live in (
+        (None, c.iv.ravel(), c.qty.ravel(), first, c.live.ravel()),
+        (c.more_cell, c.more_iv, c.more_qty, more, None),
+    ):
+        keep = np.flatnonzero(series >= 0 if live is None else live & (series >= 0))
+        at = keep if cell is None else cell[keep]
+        kept_qty = qty[keep]
+        parts.append(Pieces(at // r, series[keep], day[at], kept_qty))
+        # copies for the target's cluster: its units are the org's and the cluster's
+        extra = cl_by_iv[iv[keep]]
+        dup = np.flatnonzero(extra >= 0)
+        if dup.size:
+            at = at[dup]
+            parts.append(Pieces(at // r, extra[dup], day[at], kept_qty[dup]))
+    return parts
+
+
+def _pass_pieces_fixed(
+    snapshot: PlanningSnapshot,
+    layout: Layout,
+    smap: IntArray,
+    p: _Pass,
+    days: IntArray,
+) -> list[Pieces]:
+    """:func:`_pass_pieces`, cut once when no row of the pass moves between samples.
+
+    (``priority``'s first pass: units already arrived.) Every sample then has
+    the first sample's pieces.
+    """
+    n = days.shape[0]
+    first, last = days[0].take(p.rows), days[-1].take(p.rows)
+    # the last sample differs from the first for almost every pass that moves
+    if (
+        n == 1
+        or not np.array_equal(first, last)
+        or not bool((days.take(p.rows, axis=1) == first).all())
+    ):
+        return _pass_pieces(snapshot, layout, smap, p, days)
+    parts = _pass_pieces(snapshot, layout, smap, p, days[:1])
+    return [
+        Pieces(
+            sample=np.repeat(np.arange(n, dtype=np.int64), x.qty.size),
+            series=np.tile(x.series, n),
+            day=np.tile(x.day, n),
+            qty=np.tile(x.qty, n),
+        )
+        for x in parts
+    ]
 
 
 def batch_pieces(
@@ -311,7 +432,7 @@ def batch_pieces(
             demand,
             order.rank,
         )
-        parts.append(_pass_pieces(s, layout, smap, built, days))
+        parts += _pass_pieces_fixed(s, layout, smap, built, days)
         demand = demand - built.assigned
     return Pieces.concat(parts)
 
@@ -319,8 +440,15 @@ def batch_pieces(
 def gross_pieces(
     snapshot: PlanningSnapshot, policy: PolicyName, layout: Layout, days: IntArray
 ) -> Pieces:
-    """Gross arrivals of every sample per series, with the fastest exact path."""
-    if get_policy(policy).passes is not None:
+    """Gross arrivals of every sample per series, with the fastest exact path.
+
+    Targets that accept other SKUs (``target_accepts``) are filled by the
+    planner's substitution step, which the batch kernel does not replay: such a
+    snapshot takes the reference path (exact, slower).
+    """
+    accepts = snapshot.target_accepts
+    substitutes = accepts is not None and bool(np.any(accepts >= 0))
+    if get_policy(policy).passes is not None and not substitutes:
         return batch_pieces(snapshot, policy, layout, days)
     return reference_pieces(snapshot, policy, layout, days)
 

@@ -24,9 +24,16 @@ from gpuledger.planning import IntArray, PlanningSnapshot
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["QUANTILES", "Forecast", "quantile_index"]
+__all__ = ["MEASURES", "QUANTILES", "Forecast", "quantile_index"]
 
 QUANTILES = (0.1, 0.5, 0.9)
+
+MEASURES = (
+    "on time (held): holdings reach the target by its date; "
+    "on time (powered): also the units its sites could power on that date reach it "
+    "(equal where no site states a capacity)"
+)
+"""What the two on-time figures count (printed by every interface beside them)."""
 
 Int32Array = npt.NDArray[np.int32]
 
@@ -55,6 +62,9 @@ class Forecast:
         interruptions: ``[samples, series]`` interruptions from ``as_of + 1`` to
             the horizon's end (failures included).
         failures: ``[samples, series]`` failures in the same window.
+        power_short: ``[samples, targets]`` True where the units the target's
+            consumer's sites could power on its ``by`` fall short of its quantity
+            (always False where no site states a capacity; see powered.py).
         failure_model: the model run, None when failures were off.
     """
 
@@ -67,6 +77,7 @@ class Forecast:
     curves: Int32Array
     interruptions: IntArray
     failures: IntArray
+    power_short: npt.NDArray[np.bool_]
     failure_model: FailureModel | None
 
     # ------------------------------------------------------------------ targets
@@ -84,9 +95,20 @@ class Forecast:
         return out
 
     def on_time_probability(self) -> list[float]:
-        """Per target, the share of samples completed on or before its ``by``."""
+        """Per target, the share of samples completed on or before its ``by`` (held)."""
         by = self.snapshot.target_by[None, :]
         on_time = (self.completed >= 0) & (self.completed <= by)
+        return [float(x) for x in on_time.mean(axis=0)] if self.samples else []
+
+    def powered_on_time_probability(self) -> list[float]:
+        """Per target, the share of samples on time counting only units that could be powered.
+
+        On time on the held measure and, where the consumer's sites state a
+        capacity, its powered units on ``by`` reach the quantity (``MEASURES``).
+        Never above :meth:`on_time_probability`; equal without sites.
+        """
+        by = self.snapshot.target_by[None, :]
+        on_time = (self.completed >= 0) & (self.completed <= by) & ~self.power_short
         return [float(x) for x in on_time.mean(axis=0)] if self.samples else []
 
     # ------------------------------------------------------------------ holdings
@@ -174,6 +196,7 @@ class Forecast:
         targets = []
         quantiles = self.completion_quantiles()
         prob = self.on_time_probability()
+        powered = self.powered_on_time_probability()
         for t, tid in enumerate(self.snapshot.target_id):
             p10, p50, p90 = quantiles[t]
             targets.append(
@@ -183,6 +206,7 @@ class Forecast:
                     "p50": _iso(p50),
                     "p90": _iso(p90),
                     "on_time_probability": prob[t],
+                    "powered_on_time_probability": powered[t],
                 }
             )
         return {
@@ -190,16 +214,18 @@ class Forecast:
             "seed": self.seed,
             "policy": str(self.policy),
             "failures": self.failures_text(),
+            "measures": MEASURES,
             "targets": targets,
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per target: id, consumer, sku, qty, by, p10, p50, p90, on-time."""
+        """One row per target: id, consumer, sku, qty, by, p10, p50, p90, on time held, powered."""
         import pandas as pd
 
         snap = self.snapshot
         quantiles = self.completion_quantiles()
         prob = self.on_time_probability()
+        powered = self.powered_on_time_probability()
         rows = []
         for t, tid in enumerate(snap.target_id):
             p10, p50, p90 = (None if d is None else date.fromordinal(d) for d in quantiles[t])
@@ -214,10 +240,12 @@ class Forecast:
                     "p50": p50,
                     "p90": p90,
                     "on_time_probability": prob[t],
+                    "powered_on_time_probability": powered[t],
                 }
             )
         columns = ["id", "consumer", "sku", "qty", "by", "p10", "p50", "p90"]
-        return pd.DataFrame(rows, columns=[*columns, "on_time_probability"])
+        odds = ["on_time_probability", "powered_on_time_probability"]
+        return pd.DataFrame(rows, columns=[*columns, *odds])
 
     def curves_frame(self) -> pd.DataFrame:
         """Holdings fans in long form: consumer, sku, day, p10, p50, p90 (for charts)."""

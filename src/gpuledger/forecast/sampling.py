@@ -170,14 +170,26 @@ def sample_arrivals(model: ArrivalModel, uniforms: FloatArray) -> IntArray:
     rows = np.flatnonzero(model.lead | model.slip)
     if rows.size == 0:
         return days
+    # one buffer, updated in place (same floating-point operations, in the same order)
     u = uniforms.take(rows, axis=1)  # C order, unlike uniforms[:, rows]
     # upper-tail inverse CDF: z >= z0 with P(Z >= z) = (1 - u) * tail
-    upper = np.clip((1.0 - u) * model.tail[rows], 1e-300, 1.0)
-    z = np.clip(-ndtri(upper), -_Z_CAP, _Z_CAP)
-    x = np.exp(model.mu[rows] + model.sigma[rows] * z)
-    x = np.minimum(np.rint(x), float(model.cap_day - model.floor_day + 2 * 10**5))
-    shifted = model.day[rows] + x.astype(np.int64)
+    np.subtract(1.0, u, out=u)
+    u *= model.tail[rows]
+    np.clip(u, 1e-300, 1.0, out=u)
+    z = ndtri(u, out=u)
+    np.negative(z, out=z)
+    np.clip(z, -_Z_CAP, _Z_CAP, out=z)
+    z *= model.sigma[rows]
+    z += model.mu[rows]
+    np.exp(z, out=z)
+    np.rint(z, out=z)
+    np.minimum(z, float(model.cap_day - model.floor_day + 2 * 10**5), out=z)
+    shifted = z.astype(np.int64)
+    shifted += model.day[rows]
+    # lead rows: back by P50, never before the floor; the others unchanged
     lead = model.lead[rows]
-    shifted = np.where(lead, np.maximum(shifted - model.p50[rows], model.floor_day), shifted)
-    days[:, rows] = np.minimum(shifted, model.cap_day)
+    shifted -= np.where(lead, model.p50[rows], 0)
+    np.maximum(shifted, np.where(lead, model.floor_day, np.iinfo(np.int64).min), out=shifted)
+    np.minimum(shifted, model.cap_day, out=shifted)
+    days[:, rows] = shifted
     return days

@@ -14,7 +14,8 @@ the package's public API (the forecast uses nothing else):
   :class:`PlanOrg`, :class:`PooledMove`); :func:`plan_day0`; :func:`check_plan`;
 - sites, power and substitution: :func:`with_sites` (a snapshot with the
   scenario's powered capacity, targets' ``accepts`` and H100-equivalents);
-  :func:`to_h100e`;
+  :func:`to_h100e`; :func:`powered_cells` (the shared-power rule on cells, what
+  the forecast's powered measure calls) and ``NO_LIMIT``;
 - changes: :class:`DivertChange`, :class:`SlipChange`, :class:`NewOrderChange`,
   :class:`PriorityChange` (:class:`Change`), :func:`change_day`;
 - impact: :func:`impact`, :func:`impact_of_posted` -> :class:`Impact` (rows
@@ -50,11 +51,12 @@ from gpuledger.planning.keep_past import plan_from
 from gpuledger.planning.order import ServingOrder, serving_order
 from gpuledger.planning.plan import Plan, PlanOrg, PlanTarget, PooledMove, plan, plan_day0
 from gpuledger.planning.policies import OrderedPass, Policy, get_policy, registered
-from gpuledger.planning.power import to_h100e, with_sites
+from gpuledger.planning.power import NO_LIMIT, powered_cells, to_h100e, with_sites
 from gpuledger.planning.recovery import GiveWay, PaybackLot, Recovery
 from gpuledger.planning.snapshot import FloatArray, IntArray, PlanningSnapshot, SupplyKind
 
 __all__ = [
+    "NO_LIMIT",
     "Change",
     "DivertChange",
     "Explanation",
@@ -92,6 +94,7 @@ __all__ = [
     "plan",
     "plan_day0",
     "plan_from",
+    "powered_cells",
     "registered",
     "serving_order",
     "to_h100e",

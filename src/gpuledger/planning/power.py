@@ -37,6 +37,7 @@ from gpuledger.planning.snapshot import FloatArray, IntArray, PlanningSnapshot
 __all__ = [
     "NO_LIMIT",
     "capacity_on",
+    "powered_cells",
     "powered_curves",
     "share_power",
     "to_h100e",
@@ -150,55 +151,109 @@ def powered_curves(snapshot: PlanningSnapshot, holdings: IntArray, day0: int) ->
     """Units that could be powered ``[consumer, sku, day - day0]`` (module docstring).
 
     Returns ``holdings`` itself when the snapshot states no power at all. Only
-    consumers with a stated limit (and clusters of such orgs) are computed; the
-    others' rows are their holdings.
+    consumers with a stated limit (and clusters of such orgs) are computed, by
+    :func:`powered_cells` on every day; the others' rows are their holdings.
     """
     s = snapshot
     if s.power_cap is None or s.power_day is None:
         return holdings
-    n_cons, _, n_days = holdings.shape
-    n_orgs = len(s.orgs)
+    n_cons, n_sku, n_days = holdings.shape
     limited = np.flatnonzero(np.any(s.power_cap != NO_LIMIT, axis=(1, 2)))
-    col = np.searchsorted(s.power_day, day0 + np.arange(n_days, dtype=np.int64), side="right")
-    out = holdings.copy()
-    # 1. Each limited consumer: its SKUs in order, each in the power the ones before left.
-    share_power(s.power_cap, holdings, col, limited, out)
-    # 2. A cluster never counts more powered units than its org.
-    clusters = np.arange(n_orgs, n_cons)
+    clusters = np.arange(len(s.orgs), n_cons)
     of_limited = clusters[np.isin(s.consumer_org[clusters], limited)]
-    if of_limited.size:
-        out[of_limited] = np.minimum(out[of_limited], out[s.consumer_org[of_limited]])
+    rows = np.union1d(limited, of_limited).astype(np.int64)
+    # one cell per (row, day): [rows * days, sku], the layout powered_cells takes
+    days = day0 + np.arange(n_days, dtype=np.int64)
+    held = np.moveaxis(holdings[rows], 1, 2).reshape(-1, n_sku)
+    cells = powered_cells(s, np.repeat(rows, n_days), np.tile(days, rows.size), held)
+    out = holdings.copy()
+    out[rows] = np.moveaxis(cells.reshape(rows.size, n_days, n_sku), 2, 1)
     assert np.all(out[limited] <= np.maximum(holdings[limited], 0)), "powered beyond held"
+    return out
+
+
+_DAY_BITS = 22
+"""Bits of a day ordinal in a (consumer, day) key: ordinals stay below 2**22 (year 9999)."""
+
+
+def powered_cells(
+    snapshot: PlanningSnapshot, consumer: IntArray, day: IntArray, held: IntArray
+) -> IntArray:
+    """Units that could be powered in each *cell*: a consumer on an ordinal day, per SKU.
+
+    ``held`` is ``[..., cells, sku]`` (leading axes, e.g. samples, broadcast);
+    cell ``i`` is ``consumer[i]`` on ``day[i]``. The module's rule, vectorised:
+    a consumer's SKUs in snapshot order, each in the power the ones before it
+    left; then a cluster of an org with stated power never counts more than its
+    org on the same day, whose cell must be among the cells. Returns ``held``
+    itself when the snapshot states no power; never more than ``held`` (>= 0).
+
+    Raises:
+        ValueError: a cluster's org states power but its cell on that day is missing.
+    """
+    s = snapshot
+    if s.power_cap is None or s.power_day is None:
+        return held
+    assert consumer.shape == day.shape == held.shape[-2:-1], "one consumer and day per cell"
+    col = np.searchsorted(s.power_day, day, side="right")
+    cap = s.power_cap[consumer, :, col]  # [cells, sku]
+    # 1. Own sites: each SKU in the power the ones before it left.
+    out = _share(cap, held)
+    # 2. A cluster never counts more powered units than its org.
+    org = s.consumer_org[consumer]
+    org_limited = np.any(s.power_cap[: len(s.orgs)] != NO_LIMIT, axis=(1, 2))
+    cl = np.flatnonzero((consumer >= len(s.orgs)) & org_limited[org])
+    if cl.size:
+        keys = (consumer.astype(np.int64) << _DAY_BITS) | day
+        order = np.argsort(keys, kind="stable")
+        want = (org[cl].astype(np.int64) << _DAY_BITS) | day[cl]
+        at = np.minimum(np.searchsorted(keys[order], want), keys.size - 1)
+        if not np.array_equal(keys[order][at], want):
+            raise ValueError("a cluster's cell needs its org's cell on the same day")
+        out[..., cl, :] = np.minimum(out[..., cl, :], out[..., order[at], :])
     return out
 
 
 def share_power(
     cap: IntArray, held: IntArray, col: IntArray, rows: IntArray, out: IntArray
 ) -> None:
-    """Write into ``out[rows]`` the units powered, each row's SKUs sharing its power (one rule).
+    """Write into ``out[rows]`` the units powered, each row's SKUs sharing its power.
 
     ``cap[row, sku, step]`` is the units of that SKU the row's sites could run
     with all their power in each power step (``NO_LIMIT``: no stated limit);
     ``held[row, sku, day]`` the units held; ``col[day]`` the step in force on
     each day; ``out`` has ``held``'s shape (rows not in ``rows`` are left as they
-    are, so the planner's large arrays are read and written once). The SKUs are
-    powered in index order (the snapshot's), each within the fraction of the
-    power the SKUs before it left: ``floor(left x cap)``. Edge cases: a SKU
-    without a limit counts every unit held and uses no power; negative holdings
-    count as 0; a capacity of 0 powers nothing. The planner
-    (:func:`powered_curves`) and the claims (``gpuledger.claims``) both call this.
+    are). The rule is :func:`_share`'s, the one :func:`powered_cells` applies;
+    the claims (``gpuledger.claims``) call this form.
     """
     assert out.shape == held.shape and col.shape == held.shape[2:], (out.shape, col.shape)
     assert cap.shape[:2] == held.shape[:2], (cap.shape, held.shape)
-    left = np.ones((rows.size, held.shape[2]), dtype=np.float64)
-    for k in range(held.shape[1]):
-        ck, hk = cap[rows, k][:, col], np.maximum(held[rows, k, :], 0)
+    caps = np.moveaxis(cap[rows][:, :, col], 1, 2)  # [rows, days, sku]
+    out[rows] = np.moveaxis(_share(caps, np.moveaxis(held[rows], 1, 2)), 2, 1)
+
+
+def _share(cap: IntArray, held: IntArray) -> IntArray:
+    """Units powered per SKU (last axis) when a consumer's SKUs share its power: the one rule.
+
+    ``cap[..., sku]``: units of each SKU the consumer's sites could run with all
+    their power (``NO_LIMIT``: no stated limit), broadcast against ``held[...,
+    sku]``. The SKUs are powered in index order (the snapshot's), each within the
+    fraction of the power the SKUs before it left: ``floor(left x cap)``. Edge
+    cases: a SKU without a limit counts every unit held and uses no power;
+    negative holdings count as 0; a capacity of 0 powers nothing.
+    """
+    out = np.empty(held.shape, dtype=np.int64)
+    left = np.ones(np.broadcast_shapes(cap.shape, held.shape)[:-1], dtype=np.float64)
+    for k in range(held.shape[-1]):
+        ck = cap[..., k]
+        hk = np.maximum(held[..., k], 0)
         bound = ck >= 0
         room = np.floor(left * np.maximum(ck, 0) + 1e-9).astype(np.int64)
         pk = np.where(bound, np.minimum(hk, room), hk)
-        out[rows, k, :] = pk
+        out[..., k] = pk
         used = np.where(bound & (ck > 0), pk / np.maximum(ck, 1), 0.0)
         left = np.maximum(left - used, 0.0)
+    return out
 
 
 def to_h100e(snapshot: PlanningSnapshot, sku: int, units: float) -> float | None:

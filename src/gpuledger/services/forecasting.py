@@ -8,6 +8,7 @@ from gpuledger.domain import Parameters, PolicyName
 from gpuledger.forecast import Forecast, Progress, forecast
 from gpuledger.forecast.failures import FailureModel
 from gpuledger.ledger import Ledger
+from gpuledger.services.planning import books_snapshot
 from gpuledger.services.requests import (
     DEFAULT_POLICY,
     DEFAULT_SAMPLES,
@@ -34,12 +35,14 @@ def forecast_report(
     ``known_on`` reads the books as they were known on that day (None: all they
     know now); ``failures=False`` runs without interruptions or failures. The
     holdings curves always include the dates of the books' claims, so the claims
-    check reads them exactly.
+    check reads them exactly. The snapshot is the planner's (sites' power and
+    targets' accepts attached), so on-time odds come in both measures, held and
+    powered.
     """
     scenario = ledger.to_scenario()
     claim_days = sorted({c.by for c in scenario.claims} | {c.stated_on for c in scenario.claims})
     return forecast(
-        ledger.snapshot(as_of or scenario.as_of, known_on),
+        books_snapshot(ledger, as_of or scenario.as_of, known_on),
         policy,
         samples=samples,
         seed=seed,

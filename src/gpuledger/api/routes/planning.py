@@ -31,6 +31,7 @@ from gpuledger.api.models import ClaimsOut, ForecastOut
 from gpuledger.api.schemas import counted_model_of
 from gpuledger.claims import claims_report
 from gpuledger.forecast.failures import DEFAULT_FAILURE_MODEL, describe_failures
+from gpuledger.forecast.result import MEASURES
 from gpuledger.planning import Impact, Plan
 from gpuledger.services import claims, diversions
 from gpuledger.services.books import Backend
@@ -170,6 +171,7 @@ def forecast(
             "seed": seed,
             "policy": policy,
             "failures": failures,
+            "measures": MEASURES,
             "targets": [],
         }
     with limits.forecasts.running(_cost(books, samples)):
