@@ -14,6 +14,12 @@ instead of queueing, so a flood from some callers never slows the others:
   hash), so a flood of wrong secrets for someone's token id does not lock its
   owner out.
 
+Each also answers ``refuse_early``: the same rule, asked before anything else
+runs for a request (no token check, no database, no parsing), so a server
+refuses a flood for a few microseconds of its event loop each
+(``api.gate.FairUseGate``). It only ever refuses what the full check would
+refuse now; the full check still runs for every request it lets through.
+
 Every table here is bounded. The limits come from ``config.ServerSettings``.
 """
 
@@ -55,6 +61,7 @@ class ForecastBudget:
         self._lock = threading.Lock()
         self._in_use = 0
         self._seconds_per_unit = 1e-6  # learnt from the forecasts that ran
+        self._per_sample = 0  # the work per sample of the last forecast admitted (0: none yet)
 
     @property
     def in_use(self) -> int:
@@ -62,19 +69,18 @@ class ForecastBudget:
         return self._in_use
 
     @contextmanager
-    def running(self, cost: int) -> Iterator[None]:
-        """Hold ``cost`` units of the budget while a forecast runs; RateLimited when full."""
+    def running(self, cost: int, *, per_sample: int = 0) -> Iterator[None]:
+        """Hold ``cost`` units of the budget while a forecast runs; RateLimited when full.
+
+        ``per_sample`` (the lots a sample forecasts, when known) is remembered for
+        :meth:`refuse_early`.
+        """
         cost = max(1, cost)
         with self._lock:
-            if self._in_use and self._in_use + cost > self._budget:
-                wait = math.ceil(self._in_use * self._seconds_per_unit)
-                raise RateLimited(
-                    f"the server is running {self._in_use:,} units of forecast work "
-                    f"(samples x lots; budget {self._budget:,}); this forecast needs "
-                    f"{cost:,}: retry later or ask for fewer samples",
-                    retry_after=min(max(wait, 1), RETRY_MAX),
-                )
+            self._refuse(cost)
             self._in_use += cost
+            if per_sample > 0:
+                self._per_sample = per_sample
         started = self._clock()
         try:
             yield
@@ -84,6 +90,28 @@ class ForecastBudget:
                 self._in_use -= cost
                 self._seconds_per_unit = 0.8 * self._seconds_per_unit + 0.2 * elapsed / cost
             assert self._in_use >= 0, self._in_use
+
+    def refuse_early(self, samples: int) -> None:
+        """RateLimited now if a forecast of ``samples`` would be refused now.
+
+        Its work is judged on the size of the last forecast admitted (before
+        any, nothing is refused here): a server asks this before it reads the
+        books or checks the caller's token; :meth:`running` decides again.
+        """
+        with self._lock:
+            if self._per_sample:
+                self._refuse(forecast_cost(samples, self._per_sample))
+
+    def _refuse(self, cost: int) -> None:
+        """The budget's one rule (the lock held): beyond it, unless nothing runs, 429."""
+        if self._in_use and self._in_use + cost > self._budget:
+            wait = math.ceil(self._in_use * self._seconds_per_unit)
+            raise RateLimited(
+                f"the server is running {self._in_use:,} units of forecast work "
+                f"(samples x lots; budget {self._budget:,}); this forecast needs "
+                f"{cost:,}: retry later or ask for fewer samples",
+                retry_after=min(max(wait, 1), RETRY_MAX),
+            )
 
 
 class SignInLimiter:
@@ -129,6 +157,19 @@ class SignInLimiter:
             if held:
                 self._release(keys)
 
+    def refuse_early(self, token: str, address: str | None) -> None:
+        """RateLimited now if a check of ``token`` from ``address`` would be refused for
+        failures; counts nothing and holds no slot. A token that succeeded before passes.
+        """
+        try:
+            token_id: str | None = parse_token(token)
+        except Unauthenticated:
+            token_id = None
+        with self._lock:
+            if token_id is not None and self._good.get(token_id) == _digest(token):
+                return
+            self._refuse_failures(self._keys(token_id, address), self._clock())
+
     def check(self, token: str, address: str | None, verify: Callable[[str], T]) -> T:
         """``verify(token)`` under the limits: the one way every interface checks a token.
 
@@ -151,7 +192,12 @@ class SignInLimiter:
         return found
 
     def _admit(self, keys: list[str]) -> None:
-        now = self._clock()
+        self._refuse_failures(keys, self._clock())
+        if self._checking >= self._concurrent:
+            raise RateLimited("too many token checks at once; retry in a moment", retry_after=1)
+
+    def _refuse_failures(self, keys: list[str], now: float) -> None:
+        """RateLimited while any of ``keys`` has used up its failures (the lock held)."""
         wait = max([self._blocked_for(key, now) for key in keys], default=0.0)
         if wait > 0:
             raise RateLimited(
@@ -159,8 +205,6 @@ class SignInLimiter:
                 f"{self._window} s per client and per token)",
                 retry_after=min(max(math.ceil(wait), 1), RETRY_MAX),
             )
-        if self._checking >= self._concurrent:
-            raise RateLimited("too many token checks at once; retry in a moment", retry_after=1)
 
     def _release(self, keys: list[str]) -> None:
         with self._lock:

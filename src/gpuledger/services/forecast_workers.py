@@ -1,0 +1,130 @@
+"""A server's forecasts in worker processes, so its event loop keeps the cores.
+
+A forecast of 20,000 samples is seconds of NumPy work. Run in the server's own
+process, its threads take both cores and contend for the GIL with every
+request, and a legitimate client waits hundreds of milliseconds behind a flood
+of forecasts (``benchmarks/bench_api.py --attack``). Here the work runs in a
+pool of worker processes created when the server starts and shut down with it:
+
+- each worker is *spawned* (a fresh interpreter), never forked from a server
+  that runs an event loop and threads (a fork copies locks other threads
+  hold, which can hang the child);
+- it runs at a lower priority (``os.nice(WORKER_NICE)``): when the cores are
+  short the kernel runs the server's requests first;
+- it ignores SIGINT (Ctrl-C reaches the whole process group; the server shuts
+  the pool down in order), and it ends itself when the server's process is
+  gone, even after a SIGKILL: uvicorn ends a server on SIGTERM by re-raising
+  the signal once it has stopped, with no ``atexit``, and workers left behind
+  would hold the server's output pipes open (whoever reads them to the end
+  hangs);
+- it receives a :class:`~gpuledger.services.forecasting.ForecastJob` (the
+  books' snapshot, read by the server) and answers ``Forecast.to_json()``, the
+  same function a forecast in the server's process runs: the same answer for
+  the same seed.
+
+How much may run at once is not decided here: the server's forecast budget
+(``services.fair_use``) refuses forecasts beyond it before they reach the pool.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.connection import wait
+from typing import Any, Final
+
+from gpuledger.services.forecasting import ForecastJob, forecast_json
+
+#: How much lower than the server's the workers' priority is (``os.nice``).
+WORKER_NICE: Final = 10
+
+
+class ForecastWorkers:
+    """A pool of ``processes`` forecast workers; 0 runs forecasts in this process.
+
+    Until :meth:`start` (and after :meth:`close`) forecasts run in the calling
+    process: an app whose lifespan never runs (some tests) still answers.
+    """
+
+    def __init__(self, processes: int) -> None:
+        assert processes >= 0, processes
+        self.processes = processes
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    @property
+    def started(self) -> bool:
+        """True while a pool of worker processes is running."""
+        return self._pool is not None
+
+    def start(self) -> None:
+        """Start the worker processes (idempotent; nothing for 0 processes).
+
+        Each worker is asked to get ready at once, so the first forecast does
+        not wait for an interpreter to start and NumPy to load.
+        """
+        with self._lock:
+            if self._pool is not None or self.processes == 0:
+                return
+            pool = ProcessPoolExecutor(
+                max_workers=self.processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(os.getpid(), WORKER_NICE),
+            )
+            self._pool = pool
+        for _ in range(self.processes):
+            pool.submit(_ready)
+
+    def close(self) -> None:
+        """Stop the workers: forecasts not started are cancelled, running ones finish."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def forecast_json(self, job: ForecastJob) -> dict[str, Any]:
+        """``Forecast.to_json()`` of ``job``, run by a worker (or here when not started)."""
+        with self._lock:
+            pool = self._pool
+        if pool is None:
+            return forecast_json(job)
+        future: Future[dict[str, Any]] = pool.submit(forecast_json, job)
+        data = future.result()
+        assert data["samples"] == job.samples, (data["samples"], job.samples)
+        return data
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids (for tests and tools), empty when not started."""
+        with self._lock:
+            pool = self._pool
+        if pool is None:
+            return []
+        processes: dict[int, Any] = getattr(pool, "_processes", None) or {}
+        return sorted(processes)
+
+
+def _start_worker(server_pid: int, nice: int) -> None:
+    """A worker's first steps: lower priority, leave Ctrl-C to the server, die with it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if nice:
+        os.nice(nice)
+    parent = multiprocessing.parent_process()
+    assert parent is not None and parent.pid == server_pid, "not a server's worker"
+    threading.Thread(
+        target=_exit_with, args=(parent.sentinel,), name="server-watch", daemon=True
+    ).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    """End this worker once the server's process has ended (however it ended)."""
+    wait([sentinel])
+    os._exit(0)
+
+
+def _ready() -> int:
+    """Nothing: makes the pool start a worker (which imports the forecast) ahead of use."""
+    return os.getpid()
