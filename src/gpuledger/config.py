@@ -62,6 +62,9 @@ class ServerSettings:
         auth_concurrent: checks of tokens not yet verified (each may run argon2,
             64 MiB and a core's time) running at once (``GPULEDGER_AUTH_CONCURRENT``);
             more are 429. Tokens verified before never wait for these.
+        refusal_delay_ms: how long a 429 is held back from a client that asks
+            again before its Retry-After has passed (``GPULEDGER_REFUSAL_DELAY_MS``);
+            clients that wait as told are answered at once; 0 never holds one.
         forecast_processes: worker processes that run the server's forecasts
             (``GPULEDGER_FORECAST_PROCESSES``), started and stopped with the server
             at a lower priority, so its requests keep the cores; 0 runs forecasts
@@ -75,6 +78,7 @@ class ServerSettings:
     auth_window_seconds: int = 60
     auth_concurrent: int = 2
     forecast_processes: int = 2
+    refusal_delay_ms: int = 500
 
     def __post_init__(self) -> None:
         for name in _SETTINGS:
@@ -107,6 +111,7 @@ _SETTINGS = (
     "auth_window_seconds",
     "auth_concurrent",
     "forecast_processes",
+    "refusal_delay_ms",
 )
 #: The settings that may be lower than 1 (every other one is at least 1).
-_LOWEST = {"forecast_processes": 0}
+_LOWEST = {"forecast_processes": 0, "refusal_delay_ms": 0}

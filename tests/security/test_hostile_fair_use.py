@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from gpuledger.api.gate import FairUseGate
+from gpuledger.api import gate
 from gpuledger.config import ServerSettings
 from gpuledger.domain import RateLimited
 from gpuledger.server import create_app
-from gpuledger.services.fair_use import FairUse, ForecastBudget, SignInLimiter
+from gpuledger.services.fair_use import FairUse, ForecastBudget, SignInLimiter, Tarpit
 from tests.api.conftest import FLEET, NOW, World, add_users, cheap_hasher
 
 with warnings.catch_warnings():
@@ -262,7 +262,7 @@ def test_the_early_refusal_counts_nothing_and_lets_a_known_token_pass() -> None:
 
 
 def test_the_gate_answers_a_blocked_client_before_the_app_runs() -> None:
-    fair = FairUse(ForecastBudget(10), SignInLimiter(1, 60))
+    fair = FairUse(ForecastBudget(10), SignInLimiter(1, 60), Tarpit(0))
     fair.sign_in.failed("0000000000000001", "10.0.0.1")
     reached: list[str] = []
 
@@ -270,18 +270,71 @@ def test_the_gate_answers_a_blocked_client_before_the_app_runs() -> None:
         reached.append(scope["path"])
         await PlainTextResponse("ok")(scope, receive, send)
 
-    gate = TestClient(FairUseGate(app, fair), client=("10.0.0.1", 4000))
-    other = TestClient(FairUseGate(app, fair), client=("10.0.0.2", 4000))
+    near = TestClient(gate.FairUseGate(app, fair), client=("10.0.0.1", 4000))
+    other = TestClient(gate.FairUseGate(app, fair), client=("10.0.0.2", 4000))
     blocked = {"Authorization": f"Bearer {_token('1', 'x')}"}
     r = other.get("/api/v1/no-such-route", headers=blocked)  # its token id, elsewhere
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
     assert r.json()["error"]["code"] == "rate_limited"
     fresh = {"Authorization": f"Bearer {_token('3', 'x')}"}
-    assert gate.get("/api/v1/whoami", headers=fresh).status_code == 429  # its address
+    assert near.get("/api/v1/whoami", headers=fresh).status_code == 429  # its address
     r = other.get("/api/v1/whoami", headers={"Authorization": f"Bearer {_token('2', 'x')}"})
     assert r.status_code == 200
     assert other.get("/api/v1/whoami").status_code == 200  # no token: the app decides
     assert reached == ["/api/v1/whoami", "/api/v1/whoami"]
+
+
+# --------------------------------------------------------------------------- tarpit
+
+
+def test_a_client_that_asks_again_before_retry_after_is_held() -> None:
+    now = [0.0]
+    tarpit = Tarpit(0.5, held_max=2, clock=lambda: now[0])
+    assert tarpit.refused("a", retry_after=3) == 0  # the first refusal: at once
+    now[0] = 1.0
+    assert tarpit.refused("a", retry_after=3) == 0.5  # asked again 2 s early: held
+    assert tarpit.held == 1
+    tarpit.released()
+    now[0] = 4.5
+    assert tarpit.refused("a", retry_after=3) == 0  # waited as told (until 4.0)
+    assert tarpit.refused("b", retry_after=3) == 0  # another client is its own
+    assert tarpit.refused(None, retry_after=3) == 0  # no address: nothing to track
+
+
+def test_the_tarpit_holds_a_bounded_number_of_answers() -> None:
+    tarpit = Tarpit(0.5, held_max=2, clock=lambda: 0.0)
+    for address in ("a", "b", "c"):
+        tarpit.refused(address, retry_after=60)
+    assert [tarpit.refused(a, retry_after=60) for a in ("a", "b", "c")] == [0.5, 0.5, 0]
+    assert tarpit.held == 2
+    tarpit.released()
+    tarpit.released()
+    assert tarpit.held == 0
+    assert Tarpit(0).refused("a", 60) == Tarpit(0).refused("a", 60) == 0  # 0: never held
+
+
+def test_the_gate_holds_the_429_of_a_client_that_did_not_wait(
+    strict: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+
+    class Clock:
+        @staticmethod
+        async def sleep(seconds: float) -> None:
+            slept.append(seconds)
+
+    monkeypatch.setattr(gate, "anyio", Clock)
+    assert strict.call("viewer", "GET", "/whoami").status_code == 200  # its owner, before
+    bad = {"Authorization": f"Bearer {_wrong(strict.tokens['viewer'])}"}
+    for _ in range(FAILURES):
+        assert strict.client.get("/api/v1/whoami", headers=bad).status_code == 401
+    statuses = [strict.client.get("/api/v1/whoami", headers=bad).status_code for _ in range(3)]
+    assert statuses == [429, 429, 429]
+    delay = ServerSettings().refusal_delay_ms / 1000
+    assert slept == [delay, delay]  # the first refusal at once, the repeats held
+    assert strict.app.state.fair_use.tarpit.held == 0  # every slot given back
+    assert strict.call("viewer", "GET", "/whoami").status_code == 200  # never held
+    assert len(slept) == 2
 
 
 # --------------------------------------------------------------------------- web sign-in

@@ -7,7 +7,10 @@ database lookup before their 429: about a millisecond of the event loop each,
 and a legitimate request waits its turn behind dozens of them. This ASGI
 middleware asks the same rules first (``services.fair_use``: ``refuse_early``),
 from the request line and the Authorization header alone. It never admits
-anything: a request it lets through meets every check it meets today.
+anything: a request it lets through meets every check it meets today. A
+client refused again before its Retry-After has passed waits a little for its
+429 (``fair_use.Tarpit``), so a flood in a loop slows to a few requests a second
+per client.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from typing import Final
 from urllib.parse import parse_qs
 
+import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gpuledger.api.errors import domain_error
@@ -39,19 +43,35 @@ class FairUseGate:
             try:
                 self._check(scope)
             except RateLimited as exc:
-                await domain_error(exc)(scope, receive, send)
+                await self._refuse(exc, scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    async def _refuse(self, exc: RateLimited, scope: Scope, receive: Receive, send: Send) -> None:
+        """The 429, held back first when the client did not wait as told (the tarpit)."""
+        tarpit = self.fair_use.tarpit
+        delay = tarpit.refused(_address(scope), exc.retry_after)
+        if delay:
+            try:
+                await anyio.sleep(delay)
+            finally:
+                tarpit.released()
+        await domain_error(exc)(scope, receive, send)
 
     def _check(self, scope: Scope) -> None:
         token = _bearer(scope)
         if token is not None:
-            client = scope.get("client")
-            self.fair_use.sign_in.refuse_early(token, client[0] if client else None)
+            self.fair_use.sign_in.refuse_early(token, _address(scope))
         if scope["path"] == FORECAST_PATH and scope["method"] == "GET":
             samples = _samples(scope["query_string"])
             if samples is not None:
                 self.fair_use.forecasts.refuse_early(samples)
+
+
+def _address(scope: Scope) -> str | None:
+    """The client's address (as ``api.deps.caller`` reads it)."""
+    client = scope.get("client")
+    return str(client[0]) if client else None
 
 
 def _bearer(scope: Scope) -> str | None:

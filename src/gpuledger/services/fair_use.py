@@ -14,7 +14,11 @@ instead of queueing, so a flood from some callers never slows the others:
   hash), so a flood of wrong secrets for someone's token id does not lock its
   owner out.
 
-Each also answers ``refuse_early``: the same rule, asked before anything else
+- :class:`Tarpit`: a client refused again before its Retry-After has passed
+  gets its next 429 only after a short delay, so clients that repeat refused
+  requests in a loop cost the server a few requests a second each.
+
+The budget and the limiter also answer ``refuse_early``: the same rule, asked before anything else
 runs for a request (no token check, no database, no parsing), so a server
 refuses a flood for a few microseconds of its event loop each
 (``api.gate.FairUseGate``). It only ever refuses what the full check would
@@ -47,6 +51,8 @@ KEYS_MAX: Final = 100_000
 GOOD_MAX: Final = 10_000
 #: The most seconds a Retry-After says.
 RETRY_MAX: Final = 60
+#: Refusals held back at once by the tarpit (each a sleeping request).
+HELD_MAX: Final = 1000
 
 Clock = Callable[[], float]
 
@@ -256,12 +262,63 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class Tarpit:
+    """Clients that ask again before their Retry-After has passed are answered slowly.
+
+    Each refusal remembers, per client address, until when it told the client
+    to wait. A client refused again before then ignored Retry-After: its 429 is
+    held ``delay`` seconds before it is sent (a sleeping request: no thread, no
+    work), so a client repeating refused requests in a loop sends a few a
+    second instead of a thousand. A client that waits as told is never held,
+    and at most ``held_max`` answers are held at once (beyond, they go at once).
+    """
+
+    def __init__(self, delay: float, held_max: int = HELD_MAX, clock: Clock = time.monotonic):
+        assert delay >= 0 and held_max >= 0, (delay, held_max)
+        self._delay = delay
+        self._held_max = held_max
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._until: OrderedDict[str, float] = OrderedDict()  # address -> told to wait until
+        self._held = 0
+
+    @property
+    def held(self) -> int:
+        """Answers held now."""
+        return self._held
+
+    def refused(self, address: str | None, retry_after: int) -> float:
+        """Record a refusal of ``address``; the seconds to hold its answer (0: send it now).
+
+        A positive answer holds a slot: give it back with :meth:`released`.
+        """
+        if address is None or not self._delay:
+            return 0.0
+        now = self._clock()
+        with self._lock:
+            ignored = self._until.pop(address, 0.0) > now
+            self._until[address] = now + retry_after  # most recent last
+            while len(self._until) > KEYS_MAX:
+                self._until.popitem(last=False)
+            if not ignored or self._held >= self._held_max:
+                return 0.0
+            self._held += 1
+        return self._delay
+
+    def released(self) -> None:
+        """A held answer was sent."""
+        with self._lock:
+            self._held -= 1
+            assert self._held >= 0, self._held
+
+
 @dataclass(frozen=True)
 class FairUse:
-    """One server's forecast budget and sign-in limiter."""
+    """One server's forecast budget, sign-in limiter and tarpit."""
 
     forecasts: ForecastBudget
     sign_in: SignInLimiter
+    tarpit: Tarpit
 
     @classmethod
     def of(cls, settings: ServerSettings, clock: Clock = time.monotonic) -> FairUse:
@@ -274,6 +331,7 @@ class FairUse:
                 clock,
                 concurrent=settings.auth_concurrent,
             ),
+            Tarpit(settings.refusal_delay_ms / 1000, clock=clock),
         )
 
 
