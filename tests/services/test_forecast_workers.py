@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 import warnings
@@ -115,6 +116,36 @@ def test_no_processes_runs_forecasts_in_the_server(books: str) -> None:
         assert workers.forecast_json(job) == job.run().to_json()
     finally:
         ledger.close()
+
+
+UNGUARDED = """
+from datetime import UTC, datetime
+from gpuledger.ledger import Ledger
+from gpuledger.services.forecast_workers import ForecastWorkers
+from gpuledger.services.forecasting import forecast_job
+
+# No `if __name__ == "__main__":` guard: a worker that ran this again would fail.
+ledger = Ledger.open(URL, clock=lambda: datetime(2024, 2, 1, tzinfo=UTC))
+workers = ForecastWorkers(1)
+workers.start()
+job = forecast_job(ledger, samples=20, seed=4)
+assert workers.forecast_json(job) == job.run().to_json()
+workers.close()
+print("same answer")
+"""
+
+
+def test_a_main_script_without_a_guard_is_not_run_again_by_the_workers(
+    books: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "serve.py"
+    script.write_text(f"URL = {books!r}\n" + UNGUARDED)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "same answer"
 
 
 @linux_only

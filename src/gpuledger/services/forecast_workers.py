@@ -8,7 +8,11 @@ pool of worker processes created when the server starts and shut down with it:
 
 - each worker is *spawned* (a fresh interpreter), never forked from a server
   that runs an event loop and threads (a fork copies locks other threads
-  hold, which can hang the child);
+  hold, which can hang the child); all of them at :meth:`ForecastWorkers.start`,
+  without the server's ``__main__``: a spawned child re-runs the parent's main
+  script by default, and a script that builds and serves the app without an
+  ``if __name__ == "__main__"`` guard would start the app again in every
+  worker (multiprocessing refuses, and the pool breaks);
 - it runs at a lower priority (``os.nice(WORKER_NICE)``): when the cores are
   short the kernel runs the server's requests first;
 - it ignores SIGINT (Ctrl-C reaches the whole process group; the server shuts
@@ -31,8 +35,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
+import types
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from multiprocessing.connection import wait
 from typing import Any, Final
 
@@ -75,9 +83,11 @@ class ForecastWorkers:
                 initializer=_start_worker,
                 initargs=(os.getpid(), WORKER_NICE),
             )
+            # Each submit with no idle worker spawns one: all of them start here.
+            with _main_hidden():
+                for _ in range(self.processes):
+                    pool.submit(_ready)
             self._pool = pool
-        for _ in range(self.processes):
-            pool.submit(_ready)
 
     def close(self) -> None:
         """Stop the workers: forecasts not started are cancelled, running ones finish."""
@@ -105,6 +115,22 @@ class ForecastWorkers:
             return []
         processes: dict[int, Any] = getattr(pool, "_processes", None) or {}
         return sorted(processes)
+
+
+@contextmanager
+def _main_hidden() -> Iterator[None]:
+    """While workers are spawned, ``__main__`` is an empty module: they never import it.
+
+    A worker needs nothing of the server's main script (jobs and the function
+    they run live in gpuledger), and a script without a main guard must not run
+    again in it.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def _start_worker(server_pid: int, nice: int) -> None:
