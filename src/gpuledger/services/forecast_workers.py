@@ -90,11 +90,20 @@ class ForecastWorkers:
             self._pool = pool
 
     def close(self) -> None:
-        """Stop the workers: forecasts not started are cancelled, running ones finish."""
+        """Stop the workers now: forecasts not started are cancelled, the processes ended.
+
+        The server calls this once it has stopped answering requests, so no
+        forecast is waited for; a worker still starting (a server that lived a
+        moment, as in tests) is not waited for either. They hold no state.
+        """
         with self._lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if pool is None:
+            return
+        for process in _processes(pool).values():
+            process.terminate()
+        # The pool's own thread sees them end, fails what was pending and reaps them.
+        pool.shutdown(wait=True, cancel_futures=True)
 
     def forecast_json(self, job: ForecastJob) -> dict[str, Any]:
         """``Forecast.to_json()`` of ``job``, run by a worker (or here when not started)."""
@@ -113,8 +122,13 @@ class ForecastWorkers:
             pool = self._pool
         if pool is None:
             return []
-        processes: dict[int, Any] = getattr(pool, "_processes", None) or {}
-        return sorted(processes)
+        return sorted(_processes(pool))
+
+
+def _processes(pool: ProcessPoolExecutor) -> dict[int, Any]:
+    """The pool's worker processes by pid (the executor keeps them; no public accessor)."""
+    found: dict[int, Any] = getattr(pool, "_processes", None) or {}
+    return dict(found)
 
 
 @contextmanager
