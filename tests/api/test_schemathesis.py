@@ -140,9 +140,9 @@ def test_the_api_refuses_negative_data_without_a_server_error(case: Any) -> None
     )
 
 
-# Stateful: sequences of calls chained by the links schemathesis finds in the
-# OpenAPI (POST /diversions -> GET, approve, reject, void, impact of that id;
-# POST /lots -> receive and trace that lot). No 5xx and every answer as declared,
+# Stateful: sequences of calls chained by the OpenAPI's links (``api.links``:
+# POST /diversions -> GET, approve, reject, void, impact of that id; POST /lots ->
+# receive and trace that lot) and those schemathesis infers. No 5xx and every answer as declared,
 # whatever came before; short, bounded runs.
 stateful = schemathesis.openapi.from_asgi("/api/v1/openapi.json", _world().app)
 
@@ -169,6 +169,27 @@ class _Sequences(stateful.as_state_machine()):  # type: ignore[misc]
 
     def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
         case.validate_response(response, checks=CHECKS)
+
+
+def test_the_openapi_links_each_write_to_the_operations_on_its_record() -> None:
+    paths = _world().client.get("/api/v1/openapi.json").json()["paths"]
+    ids = {op["operationId"] for ops in paths.values() for op in ops.values()}
+    diversion = paths["/api/v1/diversions"]["post"]["responses"]["200"]["links"]
+    assert set(diversion) == {
+        "GetDiversion",
+        "ApproveDiversion",
+        "RejectDiversion",
+        "VoidDiversion",
+        "ImpactOfDiversion",
+    }
+    lot = paths["/api/v1/lots"]["post"]["responses"]["200"]["links"]
+    assert set(lot) == {"ReceiveLot", "TraceLot"}
+    for link in [*diversion.values(), *lot.values()]:
+        assert link["operationId"] in ids  # each names an operation of this schema
+    assert diversion["ApproveDiversion"]["parameters"] == {
+        "diversion_id": "$response.body#/diversion/id"
+    }
+    assert lot["ReceiveLot"]["parameters"] == {"lot": "$request.body#/id"}
 
 
 def _linked(source: str, target: str) -> bool:

@@ -23,6 +23,7 @@ from gpuledger import __version__
 from gpuledger.api import errors
 from gpuledger.api.gate import FairUseGate
 from gpuledger.api.idempotency import IdempotencyStore
+from gpuledger.api.links import add_links
 from gpuledger.api.routes import (
     admin,
     books,
@@ -51,8 +52,8 @@ def api_router() -> APIRouter:
 
 
 def new_app() -> FastAPI:
-    """An empty app with the API's title, version and OpenAPI location."""
-    return FastAPI(
+    """An empty app with the API's title, version and OpenAPI location (with its links)."""
+    app = FastAPI(
         title="gpuledger",
         version=__version__,
         description="Track scarce GPUs, plan who gets them, and govern diversions.",
@@ -60,6 +61,15 @@ def new_app() -> FastAPI:
         docs_url=f"{PREFIX}/docs",
         redoc_url=None,
     )
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_links(generate(), PREFIX)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to extend the schema
+    return app
 
 
 def mount(
