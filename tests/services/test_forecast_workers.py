@@ -9,6 +9,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -104,6 +105,26 @@ def test_closing_the_pool_ends_its_processes(books: str) -> None:
         ledger.close()
     assert not workers.started and workers.pids() == []
     assert not [p for p in pids if _alive(p)]
+
+
+@linux_only
+def test_a_dead_worker_is_replaced_for_the_next_forecast(books: str) -> None:
+    workers = ForecastWorkers(1)
+    workers.start()
+    ledger = Ledger.open(books, clock=lambda: NOW)
+    try:
+        job = forecast_job(ledger, samples=20, seed=6)
+        assert workers.forecast_json(job) == job.run().to_json()
+        [pid] = workers.pids()
+        os.kill(pid, signal.SIGKILL)  # the out-of-memory killer, say
+        _until(lambda: not _alive(pid), "the worker did not die")
+        with pytest.raises(BrokenProcessPool):
+            workers.forecast_json(job)  # the request that met the dead worker
+        assert workers.forecast_json(job) == job.run().to_json()  # the next one works
+        assert workers.pids() and pid not in workers.pids()
+    finally:
+        workers.close()
+        ledger.close()
 
 
 def test_no_processes_runs_forecasts_in_the_server(books: str) -> None:

@@ -40,6 +40,7 @@ import threading
 import types
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing.connection import wait
 from typing import Any, Final
@@ -77,17 +78,21 @@ class ForecastWorkers:
         with self._lock:
             if self._pool is not None or self.processes == 0:
                 return
-            pool = ProcessPoolExecutor(
-                max_workers=self.processes,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(os.getpid(), WORKER_NICE),
-            )
-            # Each submit with no idle worker spawns one: all of them start here.
-            with _main_hidden():
-                for _ in range(self.processes):
-                    pool.submit(_ready)
-            self._pool = pool
+            self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        """A pool whose processes have all been spawned (the lock held)."""
+        pool = ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(os.getpid(), WORKER_NICE),
+        )
+        # Each submit with no idle worker spawns one: all of them start here.
+        with _main_hidden():
+            for _ in range(self.processes):
+                pool.submit(_ready)
+        return pool
 
     def close(self) -> None:
         """Stop the workers now: forecasts not started are cancelled, the processes ended.
@@ -111,10 +116,22 @@ class ForecastWorkers:
             pool = self._pool
         if pool is None:
             return forecast_json(job)
-        future: Future[dict[str, Any]] = pool.submit(forecast_json, job)
-        data = future.result()
+        try:
+            future: Future[dict[str, Any]] = pool.submit(forecast_json, job)
+            data = future.result()
+        except BrokenProcessPool:
+            self._replace(pool)  # a worker died (killed, out of memory): fresh ones next time
+            raise
         assert data["samples"] == job.samples, (data["samples"], job.samples)
         return data
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """Put a new pool in place of ``broken`` (unless closed or replaced meanwhile)."""
+        with self._lock:
+            if self._pool is not broken:
+                return
+            self._pool = self._new_pool()
+        broken.shutdown(wait=False, cancel_futures=True)
 
     def pids(self) -> list[int]:
         """The worker processes' ids (for tests and tools), empty when not started."""
