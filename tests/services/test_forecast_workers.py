@@ -220,3 +220,31 @@ def test_the_workers_end_when_the_server_is_terminated(books: str) -> None:
         _until(lambda: not [p for p in workers if _alive(p)], "workers outlived their server")
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, (2, 500)),
+        ({"GPULEDGER_FORECAST_PROCESSES": "0", "GPULEDGER_REFUSAL_DELAY_MS": "0"}, (0, 0)),
+        ({"GPULEDGER_FORECAST_PROCESSES": "4", "GPULEDGER_REFUSAL_DELAY_MS": "250"}, (4, 250)),
+    ],
+    ids=["defaults", "zero", "given"],
+)
+def test_the_settings_of_workers_and_tarpit(env: dict[str, str], expected: tuple[int, int]) -> None:
+    settings = ServerSettings.from_env(env)
+    assert (settings.forecast_processes, settings.refusal_delay_ms) == expected
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"GPULEDGER_FORECAST_PROCESSES": "-1"},
+        {"GPULEDGER_REFUSAL_DELAY_MS": "-5"},
+        {"GPULEDGER_AUTH_FAILURES": "0"},  # zero is allowed only where it means "none"
+    ],
+    ids=["negative-processes", "negative-delay", "zero-failures"],
+)
+def test_settings_below_their_floor_are_refused(env: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="whole number of"):
+        ServerSettings.from_env(env)
