@@ -30,7 +30,8 @@ processes moves least.
 and ``GET /balances`` in turn) runs alone for ``--seconds``, then again while
 ``--flooders`` hostile clients each ask ``GET /forecast?samples=20000`` in a loop
 and as many send wrong secrets for known token ids (argon2's cost, if it ran)
-from other loopback addresses (127.0.0.2...). It prints the legitimate client's
+from other loopback addresses (127.0.0.2...); each kind runs in a process of
+its own, on the same cores as the server. It prints the legitimate client's
 p50/p99 in both runs, their ratio, and what the hostile requests got (429s).
 The server is the real one: default argon2 parameters and ``ServerSettings``.
 Not a test: nothing here asserts a time.
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import os
 import platform
 import random
@@ -53,6 +55,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -331,6 +334,23 @@ def _hostile(
             seen[f"{kind} {status}"] += 1
 
 
+def _flood(
+    base: str, kind: str, token: str, flooders: int, k: int, seconds: float, out: Any
+) -> None:
+    """A hostile process: ``flooders`` clients of one ``kind``; what they got, to ``out``."""
+    stop = threading.Event()
+    seen: Counter[str] = Counter()
+    args = [(base, kind, token, f"127.0.{k}.{2 + n}", stop, seen) for n in range(flooders)]
+    threads = [threading.Thread(target=_hostile, args=a) for a in args]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    out.put(dict(seen))
+
+
 def attack(
     base: str,
     token: str,
@@ -339,38 +359,45 @@ def attack(
     flooders: int,
     kinds: tuple[str, ...] = ("forecast", "bad-token"),
 ) -> None:
-    """The legitimate client alone, then under attack; print both and their ratio."""
+    """The legitimate client alone, then under attack; print both and their ratio.
+
+    The hostile clients of each kind run in a process of their own (as an
+    attacker would): on the same cores as the server, but not sharing the
+    legitimate client's interpreter lock.
+    """
     httpx.get(f"{base}/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
-    def measure(hostile: bool) -> tuple[list[float], Counter[str]]:
+    def legitimate() -> list[float]:
         stop = threading.Event()
-        seen: Counter[str] = Counter()
-        threads = []
-        if hostile:
-            for n in range(flooders):
-                for k, kind in enumerate(kinds):
-                    abused = flood_token if kind == "forecast" else token
-                    address = f"127.0.{k}.{2 + n}"
-                    threads.append(threading.Thread(
-                        target=_hostile, args=(base, kind, abused, address, stop, seen)
-                    ))  # fmt: skip
-            for t in threads:
-                t.start()
-            time.sleep(1.0)  # let the flood start
         timer = threading.Timer(seconds, stop.set)
         timer.start()
-        times = _legitimate(base, token, stop)
-        for t in threads:
-            t.join()
-        return times, seen
+        return _legitimate(base, token, stop)
 
-    calm, _ = measure(hostile=False)
-    stormy, seen = measure(hostile=True)
+    calm = legitimate()
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    floods = [
+        context.Process(
+            target=_flood,
+            args=(base, kind, flood_token if kind == "forecast" else token, flooders, k,
+                  seconds + 1.0, out),
+        )
+        for k, kind in enumerate(kinds)
+    ]  # fmt: skip
+    for process in floods:
+        process.start()
+    time.sleep(1.0)  # let the flood start
+    stormy = legitimate()
+    seen: Counter[str] = Counter()
+    for _ in floods:
+        seen.update(out.get(timeout=120))
+    for process in floods:
+        process.join(timeout=60)
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, "
         f"load average {load}, python {platform.python_version()}, {seconds:.0f} s per run, "
-        f"{flooders} hostile clients of each kind ({', '.join(kinds)})"
+        f"{flooders} hostile clients of each kind ({', '.join(kinds)}), a process per kind"
     )
     print(f"{'legitimate client':<26}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}")
     for name, xs in (("alone", calm), ("under attack", stormy)):

@@ -62,6 +62,13 @@ class ServerSettings:
         auth_concurrent: checks of tokens not yet verified (each may run argon2,
             64 MiB and a core's time) running at once (``GPULEDGER_AUTH_CONCURRENT``);
             more are 429. Tokens verified before never wait for these.
+        refusal_delay_ms: how long a 429 is held back from a client that asks
+            again before its Retry-After has passed (``GPULEDGER_REFUSAL_DELAY_MS``);
+            clients that wait as told are answered at once; 0 never holds one.
+        forecast_processes: worker processes that run the server's forecasts
+            (``GPULEDGER_FORECAST_PROCESSES``), started and stopped with the server
+            at a lower priority, so its requests keep the cores; 0 runs forecasts
+            in the server's own process.
     """
 
     request_max_bytes: int = 1024 * 1024
@@ -70,19 +77,21 @@ class ServerSettings:
     auth_failures: int = 10
     auth_window_seconds: int = 60
     auth_concurrent: int = 2
+    forecast_processes: int = 2
+    refusal_delay_ms: int = 500
 
     def __post_init__(self) -> None:
-        for name in _POSITIVE:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number of 1 or more, not {value!r}")
+        for name in _SETTINGS:
+            value, low = getattr(self, name), _LOWEST.get(name, 1)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be a whole number of {low} or more, not {value!r}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
         """The settings of ``GPULEDGER_*`` variables, defaults for the ones unset."""
         env = os.environ if env is None else env
         given: dict[str, int] = {}
-        for name in _POSITIVE:
+        for name in _SETTINGS:
             text = env.get(f"GPULEDGER_{name.upper()}")
             if text:
                 try:
@@ -94,11 +103,15 @@ class ServerSettings:
         return cls(**given)
 
 
-_POSITIVE = (
+_SETTINGS = (
     "request_max_bytes",
     "scenario_max_bytes",
     "forecast_budget",
     "auth_failures",
     "auth_window_seconds",
     "auth_concurrent",
+    "forecast_processes",
+    "refusal_delay_ms",
 )
+#: The settings that may be lower than 1 (every other one is at least 1).
+_LOWEST = {"forecast_processes": 0, "refusal_delay_ms": 0}

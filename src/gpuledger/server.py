@@ -8,7 +8,9 @@ it, and neither interface imports the other. Answers of at least
 JSON, scripts, styles); the dashboard's static files come precompressed and
 pass through as they are.
 
-Every request passes :class:`BodyLimit` first: a body over its cap
+Every request meets ``api.gate.FairUseGate`` first (a 429 for a client or a
+forecast fair use refuses anyway, before anything else runs), then
+:class:`BodyLimit`: a body over its cap
 (``ServerSettings``) is 413 before any parser sees it, a JSON body nested
 deeper than ``domain.limits.NESTING_MAX`` is 413 before it is decoded, and a
 path or query holding a control character (a NUL breaks PostgreSQL) is 422.
@@ -28,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gpuledger.api import mount
 from gpuledger.api.app import new_app
+from gpuledger.api.gate import FairUseGate
 from gpuledger.config import ServerSettings
 from gpuledger.domain import GpuledgerError, InputTooLarge, OutOfBounds
 from gpuledger.domain.limits import check_json_nesting, check_size
@@ -162,6 +165,7 @@ def create_app(
     mount(app, backend, clock, settings)
     app.include_router(create_router(secure_cookie=secure_cookie))
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
-    app.add_middleware(BodyLimit, settings=settings)  # added last: runs first
+    app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(FairUseGate, fair_use=app.state.fair_use)  # added last: runs first
     app.state.settings = settings
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import date
@@ -135,4 +137,100 @@ def test_the_api_refuses_negative_data_without_a_server_error(case: Any) -> None
     response = case.call(headers=headers, timeout=300)
     case.validate_response(
         response, checks=[checks.not_a_server_error, checks.negative_data_rejection]
+    )
+
+
+# Stateful: sequences of calls chained by the OpenAPI's links (``api.links``:
+# POST /diversions -> GET, approve, reject, void, impact of that id; POST /lots ->
+# receive and trace that lot) and those schemathesis infers. No 5xx and every answer as declared,
+# whatever came before; short, bounded runs.
+stateful = schemathesis.openapi.from_asgi("/api/v1/openapi.json", _world().app)
+
+
+_PROPOSED = itertools.count()
+
+
+class _Sequences(stateful.as_state_machine()):  # type: ignore[misc]
+    def before_call(self, case: Any) -> None:
+        # Random bodies rarely name a lot of the fleet: every other proposal is a real
+        # one (1 unit of LOT-T1 from tesla to x), so its links lead to a real record.
+        if case.operation.label == "POST /api/v1/diversions" and next(_PROPOSED) % 2 == 0:
+            case.body = {
+                "id": f"D-SEQ-{next(_PROPOSED)}",
+                "lot": "LOT-T1",
+                "qty": 1,
+                "from_org": "tesla",
+                "to_org": "x",
+                "on": "2024-02-01",
+            }
+
+    def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+        return {"headers": {"Authorization": f"Bearer {_world().tokens['root']}"}, "timeout": 300}
+
+    def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
+        case.validate_response(response, checks=CHECKS)
+
+
+def test_the_openapi_links_each_write_to_the_operations_on_its_record() -> None:
+    paths = _world().client.get("/api/v1/openapi.json").json()["paths"]
+    ids = {op["operationId"] for ops in paths.values() for op in ops.values()}
+    diversion = paths["/api/v1/diversions"]["post"]["responses"]["200"]["links"]
+    assert set(diversion) == {
+        "GetDiversion",
+        "ApproveDiversion",
+        "RejectDiversion",
+        "VoidDiversion",
+        "ImpactOfDiversion",
+    }
+    lot = paths["/api/v1/lots"]["post"]["responses"]["200"]["links"]
+    assert set(lot) == {"ReceiveLot", "TraceLot"}
+    for link in [*diversion.values(), *lot.values()]:
+        assert link["operationId"] in ids  # each names an operation of this schema
+    assert diversion["ApproveDiversion"]["parameters"] == {
+        "diversion_id": "$response.body#/diversion/id"
+    }
+    assert lot["ReceiveLot"]["parameters"] == {"lot": "$request.body#/id"}
+
+
+def _linked(source: str, target: str) -> bool:
+    """Whether the state machine chains ``source`` (e.g. ``POST /diversions``) to ``target``."""
+
+    def name(operation: str) -> str:
+        method, path = operation.split(" ")
+        return method + "_api_v1" + re.sub(r"[^A-Za-z0-9]+", "_", path)
+
+    return any(
+        rule.startswith(name(source) + "___") and rule.endswith("__" + name(target))
+        for rule in dir(_Sequences)
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        ("POST /diversions", "GET /diversions/{diversion_id}"),
+        ("POST /diversions", "POST /diversions/{diversion_id}/approve"),
+        ("POST /diversions", "POST /diversions/{diversion_id}/reject"),
+        ("POST /diversions", "GET /diversions/{diversion_id}/impact"),
+        ("POST /lots", "POST /lots/{lot}/receive"),
+        ("POST /lots", "GET /lots/{lot}/trace"),
+    ],
+    ids=lambda s: s.replace(" ", ""),
+)
+def test_the_schema_links_writes_to_the_reads_and_decisions_of_their_records(
+    source: str, target: str
+) -> None:
+    assert _linked(source, target)
+    assert not _linked("GET /balances", target)  # balances name no record to follow
+
+
+def test_sequences_of_linked_calls_never_answer_a_server_error() -> None:
+    _Sequences.run(
+        settings=settings(
+            max_examples=10,
+            stateful_step_count=4,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
     )

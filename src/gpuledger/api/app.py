@@ -11,14 +11,19 @@ the web dashboard); :func:`create_app` is an app with the API alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
+from typing import Any
 
+from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 
 from gpuledger import __version__
 from gpuledger.api import errors
+from gpuledger.api.gate import FairUseGate
 from gpuledger.api.idempotency import IdempotencyStore
+from gpuledger.api.links import add_links
 from gpuledger.api.routes import (
     admin,
     books,
@@ -33,6 +38,7 @@ from gpuledger.governance.tokens import TokenHasher
 from gpuledger.ledger import system_clock
 from gpuledger.services.books import Backend
 from gpuledger.services.fair_use import FairUse
+from gpuledger.services.forecast_workers import ForecastWorkers
 
 PREFIX = "/api/v1"
 
@@ -46,8 +52,8 @@ def api_router() -> APIRouter:
 
 
 def new_app() -> FastAPI:
-    """An empty app with the API's title, version and OpenAPI location."""
-    return FastAPI(
+    """An empty app with the API's title, version and OpenAPI location (with its links)."""
+    app = FastAPI(
         title="gpuledger",
         version=__version__,
         description="Track scarce GPUs, plan who gets them, and govern diversions.",
@@ -55,6 +61,15 @@ def new_app() -> FastAPI:
         docs_url=f"{PREFIX}/docs",
         redoc_url=None,
     )
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_links(generate(), PREFIX)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to extend the schema
+    return app
 
 
 def mount(
@@ -66,13 +81,36 @@ def mount(
     """Serve the API of ``backend``'s books on ``app`` under ``/api/v1``.
 
     ``settings`` bound forecasts and failed sign-ins (``ServerSettings.from_env()``
-    when None).
+    when None). The forecast worker processes start with the app's lifespan and
+    stop with it (``services.forecast_workers``).
     """
+    settings = ServerSettings.from_env() if settings is None else settings
     app.state.backend = backend
-    app.state.fair_use = FairUse.of(ServerSettings.from_env() if settings is None else settings)
+    app.state.fair_use = FairUse.of(settings)
     app.state.idempotency = IdempotencyStore(backend.ledger.engine, clock)
+    workers = ForecastWorkers(settings.forecast_processes)
+    app.state.forecast_workers = workers
+    app.router.lifespan_context = _with_workers(workers, app.router.lifespan_context)
     errors.install(app)
     app.include_router(api_router(), prefix=PREFIX)
+
+
+Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
+
+
+def _with_workers(workers: ForecastWorkers, inner: Lifespan) -> Lifespan:
+    """The app's lifespan, with the forecast workers started before and stopped after."""
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[Any]:
+        await to_thread.run_sync(workers.start)
+        try:
+            async with inner(app) as state:
+                yield state
+        finally:
+            await to_thread.run_sync(workers.close)
+
+    return lifespan
 
 
 def create_app(
@@ -93,4 +131,5 @@ def create_app(
     """
     app = new_app()
     mount(app, Backend.open(database_url, clock=clock, hasher=hasher), clock)
+    app.add_middleware(FairUseGate, fair_use=app.state.fair_use)
     return app

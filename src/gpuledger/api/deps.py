@@ -26,6 +26,7 @@ from gpuledger.services import requests as rq
 from gpuledger.services.books import Backend, visibility
 from gpuledger.services.errors import error_body, http_status
 from gpuledger.services.fair_use import FairUse
+from gpuledger.services.forecast_workers import ForecastWorkers
 from gpuledger.services.visibility import Visibility
 
 M = TypeVar("M", bound=BaseModel)
@@ -55,6 +56,13 @@ async def fair_use(request: Request) -> FairUse:
     """The server's forecast budget and sign-in limiter (``services.fair_use``)."""
     found = request.app.state.fair_use
     assert isinstance(found, FairUse)
+    return found
+
+
+async def forecast_workers(request: Request) -> ForecastWorkers:
+    """The processes that run the server's forecasts (``services.forecast_workers``)."""
+    found = request.app.state.forecast_workers
+    assert isinstance(found, ForecastWorkers)
     return found
 
 
@@ -91,6 +99,7 @@ Books = Annotated[Backend, Depends(backend)]
 Who = Annotated[Caller, Depends(caller)]
 Idempotency = Annotated[IdempotencyStore, Depends(idempotency)]
 Limits = Annotated[FairUse, Depends(fair_use)]
+Workers = Annotated[ForecastWorkers, Depends(forecast_workers)]
 
 
 def seen(books: Backend, who: Caller) -> Visibility:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from gpuledger.claims import ClaimCheck
     from gpuledger.forecast import Forecast
     from gpuledger.governance.rules import Access
-    from gpuledger.planning import Impact, Plan
+    from gpuledger.planning import Impact, Plan, PlanningSnapshot
     from gpuledger.planning.changes import Change
 
 
@@ -219,7 +219,10 @@ class Visibility:
 
     def forecast_targets(self, fc: Forecast) -> set[str]:
         """Ids of the forecast's targets the reader sees."""
-        snap = fc.snapshot
+        return self.snapshot_targets(fc.snapshot)
+
+    def snapshot_targets(self, snap: PlanningSnapshot) -> set[str]:
+        """Ids of a planning snapshot's targets the reader sees."""
         return {
             tid
             for tid, c in zip(snap.target_id, snap.target_consumer.tolist(), strict=True)
@@ -228,10 +231,12 @@ class Visibility:
 
     def forecast_json(self, fc: Forecast) -> dict[str, Any]:
         """``Forecast.to_json()`` with the visible targets only."""
-        mine = self.forecast_targets(fc)
-        data = fc.to_json()
-        data["targets"] = [t for t in data["targets"] if t["id"] in mine]
-        return data
+        return self.forecast_answer(fc.to_json(), fc.snapshot)
+
+    def forecast_answer(self, data: dict[str, Any], snapshot: PlanningSnapshot) -> dict[str, Any]:
+        """A forecast's ``to_json()`` (of ``snapshot``'s targets) cut to the visible targets."""
+        mine = self.snapshot_targets(snapshot)
+        return {**data, "targets": [t for t in data["targets"] if t["id"] in mine]}
 
 
 # --------------------------------------------------------------------------- events

@@ -5,7 +5,9 @@ the caller sees (``services.visibility``). Forecasts are CPU-bound: the work
 running at once (samples x lots) stays within the server's budget
 (``services.fair_use``); beyond it a forecast is 429 with Retry-After, never
 queued, so a burst of them cannot starve every other request of the cores.
-The API never starts a Dask cluster.
+``GET /forecast`` runs in the server's forecast worker processes
+(``services.forecast_workers``), at a lower priority than the requests. The
+API never starts a Dask cluster.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from gpuledger.api.deps import (
     Samples,
     Seed,
     Who,
+    Workers,
     seen,
 )
 from gpuledger.api.models import ClaimsOut, ForecastOut
@@ -36,7 +39,7 @@ from gpuledger.planning import Impact, Plan
 from gpuledger.services import claims, diversions
 from gpuledger.services.books import Backend
 from gpuledger.services.fair_use import forecast_cost
-from gpuledger.services.forecasting import run_forecast
+from gpuledger.services.forecasting import request_job
 from gpuledger.services.planning import (
     impact_of_change,
     impact_of_diversion,
@@ -56,10 +59,15 @@ from gpuledger.services.requests import (
 router = APIRouter(tags=["planning"])
 
 
+def _size(books: Backend) -> int:
+    """What one sample of a forecast of the books works on: lots + orders."""
+    scenario = books.ledger.to_scenario()
+    return len(scenario.lots) + len(scenario.orders)
+
+
 def _cost(books: Backend, samples: int) -> int:
     """The work of a forecast of the books: samples x (lots + orders)."""
-    scenario = books.ledger.to_scenario()
-    return forecast_cost(samples, len(scenario.lots) + len(scenario.orders))
+    return forecast_cost(samples, _size(books))
 
 
 @router.get("/plan", response_model=counted_model_of(Plan))
@@ -140,6 +148,7 @@ def forecast(
     books: Books,
     who: Who,
     limits: Limits,
+    workers: Workers,
     samples: Samples = DEFAULT_SAMPLES,
     seed: Seed = DEFAULT_SEED,
     policy: Policy = DEFAULT_POLICY,
@@ -150,8 +159,9 @@ def forecast(
 ) -> Any:
     """``gpuledger forecast``: P10/P50/P90 completion and on-time odds of the caller's targets.
 
-    Runs in this process (never on Dask). A caller who sees no target gets an
-    empty list and no computation. ``no_failures`` is the CLI's ``--no-failures``.
+    Runs in a forecast worker process (never on Dask). A caller who sees no
+    target gets an empty list and no computation. ``no_failures`` is the CLI's
+    ``--no-failures``.
     """
     request = forecast_request(
         policy=policy,
@@ -174,9 +184,11 @@ def forecast(
             "measures": MEASURES,
             "targets": [],
         }
-    with limits.forecasts.running(_cost(books, samples)):
-        result = run_forecast(books.ledger, request)
-    return visible.forecast_json(result)
+    size = _size(books)
+    with limits.forecasts.running(forecast_cost(samples, size), per_sample=size):
+        job = request_job(books.ledger, request)
+        data = workers.forecast_json(job)
+    return visible.forecast_answer(data, job.snapshot)
 
 
 @router.get("/claims", response_model=ClaimsOut)

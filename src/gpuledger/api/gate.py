@@ -1,0 +1,95 @@
+"""Refuse a flood before the app runs: fair use's refusals, decided in microseconds.
+
+Hostile clients that repeat a refused request (wrong secrets for a token id,
+forecasts beyond the server's budget) would otherwise each pass the
+middleware, routing, dependency resolution, a thread hop and the token's
+database lookup before their 429: about a millisecond of the event loop each,
+and a legitimate request waits its turn behind dozens of them. This ASGI
+middleware asks the same rules first (``services.fair_use``: ``refuse_early``),
+from the request line and the Authorization header alone. It never admits
+anything: a request it lets through meets every check it meets today. A
+client refused again before its Retry-After has passed waits a little for its
+429 (``fair_use.Tarpit``), so a flood in a loop slows to a few requests a second
+per client.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+from urllib.parse import parse_qs
+
+import anyio
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gpuledger.api.errors import domain_error
+from gpuledger.domain import RateLimited
+from gpuledger.services.fair_use import FairUse
+from gpuledger.services.requests import DEFAULT_SAMPLES, SERVER_SAMPLES_MAX
+
+#: The route whose requests are forecasts (``api.routes.planning``).
+FORECAST_PATH: Final = "/api/v1/forecast"
+_BEARER: Final = b"bearer "
+
+
+class FairUseGate:
+    """ASGI middleware: 429 (with Retry-After) for what ``fair_use`` refuses anyway."""
+
+    def __init__(self, app: ASGIApp, fair_use: FairUse) -> None:
+        self.app = app
+        self.fair_use = fair_use
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            try:
+                self._check(scope)
+            except RateLimited as exc:
+                await self._refuse(exc, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, exc: RateLimited, scope: Scope, receive: Receive, send: Send) -> None:
+        """The 429, held back first when the client did not wait as told (the tarpit)."""
+        tarpit = self.fair_use.tarpit
+        delay = tarpit.refused(_address(scope), exc.retry_after)
+        if delay:
+            try:
+                await anyio.sleep(delay)
+            finally:
+                tarpit.released()
+        await domain_error(exc)(scope, receive, send)
+
+    def _check(self, scope: Scope) -> None:
+        token = _bearer(scope)
+        if token is not None:
+            self.fair_use.sign_in.refuse_early(token, _address(scope))
+        if scope["path"] == FORECAST_PATH and scope["method"] == "GET":
+            samples = _samples(scope["query_string"])
+            if samples is not None:
+                self.fair_use.forecasts.refuse_early(samples)
+
+
+def _address(scope: Scope) -> str | None:
+    """The client's address (as ``api.deps.caller`` reads it)."""
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
+def _bearer(scope: Scope) -> str | None:
+    """The bearer token of the request's Authorization header, if it has one."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            raw = bytes(value)
+            return raw[len(_BEARER) :].decode("latin-1") if raw[:7].lower() == _BEARER else None
+    return None
+
+
+def _samples(query: bytes) -> int | None:
+    """The forecast's ``samples`` (its default when absent); None when not a valid count."""
+    given = parse_qs(query.decode("latin-1"), keep_blank_values=True).get("samples")
+    if not given:
+        return DEFAULT_SAMPLES
+    text = given[-1]
+    if not text.isdigit() or len(text) > len(str(SERVER_SAMPLES_MAX)):
+        return None  # the route answers 422
+    samples = int(text)
+    return samples if 1 <= samples <= SERVER_SAMPLES_MAX else None
