@@ -248,3 +248,35 @@ def test_the_settings_of_workers_and_tarpit(env: dict[str, str], expected: tuple
 def test_settings_below_their_floor_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="whole number of"):
         ServerSettings.from_env(env)
+
+
+def test_a_claims_check_forecasts_in_a_worker_too(
+    books: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``GET /claims`` forecasts (target claims) in the pool, not in the server's process.
+
+    A forecast run in the server's process here fails (patched); the workers,
+    fresh interpreters, run the real one. The answer equals the in-process one.
+    """
+    in_process = ServerSettings(forecast_processes=0)
+    alone = create_app(books, clock=lambda: NOW, hasher=cheap_hasher(), settings=in_process)
+    token = add_users(alone.state.backend.gov)["viewer"]
+    auth = {"Authorization": f"Bearer {token}"}
+    query = "/api/v1/claims?samples=200&seed=5"
+    with TestClient(alone) as local:
+        here = local.get(query, headers=auth)
+    assert here.status_code == 200, here.text
+    assert any(c["forecast_p90"] is not None for c in here.json()["claims"]), here.json()
+    alone.state.backend.ledger.close()
+
+    def in_the_server(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a claims forecast ran in the server's process")
+
+    monkeypatch.setattr("gpuledger.services.forecasting.ForecastJob.run", in_the_server)
+    settings = ServerSettings(forecast_processes=1)
+    app = create_app(books, clock=lambda: NOW, hasher=cheap_hasher(), settings=settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        there = client.get(query, headers={"Authorization": f"Bearer {token}"})
+    assert there.status_code == 200, there.text
+    assert there.json() == here.json()
+    app.state.backend.ledger.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import Any
@@ -14,7 +14,7 @@ from gpuledger.forecast import Forecast, Progress
 from gpuledger.ledger import Ledger
 from gpuledger.planning import Plan
 from gpuledger.services.books import holdings
-from gpuledger.services.forecasting import forecast_report
+from gpuledger.services.forecasting import ForecastJob, forecast_job
 from gpuledger.services.planning import plan_report
 from gpuledger.services.requests import DEFAULT_POLICY, DEFAULT_SAMPLES, DEFAULT_SEED
 from gpuledger.services.visibility import Visibility
@@ -119,12 +119,15 @@ def check(
     seen: Visibility | None = None,
     progress: Progress | None = None,
     one_at_a_time: AbstractContextManager[Any] | None = None,
+    run: Callable[[ForecastJob], Forecast] | None = None,
 ) -> list[ClaimCheck]:
     """The claims ``seen`` covers (every claim when None), forecast only when one needs it.
 
     Args:
         one_at_a_time: held while the forecast runs (a server's limit on
             concurrent forecasts).
+        run: runs the forecast job (a server's worker processes,
+            ``services.forecast_workers``); None runs it here, with ``progress``.
     """
     mine = [c for c in ledger.to_scenario().claims if seen is None or seen.sees_org(c.org)]
     if not mine:
@@ -132,6 +135,7 @@ def check(
     fc = None
     if needs_forecast(mine):
         with one_at_a_time or nullcontext():
-            fc = forecast_report(ledger, policy, samples=samples, seed=seed, progress=progress)
+            job = forecast_job(ledger, policy, samples=samples, seed=seed)
+            fc = job.run(progress=progress) if run is None else run(job)
     ids = {c.id for c in mine}
     return [c for c in claims_report(ledger, fc) if c.id in ids]

@@ -22,9 +22,9 @@ pool of worker processes created when the server starts and shut down with it:
   would hold the server's output pipes open (whoever reads them to the end
   hangs);
 - it receives a :class:`~gpuledger.services.forecasting.ForecastJob` (the
-  books' snapshot, read by the server) and answers ``Forecast.to_json()``, the
-  same function a forecast in the server's process runs: the same answer for
-  the same seed.
+  books' snapshot, read by the server) and answers ``Forecast.to_json()`` (or,
+  for a claims check, the ``Forecast`` itself), the same function a forecast in
+  the server's process runs: the same answer for the same seed.
 
 How much may run at once is not decided here: the server's forecast budget
 (``services.fair_use``) refuses forecasts beyond it before they reach the pool.
@@ -38,14 +38,17 @@ import signal
 import sys
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing.connection import wait
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
-from gpuledger.services.forecasting import ForecastJob, forecast_json
+from gpuledger.forecast import Forecast
+from gpuledger.services.forecasting import ForecastJob, forecast_json, run_job
+
+T = TypeVar("T")
 
 #: How much lower than the server's the workers' priority is (``os.nice``).
 WORKER_NICE: Final = 10
@@ -112,18 +115,32 @@ class ForecastWorkers:
 
     def forecast_json(self, job: ForecastJob) -> dict[str, Any]:
         """``Forecast.to_json()`` of ``job``, run by a worker (or here when not started)."""
+        data = self._run(forecast_json, job)
+        assert data["samples"] == job.samples, (data["samples"], job.samples)
+        return data
+
+    def forecast(self, job: ForecastJob) -> Forecast:
+        """The :class:`~gpuledger.forecast.Forecast` of ``job`` itself, run by a worker.
+
+        For callers that read more than its JSON (the claims check reads
+        holdings quantiles): the sample arrays cross the process boundary.
+        """
+        result = self._run(run_job, job)
+        assert result.samples == job.samples, (result.samples, job.samples)
+        return result
+
+    def _run(self, work: Callable[[ForecastJob], T], job: ForecastJob) -> T:
+        """``work(job)`` in a worker (here when the pool is not started)."""
         with self._lock:
             pool = self._pool
         if pool is None:
-            return forecast_json(job)
+            return work(job)
         try:
-            future: Future[dict[str, Any]] = pool.submit(forecast_json, job)
-            data = future.result()
+            future: Future[T] = pool.submit(work, job)
+            return future.result()
         except BrokenProcessPool:
             self._replace(pool)  # a worker died (killed, out of memory): fresh ones next time
             raise
-        assert data["samples"] == job.samples, (data["samples"], job.samples)
-        return data
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         """Put a new pool in place of ``broken`` (unless closed or replaced meanwhile)."""

@@ -166,6 +166,11 @@ def run_forecast(
     )
 
 
+def run_job(job: ForecastJob) -> Forecast:
+    """``job`` run locally (what a server's worker process runs for a claims check)."""
+    return job.run()
+
+
 def forecast_json(job: ForecastJob) -> dict[str, Any]:
     """``Forecast.to_json()`` of a job run locally: what a server's worker process answers.
 

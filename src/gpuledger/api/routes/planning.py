@@ -196,6 +196,7 @@ def claims_check(
     books: Books,
     who: Who,
     limits: Limits,
+    workers: Workers,
     samples: Samples = DEFAULT_SAMPLES,
     seed: Seed = DEFAULT_SEED,
     policy: Policy = DEFAULT_POLICY,
@@ -204,7 +205,8 @@ def claims_check(
     """``gpuledger claims``: the public claims of the caller's orgs against the books.
 
     ``target`` claims are checked against a forecast (``samples``, ``seed``,
-    ``policy``), run only when the caller sees one.
+    ``policy``), run only when the caller sees one, in a forecast worker
+    process as ``/forecast`` runs.
     """
     visible = seen(books, who).only(org)
     checks = claims.check(
@@ -214,5 +216,6 @@ def claims_check(
         seed=seed,
         seen=visible,
         one_at_a_time=limits.forecasts.running(_cost(books, samples)),
+        run=workers.forecast,
     )
     return claims_report(checks)
