@@ -100,10 +100,12 @@ def test_one_forecast_alone_always_runs() -> None:
     assert budget.in_use == 0
 
 
+@pytest.mark.parametrize("path", ["/forecast", "/claims"])
 def test_a_refused_forecast_is_refused_before_the_token_is_checked(
-    strict: World, monkeypatch: pytest.MonkeyPatch
+    strict: World, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
-    """The gate refuses a forecast the budget refuses before auth, parsing or the books."""
+    """The gate refuses a forecast (of /forecast or a claims check) the budget refuses
+    before auth, parsing or the books."""
     assert strict.call("viewer", "GET", "/forecast?samples=10").status_code == 200
     gov = strict.app.state.backend.gov
     checked: list[str] = []
@@ -115,13 +117,13 @@ def test_a_refused_forecast_is_refused_before_the_token_is_checked(
 
     monkeypatch.setattr(gov, "authenticate", counting)
     with strict.app.state.fair_use.forecasts.running(40_000):
-        r = strict.call("viewer", "GET", "/forecast?samples=5000")
+        r = strict.call("viewer", "GET", f"{path}?samples=5000")
         assert r.status_code == 429, r.text
         assert r.json()["error"]["code"] == "rate_limited" and int(r.headers["Retry-After"]) >= 1
         assert checked == []  # decided before the token was looked up
-        assert strict.call("viewer", "GET", "/forecast?samples=100").status_code == 200
+        assert strict.call("viewer", "GET", f"{path}?samples=100").status_code == 200
         assert len(checked) == 1  # what fits is let through, and checked as always
-    assert strict.call("viewer", "GET", "/forecast?samples=5000").status_code == 200
+    assert strict.call("viewer", "GET", f"{path}?samples=5000").status_code == 200
 
 
 @pytest.mark.parametrize("in_use", [0, 1, 30_000, 49_999, 50_000], ids=lambda n: f"in-use-{n}")

@@ -26,8 +26,9 @@ from gpuledger.domain import RateLimited
 from gpuledger.services.fair_use import FairUse
 from gpuledger.services.requests import DEFAULT_SAMPLES, SERVER_SAMPLES_MAX
 
-#: The route whose requests are forecasts (``api.routes.planning``).
-FORECAST_PATH: Final = "/api/v1/forecast"
+#: The routes whose requests run forecasts of ``samples`` (``api.routes.planning``):
+#: a forecast, and a claims check (its target claims' forecast).
+FORECAST_PATHS: Final = frozenset({"/api/v1/forecast", "/api/v1/claims"})
 _BEARER: Final = b"bearer "
 
 
@@ -62,7 +63,7 @@ class FairUseGate:
         token = _bearer(scope)
         if token is not None:
             self.fair_use.sign_in.refuse_early(token, _address(scope))
-        if scope["path"] == FORECAST_PATH and scope["method"] == "GET":
+        if scope["path"] in FORECAST_PATHS and scope["method"] == "GET":
             samples = _samples(scope["query_string"])
             if samples is not None:
                 self.fair_use.forecasts.refuse_early(samples)
