@@ -53,6 +53,8 @@ __all__ = [
     "reference_pieces",
 ]
 
+Int32Array = npt.NDArray[np.int32]
+
 BATCH_POLICIES = frozenset(p.name for p in registered() if p.passes is not None)
 """Policies with a batch kernel (made of ordered passes); the others run ``plan()`` per sample."""
 
@@ -227,18 +229,18 @@ class _Cut:
     plus one, units).
     """
 
-    pos: IntArray
+    pos: Int32Array
     iv: IntArray
     qty: npt.NDArray[np.signedinteger[Any]]
-    day: IntArray
+    day: Int32Array
     live: npt.NDArray[np.bool_]
     more_cell: IntArray
     more_iv: IntArray
     more_qty: npt.NDArray[np.signedinteger[Any]]
 
 
-def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[IntArray, IntArray]:
-    """Each sample's pass rows sorted by (group, day, row): (row positions, days), both 2-D.
+def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[Int32Array, Int32Array]:
+    """Each sample's pass rows sorted by (group, day, row): (row positions, days), both 2-D int32.
 
     One key per (sample, row) packs group, day and position in as few bits as
     possible (uint32 when they fit: a faster sort); keys are unique, so a plain
@@ -259,10 +261,11 @@ def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[IntArray, IntArr
     fixed = np.left_shift(p.group.astype(dtype), span_bits + bits) | np.arange(r, dtype=dtype)
     key |= fixed[None, :]
     key.sort(axis=1)
-    pos = (key & ((1 << bits) - 1)).astype(np.int64)
+    # int32 out (rows and day ordinals fit): half the bytes for every later pass
+    pos = np.bitwise_and(key, (1 << bits) - 1, dtype=np.int32, casting="unsafe")
     key >>= bits
     key &= (1 << span_bits) - 1
-    day = key.astype(np.int64)
+    day = key.astype(np.int32)
     day += lo
     return pos, day
 
@@ -341,7 +344,8 @@ def _pass_pieces(
     cl_series = np.r_[np.where(cluster, smap[s.target_consumer, s.target_sku], -1), -1]
     holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]]
     c = _cut(p, days, layout.day0 + layout.n_days)
-    pos, day = c.pos.ravel(), c.day.ravel()
+    pos = c.pos.ravel()
+    day: npt.NDArray[np.signedinteger[Any]] = c.day.ravel()  # int32: Pieces.concat widens
     # per interval plus one (see _Cut): its owner's series (-2: the holder keeps
     # it) and its owner's cluster series (-1: none)
     owner = np.concatenate([[-1], p.owner, [-1]])
