@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -151,23 +152,25 @@ def powered_curves(snapshot: PlanningSnapshot, holdings: IntArray, day0: int) ->
     """Units that could be powered ``[consumer, sku, day - day0]`` (module docstring).
 
     Returns ``holdings`` itself when the snapshot states no power at all. Only
-    consumers with a stated limit (and clusters of such orgs) are computed, by
-    :func:`powered_cells` on every day; the others' rows are their holdings.
+    consumers with a stated limit (and clusters of such orgs) are computed, on
+    the curves' own layout (:func:`share_power`, then each such cluster capped
+    by its org); the others' rows are their holdings. :func:`powered_cells` is
+    the same rule for scattered (consumer, day) cells (the forecast's).
     """
     s = snapshot
     if s.power_cap is None or s.power_day is None:
         return holdings
-    n_cons, n_sku, n_days = holdings.shape
+    n_cons, _, n_days = holdings.shape
     limited = np.flatnonzero(np.any(s.power_cap != NO_LIMIT, axis=(1, 2)))
+    col = np.searchsorted(s.power_day, day0 + np.arange(n_days, dtype=np.int64), side="right")
+    out = holdings.copy()
+    # 1. Each limited consumer: its SKUs in order, each in the power the ones before left.
+    share_power(s.power_cap, holdings, col, limited, out)
+    # 2. A cluster never counts more powered units than its org.
     clusters = np.arange(len(s.orgs), n_cons)
     of_limited = clusters[np.isin(s.consumer_org[clusters], limited)]
-    rows = np.union1d(limited, of_limited).astype(np.int64)
-    # one cell per (row, day): [rows * days, sku], the layout powered_cells takes
-    days = day0 + np.arange(n_days, dtype=np.int64)
-    held = np.moveaxis(holdings[rows], 1, 2).reshape(-1, n_sku)
-    cells = powered_cells(s, np.repeat(rows, n_days), np.tile(days, rows.size), held)
-    out = holdings.copy()
-    out[rows] = np.moveaxis(cells.reshape(rows.size, n_days, n_sku), 2, 1)
+    if of_limited.size:
+        out[of_limited] = np.minimum(out[of_limited], out[s.consumer_org[of_limited]])
     assert np.all(out[limited] <= np.maximum(holdings[limited], 0)), "powered beyond held"
     return out
 
@@ -224,33 +227,37 @@ def share_power(
     ``held[row, sku, day]`` the units held; ``col[day]`` the step in force on
     each day; ``out`` has ``held``'s shape (rows not in ``rows`` are left as they
     are). The rule is :func:`_share`'s, the one :func:`powered_cells` applies;
-    the claims (``gpuledger.claims``) call this form.
+    the planner's curves and the claims (``gpuledger.claims``) call this form.
     """
     assert out.shape == held.shape and col.shape == held.shape[2:], (out.shape, col.shape)
     assert cap.shape[:2] == held.shape[:2], (cap.shape, held.shape)
-    caps = np.moveaxis(cap[rows][:, :, col], 1, 2)  # [rows, days, sku]
-    out[rows] = np.moveaxis(_share(caps, np.moveaxis(held[rows], 1, 2)), 2, 1)
+    if rows.size:
+        out[rows] = _share(cap[rows][:, :, col], held[rows], axis=1)
 
 
-def _share(cap: IntArray, held: IntArray) -> IntArray:
-    """Units powered per SKU (last axis) when a consumer's SKUs share its power: the one rule.
+def _share(cap: IntArray, held: IntArray, axis: int = -1) -> IntArray:
+    """Units powered per SKU (on ``axis``) when a consumer's SKUs share its power: the one rule.
 
-    ``cap[..., sku]``: units of each SKU the consumer's sites could run with all
-    their power (``NO_LIMIT``: no stated limit), broadcast against ``held[...,
-    sku]``. The SKUs are powered in index order (the snapshot's), each within the
-    fraction of the power the SKUs before it left: ``floor(left x cap)``. Edge
-    cases: a SKU without a limit counts every unit held and uses no power;
-    negative holdings count as 0; a capacity of 0 powers nothing.
+    ``cap``: units of each SKU the consumer's sites could run with all their
+    power (``NO_LIMIT``: no stated limit), broadcast against ``held``, the units
+    held, both with the SKUs on ``axis``. The SKUs are powered in index order
+    (the snapshot's), each within the fraction of the power the SKUs before it
+    left: ``floor(left x cap)``. Edge cases: a SKU without a limit counts every
+    unit held and uses no power; negative holdings count as 0; a capacity of 0
+    powers nothing.
     """
+    axis = axis - held.ndim if axis >= 0 else axis  # counted from the end: cap may have fewer axes
     out = np.empty(held.shape, dtype=np.int64)
-    left = np.ones(np.broadcast_shapes(cap.shape, held.shape)[:-1], dtype=np.float64)
-    for k in range(held.shape[-1]):
-        ck = cap[..., k]
-        hk = np.maximum(held[..., k], 0)
+    left: FloatArray | float = 1.0
+    at: list[Any] = [slice(None)] * held.ndim
+    for k in range(held.shape[axis]):
+        ck = np.take(cap, k, axis=axis)
+        hk = np.maximum(np.take(held, k, axis=axis), 0)
         bound = ck >= 0
         room = np.floor(left * np.maximum(ck, 0) + 1e-9).astype(np.int64)
         pk = np.where(bound, np.minimum(hk, room), hk)
-        out[..., k] = pk
+        at[axis] = k
+        out[tuple(at)] = pk
         used = np.where(bound & (ck > 0), pk / np.maximum(ck, 1), 0.0)
         left = np.maximum(left - used, 0.0)
     return out
