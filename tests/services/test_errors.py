@@ -14,6 +14,7 @@ EXPECTED = {
     "InvalidInput": 422,
     "UnknownRecord": 404,
     "BooksNotFound": 503,
+    "Unavailable": 503,
     "PermissionDenied": 403,
     "Unauthenticated": 401,
     "RateLimited": 429,

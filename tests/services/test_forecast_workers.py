@@ -9,7 +9,6 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
-from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,9 +16,11 @@ import httpx
 import pytest
 
 from gpuledger.config import ServerSettings
+from gpuledger.domain import Unavailable
 from gpuledger.ledger import Ledger
 from gpuledger.scenario import load_scenario
 from gpuledger.server import create_app
+from gpuledger.services.errors import http_status
 from gpuledger.services.forecast_workers import ForecastWorkers
 from gpuledger.services.forecasting import forecast_job, forecast_report
 from tests.api.conftest import FLEET, add_users, cheap_hasher
@@ -118,8 +119,9 @@ def test_a_dead_worker_is_replaced_for_the_next_forecast(books: str) -> None:
         [pid] = workers.pids()
         os.kill(pid, signal.SIGKILL)  # the out-of-memory killer, say
         _until(lambda: not _alive(pid), "the worker did not die")
-        with pytest.raises(BrokenProcessPool):
-            workers.forecast_json(job)  # the request that met the dead worker
+        with pytest.raises(Unavailable, match="worker stopped") as met:
+            workers.forecast_json(job)  # the request that met the dead worker: 503, retry
+        assert http_status(met.value) == 503 and met.value.retry_after >= 1
         assert workers.forecast_json(job) == job.run().to_json()  # the next one works
         assert workers.pids() and pid not in workers.pids()
     finally:

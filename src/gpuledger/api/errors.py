@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from gpuledger.domain import GpuledgerError, RateLimited
+from gpuledger.domain import GpuledgerError, RateLimited, Unavailable
 from gpuledger.services.errors import MEANING, error_detail, http_status
 
 
@@ -57,7 +57,11 @@ def error_json(
 def domain_error(exc: GpuledgerError) -> JSONResponse:
     """The answer to a domain error: its status from the table, its code and field."""
     detail = error_detail(exc)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    headers = (
+        {"Retry-After": str(exc.retry_after)}
+        if isinstance(exc, (RateLimited, Unavailable))
+        else None
+    )
     return error_json(http_status(exc), **detail, headers=headers)
 
 

@@ -50,6 +50,7 @@ from gpuledger.domain.errors import (
     RateLimited,
     ScenarioError,
     Unauthenticated,
+    Unavailable,
     UnknownRecord,
 )
 from gpuledger.domain.records import (
@@ -128,6 +129,7 @@ __all__ = [
     "Target",
     "TransferKind",
     "Unauthenticated",
+    "Unavailable",
     "UnknownRecord",
     "Vendor",
     "cluster_account",

@@ -121,6 +121,19 @@ class RateLimited(GpuledgerError):
         super().__init__(message)
 
 
+class Unavailable(GpuledgerError):
+    """The server could not do the work just now (a worker process stopped); retry.
+
+    ``retry_after`` says when (seconds). Not the caller's fault: a server answers 503.
+    """
+
+    code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class LedgerError(GpuledgerError):
     """A ledger operation was refused; the books are unchanged."""
 
@@ -162,6 +175,7 @@ ERROR_CLASSES: tuple[type[GpuledgerError], ...] = (
     PermissionDenied,
     Unauthenticated,
     RateLimited,
+    Unavailable,
     InsufficientUnits,
     IdempotencyConflict,
     InvalidTransition,

@@ -23,6 +23,7 @@ from gpuledger.domain import (
     PermissionDenied,
     RateLimited,
     Unauthenticated,
+    Unavailable,
     UnknownRecord,
 )
 
@@ -34,6 +35,7 @@ STATUS: Final[tuple[tuple[type[GpuledgerError], int], ...]] = (
     (InputTooLarge, 413),
     (RateLimited, 429),
     (BooksNotFound, 503),  # the server's own books are missing: not the caller's fault
+    (Unavailable, 503),  # a forecast worker stopped: retry
     (InsufficientUnits, 409),
     (IdempotencyConflict, 409),
     (InvalidTransition, 409),
@@ -53,7 +55,7 @@ MEANING: Final[dict[int, str]] = {
     413: "The request body is larger than its limit",
     422: "Invalid input: the message names the field and the reason",
     429: "Too many requests: retry after the time the Retry-After header gives",
-    503: "The server's books are missing",
+    503: "The server's books are missing, or a worker stopped while running the request: retry",
 }
 
 

@@ -45,6 +45,7 @@ from contextlib import contextmanager
 from multiprocessing.connection import wait
 from typing import Any, Final, TypeVar
 
+from gpuledger.domain import Unavailable
 from gpuledger.forecast import Forecast
 from gpuledger.services.forecasting import ForecastJob, forecast_json, run_job
 
@@ -138,9 +139,13 @@ class ForecastWorkers:
         try:
             future: Future[T] = pool.submit(work, job)
             return future.result()
-        except BrokenProcessPool:
+        except BrokenProcessPool as exc:
             self._replace(pool)  # a worker died (killed, out of memory): fresh ones next time
-            raise
+            raise Unavailable(
+                "a forecast worker stopped while running this forecast (killed or out of "
+                "memory); a new one is starting: retry",
+                retry_after=1,
+            ) from exc
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         """Put a new pool in place of ``broken`` (unless closed or replaced meanwhile)."""
