@@ -43,7 +43,7 @@ import numpy as np
 
 from benchmarks.fleet import make_fleet
 from gpuledger.domain import PolicyName
-from gpuledger.forecast import forecast
+from gpuledger.forecast import Forecast, forecast
 from gpuledger.forecast.blocks import BLOCK_SIZE, Job, run_block
 from gpuledger.forecast.engine import curve_day0, default_threads
 from gpuledger.forecast.kernels import reference_pieces
@@ -143,23 +143,28 @@ def main() -> None:
         f"failure buckets of {args.failure_bucket_days} days"
     )
     for policy in (PolicyName.CONSIGNED, PolicyName.PRIORITY):
+
+        def run(snapshot: PlanningSnapshot, policy: PolicyName = policy) -> Forecast:
+            """The forecast the benchmark times, of ``snapshot`` under ``policy``."""
+            return forecast(
+                snapshot,
+                policy,
+                samples=args.samples,
+                seed=args.seed,
+                workers=args.workers,
+                threads=None if args.workers else threads,
+                failures=not args.no_failures,
+                curve_step_days=args.curve_step_days,
+                failure_bucket_days=args.failure_bucket_days,
+            )
+
         floor = floor_seconds(args.samples, lots, args.seed)
         print(
             f"floor (RNG, one row sort, four int64 passes; 1 thread): {floor:.2f} s CPU "
             f"for {args.samples} x {lots} sample-lots"
         )
         start, cpu = time.perf_counter(), time.process_time()
-        result = forecast(
-            snap,
-            policy,
-            samples=args.samples,
-            seed=args.seed,
-            workers=args.workers,
-            threads=None if args.workers else threads,
-            failures=not args.no_failures,
-            curve_step_days=args.curve_step_days,
-            failure_bucket_days=args.failure_bucket_days,
-        )
+        result = run(snap)
         fast = time.perf_counter() - start
         cpu = time.process_time() - cpu
         naive_n = min(args.naive_samples, args.samples)
@@ -183,17 +188,7 @@ def main() -> None:
         )
         if args.sites:
             powered_cpu = time.process_time()
-            with_sites = forecast(
-                fleet_power(snap),
-                policy,
-                samples=args.samples,
-                seed=args.seed,
-                workers=args.workers,
-                threads=None if args.workers else threads,
-                failures=not args.no_failures,
-                curve_step_days=args.curve_step_days,
-                failure_bucket_days=args.failure_bucket_days,
-            )
+            with_sites = run(fleet_power(snap))
             powered_cpu = time.process_time() - powered_cpu
             held_same = with_sites.on_time_probability() == result.on_time_probability()
             print(

@@ -568,19 +568,7 @@ class Ledger:
         if kind is not None:
             query = query.where(ev.kind == kind.value)
         with self._reading() as conn:
-            return [
-                EventView(
-                    seq=int(r.seq),
-                    id=r.id,
-                    kind=EventKind(r.kind),
-                    body=json.loads(r.body),
-                    actor=r.actor,
-                    effective_at=r.effective_at,
-                    recorded_at=r.recorded_at,
-                    hash=r.hash,
-                )
-                for r in conn.execute(query)
-            ]
+            return [_event_view(r) for r in conn.execute(query)]
 
     def events_recorded(
         self, since: date, until: date | None = None, *, limit: int = 100_000
@@ -594,19 +582,7 @@ class Ledger:
         """
         with self._reading() as conn:
             rows = read_events_recorded(conn, since, until, limit)
-            events = [
-                EventView(
-                    seq=int(r.seq),
-                    id=r.id,
-                    kind=EventKind(r.kind),
-                    body=json.loads(r.body),
-                    actor=r.actor,
-                    effective_at=r.effective_at,
-                    recorded_at=r.recorded_at,
-                    hash=r.hash,
-                )
-                for r in rows
-            ]
+            events = [_event_view(r) for r in rows]
             touched: dict[str, list[str]] = defaultdict(list)
             for e in events:
                 if e.kind is EventKind.DOCUMENT:
@@ -672,3 +648,17 @@ _ROWS_KEPT = 8  # (as_of, known_on) windows whose folded transfer rows are kept 
 
 #: Names other packages imported from this module before the split (kept working).
 __all__ = ["Ledger", "alembic_config", "read_documents", "system_clock"]
+
+
+def _event_view(row: Any) -> EventView:
+    """One row of the events table as the read model's :class:`EventView`."""
+    return EventView(
+        seq=int(row.seq),
+        id=row.id,
+        kind=EventKind(row.kind),
+        body=json.loads(row.body),
+        actor=row.actor,
+        effective_at=row.effective_at,
+        recorded_at=row.recorded_at,
+        hash=row.hash,
+    )
