@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -355,20 +355,7 @@ def read_tallies(conn: Connection, lots: Sequence[str]) -> dict[str, Tally]:
             debit_key, credit_key, q = found
             out[lot].units[debit_key].pend_debit -= q
             out[lot].units[credit_key].pend_credit -= q
-    when = _utc()
+    when = schema.utc_memo()
     for lot, (eff, rec) in latest.items():
         out[lot].latest = (when(eff), when(rec))
     return out
-
-
-def _utc() -> Callable[[Any], datetime]:
-    """Stored timestamps as aware UTC, each distinct raw value converted once."""
-    seen: dict[Any, datetime] = {}
-
-    def when(raw: Any) -> datetime:
-        found = seen.get(raw)
-        if found is None:
-            found = seen[raw] = schema.utc_from_storage(raw)
-        return found
-
-    return when

@@ -13,6 +13,7 @@ fact from it: books with no user are a single person's working copy
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,6 +65,20 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_memo() -> Callable[[Any], datetime]:
+    """:func:`utc_from_storage` remembering each distinct raw value (timestamps repeat
+    across the rows of one read: each is converted once)."""
+    seen: dict[Any, datetime] = {}
+
+    def when(raw: Any) -> datetime:
+        found = seen.get(raw)
+        if found is None:
+            found = seen[raw] = utc_from_storage(raw)
+        return found
+
+    return when
 
 
 def utc_from_storage(value: Any) -> datetime:

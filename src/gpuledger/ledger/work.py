@@ -99,14 +99,7 @@ class Work:
         missing = sorted({i for i in lot_ids if i not in self._lots})
         if not missing:
             return
-        # Timestamps repeat across rows: convert each distinct raw value once.
-        seen: dict[Any, datetime] = {}
-
-        def when(raw: Any) -> datetime:
-            found = seen.get(raw)
-            if found is None:
-                found = seen[raw] = schema.utc_from_storage(raw)
-            return found
+        when = schema.utc_memo()  # timestamps repeat across rows
 
         dialect = self.conn.dialect
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
