@@ -177,7 +177,8 @@ class Ledger:
     def memo_stats(self, kind: str) -> MemoStats:
         """Hits and misses of one memoised read since the ledger was opened.
 
-        ``kind`` is ``snapshot``, ``scenario``, ``diversions`` or ``diversion``.
+        ``kind`` is ``snapshot``, ``scenario``, ``diversions``, ``diversion``,
+        ``balances`` or ``trace``.
         """
         return self._memo.stats(kind)
 
@@ -389,28 +390,49 @@ class Ledger:
     def balances(self, as_of: date | None = None, known_on: date | None = None) -> list[Balance]:
         """Every account's units per SKU as of a date, as known on a date.
 
-        One aggregate query in the database (no transfer rows reach Python).
-        Accounts with nothing posted and nothing pending are left out.
+        One aggregate query in the database (no transfer rows reach Python),
+        memoised on the chain head. Accounts with nothing posted and nothing
+        pending are left out. Each call returns a new list of the same frozen rows.
         """
-        with self._reading_at_head() as (conn, head):
+
+        def compute(conn: Connection, head: Head) -> tuple[Balance, ...]:
             totals = sum_balances(conn, as_of, known_on)
             sites = self._cluster_sites(conn, head)
-        return [
-            Balance(account.owner, account.bucket, sku, posted, pending, sites.get(account.owner))
-            for (account, sku), (posted, pending) in sorted(
-                totals.items(), key=lambda kv: (kv[0][0].owner, kv[0][0].bucket, kv[0][1])
+            return tuple(
+                Balance(
+                    account.owner, account.bucket, sku, posted, pending, sites.get(account.owner)
+                )
+                for (account, sku), (posted, pending) in sorted(
+                    totals.items(), key=lambda kv: (kv[0][0].owner, kv[0][0].bucket, kv[0][1])
+                )
+                if posted or pending
             )
-            if posted or pending
-        ]
+
+        with self._reading_at_head() as (conn, head):
+            rows = self._memo.get(head, "balances", (as_of, known_on), lambda: compute(conn, head))
+        return list(rows)
 
     def trace(
         self, lot_id: str, as_of: date | None = None, known_on: date | None = None
     ) -> LotTrace:
-        """Where every unit of a lot went: its transfers and who holds it (world excluded)."""
+        """Where every unit of a lot went: its transfers and who holds it (world excluded).
+
+        Memoised on the chain head: callers share the result and must not change its maps.
+        """
         with self._reading_at_head() as (conn, head):
-            rows = read_transfers(conn, as_of, known_on, lot=lot_id)
-            sku = rows[0].sku if rows else _lot_sku(conn, lot_id)
-            sites = self._cluster_sites(conn, head)
+            return self._memo.get(
+                head,
+                "trace",
+                (lot_id, as_of, known_on),
+                lambda: self._trace(conn, head, lot_id, as_of, known_on),
+            )
+
+    def _trace(
+        self, conn: Connection, head: Head, lot_id: str, as_of: date | None, known_on: date | None
+    ) -> LotTrace:
+        rows = read_transfers(conn, as_of, known_on, lot=lot_id)
+        sku = rows[0].sku if rows else _lot_sku(conn, lot_id)
+        sites = self._cluster_sites(conn, head)
         holdings: dict[Account, int] = defaultdict(int)
         pending: dict[Account, int] = defaultdict(int)
         for (account, _, _), b in fold(rows).items():

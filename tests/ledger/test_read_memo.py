@@ -1,0 +1,56 @@
+"""Balances and lot traces memoised on the chain head, as the snapshot is (API reads, issue 16)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from gpuledger.domain import Bucket
+from gpuledger.ledger import Ledger
+
+from .conftest import FakeClock, reference
+
+LOTS = {lot.id: lot for lot in reference().lots}
+
+
+@pytest.fixture
+def pair(ledger_url: str, clock: FakeClock) -> Iterator[tuple[Ledger, Ledger]]:
+    """Two Ledger objects on one database (as two processes would have)."""
+    a = Ledger.open(ledger_url, clock=clock)
+    b = Ledger.open(ledger_url, clock=clock)
+    a.import_scenario(reference())
+    yield a, b
+    a.close()
+    b.close()
+
+
+def in_transit(ledger: Ledger, **dates: date | None) -> int:
+    return sum(x.posted for x in ledger.balances(**dates) if x.bucket is Bucket.IN_TRANSIT)
+
+
+def test_balances_are_read_once_per_head_and_arguments(pair: tuple[Ledger, Ledger]) -> None:
+    a, b = pair
+    assert in_transit(a) == 0
+    b.ship(LOTS["L1"], actor="alice")  # a write through another Ledger is seen at once
+    first = a.balances()
+    assert in_transit(a) == 100
+    assert (a.memo_stats("balances").hits, a.memo_stats("balances").misses) == (1, 2)
+    assert in_transit(a, as_of=date(2023, 11, 30)) == 0  # other arguments: another entry
+    assert a.memo_stats("balances").misses == 3
+    first.clear()  # each call is a new list: a caller's change reaches no other caller
+    assert in_transit(a) == 100
+    b.ship(LOTS["L2"], actor="alice")
+    assert in_transit(a) == 100 + LOTS["L2"].qty
+
+
+def test_traces_are_read_once_per_head_and_arguments(pair: tuple[Ledger, Ledger]) -> None:
+    a, b = pair
+    assert a.trace("L1").transfers == ()
+    a.trace("L1")
+    assert (a.memo_stats("trace").hits, a.memo_stats("trace").misses) == (1, 1)
+    b.ship(LOTS["L1"], actor="alice")
+    assert [t.kind.value for t in a.trace("L1").transfers] == ["ship"]
+    assert a.trace("L1", known_on=date(2023, 1, 1)).transfers == ()
+    assert a.memo_stats("trace").misses == 3
