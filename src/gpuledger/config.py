@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DB = "gpuledger.db"
+#: Requests one server works on at once (``ServerSettings.requests_at_once``).
+REQUESTS_AT_ONCE = 4
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -69,6 +71,10 @@ class ServerSettings:
             (``GPULEDGER_FORECAST_PROCESSES``), started and stopped with the server
             at a lower priority, so its requests keep the cores; 0 runs forecasts
             in the server's own process.
+        requests_at_once: requests the server works on at once
+            (``GPULEDGER_REQUESTS_AT_ONCE``); the others wait their turn, first come
+            first served (``api.gate.AtOnce``). Forecasts do not count: they run in
+            the worker processes. 0 works on every request at once.
     """
 
     request_max_bytes: int = 1024 * 1024
@@ -79,6 +85,7 @@ class ServerSettings:
     auth_concurrent: int = 2
     forecast_processes: int = 2
     refusal_delay_ms: int = 500
+    requests_at_once: int = REQUESTS_AT_ONCE
 
     def __post_init__(self) -> None:
         for name in _SETTINGS:
@@ -112,6 +119,7 @@ _SETTINGS = (
     "auth_concurrent",
     "forecast_processes",
     "refusal_delay_ms",
+    "requests_at_once",
 )
 #: The settings that may be lower than 1 (every other one is at least 1).
-_LOWEST = {"forecast_processes": 0, "refusal_delay_ms": 0}
+_LOWEST = {"forecast_processes": 0, "refusal_delay_ms": 0, "requests_at_once": 0}

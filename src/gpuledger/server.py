@@ -14,6 +14,8 @@ forecast fair use refuses anyway, before anything else runs), then
 (``ServerSettings``) is 413 before any parser sees it, a JSON body nested
 deeper than ``domain.limits.NESTING_MAX`` is 413 before it is decoded, and a
 path or query holding a control character (a NUL breaks PostgreSQL) is 422.
+Then ``api.gate.AtOnce`` lets ``ServerSettings.requests_at_once`` of them into
+the app at a time, the others in turn.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gpuledger.api import mount
 from gpuledger.api.app import new_app
-from gpuledger.api.gate import FairUseGate
+from gpuledger.api.gate import AtOnce, FairUseGate
 from gpuledger.config import ServerSettings
 from gpuledger.domain import GpuledgerError, InputTooLarge, OutOfBounds
 from gpuledger.domain.limits import check_json_nesting, check_size
@@ -165,6 +167,7 @@ def create_app(
     mount(app, backend, clock, settings)
     app.include_router(create_router(secure_cookie=secure_cookie))
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
+    app.add_middleware(AtOnce, limit=settings.requests_at_once)
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(FairUseGate, fair_use=app.state.fair_use)  # added last: runs first
     app.state.settings = settings

@@ -15,6 +15,7 @@ per client.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
 from urllib.parse import parse_qs
 
@@ -94,3 +95,36 @@ def _samples(query: bytes) -> int | None:
         return None  # the route answers 422
     samples = int(text)
     return samples if 1 <= samples <= SERVER_SAMPLES_MAX else None
+
+
+class AtOnce:
+    """ASGI middleware: at most ``limit`` requests inside the app at once, the rest wait in turn.
+
+    One process runs Python one thread at a time; requests admitted together
+    share the core in short turns, so each takes as long as all of them, and a
+    write that needs 25 ms of CPU ends after 8 x 25 ms among 8 readers. Let
+    in a few at a time, first come first served, each runs nearly alone and
+    the slow end of the latencies shrinks (``docs/benchmarks.md``). Forecasts
+    (``FORECAST_PATHS``) bypass the line: they wait on worker processes under
+    their own budget. ``limit`` 0 lets everything in at once.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        assert limit >= 0, limit
+        self.app = app
+        self.limit = limit
+        # the line, made in the event loop that serves (a test client may run another)
+        self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.limit or scope["type"] != "http" or scope["path"] in FORECAST_PATHS:
+            await self.app(scope, receive, send)
+            return
+        async with self._line():
+            await self.app(scope, receive, send)
+
+    def _line(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._turns is None or self._turns[0] is not loop:
+            self._turns = (loop, asyncio.Semaphore(self.limit))
+        return self._turns[1]

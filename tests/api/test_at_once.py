@@ -1,0 +1,106 @@
+"""``api.gate.AtOnce``: a few requests inside the app at a time, the rest in turn (issue 16)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from gpuledger.api.gate import FORECAST_PATHS, AtOnce
+from gpuledger.config import REQUESTS_AT_ONCE, ServerSettings
+from gpuledger.server import create_app
+
+
+class Recorder:
+    """An ASGI app that notes who is inside and holds each request until told."""
+
+    def __init__(self) -> None:
+        self.inside: list[str] = []
+        self.most = 0
+        self.release = asyncio.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.inside.append(scope["path"])
+        self.most = max(self.most, len(self.inside))
+        await self.release.wait()
+        self.inside.remove(scope["path"])
+
+
+def http(path: str) -> Scope:
+    return {"type": "http", "path": path, "method": "GET"}
+
+
+async def nothing() -> dict[str, str]:
+    return {"type": "http.disconnect"}
+
+
+async def ignore(message: object) -> None:
+    return None
+
+
+async def admitted(limit: int, paths: list[str]) -> tuple[list[str], int]:
+    """Who was inside with every request sent and none finished; the most inside at once."""
+    inner = Recorder()
+    gate = AtOnce(inner, limit)
+    tasks = [asyncio.create_task(gate(http(p), nothing, ignore)) for p in paths]
+    for _ in range(10):
+        await asyncio.sleep(0)
+    inside = list(inner.inside)
+    inner.release.set()
+    await asyncio.gather(*tasks)
+    return inside, inner.most
+
+
+def test_at_most_limit_requests_are_inside_and_the_first_come_first() -> None:
+    paths = [f"/api/v1/balances/{i}" for i in range(6)]
+    inside, most = asyncio.run(admitted(2, paths))
+    assert inside == paths[:2]
+    assert most == 2  # the others went in later, in turn, and all finished
+
+
+def test_forecasts_pass_the_line_and_zero_admits_everything() -> None:
+    forecast = sorted(FORECAST_PATHS)[0]
+    inside, _ = asyncio.run(admitted(1, ["/api/v1/balances", "/api/v1/trace", forecast]))
+    assert inside == ["/api/v1/balances", forecast]
+    paths = [f"/p{i}" for i in range(5)]
+    assert asyncio.run(admitted(0, paths))[0] == paths
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, REQUESTS_AT_ONCE), ({"GPULEDGER_REQUESTS_AT_ONCE": "0"}, 0),
+     ({"GPULEDGER_REQUESTS_AT_ONCE": "12"}, 12)],
+)  # fmt: skip
+def test_the_setting(env: dict[str, str], expected: int) -> None:
+    assert ServerSettings.from_env(env).requests_at_once == expected
+
+
+def test_a_negative_setting_is_refused() -> None:
+    with pytest.raises(ValueError, match="requests_at_once must be a whole number of 0 or more"):
+        ServerSettings.from_env({"GPULEDGER_REQUESTS_AT_ONCE": "-1"})
+
+
+def test_the_server_puts_requests_in_line(tmp_path: object) -> None:
+    app = create_app(f"sqlite:///{tmp_path}/books.db", settings=ServerSettings(requests_at_once=3))
+    limits = [m.kwargs["limit"] for m in app.user_middleware if m.cls is AtOnce]
+    assert limits == [3]
+
+
+def test_each_event_loop_has_its_own_line() -> None:
+    """A test client runs the app in loops of its own: a line made in one serves no other."""
+    inner = Recorder()
+    gate = AtOnce(inner, 1)
+
+    async def two_at_once() -> int:
+        inner.release = asyncio.Event()
+        tasks = [asyncio.create_task(gate(http(f"/p{i}"), nothing, ignore)) for i in range(2)]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        inside = len(inner.inside)
+        inner.release.set()
+        await asyncio.gather(*tasks)
+        return inside
+
+    assert asyncio.run(two_at_once()) == 1
+    assert asyncio.run(two_at_once()) == 1  # a new loop: a new line, no error
