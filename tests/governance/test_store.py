@@ -141,3 +141,30 @@ def test_the_directory_sees_grants_and_orgs_written_by_another_process(tmp_path:
     finally:
         here.close()
         there.close()
+
+
+def test_identify_is_authenticate_and_directory_in_one_transaction(tmp_path: Path) -> None:
+    """Every API request identifies its caller: the token and the directory from one read."""
+    from sqlalchemy import event
+
+    url = f"sqlite:///{tmp_path / 'books.db'}"
+    ledger = Ledger.open(url, clock=lambda: NOW)
+    gov = Governance(ledger.engine, lambda: NOW, TokenHasher(time_cost=1, memory_cost=1024))
+    try:
+        ledger.import_scenario(d.Scenario("s", NOW.date(), orgs=(d.Org("a"),)))
+        gov.add_user("ann", actor="root")
+        gov.grant("ann", OrgRole.VIEWER, org="a", actor="root")
+        issued = gov.create_token("ann", actor="root")
+        begun: list[object] = []
+        event.listen(ledger.engine, "begin", begun.append)
+        user, directory = gov.identify(issued.token)
+        assert len(begun) == 1
+        assert (user, directory) == (gov.authenticate(issued.token), gov.directory())
+        assert directory.access("ann").visible_orgs() == {"a"}
+        gov.revoke_token(issued.id, actor="root")
+        with pytest.raises(Unauthenticated, match="unknown or revoked"):
+            gov.identify(issued.token)
+        with pytest.raises(Unauthenticated, match="unknown or revoked"):
+            gov.identify(issued.token[:-2] + "xx")
+    finally:
+        ledger.close()

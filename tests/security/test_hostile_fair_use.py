@@ -109,13 +109,13 @@ def test_a_refused_forecast_is_refused_before_the_token_is_checked(
     assert strict.call("viewer", "GET", "/forecast?samples=10").status_code == 200
     gov = strict.app.state.backend.gov
     checked: list[str] = []
-    inner = gov.authenticate
+    inner = gov.identify  # how the API checks a token
 
     def counting(token: str) -> Any:
         checked.append(token)
         return inner(token)
 
-    monkeypatch.setattr(gov, "authenticate", counting)
+    monkeypatch.setattr(gov, "identify", counting)
     with strict.app.state.fair_use.forecasts.running(40_000):
         r = strict.call("viewer", "GET", f"{path}?samples=5000")
         assert r.status_code == 429, r.text

@@ -90,8 +90,7 @@ def caller(
     if credentials is None:
         raise Unauthenticated("a bearer token is required: Authorization: Bearer gpl_...")
     address = request.client.host if request.client else None
-    user = limits.sign_in.check(credentials.credentials, address, books.gov.authenticate)
-    directory = books.gov.directory()
+    user, directory = limits.sign_in.check(credentials.credentials, address, books.gov.identify)
     return Caller(user, directory.access(user), directory)
 
 
