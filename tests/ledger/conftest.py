@@ -131,3 +131,14 @@ def reference(as_of: date = date(2023, 11, 1)) -> d.Scenario:
             d.Lot("L2", "PO-A", 50, date(2023, 12, 5), date(2023, 12, 20), "a"),
         ),
     )
+
+
+@pytest.fixture
+def pair(ledger_url: str, clock: FakeClock) -> Iterator[tuple[Ledger, Ledger]]:
+    """Two Ledger objects on one database (as two processes would have)."""
+    a = Ledger.open(ledger_url, clock=clock)
+    b = Ledger.open(ledger_url, clock=clock)
+    a.import_scenario(reference())
+    yield a, b
+    a.close()
+    b.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator
 from datetime import date
 
 import numpy as np
@@ -167,17 +166,6 @@ def supply(snap: PlanningSnapshot, lot: str) -> set[tuple[SupplyKind, int, str]]
 
 def divert_10(on: date = AS_OF) -> d.Diversion:
     return d.Diversion("D1", "L1", 10, "a", "b", on, status=DiversionStatus.PENDING)
-
-
-@pytest.fixture
-def pair(ledger_url: str, clock: FakeClock) -> Iterator[tuple[Ledger, Ledger]]:
-    """Two Ledger objects on one database (as two processes would have)."""
-    a = Ledger.open(ledger_url, clock=clock)
-    b = Ledger.open(ledger_url, clock=clock)
-    a.import_scenario(reference())
-    yield a, b
-    a.close()
-    b.close()
 
 
 def read_all(ledger: Ledger) -> tuple[PlanningSnapshot, d.Scenario, list[str]]:

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-
-import pytest
 
 from gpuledger.domain import Bucket
 from gpuledger.ledger import Ledger
 
-from .conftest import FakeClock, reference
+from .conftest import reference
 
 LOTS = {lot.id: lot for lot in reference().lots}
-
-
-@pytest.fixture
-def pair(ledger_url: str, clock: FakeClock) -> Iterator[tuple[Ledger, Ledger]]:
-    """Two Ledger objects on one database (as two processes would have)."""
-    a = Ledger.open(ledger_url, clock=clock)
-    b = Ledger.open(ledger_url, clock=clock)
-    a.import_scenario(reference())
-    yield a, b
-    a.close()
-    b.close()
 
 
 def in_transit(ledger: Ledger, **dates: date | None) -> int:
