@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import Enum
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, is_not
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
@@ -28,12 +29,14 @@ from gpuledger.domain import (
     Bucket,
     Diversion,
     Lot,
+    Order,
     OwnerKind,
     Parameters,
     Phase,
     Scenario,
     Target,
     TransferKind,
+    Vendor,
     limits,
 )
 from gpuledger.ledger.queries import read_transfers, scenario_from_books
@@ -379,44 +382,52 @@ def _paid(
     return {lot: tuple(found) for lot, found in paid.items()}
 
 
-def _open_orders(s: Scenario, due: _Due, notes: list[str]) -> list[_Row]:
-    """Open order quantity: on the order's schedule, else at ordered_on + P50 lead time."""
+class _OrderRows(NamedTuple):
+    """One order's open quantity as supply rows, and the notes made with them."""
+
+    rows: tuple[_Row, ...]
+    notes: tuple[str, ...]
+
+
+def _covered(lots: Iterable[Lot]) -> dict[str, int]:
+    """Order -> the units its lots cover."""
     covered: dict[str, int] = defaultdict(int)
-    for lot in s.lots:
+    for lot in lots:
         covered[lot.order] += lot.qty
-    vendor_by_id = {v.id: v for v in s.vendors}
-    supply: list[_Row] = []
-    for order in s.orders:
-        open_qty = order.qty - covered[order.id]
-        if open_qty <= 0:
-            continue
-        skip = covered[order.id]
-        for step in sorted(order.schedule, key=lambda x: x.on):
-            take = max(0, step.qty - skip)
-            skip = max(0, skip - step.qty)
-            take = min(take, open_qty)
-            if take > 0:
-                day = due(step.on, f"order {order.id} delivery", notes)
-                supply.append(
-                    _Row(SupplyKind.OPEN_ORDER, order.id, order.id, "", take, day, order.org)
-                )
-                open_qty -= take
-        if open_qty > 0:
-            vendor = vendor_by_id.get(order.vendor)
-            lead = vendor.lead_time_on(order.sku, order.ordered_on) if vendor else None
-            if lead is None:
-                notes.append(
-                    f"order {order.id}: no lead time for {order.sku}; expected {due.tomorrow}"
-                )
-                day = due.tomorrow
-            else:
-                day = due(
-                    order.ordered_on + timedelta(days=lead.p50_days), f"order {order.id}", notes
-                )
-            supply.append(
-                _Row(SupplyKind.OPEN_ORDER, order.id, order.id, "", open_qty, day, order.org)
-            )
-    return supply
+    return dict(covered)
+
+
+def _order_rows(order: Order, covered: int, vendor: Vendor | None, frame: _Frame) -> _OrderRows:
+    """Open order quantity (beyond the ``covered`` units of its lots): on the order's
+    schedule, the rest at ordered_on + the vendor's P50 lead time (tomorrow when it has none).
+
+    Rows of an order whose org is not an org are left out.
+    """
+    due = frame.due
+    notes: list[str] = []
+    rows: list[_Row] = []
+    open_qty = order.qty - covered
+    if open_qty <= 0:
+        return _OrderRows((), ())
+    skip = covered
+    for step in sorted(order.schedule, key=lambda x: x.on):
+        take = max(0, step.qty - skip)
+        skip = max(0, skip - step.qty)
+        take = min(take, open_qty)
+        if take > 0:
+            day = due(step.on, f"order {order.id} delivery", notes)
+            rows.append(_Row(SupplyKind.OPEN_ORDER, order.id, order.id, "", take, day, order.org))
+            open_qty -= take
+    if open_qty > 0:
+        lead = vendor.lead_time_on(order.sku, order.ordered_on) if vendor else None
+        if lead is None:
+            notes.append(f"order {order.id}: no lead time for {order.sku}; expected {due.tomorrow}")
+            day = due.tomorrow
+        else:
+            day = due(order.ordered_on + timedelta(days=lead.p50_days), f"order {order.id}", notes)
+        rows.append(_Row(SupplyKind.OPEN_ORDER, order.id, order.id, "", open_qty, day, order.org))
+    kept = tuple(r for r in rows if r.holder in frame.orgs)
+    return _OrderRows(kept, tuple(notes))
 
 
 def _ints(values: list[int]) -> IntArray:
@@ -538,10 +549,10 @@ def _same(a: object, b: object) -> bool:
     return a is b or a == b
 
 
-#: The parts of a scenario a change of which rebuilds the snapshot (lots and diversions
-#: are brought forward; the others are small or seldom written).
-_FRAME_PARTS = ("skus", "vendors", "groups", "orgs", "clusters", "orders", "lots", "targets",
-                "claims", "parameters")  # fmt: skip
+#: The parts of a scenario a change of which builds the snapshot afresh (lots and
+#: diversions are brought forward; the others are small or seldom written).
+_FRAME_PARTS = ("skus", "vendors", "groups", "orgs", "clusters", "orders", "targets", "claims",
+                "parameters")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -550,11 +561,12 @@ class SnapshotBase:
 
     Made by :meth:`build` (:func:`build_snapshot` returns its snapshot) and
     brought forward by :meth:`advance` with the rows of later events and the
-    books' scenario then: only the lots those rows touched, and those whose
-    paybacks changed, get their rows made again, and the sorted supply and its
-    arrays are patched where those rows were; the result equals :meth:`build`
-    on the same inputs. What did not change is shared with the base it came
-    from (snapshots and their arrays are read-only).
+    books' scenario then: only the lots those rows touched, those whose record
+    or paybacks changed, and the orders those lots cover get their rows made
+    again, and the sorted supply and its arrays are patched where those rows
+    were; the result equals :meth:`build` on the same inputs. What did not
+    change is shared with the base it came from (snapshots and their arrays
+    are read-only).
     """
 
     snapshot: PlanningSnapshot
@@ -563,13 +575,14 @@ class SnapshotBase:
     screened: Scenario  # within bounds
     frame_notes: tuple[str, ...]  # of screening, but for the diversions'
     diversion_notes: tuple[str, ...]  # of screening the diversions
-    order_notes: tuple[str, ...]  # of open order quantity
     target_notes: tuple[str, ...]  # of targets dropped
     lots: dict[str, Lot]  # the screened lots by id
     frame: _Frame
     index: _Index
     paid: dict[str, tuple[tuple[str, int], ...]]  # lot -> paybacks of posted diversions
+    covered: dict[str, int]  # order -> units its (screened) lots cover
     lot_rows: dict[str, _LotRows]  # lot -> its rows and notes
+    order_rows: dict[str, _OrderRows]  # order -> its open quantity's rows and notes
     supply: list[_Row]  # every supply row, sorted by ``_SUPPLY_ORDER``; never changed
     last_target: date  # max(as_of, the kept targets' ``by``)
     known_on: date | None  # as asked (None: all known)
@@ -587,7 +600,7 @@ class SnapshotBase:
     ) -> SnapshotBase:
         """The snapshot of ``scenario`` and ``state`` (see :func:`build_snapshot`), made afresh.
 
-        Phases: 1. screen the scenario; 2. each lot's rows, then open order
+        Phases: 1. screen the scenario; 2. each lot's rows, each order's open
         quantity; 3. sort them; 4. the arrays.
         """
         # 1. The records within bounds (the diversions' notes last).
@@ -595,21 +608,20 @@ class SnapshotBase:
         s = _within_bounds(scenario, frame_notes, problem)
         diversions, diversion_notes = _diversions_within_bounds(scenario.diversions, problem)
         s = replace(s, diversions=diversions)
-        # 2. Each lot's pieces held, in transit or expected; open order quantity.
+        # 2. Each lot's pieces held, in transit or expected; each order's open quantity.
         frame = _Frame(
             _Due(as_of), frozenset(o.id for o in s.orgs), {c.id: c.org for c in s.clusters}
         )
         paid = _paid(s.diversions, state.posted)
         lot_rows = {lot.id: _lot_rows(lot, state, paid.get(lot.id, ()), frame) for lot in s.lots}
-        order_notes: list[str] = []
-        order_ids = {o.id for o in s.orders}
-        open_rows = [
-            r
-            for r in _open_orders(s, frame.due, order_notes)
-            if r.holder in frame.orgs and r.order in order_ids
-        ]
+        covered, vendors = _covered(s.lots), {v.id: v for v in s.vendors}
+        order_rows = {
+            o.id: _order_rows(o, covered.get(o.id, 0), vendors.get(o.vendor), frame)
+            for o in s.orders
+        }
         # 3. Sorted (stably: a lot's or an order's rows with one key stay in the order made).
-        supply = [r for found in lot_rows.values() for r in found.rows] + open_rows
+        supply = [r for found in lot_rows.values() for r in found.rows]
+        supply += [r for found in order_rows.values() for r in found.rows]
         supply.sort(key=_SUPPLY_ORDER)
         # 4. Arrays.
         target_notes: list[str] = []
@@ -628,8 +640,8 @@ class SnapshotBase:
                 notes=(),
                 **fields,
             ),
-            state, scenario, s, tuple(frame_notes), diversion_notes, tuple(order_notes),
-            tuple(target_notes), {lot.id: lot for lot in s.lots}, frame, index, paid, lot_rows,
+            state, scenario, s, tuple(frame_notes), diversion_notes, tuple(target_notes),
+            {lot.id: lot for lot in s.lots}, frame, index, paid, covered, lot_rows, order_rows,
             supply, last_target, known_on, horizon_days,
         )  # fmt: skip
         return base.with_notes()
@@ -639,7 +651,7 @@ class SnapshotBase:
 
         In order: screening (diversions last), lots in transit and overdue (by
         lot, then org), lots not shipped and overdue (in the scenario's lot
-        order), open order quantity, targets dropped.
+        order), open order quantity (in its order), targets dropped.
         """
         lot_rows = self.lot_rows
         notes = [*self.frame_notes, *self.diversion_notes]
@@ -647,7 +659,8 @@ class SnapshotBase:
             notes += lot_rows[lot_id].transit_notes
         for lot in self.screened.lots:
             notes += lot_rows[lot.id].expected_notes
-        notes += self.order_notes
+        for order in self.screened.orders:
+            notes += self.order_rows[order.id].notes
         notes += self.target_notes
         return replace(self, snapshot=replace(self.snapshot, notes=tuple(notes)))
 
@@ -662,69 +675,121 @@ class SnapshotBase:
 
         ``rows`` are the window's rows of the events in ``(state.seq, seq]``,
         ``scenario`` the books' at ``seq``. A change of a scenario part other
-        than the diversions (see ``_FRAME_PARTS``) builds afresh.
+        than the lots and the diversions (see ``_FRAME_PARTS``), or of lots
+        that are or were out of bounds, builds afresh.
 
-        Phases: 1. fold the rows; 2. the diversions, when they changed, and
-        the paybacks; 3. the rows of the touched lots; 4. the supply and the
-        arrays patched where those rows were.
+        Phases: 1. fold the rows; 2. the lots and the diversions that changed,
+        and the paybacks; 3. the rows of the touched lots and of the orders
+        their changes uncover; 4. the supply and the arrays patched where
+        those rows were.
         """
         # 1. The rows folded into the kept state.
         state = self.state.advance(rows, seq)
-        as_of = self.snapshot.as_of
-        if not all(_same(getattr(scenario, p), getattr(self.scenario, p)) for p in _FRAME_PARTS):
-            return SnapshotBase.build(
-                scenario, state, as_of, self.known_on, self.horizon_days, problem
-            )
-        # 2. Diversions screened again if they changed; the paybacks of the posted ones.
+        new_lots = self._new_lots(scenario, problem)
+        if new_lots is None or not all(
+            _same(getattr(scenario, p), getattr(self.scenario, p)) for p in _FRAME_PARTS
+        ):
+            as_of, known_on, horizon_days = self.snapshot.as_of, self.known_on, self.horizon_days
+            return SnapshotBase.build(scenario, state, as_of, known_on, horizon_days, problem)
+        # 2. New or changed lots; diversions screened again if they changed; paybacks.
         screened, diversion_notes = self.screened, self.diversion_notes
+        lots, covered = self.lots, self.covered
+        if new_lots:
+            screened = replace(screened, lots=scenario.lots)
+            lots = {**lots, **{lot.id: lot for lot in new_lots}}
+            covered = _covered(screened.lots)
         if not _same(scenario.diversions, self.scenario.diversions):
             diversions, diversion_notes = _diversions_within_bounds(scenario.diversions, problem)
             screened = replace(screened, diversions=diversions)
         paid = self.paid
-        if screened is not self.screened or state.posted is not self.state.posted:
+        if (
+            screened.diversions is not self.screened.diversions
+            or state.posted is not self.state.posted
+        ):
             paid = _paid(screened.diversions, state.posted)
-        # 3. The rows of each lot touched by the rows or whose paybacks changed.
-        touched = set(state.touched)
+        # 3. The rows of each lot touched by the rows, changed, or whose paybacks changed,
+        # and of each order whose lots cover another quantity.
+        touched = set(state.touched) | {lot.id for lot in new_lots}
         touched.update(
             lot for lot in paid.keys() | self.paid.keys() if paid.get(lot) != self.paid.get(lot)
         )
-        changed: dict[str, _LotRows] = {}
+        lot_rows: dict[str, _LotRows] = {}
         for lot_id in touched:
-            lot = self.lots.get(lot_id)
+            lot = lots.get(lot_id)
             if lot is not None:
                 found = _lot_rows(lot, state, paid.get(lot_id, ()), self.frame)
-                if found != self.lot_rows[lot_id]:
-                    changed[lot_id] = found
-        # 4. The supply and its arrays, patched where the changed lots' rows were.
+                if found != self.lot_rows.get(lot_id, _NO_ROWS):
+                    lot_rows[lot_id] = found
+        order_rows: dict[str, _OrderRows] = {}
+        if covered is not self.covered:
+            vendors = {v.id: v for v in screened.vendors}
+            for order in screened.orders:
+                if covered.get(order.id, 0) != self.covered.get(order.id, 0):
+                    found_rows = _order_rows(
+                        order, covered.get(order.id, 0), vendors.get(order.vendor), self.frame
+                    )
+                    if found_rows != self.order_rows[order.id]:
+                        order_rows[order.id] = found_rows
+        # 4. The supply and its arrays, patched where the changed rows were.
         base = replace(
             self, state=state, scenario=scenario, screened=screened,
-            diversion_notes=diversion_notes, paid=paid,
+            diversion_notes=diversion_notes, lots=lots, paid=paid, covered=covered,
         )  # fmt: skip
-        if changed:
-            base = base._patched(changed)
-        known = _known_on(self.known_on, as_of, state)
+        if lot_rows or order_rows:
+            base = base._patched(lot_rows, order_rows)
+        known = _known_on(self.known_on, self.snapshot.as_of, state)
         if known != base.snapshot.known_on:
             base = replace(base, snapshot=replace(base.snapshot, known_on=known))
-        notes_changed = diversion_notes != self.diversion_notes or any(
-            found[1:] != self.lot_rows[lot_id][1:] for lot_id, found in changed.items()
+        notes_changed = (
+            diversion_notes != self.diversion_notes
+            or any(found.notes != self.order_rows[i].notes for i, found in order_rows.items())
+            or any(found[1:] != self.lot_rows.get(i, _NO_ROWS)[1:] for i, found in lot_rows.items())
         )
         return base.with_notes() if notes_changed else base
 
-    def _patched(self, changed: dict[str, _LotRows]) -> SnapshotBase:
-        """This base with the rows of the ``changed`` lots in place of their kept ones.
+    def _new_lots(
+        self, scenario: Scenario, problem: Callable[[object], str | None]
+    ) -> list[Lot] | None:
+        """The lots of ``scenario`` new or changed since this base's (in the scenario's order).
 
-        A lot's rows are found by bisection on their keys (no other source's
-        row shares one) and taken out; its new rows go in, sorted, where
+        None when the change cannot be brought forward: a lot out of bounds, or
+        of an order the snapshot does not know, now or before (screening drops
+        it and notes it); lots gone or reordered (the books only add).
+        """
+        old, new = self.scenario.lots, scenario.lots
+        if _same(old, new):
+            return []
+        if len(self.screened.lots) != len(old) or len(new) < len(old):
+            return None  # some lot was screened out (the kept ones are a part of them)
+        at = [i for i in compress(range(len(old)), map(is_not, new, old)) if new[i] != old[i]]
+        if any(new[i].id != old[i].id for i in at):
+            return None
+        changed = [new[i] for i in at] + list(new[len(old) :])
+        orders = self.index.order
+        if any(problem(lot) is not None or lot.order not in orders for lot in changed):
+            return None
+        return changed
+
+    def _patched(
+        self, lot_rows: dict[str, _LotRows], order_rows: dict[str, _OrderRows]
+    ) -> SnapshotBase:
+        """This base with the rows of some lots and orders in place of their kept ones.
+
+        Their kept rows are found by bisection on their keys (no other source's
+        row shares one) and taken out; their new rows go in, sorted, where
         bisection puts them. Every supply field is spliced at the same places.
         """
         key, old = _SUPPLY_ORDER, self.supply
         gone: set[int] = set()
-        for lot_id in changed:
-            for r in self.lot_rows[lot_id].rows:
-                k = key(r)
-                gone.update(range(bisect_left(old, k, key=key), bisect_right(old, k, key=key)))
+        kept_rows = [self.lot_rows.get(i, _NO_ROWS).rows for i in lot_rows]
+        kept_rows += [self.order_rows[i].rows for i in order_rows]
+        for r in (r for rows in kept_rows for r in rows):
+            k = key(r)
+            gone.update(range(bisect_left(old, k, key=key), bisect_right(old, k, key=key)))
         out = sorted(gone)
-        added = sorted((r for found in changed.values() for r in found.rows), key=key)
+        new_rows = [found.rows for found in lot_rows.values()]
+        new_rows += [found.rows for found in order_rows.values()]
+        added = sorted((r for rows in new_rows for r in rows), key=key)
         left = _spliced(old, out, [], [])
         at = [bisect_left(left, key(r), key=key) for r in added]
         values = _supply_values(added, self.index)
@@ -747,7 +812,8 @@ class SnapshotBase:
         return replace(
             self,
             snapshot=replace(snapshot, **fields),
-            lot_rows={**self.lot_rows, **changed},
+            lot_rows={**self.lot_rows, **lot_rows},
+            order_rows={**self.order_rows, **order_rows},
             supply=_spliced(old, out, at, added),
         )
 
