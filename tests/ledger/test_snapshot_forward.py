@@ -14,6 +14,7 @@ against ``balances.fold``, which knows nothing of snapshots.
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
@@ -218,3 +219,28 @@ def test_snapshot_after_any_writes_equals_a_fresh_build(writes: list[tuple[objec
             assert RowState.of(rows).holdings == folded_holdings(rows)
         finally:
             books.close()
+
+
+def test_kept_bases_are_not_used_on_books_replaced_under_them(tmp_path: Path) -> None:
+    """A database replaced by other books with a longer chain: the kept snapshot's head is
+    not on the new chain, so the snapshot is built afresh (not brought forward)."""
+    path, other_path = tmp_path / "books.db", tmp_path / "other.db"
+    books = Ledger.open(f"sqlite:///{path}", clock=FakeClock())
+    other = Ledger.open(f"sqlite:///{other_path}", clock=FakeClock())
+    try:
+        books.import_scenario(base())
+        books.snapshot(AS_OF)  # the kept bases
+        other.import_scenario(base(lots=base().lots[:2], movements=()))
+        for n in range(books.event_count() - other.event_count() + 3):
+            other.order(d.Order(f"PO-N{n}", "xai", "nvidia", H100, 10 + n, date(2024, 5, 1)),
+                        actor="t")  # fmt: skip
+        other.close()
+        with sqlite3.connect(other_path) as source, sqlite3.connect(path) as target:
+            source.backup(target)
+        kept = books.snapshot(AS_OF)
+        with books.engine.connect() as conn:
+            assert_same(kept, build_snapshot(conn, AS_OF), "replaced books")
+        assert "LOT-T1-08" not in kept.supply_id
+    finally:
+        books.close()
+        other.close()

@@ -132,6 +132,8 @@ class Ledger:
         # after their head (see ``_scenario_base`` and ``_snapshot_base``).
         self._scenario_kept: tuple[Head, ScenarioBase] | None = None
         self._snapshots_kept: dict[SnapshotKey, tuple[Head, SnapshotBase]] = {}
+        # Kept heads found on the chain of the latest head read (see ``_on_chain``).
+        self._chained: tuple[Head | None, set[Head]] = (None, set())
         self._base_lock = threading.Lock()
         self._analyzed_rows = 0  # rows this process had written at its last ANALYZE
         self._since_analyze = 0  # rows it has written since
@@ -173,6 +175,7 @@ class Ledger:
         with self._base_lock:
             self._scenario_kept = None
             self._snapshots_kept.clear()
+            self._chained = (None, set())
         self._engine.dispose()
 
     def memo_stats(self, kind: str) -> MemoStats:
@@ -512,7 +515,7 @@ class Ledger:
             kept = self._scenario_kept
         if kept is not None and kept[0] == head:
             return kept[1]
-        if kept is not None and kept[0][0] < head[0] and on_chain(conn, kept[0]):
+        if kept is not None and kept[0][0] < head[0] and self._on_chain(conn, kept[0], head):
             base = kept[1].advance(conn, head[0])
         else:
             base = ScenarioBase.read(conn, head[0])
@@ -543,7 +546,7 @@ class Ledger:
             kept = self._snapshots_kept.get(key)
         if kept is not None and kept[0] == head:
             return kept[1]
-        if kept is not None and kept[0][0] < head[0] and on_chain(conn, kept[0]):
+        if kept is not None and kept[0][0] < head[0] and self._on_chain(conn, kept[0], head):
             new = read_transfers(conn, as_of, known_on, after_seq=kept[0][0], upto_seq=head[0])
             base = kept[1].advance(new, head[0], scenario, problem)
         else:
@@ -557,6 +560,27 @@ class Ledger:
                 while len(self._snapshots_kept) > _SNAPSHOTS_KEPT:
                     del self._snapshots_kept[next(iter(self._snapshots_kept))]
         return base
+
+    def _on_chain(self, conn: Connection, kept: Head, head: Head) -> bool:
+        """Whether books at ``head`` (read on ``conn``) hold the event of ``kept``, remembered.
+
+        The head's hash chains every event before it, so the answer is the same
+        for any books at ``head``: the scenario's and the snapshots' bases, kept
+        at one head, are looked up once after a write, not once each.
+        """
+        with self._base_lock:
+            at, found = self._chained
+            if at == head and kept in found:
+                return True
+        if not on_chain(conn, kept):
+            return False
+        with self._base_lock:
+            at, found = self._chained
+            if at != head:
+                found = set()
+                self._chained = (head, found)
+            found.add(kept)
+        return True
 
     def _cluster_sites(self, conn: Connection, head: Head) -> dict[str, str]:
         """The site of each cluster at one, by the cluster's account owner (``cluster:<id>``).
