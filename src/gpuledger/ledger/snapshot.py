@@ -397,6 +397,17 @@ def _covered(lots: Iterable[Lot]) -> dict[str, int]:
     return dict(covered)
 
 
+def _recovered(covered: dict[str, int], lots: dict[str, Lot], new: list[Lot]) -> dict[str, int]:
+    """``covered`` (by ``lots``) with the ``new`` versions of some lots, or new lots, in."""
+    out = dict(covered)
+    for lot in new:
+        was = lots.get(lot.id)
+        if was is not None:
+            out[was.order] -= was.qty
+        out[lot.order] = out.get(lot.order, 0) + lot.qty
+    return out
+
+
 def _order_rows(order: Order, covered: int, vendor: Vendor | None, frame: _Frame) -> _OrderRows:
     """Open order quantity (beyond the ``covered`` units of its lots): on the order's
     schedule, the rest at ordered_on + the vendor's P50 lead time (tomorrow when it has none).
@@ -696,8 +707,8 @@ class SnapshotBase:
         lots, covered = self.lots, self.covered
         if new_lots:
             screened = replace(screened, lots=scenario.lots)
+            covered = _recovered(covered, lots, new_lots)
             lots = {**lots, **{lot.id: lot for lot in new_lots}}
-            covered = _covered(screened.lots)
         if not _same(scenario.diversions, self.scenario.diversions):
             diversions, diversion_notes = _diversions_within_bounds(scenario.diversions, problem)
             screened = replace(screened, diversions=diversions)
