@@ -9,6 +9,7 @@ books (``build_snapshot`` and ``scenario_from_books`` on a fresh read).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -22,7 +23,8 @@ from hypothesis import strategies as st
 from gpuledger import domain as d
 from gpuledger.domain import Decision
 from gpuledger.domain import TransferKind as K
-from gpuledger.ledger import Ledger, balances
+from gpuledger.ledger import Ledger
+from gpuledger.ledger import snapshot as snapshot_module
 from gpuledger.ledger.queries import scenario_from_books
 from gpuledger.ledger.results import Transfer
 from gpuledger.ledger.snapshot import RowState, build_snapshot
@@ -158,27 +160,37 @@ def folds_in_any_split(rows: list[Transfer]) -> None:
 def test_a_snapshot_after_a_write_folds_only_the_new_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Brought forward means folding the rows of the events after the kept head, not all rows."""
+    """Brought forward means folding the rows of the events after the kept head, not all
+    rows, and making again the supply rows of the lot they touched, not of every lot."""
     clock = FakeClock()
     books = Ledger.open(f"sqlite:///{tmp_path / 'books.db'}", clock=clock)
     try:
         books.import_scenario(base())
         books.snapshot(AS_OF)  # the kept base
         folded: list[str] = []
-        apply = balances._apply
+        made: list[str] = []
+        advance, lot_rows = RowState.advance, snapshot_module._lot_rows
 
-        def counting(bal: Any, open_pending: Any, t: Any) -> None:
-            folded.append(t.id)
-            apply(bal, open_pending, t)
+        def counting(state: RowState, rows: Iterable[Transfer], seq: int) -> RowState:
+            rows = list(rows)
+            folded.extend(t.id for t in rows)
+            return advance(state, rows, seq)
 
-        monkeypatch.setattr(balances, "_apply", counting)
+        def making(lot: Any, *args: Any) -> Any:
+            made.append(lot.id)
+            return lot_rows(lot, *args)
+
+        monkeypatch.setattr(RowState, "advance", counting)
+        monkeypatch.setattr(snapshot_module, "_lot_rows", making)
         for n in range(3):
             books.deploy(
                 d.Movement(f"M{n}", K.DEPLOY, 5, AS_OF, "tesla", lot="LOT-T1-08", cluster="cortex"),
                 actor="t",
             )
             folded.clear()
+            made.clear()
             books.snapshot(AS_OF)
             assert len(folded) == 1, f"write {n}: folded {len(folded)} rows for one new row"
+            assert made == ["LOT-T1-08"], f"write {n}: made the rows of {made}"
     finally:
         books.close()

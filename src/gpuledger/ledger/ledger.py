@@ -78,9 +78,10 @@ from gpuledger.ledger.results import (
 from gpuledger.ledger.work import Work
 
 if TYPE_CHECKING:
-    from gpuledger.ledger.snapshot import RowState
+    from gpuledger.ledger.snapshot import SnapshotBase
     from gpuledger.planning.snapshot import PlanningSnapshot
 
+SnapshotKey = tuple[date, date | None, int | None]  # as of, known on, horizon days
 _ANALYZE_AFTER = 5_000  # rows written since the last ANALYZE, at least
 _ANALYZE_GROWTH = 1.0  # ... and as many as counted at the last ANALYZE (the tables doubled)
 #: The columns queries filter on: sampling the JSON bodies too would double ANALYZE's cost.
@@ -127,10 +128,12 @@ class Ledger:
         # The last diversion list computed and its head: the base of incremental updates.
         self._diversion_base: tuple[Head, tuple[DiversionView, ...]] | None = None
         self._diversion_lock = threading.Lock()
-        # The bases of the scenario and of the snapshot's transfer rows (folded), updated
-        # from the events after their head (see ``_scenario_base`` and ``_row_state``).
+        # The bases of the scenario and of the snapshots, brought forward from the events
+        # after their head (see ``_scenario_base`` and ``_snapshot_base``).
         self._scenario_kept: tuple[Head, ScenarioBase] | None = None
-        self._rows_kept: dict[tuple[date, date | None], tuple[Head, RowState]] = {}
+        self._snapshots_kept: dict[SnapshotKey, tuple[Head, SnapshotBase]] = {}
+        # Kept heads found on the chain of the latest head read (see ``_on_chain``).
+        self._chained: tuple[Head | None, set[Head]] = (None, set())
         self._base_lock = threading.Lock()
         self._analyzed_rows = 0  # rows this process had written at its last ANALYZE
         self._since_analyze = 0  # rows it has written since
@@ -171,7 +174,8 @@ class Ledger:
             self._diversion_base = None
         with self._base_lock:
             self._scenario_kept = None
-            self._rows_kept.clear()
+            self._snapshots_kept.clear()
+            self._chained = (None, set())
         self._engine.dispose()
 
     def memo_stats(self, kind: str) -> MemoStats:
@@ -533,7 +537,7 @@ class Ledger:
             kept = self._scenario_kept
         if kept is not None and kept[0] == head:
             return kept[1]
-        if kept is not None and kept[0][0] < head[0] and on_chain(conn, kept[0]):
+        if kept is not None and kept[0][0] < head[0] and self._on_chain(conn, kept[0], head):
             base = kept[1].advance(conn, head[0])
         else:
             base = ScenarioBase.read(conn, head[0])
@@ -543,35 +547,62 @@ class Ledger:
                 self._scenario_kept = (head, base)
         return base
 
-    def _row_state(
-        self, conn: Connection, head: Head, as_of: date, known_on: date | None
-    ) -> RowState:
-        """The snapshot's transfer rows as of / as known on, folded, at ``head``.
+    def _snapshot_base(
+        self, conn: Connection, head: Head, key: SnapshotKey, scenario: Scenario
+    ) -> SnapshotBase:
+        """The snapshot of ``key`` (as of, known on, horizon) at ``head``, with its base.
 
-        The state kept for the window is brought forward with the window's rows
-        of the events after its head alone (``RowState.advance``); a state from
+        The base kept for the key is brought forward with the window's rows of
+        the events after its head alone (``SnapshotBase.advance``); a base from
         a newer head, or one whose head is not in these books (the database was
-        replaced), is not used, and the rows are folded afresh.
+        replaced), is not used, and the snapshot is built afresh. The result is
+        kept unless a newer one was kept meanwhile.
         """
-        from gpuledger.ledger.snapshot import RowState
+        # The planner (NumPy) loads here, not when the books are opened: reading
+        # balances or a trace must not pay for it.
+        from gpuledger.ledger.snapshot import RowState, SnapshotBase
 
-        key = (as_of, known_on)
+        as_of, known_on, horizon_days = key
+        problem = self._scenario_base(conn, head).problem
         with self._base_lock:
-            kept = self._rows_kept.get(key)
+            kept = self._snapshots_kept.get(key)
         if kept is not None and kept[0] == head:
             return kept[1]
-        if kept is not None and kept[0][0] < head[0] and on_chain(conn, kept[0]):
+        if kept is not None and kept[0][0] < head[0] and self._on_chain(conn, kept[0], head):
             new = read_transfers(conn, as_of, known_on, after_seq=kept[0][0], upto_seq=head[0])
-            state = kept[1].advance(new, head[0])
+            base = kept[1].advance(new, head[0], scenario, problem)
         else:
-            state = RowState.of(read_transfers(conn, as_of, known_on, upto_seq=head[0]), head[0])
+            rows = read_transfers(conn, as_of, known_on, upto_seq=head[0])
+            state = RowState.of(rows, head[0])
+            base = SnapshotBase.build(scenario, state, as_of, known_on, horizon_days, problem)
         with self._base_lock:
-            now = self._rows_kept.get(key)
+            now = self._snapshots_kept.get(key)
             if now is None or now[0][0] <= head[0]:
-                self._rows_kept[key] = (head, state)
-                while len(self._rows_kept) > _ROWS_KEPT:
-                    del self._rows_kept[next(iter(self._rows_kept))]
-        return state
+                self._snapshots_kept[key] = (head, base)
+                while len(self._snapshots_kept) > _SNAPSHOTS_KEPT:
+                    del self._snapshots_kept[next(iter(self._snapshots_kept))]
+        return base
+
+    def _on_chain(self, conn: Connection, kept: Head, head: Head) -> bool:
+        """Whether books at ``head`` (read on ``conn``) hold the event of ``kept``, remembered.
+
+        The head's hash chains every event before it, so the answer is the same
+        for any books at ``head``: the scenario's and the snapshots' bases, kept
+        at one head, are looked up once after a write, not once each.
+        """
+        with self._base_lock:
+            at, found = self._chained
+            if at == head and kept in found:
+                return True
+        if not on_chain(conn, kept):
+            return False
+        with self._base_lock:
+            at, found = self._chained
+            if at != head:
+                found = set()
+                self._chained = (head, found)
+            found.add(kept)
+        return True
 
     def _cluster_sites(self, conn: Connection, head: Head) -> dict[str, str]:
         """The site of each cluster at one, by the cluster's account owner (``cluster:<id>``).
@@ -638,21 +669,13 @@ class Ledger:
         needs to change one works on a copy.
         """
 
-        # The planner (NumPy) loads here, not when the books are opened: reading
-        # balances or a trace must not pay for it.
-        from gpuledger.ledger.snapshot import build_snapshot
-
-        def compute(conn: Connection, head: Head) -> PlanningSnapshot:
+        def compute(conn: Connection, head: Head, key: SnapshotKey) -> PlanningSnapshot:
             scenario = self._scenario(conn, head, as_of)
-            problem = self._scenario_base(conn, head).problem
-            rows = self._row_state(conn, head, as_of, known_on)
-            return build_snapshot(
-                conn, as_of, known_on, horizon_days, scenario=scenario, rows=rows, problem=problem
-            )
+            return self._snapshot_base(conn, head, key, scenario).snapshot
 
         with self._reading_at_head() as (conn, head):
             key = (as_of, known_on, horizon_days)
-            return self._memo.get(head, "snapshot", key, lambda: compute(conn, head))
+            return self._memo.get(head, "snapshot", key, lambda: compute(conn, head, key))
 
 
 def _lot_sku(conn: Connection, lot_id: str) -> str:
@@ -666,7 +689,7 @@ def _lot_sku(conn: Connection, lot_id: str) -> str:
     return str(order_doc["sku"])
 
 
-_ROWS_KEPT = 8  # (as_of, known_on) windows whose folded transfer rows are kept between writes
+_SNAPSHOTS_KEPT = 8  # snapshots (keys) whose bases are kept between writes
 
 #: Names other packages imported from this module before the split (kept working).
 __all__ = ["Ledger", "alembic_config", "read_documents", "system_clock"]
