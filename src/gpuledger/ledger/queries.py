@@ -177,6 +177,7 @@ def status_from_ids(transfer_ids: set[str], diversion_id: str) -> DiversionStatu
 
 
 _SCENARIO_KINDS = [k.value for k in DOCUMENT_TYPES] + [MOVEMENT_KIND, DocumentKind.SCENARIO.value]
+_KINDS_READ = frozenset(_SCENARIO_KINDS)
 _RECORD_TYPES: dict[str, type[Any]] = {k.value: cls for k, cls in DOCUMENT_TYPES.items()}
 _RECORD_TYPES[MOVEMENT_KIND] = Movement
 _KIND_OF_TYPE: dict[type[Any], str] = {cls: kind for kind, cls in _RECORD_TYPES.items()}
@@ -235,10 +236,13 @@ class ScenarioBase:
         # when it first changes, the others are shared with this base.
         docs, records = dict(self.docs), dict(self.records)
         changed: set[str] = set()
-        doc_q = select(dc.doc_kind, dc.doc_id, dc.data, dc.event_seq).where(
-            dc.doc_kind.in_(_SCENARIO_KINDS)
-        )
+        # Kinds are sifted here, not in SQL: a kind filter there made SQLite scan every
+        # document of those kinds by the (doc_kind, doc_id) index, O(documents) per
+        # read after a write, where the window alone is a range of the primary key.
+        doc_q = select(dc.doc_kind, dc.doc_id, dc.data, dc.event_seq)
         for r in conn.execute(window(doc_q, dc.event_seq).order_by(dc.event_seq)):
+            if r.doc_kind not in _KINDS_READ:
+                continue
             cls = _RECORD_TYPES.get(r.doc_kind)
             if r.doc_kind not in changed:
                 changed.add(r.doc_kind)
@@ -263,11 +267,15 @@ class ScenarioBase:
             seq = max(seq, int(r.event_seq))
         # 3. Movements posted by the verbs (imported ones are documents).
         moved, new_moves = self.moved, []
-        mov_q = select(ev.body, ev.seq).where(
-            ev.kind == EventKind.OPERATION.value,
-            starts_with(conn.dialect.name, ev.id, ids.movements_prefix()),
-        )
+        prefix = ids.movements_prefix()
+        mov_q = select(ev.body, ev.seq, ev.id).where(ev.kind == EventKind.OPERATION.value)
+        if not self.seq:  # every movement: by the id index
+            mov_q = mov_q.where(starts_with(conn.dialect.name, ev.id, prefix))
+        # after a base, the window is a range of the primary key: ids are sifted here (an
+        # id range in SQL made SQLite read every movement's id by that index, each time)
         for r in conn.execute(window(mov_q, ev.seq).order_by(ev.seq)):
+            if not r.id.startswith(prefix):
+                continue
             data = json.loads(r.body)["input"]
             if data["id"] not in moved:
                 moved = dict(moved) if moved is self.moved else moved
