@@ -43,6 +43,7 @@ from gpuledger.planning.impact import (
     OrgImpact,
     TargetImpact,
     affected_targets,
+    baseline_plans,
     impact,
     impact_of_posted,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "TargetImpact",
     "Waited",
     "affected_targets",
+    "baseline_plans",
     "change_day",
     "check_plan",
     "explain",

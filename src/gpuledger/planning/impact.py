@@ -62,7 +62,15 @@ from gpuledger.planning.snapshot import IntArray, PlanningSnapshot
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Impact", "OrgImpact", "TargetImpact", "affected_targets", "impact", "impact_of_posted"]
+__all__ = [
+    "Impact",
+    "OrgImpact",
+    "TargetImpact",
+    "affected_targets",
+    "baseline_plans",
+    "impact",
+    "impact_of_posted",
+]
 
 
 @dataclass(frozen=True)
@@ -185,6 +193,7 @@ def impact(
     *,
     decision_day: date | None = None,
     window_end: date | None = None,
+    baseline: tuple[Plan, Plan] | None = None,
 ) -> Impact:
     """Compare the plans before and after ``change`` under ``policy``.
 
@@ -194,15 +203,16 @@ def impact(
         decision_day: the day a replacement order would be placed (default: the
             change's date).
         window_end: last day of the GPU-day window (default: the latest due date).
+        baseline: ``baseline_plans(snapshot, policy, change_day(change, snapshot))``
+            when the caller keeps it (it is the same for every change of that day).
 
     Raises:
         UnknownRecord, InsufficientUnits, GpuledgerError: the change cannot apply.
     """
     # 1. Both plans, keeping the baseline before the change's date.
     on = change_day(change, snapshot)
-    baseline = plan(snapshot, policy)
-    before = plan_from(baseline, snapshot, on)
-    after = plan_from(baseline, change.apply(snapshot), on)
+    full, before = baseline_plans(snapshot, policy, on) if baseline is None else baseline
+    after = plan_from(full, change.apply(snapshot), on)
     after = _with_change(after, change)
     s = snapshot
     start, end = _window(s, on, window_end)
@@ -240,6 +250,17 @@ def impact(
         before=before,
         after=after,
     )
+
+
+def baseline_plans(
+    snapshot: PlanningSnapshot, policy: PolicyName | str, on: date
+) -> tuple[Plan, Plan]:
+    """The plan of ``snapshot`` under ``policy``, and the plan that keeps it before ``on``.
+
+    What :func:`impact` compares every change of the day ``on`` against.
+    """
+    full = plan(snapshot, policy)
+    return full, plan_from(full, snapshot, on)
 
 
 def _with_change(p: Plan, change: Change) -> Plan:

@@ -8,9 +8,15 @@ and after posting.
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
+
+import numpy as np
 
 from gpuledger.domain import Diversion, InvalidInput, PolicyName
 from gpuledger.domain.enums import CountUnit
@@ -20,6 +26,7 @@ from gpuledger.planning import (
     Impact,
     Plan,
     PlanningSnapshot,
+    baseline_plans,
     impact,
     plan,
     to_h100e,
@@ -30,6 +37,53 @@ from gpuledger.services.books import books_today
 from gpuledger.services.requests import DEFAULT_POLICY
 
 ONE_DAY = timedelta(days=1)
+T = TypeVar("T")
+
+
+class _Kept:
+    """Results of pure functions of immutable inputs, kept for the inputs asked last.
+
+    Inputs are matched by identity: ``Ledger`` hands out the same snapshot and
+    scenario objects for as long as the books do not change, so a result kept
+    for them is the answer until the next write, after which they are new
+    objects and the old entries age out (at most ``size`` are kept). Two
+    threads asking at once may both compute; either answer is the same.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, tuple[tuple[object, ...], Any]] = OrderedDict()
+
+    def get(self, inputs: tuple[object, ...], extra: Hashable, compute: Callable[[], T]) -> T:
+        key = (*map(id, inputs), extra)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None and all(a is b for a, b in zip(found[0], inputs, strict=True)):
+                self._entries.move_to_end(key)
+                value: T = found[1]
+                return value
+        value = compute()
+        with self._lock:
+            self._entries[key] = (inputs, value)  # holding the inputs keeps their ids unique
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
+
+def _read_only(obj: T) -> T:
+    """``obj`` with every array of it and of its dataclass fields read-only (it is shared)."""
+    for f in dataclasses.fields(cast(Any, obj)):
+        value = getattr(obj, f.name)
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            _read_only(value)
+    return obj
+
+
+#: The books' snapshots with their sites, and the baselines impacts compare against.
+_SITED, _BASELINES = _Kept(), _Kept()
 
 
 def books_snapshot(ledger: Ledger, as_of: date, known_on: date | None = None) -> PlanningSnapshot:
@@ -39,7 +93,8 @@ def books_snapshot(ledger: Ledger, as_of: date, known_on: date | None = None) ->
     count units held and units that could be powered the same way. ``known_on``
     keeps only what the books had recorded by the end of that day (None: all).
     """
-    return with_sites(ledger.snapshot(as_of, known_on), ledger.to_scenario(as_of))
+    snap, scenario = ledger.snapshot(as_of, known_on), ledger.to_scenario(as_of)
+    return _SITED.get((snap, scenario), None, lambda: _read_only(with_sites(snap, scenario)))
 
 
 def snapshot(
@@ -78,9 +133,20 @@ def impact_of_change(
     ``known_on`` on the books as they were known on that day.
     """
     if as_of is not None:
-        return impact(books_snapshot(ledger, as_of, known_on), change, policy)
+        return _impact(books_snapshot(ledger, as_of, known_on), change, policy)
     day = change_day(change, snapshot(ledger))
-    return impact(decision_snapshot(ledger, day, known_on), change, policy)
+    return _impact(decision_snapshot(ledger, day, known_on), change, policy)
+
+
+def _impact(s: PlanningSnapshot, change: Change, policy: PolicyName) -> Impact:
+    """``planning.impact`` with the baseline kept for the books' state, the day and the policy."""
+    on = change_day(change, s)
+
+    def baseline() -> tuple[Plan, Plan]:
+        full, before = baseline_plans(s, policy, on)
+        return _read_only(full), _read_only(before)
+
+    return impact(s, change, policy, baseline=_BASELINES.get((s,), (str(policy), on), baseline))
 
 
 def divert_change(d: Diversion) -> DivertChange:
@@ -109,7 +175,7 @@ def impact_of_diversion(
     """
     d = ledger.diversion(diversion_id).diversion
     change = divert_change(d if with_payback else replace(d, payback=()))
-    return impact(decision_snapshot(ledger, d.on, known_on), change, policy)
+    return _impact(decision_snapshot(ledger, d.on, known_on), change, policy)
 
 
 #: The count fields of plan and impact rows (each row names its ``sku``).
