@@ -325,7 +325,7 @@ def read_tallies(conn: Connection, lots: Sequence[str]) -> dict[str, Tally]:
     pending: dict[tuple[str, str], tuple[Key, Key, int]] = {}
     resolved: list[tuple[str, str]] = []
     latest: dict[str, list[Any]] = {}  # lot -> [effective, recorded] as stored (they sort)
-    for lot, phase, pid, do, db, co, cb, qty, eff, rec in fetch_in(conn, sql, lots):
+    for lot, phase, pid, do, db, co, cb, qty, eff, rec in fetch_in(conn, sql, lots, semijoin=True):
         units, q = out[lot].units, int(qty)
         debit, credit = units.get((do, db)), units.get((co, cb))
         if debit is None:
