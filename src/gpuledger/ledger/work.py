@@ -436,12 +436,14 @@ def fetch_in(
     """Raw driver rows of ``sql`` for the ``values`` of one column, a chunk at a time.
 
     In ``sql``, ``{p}`` is a parameter mark and ``{in_}`` follows the column:
-    ``IN (?, ...)`` on SQLite (chunks of ``queries.CHUNK``), ``= ANY(%s)`` with
-    one array on PostgreSQL (chunks of :data:`ARRAY_CHUNK`). ``before`` are the
+    ``IN (?, ...)`` on SQLite (chunks of ``queries.CHUNK``), ``= ANY(array)``
+    with one array on PostgreSQL (chunks of :data:`ARRAY_CHUNK`), sent binary:
+    as text, psycopg checks each value for quoting with a regular expression
+    (10,000 event ids: 14 ms of client CPU, 4 ms binary). ``before`` are the
     parameters that come before it. The driver's cursor, not SQLAlchemy's:
     compiling an expanding ``IN`` of hundreds of values costs more than the query.
 
-    ``semijoin``: on PostgreSQL, ``IN (SELECT unnest(%s))`` instead, for a
+    ``semijoin``: on PostgreSQL, ``IN (SELECT unnest(array))`` instead, for a
     column with many rows per value (a lot's transfers): there the planner
     estimates ``= ANY`` value by value against the column's statistics, which
     for thousands of values costs more than running the query (30-80 ms for
@@ -451,7 +453,7 @@ def fetch_in(
     assert driver is not None, "a live connection"
     postgres = conn.dialect.name == "postgresql"
     mark = "%s" if postgres else "?"
-    in_array = "IN (SELECT unnest(%s::text[]))" if semijoin else "= ANY(%s)"
+    in_array = "IN (SELECT unnest(%b::text[]))" if semijoin else "= ANY(%b)"
     cursor = driver.cursor()
     rows: list[tuple[Any, ...]] = []
     try:
