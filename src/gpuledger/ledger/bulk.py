@@ -310,23 +310,24 @@ def read_tallies(conn: Connection, lots: Sequence[str]) -> dict[str, Tally]:
     """The balances of ``lots`` (every one present, empty if it has no rows), by lot.
 
     One aggregate query per chunk of lots: rows of the same accounts and phase
-    are summed in the database; a pending row stays apart (by its id) and a
-    post or void row by the pending row it resolves, which releases the
-    reservation as :func:`balances.fold` does.
+    are summed in the database (as BIGINT: PostgreSQL's SUM is a NUMERIC, read
+    as a Decimal that costs more than the rest of the row); a pending row stays
+    apart (by its id) and a post or void row by the pending row it resolves,
+    which releases the reservation as :func:`balances.fold` does.
     """
     out = {lot: Tally() for lot in lots}
     table = conn.dialect.identifier_preparer.format_table(schema.transfers)
     key = "CASE WHEN phase = 'pending' THEN id ELSE pending_id END"
     groups = f"lot, phase, {key}, debit_owner, debit_bucket, credit_owner, credit_bucket"
     sql = (
-        f"SELECT {groups}, SUM(qty), MAX(effective_at), MAX(recorded_at) FROM {table} "
-        f"WHERE lot {{in_}} GROUP BY {groups}"
+        f"SELECT {groups}, CAST(SUM(qty) AS BIGINT), MAX(effective_at), MAX(recorded_at) "
+        f"FROM {table} WHERE lot {{in_}} GROUP BY {groups}"
     )
     pending: dict[tuple[str, str], tuple[Key, Key, int]] = {}
     resolved: list[tuple[str, str]] = []
     latest: dict[str, list[Any]] = {}  # lot -> [effective, recorded] as stored (they sort)
-    for lot, phase, pid, do, db, co, cb, qty, eff, rec in fetch_in(conn, sql, lots, semijoin=True):
-        units, q = out[lot].units, int(qty)
+    for lot, phase, pid, do, db, co, cb, q, eff, rec in fetch_in(conn, sql, lots, semijoin=True):
+        units = out[lot].units
         debit, credit = units.get((do, db)), units.get((co, cb))
         if debit is None:
             debit = units[(do, db)] = Bal()
