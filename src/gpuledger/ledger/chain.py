@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, String, Table, select, update
+from sqlalchemy import BigInteger, Column, Connection, String, Table, select, update
 
 from gpuledger.ledger import schema
 from gpuledger.ledger.codec import canonical, event_hash
@@ -195,7 +195,6 @@ COPY_FROM = 64  # rows from which PostgreSQL gets them by COPY
 #: (a binary value must be of its column's type: ``text`` is also ``varchar``'s).
 _COPY_TYPES: tuple[tuple[type[Any], str], ...] = (
     (BigInteger, "int8"),
-    (Integer, "int4"),
     (String, "text"),  # Text too: a subclass
     (schema.UtcDateTime, "timestamptz"),
 )
