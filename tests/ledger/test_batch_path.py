@@ -156,6 +156,11 @@ LANE_BATCHES = {
         mv("Mé\u2028\x01", K.DEPLOY, 2, "a", "L1", "ca", source="\\n"),
         mv("M\U0001f600", K.DEPLOY, 3, "a", "L1", "ca", known_on=date(2023, 12, 31)),
     ],
+    # more events and transfers than chain.COPY_FROM: PostgreSQL gets them by binary COPY
+    "many": [
+        mv(f"M{n}", K.DEPLOY, 1, *(("b", "LB1", "cb") if n % 2 else ("a", "L1", "ca")))
+        for n in range(80)
+    ],
 }
 
 

@@ -192,24 +192,21 @@ def _check_and_render(
     skus: dict[str, tuple[str, str]] = {}
     sources: dict[tuple[str, str, str | None], Side] = {}
     credits: dict[tuple[str, str, str | None, str], Side] = {}
-    checked: set[tuple[str, str | None, str]] = set()
     out: list[Rendered] = []
     for m in batch:
-        lot, op = m.lot or "", m.op._value_
+        lot, op, qty = m.lot or "", m.op._value_, m.qty
         # The checks depend on the org, cluster and op, and on the qty being positive:
         # once passed for them (in these books, under this lock), they pass again.
-        if m.qty <= 0 or (m.org, m.cluster, op) not in checked:
-            check_movement(work, m)
-            checked.add((m.org, m.cluster, op))
         source = sources.get((op, m.org, m.cluster))
-        if source is None:
+        if source is None or qty <= 0:
+            check_movement(work, m)
             source = sources[(op, m.org, m.cluster)] = _side(source_account(m))
         tally = tallies[lot]
         b = tally.units.get(source[0])
-        take = 0 if b is None else min(m.qty, b.posted - b.pend_debit)
+        take = 0 if b is None else min(qty, b.posted - b.pend_debit)
         if take > 0 and lot not in skus:
             skus[lot] = _sku_and_vendor(work, lot)
-        if b is None or take < m.qty:
+        if b is None or take < qty:
             raise short_of(m, source[2], max(take, 0))
         day = days.get(m.on)
         if day is None:
@@ -221,14 +218,14 @@ def _check_and_render(
         credit = credits.get((op, m.org, m.cluster, vendor))
         if credit is None:
             credit = credits[(op, m.org, m.cluster, vendor)] = _side(credit_account(m, vendor))
-        b.posted -= m.qty
-        tally.get(credit[0]).posted += m.qty
+        b.posted -= qty
+        tally.get(credit[0]).posted += qty
         tally.latest = (at, now)
         piece = ids.movement_piece(m.id, 0)
         text = render_movement(m, day[1], source[1], credit[1], sku, piece)
         if not out:  # the rendering is the general path's: checked once per batch, always
             _check_rendering(m, source[2], credit[2], sku, text, at, now)
-        row = (piece, op, _SINGLE, None, None, *source[0], *credit[0], sku, lot, m.qty)
+        row = (piece, op, _SINGLE, None, None, *source[0], *credit[0], sku, lot, qty)
         out.append(Rendered(ids.movement_event(m.id), _OPERATION, text, actor, at, now, [row]))
     return out
 
@@ -310,23 +307,24 @@ def read_tallies(conn: Connection, lots: Sequence[str]) -> dict[str, Tally]:
     """The balances of ``lots`` (every one present, empty if it has no rows), by lot.
 
     One aggregate query per chunk of lots: rows of the same accounts and phase
-    are summed in the database; a pending row stays apart (by its id) and a
-    post or void row by the pending row it resolves, which releases the
-    reservation as :func:`balances.fold` does.
+    are summed in the database (as BIGINT: PostgreSQL's SUM is a NUMERIC, read
+    as a Decimal that costs more than the rest of the row); a pending row stays
+    apart (by its id) and a post or void row by the pending row it resolves,
+    which releases the reservation as :func:`balances.fold` does.
     """
     out = {lot: Tally() for lot in lots}
     table = conn.dialect.identifier_preparer.format_table(schema.transfers)
     key = "CASE WHEN phase = 'pending' THEN id ELSE pending_id END"
     groups = f"lot, phase, {key}, debit_owner, debit_bucket, credit_owner, credit_bucket"
     sql = (
-        f"SELECT {groups}, SUM(qty), MAX(effective_at), MAX(recorded_at) FROM {table} "
-        f"WHERE lot {{in_}} GROUP BY {groups}"
+        f"SELECT {groups}, CAST(SUM(qty) AS BIGINT), MAX(effective_at), MAX(recorded_at) "
+        f"FROM {table} WHERE lot {{in_}} GROUP BY {groups}"
     )
     pending: dict[tuple[str, str], tuple[Key, Key, int]] = {}
     resolved: list[tuple[str, str]] = []
     latest: dict[str, list[Any]] = {}  # lot -> [effective, recorded] as stored (they sort)
-    for lot, phase, pid, do, db, co, cb, qty, eff, rec in fetch_in(conn, sql, lots):
-        units, q = out[lot].units, int(qty)
+    for lot, phase, pid, do, db, co, cb, q, eff, rec in fetch_in(conn, sql, lots, semijoin=True):
+        units = out[lot].units
         debit, credit = units.get((do, db)), units.get((co, cb))
         if debit is None:
             debit = units[(do, db)] = Bal()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import BigInteger, Column, Connection, String, Table, select, update
 
 from gpuledger.ledger import schema
 from gpuledger.ledger.codec import canonical, event_hash
@@ -161,9 +161,12 @@ def insert_rows(
 ) -> None:
     """Insert rows already bound (values as the driver takes them).
 
-    ``executemany``, or on PostgreSQL ``COPY`` once there are :data:`COPY_FROM`
-    rows or more (COPY streams the rows in one statement; below that its set-up
-    costs more than it saves).
+    ``executemany``, or on PostgreSQL a binary ``COPY`` once there are
+    :data:`COPY_FROM` rows or more (COPY streams the rows in one statement; below
+    that its set-up costs more than it saves). Binary, each value in its
+    column's type: no timestamp or number is written out as text and parsed
+    back (10,000 events and their transfers: a seventh of a text COPY's client
+    CPU, a third of its time, on tables without indexes).
     """
     assert all(len(r) == len(columns) for r in rows[:1]), "rows match their columns"
     if not rows:
@@ -173,10 +176,9 @@ def insert_rows(
     if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
         driver = conn.connection.driver_connection
         assert driver is not None, "a live connection inside the write transaction"
-        with (
-            driver.cursor() as cursor,
-            cursor.copy(f"COPY {preparer.format_table(table)} ({names}) FROM STDIN") as copy,
-        ):
+        sql = f"COPY {preparer.format_table(table)} ({names}) FROM STDIN (FORMAT BINARY)"
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            copy.set_types([copy_type(table.c[c]) for c in columns])
             for row in rows:
                 copy.write_row(row)
         return
@@ -188,6 +190,27 @@ def insert_rows(
 
 
 COPY_FROM = 64  # rows from which PostgreSQL gets them by COPY
+
+#: The PostgreSQL type a binary COPY sends for each column type of ``schema``
+#: (a binary value must be of its column's type: ``text`` is also ``varchar``'s).
+_COPY_TYPES: tuple[tuple[type[Any], str], ...] = (
+    (BigInteger, "int8"),
+    (String, "text"),  # Text too: a subclass
+    (schema.UtcDateTime, "timestamptz"),
+)
+
+
+def copy_type(column: Column[Any]) -> str:
+    """The PostgreSQL type name a binary COPY sends values of ``column`` as.
+
+    Raises TypeError for a column type with no entry in :data:`_COPY_TYPES`.
+    """
+    for sa_type, name in _COPY_TYPES:
+        if isinstance(column.type, sa_type):
+            return name
+    raise TypeError(
+        f"column {column.table.name}.{column.name}: no binary COPY type for {column.type!r}"
+    )
 
 
 def _memoised(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
