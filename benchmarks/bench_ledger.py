@@ -169,22 +169,30 @@ def sqlite_floor(path: str, ops: list[d.Movement], batch: int) -> tuple[int, str
 
 
 def postgres_floor(url: str, ops: list[d.Movement], batch: int) -> tuple[int, str]:
-    """psycopg with COPY: the same events and chain as :func:`sqlite_floor`, the head
-    row locked as the ledger does, the balances of the batch's lots from one query
-    and each movement checked against them (a SELECT per movement would measure
-    round trips, not the database).
+    """psycopg with binary COPY: the same events and chain as :func:`sqlite_floor`, the
+    head row locked as the ledger does, the balances of the batch's lots from one
+    query and each movement checked against them (a SELECT per movement would
+    measure round trips, not the database). Rows go by binary COPY with each value
+    in its column's type, and sums come as BIGINT (SUM of a BIGINT is NUMERIC: a
+    Decimal per row), as the ledger's batch lane does. The lots are matched by
+    ``= ANY``: on these tables, never analysed, the lane's semijoin on an unnested
+    array made the floor 2.5x slower.
     """
     import psycopg
 
     eff = datetime(2024, 1, 1, tzinfo=UTC)
     eff_h, rec_h = "2024-01-01T00:00:00.000000+00:00", CLOCK.isoformat(timespec="microseconds")
     balance_sql = (
-        "SELECT lot, owner, SUM(q) FROM ("
+        "SELECT lot, owner, CAST(SUM(q) AS BIGINT) FROM ("
         " SELECT lot, credit_owner AS owner, qty AS q FROM transfers"
         "  WHERE credit_bucket = 'stock' AND lot = ANY(%(lots)s)"
         " UNION ALL SELECT lot, debit_owner, -qty FROM transfers"
-        "  WHERE debit_bucket = 'stock' AND lot = ANY(%(lots)s)) t GROUP BY lot, owner"
+        "  WHERE debit_bucket = 'stock' AND lot = ANY(%(lots)s))"
+        " t GROUP BY lot, owner"
     )
+    text, int8, stamp = "text", "int8", "timestamptz"
+    event_types = [int8, text, text, text, text, stamp, stamp, text, text]
+    transfer_types = [text, int8, *[text] * 10, int8, stamp, stamp]
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     search_path = plain.split("options=-csearch_path%3D")[-1]
     posted, prev = 0, ""
@@ -218,15 +226,17 @@ def postgres_floor(url: str, ops: list[d.Movement], batch: int) -> tuple[int, st
                     prev = digest
                 with cur.copy(
                     "COPY events (seq, id, kind, body, actor, effective_at, recorded_at, "
-                    "prev_hash, hash) FROM STDIN"
+                    "prev_hash, hash) FROM STDIN (FORMAT BINARY)"
                 ) as copy:
+                    copy.set_types(event_types)
                     for row in ev_rows:
                         copy.write_row(row)
                 with cur.copy(
                     "COPY transfers (id, event_seq, kind, phase, pending_id, diversion, "
                     "debit_owner, debit_bucket, credit_owner, credit_bucket, sku, lot, qty, "
-                    "effective_at, recorded_at) FROM STDIN"
+                    "effective_at, recorded_at) FROM STDIN (FORMAT BINARY)"
                 ) as copy:
+                    copy.set_types(transfer_types)
                     for row in tr_rows:
                         copy.write_row(row)
                 cur.execute("UPDATE chain_head SET seq=%s, hash=%s WHERE id=1", (seq, prev))
@@ -325,7 +335,7 @@ def run(
         else:
             assert floor_url is not None
             n_floor, floor_head = postgres_floor(floor_url, ops, batch)
-            what = "psycopg COPY, one balance query per batch"
+            what = "psycopg binary COPY, one balance query per batch"
         t_floor, c_floor = time.perf_counter() - t0, time.process_time() - c0
         same = floor_head == head_hash(url)
         print(
