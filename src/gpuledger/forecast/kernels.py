@@ -230,7 +230,7 @@ class _Cut:
     """
 
     pos: Int32Array
-    iv: IntArray
+    iv: Int32Array
     qty: npt.NDArray[np.signedinteger[Any]]
     day: Int32Array
     live: npt.NDArray[np.bool_]
@@ -278,45 +278,54 @@ def _cut(p: _Pass, days: IntArray, horizon: int) -> _Cut:
     ``owner[i]`` (-1: the holder keeps it). Rows arriving on or after ``horizon``
     keep their place on the line (they sort last in their group) but give no piece.
     Positions on the line are int32 when the pass's units fit (half the memory).
+
+    Each sample's row ends rise strictly along the line (every pass row has
+    units) to the pass's total, so the boundaries are searched among the ends
+    (a few hundred searches per sample) rather than every end among the
+    boundaries: a boundary falls in the first row whose end reaches it, and
+    the rows from one boundary's row to the next all start in the same interval.
     """
-    n_b = p.bounds.size
-    dtype = np.int32 if int(p.qty.sum()) < 2**31 - 1 else np.int64
+    n, r, n_b = days.shape[0], p.rows.size, p.bounds.size
+    dtype: type[np.signedinteger[Any]] = np.int32 if int(p.qty.sum()) < 2**31 - 1 else np.int64
     bounds = p.bounds.astype(dtype)
     pos, day = _sort_rows(p, days, horizon)
     q = p.qty.astype(dtype)[pos]
     end = np.cumsum(q, axis=1, dtype=dtype)
-    # k_hi: boundaries below end; the row after starts at this end, so its k_lo
-    # (boundaries at or below its start) is k_hi, plus one when end is a boundary.
-    # The first row starts at 0, which is always bounds[0]: k_lo = 1.
-    k_hi = np.searchsorted(bounds, end, side="left")
-    at_bound = np.concatenate([bounds, [-1]]).astype(dtype)[k_hi] == end
-    k_lo = np.empty_like(k_hi)
-    k_lo[:, 0] = 1
-    np.add(k_hi[:, :-1], at_bound[:, :-1], out=k_lo[:, 1:])
-    live = day < horizon  # every pass row has units (_build_pass)
-    # first piece: from start (end - q) to the next boundary or end
+    # 1. per sample and boundary past 0, the row it falls in
+    inner = bounds[1:]
+    row = np.empty((n, n_b - 1), dtype=np.int64)
+    for s in range(n):
+        row[s] = end[s].searchsorted(inner)
+    cell = (row + (np.arange(n, dtype=np.int64) * r)[:, None]).ravel()
+    # 2. the interval each row starts in, plus one: interval j's rows run from
+    #    the row after boundary j - 1's to boundary j's (bounds[0] = 0 is on row -1)
+    edges = np.empty((n, n_b + 1), dtype=np.int64)
+    edges[:, 0], edges[:, 1:-1], edges[:, -1] = 0, row + 1, r
+    runs = np.diff(edges, axis=1).ravel()
+    iv = np.repeat(np.tile(np.arange(1, n_b + 1, dtype=np.int32), n), runs).reshape(n, r)
+    # 3. first pieces: whole rows, but up to the first boundary strictly inside
+    inside = np.flatnonzero(end.ravel()[cell] != np.tile(inner, n))
+    cell, k = cell[inside], np.tile(np.arange(1, n_b, dtype=np.int64), n)[inside]
+    first = q.copy()
+    lead = np.flatnonzero(np.diff(cell, prepend=-1) != 0)  # each cut row's first boundary
+    at = cell[lead]
+    first.ravel()[at] = bounds[k[lead]] - (end.ravel()[at] - q.ravel()[at])
+    # 4. further pieces: one from each boundary strictly inside a live row, in
+    #    (cell, boundary) order, to the next boundary or the row's end
+    live = day < horizon
+    keep = np.flatnonzero(live.ravel()[cell])
+    cell, k = cell[keep], k[keep]
     upper = np.concatenate([bounds, [np.iinfo(dtype).max]]).astype(dtype)
-    first = np.minimum(end, upper[k_lo])
-    first -= end
-    first += q
-    # further pieces of the rows that span boundaries (few)
-    splits = (k_hi - k_lo).ravel()
-    cut = np.flatnonzero(live.ravel() & (splits > 0))
-    count = splits[cut]
-    cell = np.repeat(cut, count)
-    j = np.arange(cell.size) - np.repeat(np.cumsum(count) - count, count)  # 0-based
-    k = k_lo.ravel()[cell] + j  # this piece starts at bounds[k]
-    last = j == np.repeat(count, count) - 1
-    b = np.where(last, end.ravel()[cell], bounds[np.minimum(k + 1, n_b - 1)])
+    more_qty = np.minimum(end.ravel()[cell], upper[k + 1]) - bounds[k]
     return _Cut(
         pos=pos,
-        iv=k_lo,
+        iv=iv,
         qty=first,
         day=day,
         live=live,
         more_cell=cell,
         more_iv=k + 1,
-        more_qty=b - bounds[k],
+        more_qty=more_qty,
     )
 
 
