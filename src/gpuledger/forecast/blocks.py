@@ -163,19 +163,24 @@ def _first_at_least(
     """Per query, the first ``f`` with ``running[f, row] >= qty``; ``running.shape[0]`` if none.
 
     ``running`` is non-decreasing down each column: a branchless binary search
-    (the answer is the count of entries below ``qty``), one gather per halving for
-    every query together, no bookkeeping of which queries are still open.
+    (the answer is the count of entries below ``qty``) whose halvings depend on
+    the column's length only, so every query takes the same steps and no probe
+    falls outside the column: one gather per halving for every query together.
     """
     n, width = running.shape
+    if n == 0:
+        return np.zeros(rows.size, dtype=np.int64)
     flat = running.ravel()
-    pos = np.zeros(rows.size, dtype=np.int64)
-    step = 1 << (n.bit_length() - 1) if n else 0
-    while step:
-        cand = pos + step
-        probe = flat.take((np.minimum(cand, n) - 1) * width + rows)
-        pos += np.where((cand <= n) & (probe < qty), step, 0)
-        step >>= 1
-    return pos
+    at = rows.astype(np.int64)  # flat index of each query's candidate, row `base` of its column
+    length = n
+    while length > 1:
+        half = length // 2
+        # the answer is above base + half when that entry is still below qty
+        at += (flat.take(at + half * width) < qty) * (half * width)
+        length -= half
+    base: IntArray = at // width
+    base += flat.take(at) < qty
+    return base
 
 
 def _completion_days(
