@@ -220,17 +220,18 @@ def _build_pass(
 class _Cut:
     """One pass's pieces for every sample: each live row's first piece, then the rest.
 
-    ``pos``, ``iv``, ``qty``, ``day`` and ``live`` are dense ``[samples, pass rows]``
-    in sorted order: the row's position in the pass, the interval its first piece
-    starts in *plus one* (``owner[iv - 1]`` owns it; ``iv == bounds.size``: past
-    the last boundary, the holder keeps it), that piece's units and the row's day;
-    ``live`` False where the row gives no piece. ``more_*`` are the further pieces
-    of rows that span fixed boundaries (flat cell into the dense arrays, interval
-    plus one, units).
+    ``pos``, ``qty``, ``day`` and ``live`` are dense ``[samples, pass rows]`` in
+    sorted order: the row's position in the pass, its first piece's units and
+    the row's day; ``live`` False where the row gives no piece. ``runs``: per
+    sample and interval plus one (``owner[iv - 1]`` owns interval ``iv``;
+    ``iv == bounds.size``: past the last boundary, the holder keeps it), how many
+    consecutive rows start their first piece in it (see :meth:`per_row`).
+    ``more_*`` are the further pieces of rows that span fixed boundaries (flat
+    cell into the dense arrays, interval plus one, units).
     """
 
-    pos: Int32Array
-    iv: Int32Array
+    pos: IntArray
+    runs: IntArray
     qty: npt.NDArray[np.signedinteger[Any]]
     day: Int32Array
     live: npt.NDArray[np.bool_]
@@ -238,9 +239,19 @@ class _Cut:
     more_iv: IntArray
     more_qty: npt.NDArray[np.signedinteger[Any]]
 
+    def per_row(self, by_iv: IntArray) -> IntArray:
+        """Flat per row, ``by_iv[iv]`` of the interval its first piece starts in.
 
-def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[Int32Array, Int32Array]:
-    """Each sample's pass rows sorted by (group, day, row): (row positions, days), both 2-D int32.
+        ``by_iv``: one value per interval plus one, from 1 (index 0 unused). The
+        rows of a sample start in non-decreasing intervals, so the values are
+        repeated in runs rather than gathered row by row.
+        """
+        values = by_iv[1:]
+        return np.repeat(np.tile(values, self.runs.size // values.size), self.runs)
+
+
+def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[IntArray, Int32Array]:
+    """Each sample's pass rows sorted by (group, day, row): (row positions, days), both 2-D.
 
     One key per (sample, row) packs group, day and position in as few bits as
     possible (uint32 when they fit: a faster sort); keys are unique, so a plain
@@ -261,8 +272,9 @@ def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[Int32Array, Int3
     fixed = np.left_shift(p.group.astype(dtype), span_bits + bits) | np.arange(r, dtype=dtype)
     key |= fixed[None, :]
     key.sort(axis=1)
-    # int32 out (rows and day ordinals fit): half the bytes for every later pass
-    pos = np.bitwise_and(key, (1 << bits) - 1, dtype=np.int32, casting="unsafe")
+    # positions int64: NumPy gathers with int64 indices without converting them;
+    # days int32 (ordinals fit): half the bytes for every later pass
+    pos = np.bitwise_and(key, (1 << bits) - 1, dtype=np.int64, casting="unsafe")
     key >>= bits
     key &= (1 << span_bits) - 1
     day = key.astype(np.int32)
@@ -289,7 +301,7 @@ def _cut(p: _Pass, days: IntArray, horizon: int) -> _Cut:
     dtype: type[np.signedinteger[Any]] = np.int32 if int(p.qty.sum()) < 2**31 - 1 else np.int64
     bounds = p.bounds.astype(dtype)
     pos, day = _sort_rows(p, days, horizon)
-    q = p.qty.astype(dtype)[pos]
+    q = p.qty.astype(dtype).take(pos)
     end = np.cumsum(q, axis=1, dtype=dtype)
     # 1. per sample and boundary past 0, the row it falls in
     inner = bounds[1:]
@@ -302,7 +314,6 @@ def _cut(p: _Pass, days: IntArray, horizon: int) -> _Cut:
     edges = np.empty((n, n_b + 1), dtype=np.int64)
     edges[:, 0], edges[:, 1:-1], edges[:, -1] = 0, row + 1, r
     runs = np.diff(edges, axis=1).ravel()
-    iv = np.repeat(np.tile(np.arange(1, n_b + 1, dtype=np.int32), n), runs).reshape(n, r)
     # 3. first pieces: whole rows, but up to the first boundary strictly inside
     inside = np.flatnonzero(end.ravel()[cell] != np.tile(inner, n))
     cell, k = cell[inside], np.tile(np.arange(1, n_b, dtype=np.int64), n)[inside]
@@ -319,7 +330,7 @@ def _cut(p: _Pass, days: IntArray, horizon: int) -> _Cut:
     more_qty = np.minimum(end.ravel()[cell], upper[k + 1]) - bounds[k]
     return _Cut(
         pos=pos,
-        iv=iv,
+        runs=runs,
         qty=first,
         day=day,
         live=live,
@@ -361,21 +372,21 @@ def _pass_pieces(
     by_iv = np.where(owner >= 0, org_series[owner], -2)
     cl_by_iv = cl_series[owner]
     # each piece goes to its owner's series, or its holder's (-1: not tracked)
-    first = by_iv[c.iv]
-    first = np.where(first == -2, holder_series[c.pos], first).ravel()
+    first = c.per_row(by_iv)
+    first = np.where(first == -2, holder_series.take(pos), first)
     more = by_iv[c.more_iv]
-    more = np.where(more == -2, holder_series[pos[c.more_cell]], more)
+    more = np.where(more == -2, holder_series.take(pos[c.more_cell]), more)
     parts = []
-    for cell, iv, qty, series, live in (
-        (None, c.iv.ravel(), c.qty.ravel(), first, c.live.ravel()),
-        (c.more_cell, c.more_iv, c.more_qty, more, None),
+    for cell, cluster_of, qty, series, live in (
+        (None, c.per_row(cl_by_iv), c.qty.ravel(), first, c.live.ravel()),
+        (c.more_cell, cl_by_iv[c.more_iv], c.more_qty, more, None),
     ):
         keep = np.flatnonzero(series >= 0 if live is None else live & (series >= 0))
         at = keep if cell is None else cell[keep]
         kept_qty = qty[keep]
         parts.append(Pieces(at // r, series[keep], day[at], kept_qty))
         # copies for the target's cluster: its units are the org's and the cluster's
-        extra = cl_by_iv[iv[keep]]
+        extra = cluster_of[keep]
         dup = np.flatnonzero(extra >= 0)
         if dup.size:
             at = at[dup]
