@@ -276,21 +276,25 @@ def _first_day_dense(
     return days
 
 
-def _exposure(pieces: Pieces, row: IntArray, n: int, layout: Layout) -> npt.NDArray[np.float64]:
+def _exposure(
+    qty: IntArray, day_index: IntArray, row: IntArray, n: int, layout: Layout
+) -> npt.NDArray[np.float64]:
     """GPU-days each sample's series holds from ``as_of + 1`` to the horizon's end (gross).
 
     A unit is exposed from the day after it arrives (units held on ``as_of``:
-    from ``as_of + 1``) through the horizon's last day. ``row`` is each piece's
-    ``sample * series + series``. Three in-place passes and one ``bincount``.
+    from ``as_of + 1``) through the horizon's last day. Per piece: ``qty`` units
+    arriving on ``day_index`` (from ``layout.day0``) to ``row`` (``sample *
+    series + series``). The days exposed depend on the arrival day only: read
+    from a table of the horizon's days, then one ``bincount``.
     """
     n_series = layout.series_consumer.size
     # days exposed: n_days - max(day index + 1, first failure day), never negative
     # because a piece's day index is at most n_days - 1; float64 from the start
     # (what bincount weighs with; integers this small stay exact)
-    days = np.subtract(pieces.day, layout.day0 - 1, dtype=np.float64)
-    np.maximum(days, layout.first_failure, out=days)
-    np.subtract(layout.n_days, days, out=days)
-    days *= pieces.qty
+    arrival = np.arange(1, layout.n_days + 1, dtype=np.float64)
+    per_day = layout.n_days - np.maximum(arrival, layout.first_failure)
+    days = per_day.take(day_index)
+    days *= qty
     counts = np.bincount(row, weights=days, minlength=n * n_series)
     out = np.asarray(counts, dtype=np.float64).reshape(n, n_series)
     assert bool((out >= 0).all())
@@ -344,7 +348,8 @@ def _reduce(
     # 1. gross holdings at the end of every fine bin: one pass over the pieces
     row = pieces.sample * n_series
     row += pieces.series
-    key = pieces.day - layout.day0  # then, in place: its fine bin, its cell
+    key = pieces.day - layout.day0  # its day index; then, in place: its fine bin, its cell
+    exposure = _exposure(pieces.qty, key, row, n, layout) if failing else None
     np.take(fine.fine_of_day, key, out=key)
     key *= n_rows
     key += row
@@ -370,10 +375,10 @@ def _reduce(
         failed = np.zeros((fine.last_fine.size, n_rows), dtype=held.dtype)
     # 3. interruptions and failures in the window: two draws per sample and series
     interrupted, failures = none, none
-    if failing:
+    if exposure is not None:
         lost = failed[-1].reshape(n, n_series) if lossy else None
         interrupted, failures = interruption_counts(
-            _exposure(pieces, row, n, layout),
+            exposure,
             layout.series_rate,
             layout.series_parent,
             model,
