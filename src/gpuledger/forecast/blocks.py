@@ -188,7 +188,7 @@ def _completion_days(
     key: IntArray,
     fine: _Bins,
     held: npt.NDArray[np.integer[Any]],
-    failed: npt.NDArray[np.integer[Any]],
+    failed: npt.NDArray[np.integer[Any]] | None,
     rows: IntArray,
     qty: IntArray,
     day0: int,
@@ -196,7 +196,7 @@ def _completion_days(
     """First day each query's series (``rows``) holds ``qty`` (> 0) units net; -1 if never.
 
     ``held``: ``[fine bins, rows]`` gross holdings at each fine bin's end;
-    ``failed``: ``[failure bins, rows]``; ``key``: each piece's ``fine bin * rows +
+    ``failed``: ``[failure bins, rows]``, None when nothing is lost; ``key``: each piece's ``fine bin * rows +
     row``. Net holdings only fall inside a fine bin (failures count from their
     bucket's first day), so the first crossing is in the first fine bin whose end
     reaches ``qty``, on the first day that bin's pieces bring the series there.
@@ -204,8 +204,10 @@ def _completion_days(
     out = np.full(rows.size, -1, dtype=np.int64)
     n_fine, n_rows = held.shape
     # 1. the fine bin: the first whose end holds enough (running max of net holdings)
-    running = held - failed[fine.bin_of_fine]
-    _accumulate_down(np.maximum, running)
+    running = held  # nothing lost: gross holdings never fall
+    if failed is not None:
+        running = held - failed[fine.bin_of_fine]
+        _accumulate_down(np.maximum, running)
     f = _first_at_least(running, rows, qty)
     found = np.flatnonzero(f < n_fine)
     if found.size == 0:
@@ -213,7 +215,9 @@ def _completion_days(
     f, row = f[found], rows[found]
     # units the bin's own pieces must bring: qty + failures - holdings before it
     before = np.where(f > 0, held[np.maximum(f - 1, 0), row], 0)
-    need = (qty[found] + failed[fine.bin_of_fine[f], row] - before).astype(np.int64)
+    need = (qty[found] - before).astype(np.int64)
+    if failed is not None:
+        need += failed[fine.bin_of_fine[f], row]
     # 2. the day: among the pieces of those cells (fine bin, row), the first day
     #    their running sum reaches the need
     index = f * n_rows + row
@@ -348,10 +352,10 @@ def _reduce(
     # 1. gross holdings at the end of every fine bin: one pass over the pieces
     row = pieces.sample * n_series
     row += pieces.series
-    key = pieces.day - layout.day0  # its day index; then, in place: its fine bin, its cell
-    exposure = _exposure(pieces.qty, key, row, n, layout) if failing else None
-    np.take(fine.fine_of_day, key, out=key)
-    key *= n_rows
+    index = pieces.day - layout.day0
+    exposure = _exposure(pieces.qty, index, row, n, layout) if failing else None
+    key = (fine.fine_of_day * n_rows).take(index)  # its cell: fine bin * rows + row
+    del index
     key += row
     counts = np.bincount(key, weights=pieces.qty, minlength=fine.n_fine * n_rows)
     # float64 sums of integers stay exact far beyond any fleet's unit count
@@ -363,6 +367,7 @@ def _reduce(
     del counts
     _accumulate_down(np.add, held)
     # 2. losses (replace=False): one draw per sample, series and bucket
+    failed = None
     if lossy:
         failed = failures_bins_first(
             held[fine.last_fine].reshape(-1, n, n_series),
@@ -371,12 +376,10 @@ def _reduce(
             bucket_days,
             rng,
         ).reshape(-1, n_rows)
-    else:
-        failed = np.zeros((fine.last_fine.size, n_rows), dtype=held.dtype)
     # 3. interruptions and failures in the window: two draws per sample and series
     interrupted, failures = none, none
     if exposure is not None:
-        lost = failed[-1].reshape(n, n_series) if lossy else None
+        lost = None if failed is None else failed[-1].reshape(n, n_series)
         interrupted, failures = interruption_counts(
             exposure,
             layout.series_rate,
@@ -386,7 +389,8 @@ def _reduce(
             lost,
         )
     # 4. holdings on the grid days, net of losses
-    curves = (held[fine.grid_fine] - failed[fine.grid_bin]).astype(np.int32)
+    on_grid = held[fine.grid_fine]
+    curves = (on_grid if failed is None else on_grid - failed[fine.grid_bin]).astype(np.int32)
     curves = np.ascontiguousarray(curves.reshape(-1, n, n_series).transpose(1, 2, 0))
     # 5. completion: the first day net holdings reach the target's quantity
     positive = np.flatnonzero(target_qty > 0)
@@ -396,7 +400,7 @@ def _reduce(
         qty = np.broadcast_to(target_qty[positive], (n, positive.size)).ravel()
         days = _completion_days(pieces, key, fine, held, failed, rows, qty, layout.day0)
         completed[:, positive] = days.reshape(n, positive.size)
-    return (completed, curves, interrupted, failures), (failed if lossy else None)
+    return (completed, curves, interrupted, failures), failed
 
 
 def run_block(job: Job, block: int) -> BlockResult:
