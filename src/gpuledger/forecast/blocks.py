@@ -390,7 +390,8 @@ def _reduce(
         )
     # 4. holdings on the grid days, net of losses
     on_grid = held[fine.grid_fine]
-    curves = (on_grid if failed is None else on_grid - failed[fine.grid_bin]).astype(np.int32)
+    net = on_grid if failed is None else on_grid - failed[fine.grid_bin]
+    curves = net.astype(np.int32, copy=False)  # copied once, by the transpose below
     curves = np.ascontiguousarray(curves.reshape(-1, n, n_series).transpose(1, 2, 0))
     # 5. completion: the first day net holdings reach the target's quantity
     positive = np.flatnonzero(target_qty > 0)

@@ -317,9 +317,9 @@ def _cut(p: _Pass, days: IntArray, horizon: int) -> _Cut:
     # 3. first pieces: whole rows, but up to the first boundary strictly inside
     inside = np.flatnonzero(end.ravel()[cell] != np.tile(inner, n))
     cell, k = cell[inside], np.tile(np.arange(1, n_b, dtype=np.int64), n)[inside]
-    first = q.copy()
     lead = np.flatnonzero(np.diff(cell, prepend=-1) != 0)  # each cut row's first boundary
     at = cell[lead]
+    first = q  # q is not read again: cut rows' first pieces written in place
     first.ravel()[at] = bounds[k[lead]] - (end.ravel()[at] - q.ravel()[at])
     # 4. further pieces: one from each boundary strictly inside a live row, in
     #    (cell, boundary) order, to the next boundary or the row's end
