@@ -46,6 +46,7 @@ BLOCK_SIZE = 256
 """Samples per block: the unit of randomness, of batching and of Dask tasks."""
 
 Int32Array = npt.NDArray[np.int32]
+AnyIntArray = npt.NDArray[np.signedinteger[Any]]
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -196,10 +197,11 @@ def _completion_days(
     """First day each query's series (``rows``) holds ``qty`` (> 0) units net; -1 if never.
 
     ``held``: ``[fine bins, rows]`` gross holdings at each fine bin's end;
-    ``failed``: ``[failure bins, rows]``, None when nothing is lost; ``key``: each piece's ``fine bin * rows +
-    row``. Net holdings only fall inside a fine bin (failures count from their
-    bucket's first day), so the first crossing is in the first fine bin whose end
-    reaches ``qty``, on the first day that bin's pieces bring the series there.
+    ``failed``: ``[failure bins, rows]``, None when nothing is lost; ``key``: each
+    piece's ``fine bin * rows + row``. Net holdings only fall inside a fine bin
+    (failures count from their bucket's first day), so the first crossing is in
+    the first fine bin whose end reaches ``qty``, on the first day that bin's
+    pieces bring the series there.
     """
     out = np.full(rows.size, -1, dtype=np.int64)
     n_fine, n_rows = held.shape
@@ -281,7 +283,7 @@ def _first_day_dense(
 
 
 def _exposure(
-    qty: IntArray, day_index: IntArray, row: IntArray, n: int, layout: Layout
+    qty: AnyIntArray, day_index: IntArray, row: IntArray, n: int, layout: Layout
 ) -> npt.NDArray[np.float64]:
     """GPU-days each sample's series holds from ``as_of + 1`` to the horizon's end (gross).
 
@@ -350,9 +352,9 @@ def _reduce(
     lossy = failing and not model.replace
     fine = _fine_bins(layout, bucket_days if lossy else layout.n_days)
     # 1. gross holdings at the end of every fine bin: one pass over the pieces
-    row = pieces.sample * n_series
+    row = np.multiply(pieces.sample, n_series, dtype=np.int64)
     row += pieces.series
-    index = pieces.day - layout.day0
+    index = np.subtract(pieces.day, layout.day0, dtype=np.int64)
     exposure = _exposure(pieces.qty, index, row, n, layout) if failing else None
     key = (fine.fine_of_day * n_rows).take(index)  # its cell: fine bin * rows + row
     del index

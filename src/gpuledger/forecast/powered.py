@@ -145,7 +145,8 @@ def power_short(
     n_pairs = cells.pair_key.size
     # 1. gross holdings of each pair's series on its day: pieces up to that day
     index = cells.row[pieces.series] * max(layout.n_days, 1) + (pieces.day - layout.day0)
-    slot = cells.slot[index] + pieces.sample * (n_pairs + 1)
+    slot = np.multiply(pieces.sample, n_pairs + 1, dtype=np.int64)
+    slot += cells.slot[index]
     sums = np.bincount(slot, weights=pieces.qty, minlength=n * (n_pairs + 1))
     running = np.cumsum(sums.reshape(n, n_pairs + 1)[:, :n_pairs], axis=1)
     before = np.where(cells.pair_first > 0, running[:, np.maximum(cells.pair_first - 1, 0)], 0.0)
