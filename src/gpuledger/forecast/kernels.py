@@ -249,7 +249,7 @@ class _Cut:
     more_iv: IntArray
     more_qty: npt.NDArray[np.signedinteger[Any]]
 
-    def per_row(self, by_iv: IntArray) -> IntArray:
+    def per_row(self, by_iv: AnyIntArray) -> AnyIntArray:
         """Flat per row, ``by_iv[iv]`` of the interval its first piece starts in.
 
         ``by_iv``: one value per interval plus one, from 1 (index 0 unused). The
@@ -367,20 +367,21 @@ def _pass_pieces(
     s = snapshot
     r = p.rows.size
     # lookups: a target's family-org series and cluster series (-1 = none), and
-    # the holder's series of each pass row; index -1 (no owner) hits the extra slot
+    # the holder's series of each pass row; index -1 (no owner) hits the extra slot.
+    # Series, samples and days int32, as Pieces.concat gives them: half the bytes
     family = s.consumer_org[s.target_consumer]
     org_series = np.r_[smap[family, s.target_sku], -1]
     cluster = s.target_consumer >= len(s.orgs)
     cl_series = np.r_[np.where(cluster, smap[s.target_consumer, s.target_sku], -1), -1]
-    holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]]
+    holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]].astype(np.int32)
     c = _cut(p, days, layout.day0 + layout.n_days)
     pos = c.pos.ravel()
-    day: npt.NDArray[np.signedinteger[Any]] = c.day.ravel()  # int32: Pieces.concat widens
+    day = c.day.ravel()
     # per interval plus one (see _Cut): its owner's series (-2: the holder keeps
     # it) and its owner's cluster series (-1: none)
     owner = np.concatenate([[-1], p.owner, [-1]])
-    by_iv = np.where(owner >= 0, org_series[owner], -2)
-    cl_by_iv = cl_series[owner]
+    by_iv = np.where(owner >= 0, org_series[owner], -2).astype(np.int32)
+    cl_by_iv = cl_series[owner].astype(np.int32)
     # each piece goes to its owner's series, or its holder's (-1: not tracked)
     first = c.per_row(by_iv)
     first = np.where(first == -2, holder_series.take(pos), first)
@@ -394,14 +395,19 @@ def _pass_pieces(
         keep = np.flatnonzero(series >= 0 if live is None else live & (series >= 0))
         at = keep if cell is None else cell[keep]
         kept_qty = qty[keep]
-        parts.append(Pieces(at // r, series[keep], day[at], kept_qty))
+        parts.append(Pieces(_sample_of(at, r), series[keep], day[at], kept_qty))
         # copies for the target's cluster: its units are the org's and the cluster's
         extra = cluster_of[keep]
         dup = np.flatnonzero(extra >= 0)
         if dup.size:
             at = at[dup]
-            parts.append(Pieces(at // r, extra[dup], day[at], kept_qty[dup]))
+            parts.append(Pieces(_sample_of(at, r), extra[dup], day[at], kept_qty[dup]))
     return parts
+
+
+def _sample_of(cell: IntArray, rows: int) -> Int32Array:
+    """The sample of each flat cell of a ``[samples, rows]`` array, as int32."""
+    return np.floor_divide(cell, rows, dtype=np.int32, casting="unsafe")
 
 
 def _pass_pieces_fixed(
