@@ -94,9 +94,8 @@ class Pieces:
         """
         if not parts:
             return cls.empty()
-        for x in parts:
-            if x.qty.dtype.itemsize > 4:
-                assert int(x.qty.max(initial=0)) < 2**31, "a piece's units must fit in int32"
+        wide = [x.qty for x in parts if x.qty.dtype.itemsize > 4]
+        assert all(int(q.max(initial=0)) < 2**31 for q in wide), "a piece's units must fit in int32"
 
         def cat(field: str) -> Int32Array:
             arrays = [getattr(x, field) for x in parts]
@@ -321,9 +320,7 @@ def _cut(p: _Pass, days: IntArray, horizon: int) -> _Cut:
     cell = (row + (np.arange(n, dtype=np.int64) * r)[:, None]).ravel()
     # 2. the interval each row starts in, plus one: interval j's rows run from
     #    the row after boundary j - 1's to boundary j's (bounds[0] = 0 is on row -1)
-    edges = np.empty((n, n_b + 1), dtype=np.int64)
-    edges[:, 0], edges[:, 1:-1], edges[:, -1] = 0, row + 1, r
-    runs = np.diff(edges, axis=1).ravel()
+    runs = np.diff(row + 1, axis=1, prepend=0, append=r).ravel()
     # 3. first pieces: whole rows, but up to the first boundary strictly inside
     inside = np.flatnonzero(end.ravel()[cell] != np.tile(inner, n))
     cell, k = cell[inside], np.tile(np.arange(1, n_b, dtype=np.int64), n)[inside]
