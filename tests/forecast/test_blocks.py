@@ -7,7 +7,7 @@ import pytest
 
 from gpuledger.domain import PolicyName
 from gpuledger.forecast import blocks
-from gpuledger.forecast.blocks import _accumulate_down, _first_at_least, reduce_pieces
+from gpuledger.forecast.blocks import _accumulate_down, _exposure, _first_at_least, reduce_pieces
 from gpuledger.forecast.engine import curve_day0
 from gpuledger.forecast.failures import FailureModel, bucket_index, cumulative_failures
 from gpuledger.forecast.kernels import batch_pieces, pieces_to_curves
@@ -87,3 +87,19 @@ def test_accumulate_down_equals_numpy_accumulate(op: np.ufunc) -> None:
     expected = op.accumulate(a, axis=0)
     _accumulate_down(op, a)
     assert (a == expected).all()
+
+
+@pytest.mark.parametrize("fleet", range(6), ids=lambda s: f"fleet{s}")
+def test_exposure_is_the_units_held_on_each_day_of_the_window(fleet: int) -> None:
+    # a unit counts on each day after the one it arrives, from as_of + 1 on
+    snap = random_snapshot(fleet)
+    layout = build_layout(snap, day0=curve_day0(snap), curve_step_days=7)
+    days = random_days(snap, 5, fleet + 900)
+    pieces = batch_pieces(snap, PolicyName.PRIORITY, layout, days)
+    n_series = layout.series_consumer.size
+    row = pieces.sample * n_series + pieces.series
+    got = _exposure(pieces.qty, pieces.day - layout.day0, row, 5, layout)
+    gross = pieces_to_curves(pieces, 5, layout)  # held at the end of each day
+    held_before = np.concatenate([np.zeros_like(gross[:, :, :1]), gross[:, :, :-1]], axis=2)
+    want = held_before[:, :, max(layout.first_failure, 0) :].sum(axis=2)
+    np.testing.assert_array_equal(got, want)

@@ -10,6 +10,7 @@ import pytest
 from gpuledger.domain import PolicyName
 from gpuledger.forecast.engine import curve_day0
 from gpuledger.forecast.kernels import (
+    Pieces,
     batch_pieces,
     curves_from_plan,
     pieces_to_curves,
@@ -119,3 +120,13 @@ def test_hand_checked_priority_pooling() -> None:
     assert pooled[bb, day + 19] == 0 and pooled[bb, day + 20] == 5
     consigned = curves(snap, PolicyName.CONSIGNED, layout)
     assert consigned[a].max() == 0 and consigned[bb, -1] == 20
+
+
+def test_pieces_concatenate_as_int32_and_refuse_units_that_do_not_fit() -> None:
+    one = np.array([1], dtype=np.int64)
+    small = Pieces(one, one, one + 738_000, one * (2**31 - 1))
+    both = Pieces.concat([small, small])
+    assert {a.dtype for a in (both.sample, both.series, both.day, both.qty)} == {np.dtype(np.int32)}
+    assert both.qty.tolist() == [2**31 - 1] * 2
+    with pytest.raises(AssertionError, match="fit in int32"):
+        Pieces.concat([small, Pieces(one, one, one, one * 2**31)])

@@ -46,6 +46,7 @@ BLOCK_SIZE = 256
 """Samples per block: the unit of randomness, of batching and of Dask tasks."""
 
 Int32Array = npt.NDArray[np.int32]
+AnyIntArray = npt.NDArray[np.signedinteger[Any]]
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -163,19 +164,24 @@ def _first_at_least(
     """Per query, the first ``f`` with ``running[f, row] >= qty``; ``running.shape[0]`` if none.
 
     ``running`` is non-decreasing down each column: a branchless binary search
-    (the answer is the count of entries below ``qty``), one gather per halving for
-    every query together, no bookkeeping of which queries are still open.
+    (the answer is the count of entries below ``qty``) whose halvings depend on
+    the column's length only, so every query takes the same steps and no probe
+    falls outside the column: one gather per halving for every query together.
     """
     n, width = running.shape
+    if n == 0:
+        return np.zeros(rows.size, dtype=np.int64)
     flat = running.ravel()
-    pos = np.zeros(rows.size, dtype=np.int64)
-    step = 1 << (n.bit_length() - 1) if n else 0
-    while step:
-        cand = pos + step
-        probe = flat.take((np.minimum(cand, n) - 1) * width + rows)
-        pos += np.where((cand <= n) & (probe < qty), step, 0)
-        step >>= 1
-    return pos
+    at = rows.astype(np.int64)  # flat index of each query's candidate, row `base` of its column
+    length = n
+    while length > 1:
+        half = length // 2
+        # the answer is above base + half when that entry is still below qty
+        at += (flat.take(at + half * width) < qty) * (half * width)
+        length -= half
+    base: IntArray = at // width
+    base += flat.take(at) < qty
+    return base
 
 
 def _completion_days(
@@ -183,7 +189,7 @@ def _completion_days(
     key: IntArray,
     fine: _Bins,
     held: npt.NDArray[np.integer[Any]],
-    failed: npt.NDArray[np.integer[Any]],
+    failed: npt.NDArray[np.integer[Any]] | None,
     rows: IntArray,
     qty: IntArray,
     day0: int,
@@ -191,16 +197,19 @@ def _completion_days(
     """First day each query's series (``rows``) holds ``qty`` (> 0) units net; -1 if never.
 
     ``held``: ``[fine bins, rows]`` gross holdings at each fine bin's end;
-    ``failed``: ``[failure bins, rows]``; ``key``: each piece's ``fine bin * rows +
-    row``. Net holdings only fall inside a fine bin (failures count from their
-    bucket's first day), so the first crossing is in the first fine bin whose end
-    reaches ``qty``, on the first day that bin's pieces bring the series there.
+    ``failed``: ``[failure bins, rows]``, None when nothing is lost; ``key``: each
+    piece's ``fine bin * rows + row``. Net holdings only fall inside a fine bin
+    (failures count from their bucket's first day), so the first crossing is in
+    the first fine bin whose end reaches ``qty``, on the first day that bin's
+    pieces bring the series there.
     """
     out = np.full(rows.size, -1, dtype=np.int64)
     n_fine, n_rows = held.shape
     # 1. the fine bin: the first whose end holds enough (running max of net holdings)
-    running = held - failed[fine.bin_of_fine]
-    _accumulate_down(np.maximum, running)
+    running = held  # nothing lost: gross holdings never fall
+    if failed is not None:
+        running = held - failed[fine.bin_of_fine]
+        _accumulate_down(np.maximum, running)
     f = _first_at_least(running, rows, qty)
     found = np.flatnonzero(f < n_fine)
     if found.size == 0:
@@ -208,7 +217,9 @@ def _completion_days(
     f, row = f[found], rows[found]
     # units the bin's own pieces must bring: qty + failures - holdings before it
     before = np.where(f > 0, held[np.maximum(f - 1, 0), row], 0)
-    need = (qty[found] + failed[fine.bin_of_fine[f], row] - before).astype(np.int64)
+    need = (qty[found] - before).astype(np.int64)
+    if failed is not None:
+        need += failed[fine.bin_of_fine[f], row]
     # 2. the day: among the pieces of those cells (fine bin, row), the first day
     #    their running sum reaches the need
     index = f * n_rows + row
@@ -271,21 +282,25 @@ def _first_day_dense(
     return days
 
 
-def _exposure(pieces: Pieces, row: IntArray, n: int, layout: Layout) -> npt.NDArray[np.float64]:
+def _exposure(
+    qty: AnyIntArray, day_index: IntArray, row: IntArray, n: int, layout: Layout
+) -> npt.NDArray[np.float64]:
     """GPU-days each sample's series holds from ``as_of + 1`` to the horizon's end (gross).
 
     A unit is exposed from the day after it arrives (units held on ``as_of``:
-    from ``as_of + 1``) through the horizon's last day. ``row`` is each piece's
-    ``sample * series + series``. Three in-place passes and one ``bincount``.
+    from ``as_of + 1``) through the horizon's last day. Per piece: ``qty`` units
+    arriving on ``day_index`` (from ``layout.day0``) to ``row`` (``sample *
+    series + series``). The days exposed depend on the arrival day only: read
+    from a table of the horizon's days, then one ``bincount``.
     """
     n_series = layout.series_consumer.size
     # days exposed: n_days - max(day index + 1, first failure day), never negative
     # because a piece's day index is at most n_days - 1; float64 from the start
     # (what bincount weighs with; integers this small stay exact)
-    days = np.subtract(pieces.day, layout.day0 - 1, dtype=np.float64)
-    np.maximum(days, layout.first_failure, out=days)
-    np.subtract(layout.n_days, days, out=days)
-    days *= pieces.qty
+    arrival = np.arange(1, layout.n_days + 1, dtype=np.float64)
+    per_day = layout.n_days - np.maximum(arrival, layout.first_failure)
+    days = per_day.take(day_index)
+    days *= qty
     counts = np.bincount(row, weights=days, minlength=n * n_series)
     out = np.asarray(counts, dtype=np.float64).reshape(n, n_series)
     assert bool((out >= 0).all())
@@ -337,11 +352,12 @@ def _reduce(
     lossy = failing and not model.replace
     fine = _fine_bins(layout, bucket_days if lossy else layout.n_days)
     # 1. gross holdings at the end of every fine bin: one pass over the pieces
-    row = pieces.sample * n_series
+    row = np.multiply(pieces.sample, n_series, dtype=np.int64)
     row += pieces.series
-    key = pieces.day - layout.day0  # then, in place: its fine bin, its cell
-    np.take(fine.fine_of_day, key, out=key)
-    key *= n_rows
+    index = np.subtract(pieces.day, layout.day0, dtype=np.int64)
+    exposure = _exposure(pieces.qty, index, row, n, layout) if failing else None
+    key = (fine.fine_of_day * n_rows).take(index)  # its cell: fine bin * rows + row
+    del index
     key += row
     counts = np.bincount(key, weights=pieces.qty, minlength=fine.n_fine * n_rows)
     # float64 sums of integers stay exact far beyond any fleet's unit count
@@ -353,6 +369,7 @@ def _reduce(
     del counts
     _accumulate_down(np.add, held)
     # 2. losses (replace=False): one draw per sample, series and bucket
+    failed = None
     if lossy:
         failed = failures_bins_first(
             held[fine.last_fine].reshape(-1, n, n_series),
@@ -361,14 +378,12 @@ def _reduce(
             bucket_days,
             rng,
         ).reshape(-1, n_rows)
-    else:
-        failed = np.zeros((fine.last_fine.size, n_rows), dtype=held.dtype)
     # 3. interruptions and failures in the window: two draws per sample and series
     interrupted, failures = none, none
-    if failing:
-        lost = failed[-1].reshape(n, n_series) if lossy else None
+    if exposure is not None:
+        lost = None if failed is None else failed[-1].reshape(n, n_series)
         interrupted, failures = interruption_counts(
-            _exposure(pieces, row, n, layout),
+            exposure,
             layout.series_rate,
             layout.series_parent,
             model,
@@ -376,7 +391,9 @@ def _reduce(
             lost,
         )
     # 4. holdings on the grid days, net of losses
-    curves = (held[fine.grid_fine] - failed[fine.grid_bin]).astype(np.int32)
+    on_grid = held[fine.grid_fine]
+    net = on_grid if failed is None else on_grid - failed[fine.grid_bin]
+    curves = net.astype(np.int32, copy=False)  # copied once, by the transpose below
     curves = np.ascontiguousarray(curves.reshape(-1, n, n_series).transpose(1, 2, 0))
     # 5. completion: the first day net holdings reach the target's quantity
     positive = np.flatnonzero(target_qty > 0)
@@ -386,7 +403,7 @@ def _reduce(
         qty = np.broadcast_to(target_qty[positive], (n, positive.size)).ravel()
         days = _completion_days(pieces, key, fine, held, failed, rows, qty, layout.day0)
         completed[:, positive] = days.reshape(n, positive.size)
-    return (completed, curves, interrupted, failures), (failed if lossy else None)
+    return (completed, curves, interrupted, failures), failed
 
 
 def run_block(job: Job, block: int) -> BlockResult:

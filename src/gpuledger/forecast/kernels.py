@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 Int32Array = npt.NDArray[np.int32]
+AnyIntArray = npt.NDArray[np.signedinteger[Any]]
 
 BATCH_POLICIES = frozenset(p.name for p in registered() if p.passes is not None)
 """Policies with a batch kernel (made of ordered passes); the others run ``plan()`` per sample."""
@@ -68,31 +69,39 @@ class Pieces:
 
     ``qty`` units reach series ``series`` of sample ``sample`` (within the block)
     on ordinal ``day`` (never after the horizon). A series' gross holdings on a day
-    are the sum of its pieces up to that day.
+    are the sum of its pieces up to that day. Int32 once concatenated
+    (:meth:`concat`): half the bytes for every pass of the reduction.
     """
 
-    sample: IntArray
-    series: IntArray
-    day: IntArray
-    qty: IntArray
+    sample: AnyIntArray
+    series: AnyIntArray
+    day: AnyIntArray
+    qty: AnyIntArray
 
     @classmethod
     def empty(cls) -> Pieces:
         """No pieces."""
-        z = np.zeros(0, dtype=np.int64)
+        z = np.zeros(0, dtype=np.int32)
         return cls(z, z.copy(), z.copy(), z.copy())
 
     @classmethod
     def concat(cls, parts: list[Pieces]) -> Pieces:
-        """All pieces of ``parts``, in order (int64 fields, whatever the parts hold)."""
+        """All pieces of ``parts``, in order, as int32 whatever the parts hold.
+
+        Samples (a block's), series and day ordinals always fit; so do a piece's
+        units, at most its supply row's (``QTY_MAX`` < 2**31): checked where a
+        part holds them wider.
+        """
         if not parts:
             return cls.empty()
+        wide = [x.qty for x in parts if x.qty.dtype.itemsize > 4]
+        assert all(int(q.max(initial=0)) < 2**31 for q in wide), "a piece's units must fit in int32"
 
-        def cat(field: str) -> IntArray:
+        def cat(field: str) -> Int32Array:
             arrays = [getattr(x, field) for x in parts]
             if len(arrays) == 1:
-                return np.asarray(arrays[0], dtype=np.int64)
-            return np.concatenate(arrays, dtype=np.int64)
+                return np.asarray(arrays[0], dtype=np.int32)
+            return np.concatenate(arrays, dtype=np.int32, casting="unsafe")
 
         return cls(cat("sample"), cat("series"), cat("day"), cat("qty"))
 
@@ -220,17 +229,18 @@ def _build_pass(
 class _Cut:
     """One pass's pieces for every sample: each live row's first piece, then the rest.
 
-    ``pos``, ``iv``, ``qty``, ``day`` and ``live`` are dense ``[samples, pass rows]``
-    in sorted order: the row's position in the pass, the interval its first piece
-    starts in *plus one* (``owner[iv - 1]`` owns it; ``iv == bounds.size``: past
-    the last boundary, the holder keeps it), that piece's units and the row's day;
-    ``live`` False where the row gives no piece. ``more_*`` are the further pieces
-    of rows that span fixed boundaries (flat cell into the dense arrays, interval
-    plus one, units).
+    ``pos``, ``qty``, ``day`` and ``live`` are dense ``[samples, pass rows]`` in
+    sorted order: the row's position in the pass, its first piece's units and
+    the row's day; ``live`` False where the row gives no piece. ``runs``: per
+    sample and interval plus one (``owner[iv - 1]`` owns interval ``iv``;
+    ``iv == bounds.size``: past the last boundary, the holder keeps it), how many
+    consecutive rows start their first piece in it (see :meth:`per_row`).
+    ``more_*`` are the further pieces of rows that span fixed boundaries (flat
+    cell into the dense arrays, interval plus one, units).
     """
 
-    pos: Int32Array
-    iv: IntArray
+    pos: IntArray
+    runs: IntArray
     qty: npt.NDArray[np.signedinteger[Any]]
     day: Int32Array
     live: npt.NDArray[np.bool_]
@@ -238,9 +248,19 @@ class _Cut:
     more_iv: IntArray
     more_qty: npt.NDArray[np.signedinteger[Any]]
 
+    def per_row(self, by_iv: AnyIntArray) -> AnyIntArray:
+        """Flat per row, ``by_iv[iv]`` of the interval its first piece starts in.
 
-def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[Int32Array, Int32Array]:
-    """Each sample's pass rows sorted by (group, day, row): (row positions, days), both 2-D int32.
+        ``by_iv``: one value per interval plus one, from 1 (index 0 unused). The
+        rows of a sample start in non-decreasing intervals, so the values are
+        repeated in runs rather than gathered row by row.
+        """
+        values = by_iv[1:]
+        return np.repeat(np.tile(values, self.runs.size // values.size), self.runs)
+
+
+def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[IntArray, Int32Array]:
+    """Each sample's pass rows sorted by (group, day, row): (row positions, days), both 2-D.
 
     One key per (sample, row) packs group, day and position in as few bits as
     possible (uint32 when they fit: a faster sort); keys are unique, so a plain
@@ -261,8 +281,9 @@ def _sort_rows(p: _Pass, days: IntArray, horizon: int) -> tuple[Int32Array, Int3
     fixed = np.left_shift(p.group.astype(dtype), span_bits + bits) | np.arange(r, dtype=dtype)
     key |= fixed[None, :]
     key.sort(axis=1)
-    # int32 out (rows and day ordinals fit): half the bytes for every later pass
-    pos = np.bitwise_and(key, (1 << bits) - 1, dtype=np.int32, casting="unsafe")
+    # positions int64: NumPy gathers with int64 indices without converting them;
+    # days int32 (ordinals fit): half the bytes for every later pass
+    pos = np.bitwise_and(key, (1 << bits) - 1, dtype=np.int64, casting="unsafe")
     key >>= bits
     key &= (1 << span_bits) - 1
     day = key.astype(np.int32)
@@ -278,45 +299,51 @@ def _cut(p: _Pass, days: IntArray, horizon: int) -> _Cut:
     ``owner[i]`` (-1: the holder keeps it). Rows arriving on or after ``horizon``
     keep their place on the line (they sort last in their group) but give no piece.
     Positions on the line are int32 when the pass's units fit (half the memory).
+
+    Each sample's row ends rise strictly along the line (every pass row has
+    units) to the pass's total, so the boundaries are searched among the ends
+    (a few hundred searches per sample) rather than every end among the
+    boundaries: a boundary falls in the first row whose end reaches it, and
+    the rows from one boundary's row to the next all start in the same interval.
     """
-    n_b = p.bounds.size
-    dtype = np.int32 if int(p.qty.sum()) < 2**31 - 1 else np.int64
+    n, r, n_b = days.shape[0], p.rows.size, p.bounds.size
+    dtype: type[np.signedinteger[Any]] = np.int32 if int(p.qty.sum()) < 2**31 - 1 else np.int64
     bounds = p.bounds.astype(dtype)
     pos, day = _sort_rows(p, days, horizon)
-    q = p.qty.astype(dtype)[pos]
+    q = p.qty.astype(dtype).take(pos)
     end = np.cumsum(q, axis=1, dtype=dtype)
-    # k_hi: boundaries below end; the row after starts at this end, so its k_lo
-    # (boundaries at or below its start) is k_hi, plus one when end is a boundary.
-    # The first row starts at 0, which is always bounds[0]: k_lo = 1.
-    k_hi = np.searchsorted(bounds, end, side="left")
-    at_bound = np.concatenate([bounds, [-1]]).astype(dtype)[k_hi] == end
-    k_lo = np.empty_like(k_hi)
-    k_lo[:, 0] = 1
-    np.add(k_hi[:, :-1], at_bound[:, :-1], out=k_lo[:, 1:])
-    live = day < horizon  # every pass row has units (_build_pass)
-    # first piece: from start (end - q) to the next boundary or end
+    # 1. per sample and boundary past 0, the row it falls in
+    inner = bounds[1:]
+    row = np.empty((n, n_b - 1), dtype=np.int64)
+    for s in range(n):
+        row[s] = end[s].searchsorted(inner)
+    cell = (row + (np.arange(n, dtype=np.int64) * r)[:, None]).ravel()
+    # 2. the interval each row starts in, plus one: interval j's rows run from
+    #    the row after boundary j - 1's to boundary j's (bounds[0] = 0 is on row -1)
+    runs = np.diff(row + 1, axis=1, prepend=0, append=r).ravel()
+    # 3. first pieces: whole rows, but up to the first boundary strictly inside
+    inside = np.flatnonzero(end.ravel()[cell] != np.tile(inner, n))
+    cell, k = cell[inside], np.tile(np.arange(1, n_b, dtype=np.int64), n)[inside]
+    lead = np.flatnonzero(np.diff(cell, prepend=-1) != 0)  # each cut row's first boundary
+    at = cell[lead]
+    first = q  # q is not read again: cut rows' first pieces written in place
+    first.ravel()[at] = bounds[k[lead]] - (end.ravel()[at] - q.ravel()[at])
+    # 4. further pieces: one from each boundary strictly inside a live row, in
+    #    (cell, boundary) order, to the next boundary or the row's end
+    live = day < horizon
+    keep = np.flatnonzero(live.ravel()[cell])
+    cell, k = cell[keep], k[keep]
     upper = np.concatenate([bounds, [np.iinfo(dtype).max]]).astype(dtype)
-    first = np.minimum(end, upper[k_lo])
-    first -= end
-    first += q
-    # further pieces of the rows that span boundaries (few)
-    splits = (k_hi - k_lo).ravel()
-    cut = np.flatnonzero(live.ravel() & (splits > 0))
-    count = splits[cut]
-    cell = np.repeat(cut, count)
-    j = np.arange(cell.size) - np.repeat(np.cumsum(count) - count, count)  # 0-based
-    k = k_lo.ravel()[cell] + j  # this piece starts at bounds[k]
-    last = j == np.repeat(count, count) - 1
-    b = np.where(last, end.ravel()[cell], bounds[np.minimum(k + 1, n_b - 1)])
+    more_qty = np.minimum(end.ravel()[cell], upper[k + 1]) - bounds[k]
     return _Cut(
         pos=pos,
-        iv=k_lo,
+        runs=runs,
         qty=first,
         day=day,
         live=live,
         more_cell=cell,
         more_iv=k + 1,
-        more_qty=b - bounds[k],
+        more_qty=more_qty,
     )
 
 
@@ -337,41 +364,47 @@ def _pass_pieces(
     s = snapshot
     r = p.rows.size
     # lookups: a target's family-org series and cluster series (-1 = none), and
-    # the holder's series of each pass row; index -1 (no owner) hits the extra slot
+    # the holder's series of each pass row; index -1 (no owner) hits the extra slot.
+    # Series, samples and days int32, as Pieces.concat gives them: half the bytes
     family = s.consumer_org[s.target_consumer]
     org_series = np.r_[smap[family, s.target_sku], -1]
     cluster = s.target_consumer >= len(s.orgs)
     cl_series = np.r_[np.where(cluster, smap[s.target_consumer, s.target_sku], -1), -1]
-    holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]]
+    holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]].astype(np.int32)
     c = _cut(p, days, layout.day0 + layout.n_days)
     pos = c.pos.ravel()
-    day: npt.NDArray[np.signedinteger[Any]] = c.day.ravel()  # int32: Pieces.concat widens
+    day = c.day.ravel()
     # per interval plus one (see _Cut): its owner's series (-2: the holder keeps
     # it) and its owner's cluster series (-1: none)
     owner = np.concatenate([[-1], p.owner, [-1]])
-    by_iv = np.where(owner >= 0, org_series[owner], -2)
-    cl_by_iv = cl_series[owner]
+    by_iv = np.where(owner >= 0, org_series[owner], -2).astype(np.int32)
+    cl_by_iv = cl_series[owner].astype(np.int32)
     # each piece goes to its owner's series, or its holder's (-1: not tracked)
-    first = by_iv[c.iv]
-    first = np.where(first == -2, holder_series[c.pos], first).ravel()
+    first = c.per_row(by_iv)
+    first = np.where(first == -2, holder_series.take(pos), first)
     more = by_iv[c.more_iv]
-    more = np.where(more == -2, holder_series[pos[c.more_cell]], more)
+    more = np.where(more == -2, holder_series.take(pos[c.more_cell]), more)
     parts = []
-    for cell, iv, qty, series, live in (
-        (None, c.iv.ravel(), c.qty.ravel(), first, c.live.ravel()),
-        (c.more_cell, c.more_iv, c.more_qty, more, None),
+    for cell, cluster_of, qty, series, live in (
+        (None, c.per_row(cl_by_iv), c.qty.ravel(), first, c.live.ravel()),
+        (c.more_cell, cl_by_iv[c.more_iv], c.more_qty, more, None),
     ):
         keep = np.flatnonzero(series >= 0 if live is None else live & (series >= 0))
         at = keep if cell is None else cell[keep]
         kept_qty = qty[keep]
-        parts.append(Pieces(at // r, series[keep], day[at], kept_qty))
+        parts.append(Pieces(_sample_of(at, r), series[keep], day[at], kept_qty))
         # copies for the target's cluster: its units are the org's and the cluster's
-        extra = cl_by_iv[iv[keep]]
+        extra = cluster_of[keep]
         dup = np.flatnonzero(extra >= 0)
         if dup.size:
             at = at[dup]
-            parts.append(Pieces(at // r, extra[dup], day[at], kept_qty[dup]))
+            parts.append(Pieces(_sample_of(at, r), extra[dup], day[at], kept_qty[dup]))
     return parts
+
+
+def _sample_of(cell: IntArray, rows: int) -> Int32Array:
+    """The sample of each flat cell of a ``[samples, rows]`` array, as int32."""
+    return np.floor_divide(cell, rows, dtype=np.int32, casting="unsafe")
 
 
 def _pass_pieces_fixed(
@@ -460,6 +493,7 @@ def gross_pieces(
 def pieces_to_curves(pieces: Pieces, n: int, layout: Layout) -> IntArray:
     """Dense cumulative curves ``[n, series, days]`` from pieces (tests, small runs)."""
     n_series, n_days = layout.series_consumer.size, layout.n_days
-    flat = (pieces.sample * n_series + pieces.series) * n_days + (pieces.day - layout.day0)
+    row = np.multiply(pieces.sample, n_series, dtype=np.int64) + pieces.series
+    flat = row * n_days + (pieces.day - layout.day0)
     counts = np.bincount(flat, weights=pieces.qty, minlength=n * n_series * n_days)
     return np.cumsum(np.rint(counts).astype(np.int64).reshape(n, n_series, n_days), axis=2)

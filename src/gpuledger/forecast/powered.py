@@ -144,8 +144,12 @@ def power_short(
     n_series = layout.series_consumer.size
     n_pairs = cells.pair_key.size
     # 1. gross holdings of each pair's series on its day: pieces up to that day
-    index = cells.row[pieces.series] * max(layout.n_days, 1) + (pieces.day - layout.day0)
-    slot = cells.slot[index] + pieces.sample * (n_pairs + 1)
+    # per series, where its row of `slot` starts, less day0: one gather and one add per piece
+    start = cells.row * max(layout.n_days, 1) - layout.day0
+    index = start[pieces.series]
+    index += pieces.day
+    slot = np.multiply(pieces.sample, n_pairs + 1, dtype=np.int64)
+    slot += cells.slot.take(index)
     sums = np.bincount(slot, weights=pieces.qty, minlength=n * (n_pairs + 1))
     running = np.cumsum(sums.reshape(n, n_pairs + 1)[:, :n_pairs], axis=1)
     before = np.where(cells.pair_first > 0, running[:, np.maximum(cells.pair_first - 1, 0)], 0.0)
