@@ -117,3 +117,27 @@ def test_a_write_without_an_idempotency_key_is_refused(world: World) -> None:
     r = world.call("root", "POST", "/diversions", GOOD_DIVERSION, headers={"Idempotency-Key": ""})
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "Idempotency-Key"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "name"),
+    [
+        ("GET", "/claims?sample=100", "sample"),  # misspelt: would run 1,000 samples
+        ("GET", "/balances?asof=2024-01-01", "asof"),
+        ("GET", "/forecast?samples=10&polcy=priority", "polcy"),
+        ("GET", "/whoami?debug=1", "debug"),
+        ("POST", "/diversions?dry_run=true", "dry_run"),
+    ],
+)
+def test_a_query_parameter_the_operation_does_not_take_is_refused(
+    world: World, method: str, path: str, name: str
+) -> None:
+    """Ignored, a misspelt parameter answers as if it were not there: refused, it is named."""
+    ledger = world.app.state.backend.ledger
+    before = ledger.event_count()
+    r = world.call("root", method, path, GOOD_DIVERSION if method == "POST" else None)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["field"] == name and f"'{name}'" in error["message"], error
+    assert ledger.event_count() == before
+    assert world.call("root", "GET", "/balances?as_of=2024-01-01&limit=5").status_code == 200

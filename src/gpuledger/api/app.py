@@ -17,10 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from gpuledger import __version__
 from gpuledger.api import errors
+from gpuledger.api.deps import known_query
 from gpuledger.api.gate import FairUseGate
 from gpuledger.api.idempotency import IdempotencyStore
 from gpuledger.api.links import add_links
@@ -44,8 +45,11 @@ PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
-    """Every route of the API (without its prefix), each declaring its error answers."""
-    router = APIRouter(responses=errors.ERROR_RESPONSES)
+    """Every route of the API (without its prefix), each declaring its error answers.
+
+    A query parameter an operation does not take is refused (``deps.known_query``).
+    """
+    router = APIRouter(responses=errors.ERROR_RESPONSES, dependencies=[Depends(known_query)])
     for module in (admin, books, corrections, diversions, lists, planning, verbs):
         router.include_router(module.router)
     return router

@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, BeforeValidator
 
@@ -71,6 +72,36 @@ async def idempotency(request: Request) -> IdempotencyStore:
     store = request.app.state.idempotency
     assert isinstance(store, IdempotencyStore)
     return store
+
+
+async def known_query(request: Request) -> None:
+    """422 naming a query parameter the operation does not take.
+
+    Ignored, a misspelt parameter (``?sample=100``) would answer as if it were
+    absent (1,000 samples) and look like an answer to the question asked.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    taken = _query_names(route)
+    for name in request.query_params:
+        if name not in taken:
+            offered = ", ".join(sorted(taken)) or "none"
+            raise InvalidInput(
+                f"unknown query parameter {name!r}; this operation takes: {offered}", field=name
+            )
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    """The query parameters ``route`` declares, its dependencies' included (a walk of a
+    dozen objects: cheaper than a cache keyed on routes, which are not hashable)."""
+    names: set[str] = set()
+    todo = [route.dependant]
+    while todo:
+        dependant = todo.pop()
+        names.update(p.alias for p in dependant.query_params)
+        todo.extend(dependant.dependencies)
+    return frozenset(names)
 
 
 _BEARER = HTTPBearer(auto_error=False, description="An API token: gpl_<id>_<secret>.")
