@@ -82,8 +82,11 @@ def _read_only(obj: T) -> T:
     return obj
 
 
-#: The books' snapshots with their sites, and the baselines impacts compare against.
-_SITED, _BASELINES = _Kept(), _Kept()
+#: The books' snapshots with their sites, and the baselines impacts compare against
+#: (two plans each, holdings per org and day: at world size tens of MB, so fewer).
+#: After a write the entries of the older books are never asked for again; they
+#: go as newer ones come.
+_SITED, _BASELINES = _Kept(8), _Kept(4)
 
 
 def books_snapshot(ledger: Ledger, as_of: date, known_on: date | None = None) -> PlanningSnapshot:
