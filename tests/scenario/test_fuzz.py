@@ -115,6 +115,8 @@ def mutations(draw: st.DrawFn, text: str = BASE) -> str:
             text = text[:position] + piece + text[position:]
         else:
             lines = text.splitlines(keepends=True)
+            if not lines:  # earlier deletions left nothing: no line to edit
+                continue
             n = draw(st.integers(0, len(lines) - 1))
             if edit == "duplicate":
                 lines.insert(n, lines[n])
