@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DB = "gpuledger.db"
-#: Requests one server works on at once (``ServerSettings.requests_at_once``).
-REQUESTS_AT_ONCE = 4
+#: Reads, and writes, one server works on at once (``ServerSettings.requests_at_once``).
+REQUESTS_AT_ONCE = 1
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -71,10 +71,10 @@ class ServerSettings:
             (``GPULEDGER_FORECAST_PROCESSES``), started and stopped with the server
             at a lower priority, so its requests keep the cores; 0 runs forecasts
             in the server's own process.
-        requests_at_once: requests the server works on at once
-            (``GPULEDGER_REQUESTS_AT_ONCE``); the others wait their turn, first come
-            first served (``api.gate.AtOnce``). Forecasts do not count: they run in
-            the worker processes. 0 works on every request at once.
+        requests_at_once: reads the server works on at once, and writes, each in
+            a line of its own (``GPULEDGER_REQUESTS_AT_ONCE``); the others wait their
+            turn, first come first served (``api.gate.AtOnce``). Forecasts do not
+            count: they run in the worker processes. 0 works on every request at once.
     """
 
     request_max_bytes: int = 1024 * 1024

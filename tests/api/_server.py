@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import sys
 
-import uvicorn
-
-from gpuledger.server import create_app
+from gpuledger.server import create_app, serve
 
 
 def main() -> None:
     url, port = sys.argv[1], int(sys.argv[2])
-    uvicorn.run(create_app(url), host="127.0.0.1", port=port, log_level="warning")
+    serve(create_app(url), "127.0.0.1", port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -97,34 +97,42 @@ def _samples(query: bytes) -> int | None:
     return samples if 1 <= samples <= SERVER_SAMPLES_MAX else None
 
 
+#: Methods that only read: their line never waits for the books' write lock.
+READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class AtOnce:
-    """ASGI middleware: at most ``limit`` requests inside the app at once, the rest wait in turn.
+    """ASGI middleware: at most ``limit`` reads and ``limit`` writes inside the app at once.
 
     One process runs Python one thread at a time; requests admitted together
-    share the core in short turns, so each takes as long as all of them, and a
-    write that needs 25 ms of CPU ends after 8 x 25 ms among 8 readers. Let
-    in a few at a time, first come first served, each runs nearly alone and
-    the slow end of the latencies shrinks (``docs/benchmarks.md``). Forecasts
-    (``FORECAST_PATHS``) bypass the line: they wait on worker processes under
-    their own budget. ``limit`` 0 lets everything in at once.
+    share the core in short turns, so each takes as long as all of them, and
+    the turns themselves cost the core time. Let in one at a time, first come
+    first served, each runs alone and the slow end of the latencies shrinks
+    (``docs/benchmarks.md``). Writes (any method but ``READ_METHODS``) have a
+    line of their own: a write may wait inside for the books' write lock while
+    another process holds it, and the reads behind it must not wait with it.
+    Forecasts (``FORECAST_PATHS``) bypass the lines: they wait on worker
+    processes under their own budget. ``limit`` 0 lets everything in at once.
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         assert limit >= 0, limit
         self.app = app
         self.limit = limit
-        # the line, made in the event loop that serves (a test client may run another)
-        self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        # the lines (reads, writes), made in the event loop that serves (a test
+        # client may run another)
+        self._lines: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore, asyncio.Semaphore] | None
+        self._lines = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self.limit or scope["type"] != "http" or scope["path"] in FORECAST_PATHS:
             await self.app(scope, receive, send)
             return
-        async with self._line():
+        async with self._line(scope["method"] in READ_METHODS):
             await self.app(scope, receive, send)
 
-    def _line(self) -> asyncio.Semaphore:
+    def _line(self, read: bool) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
-        if self._turns is None or self._turns[0] is not loop:
-            self._turns = (loop, asyncio.Semaphore(self.limit))
-        return self._turns[1]
+        if self._lines is None or self._lines[0] is not loop:
+            self._lines = (loop, asyncio.Semaphore(self.limit), asyncio.Semaphore(self.limit))
+        return self._lines[1] if read else self._lines[2]

@@ -180,9 +180,7 @@ def serve(
     """
     address = rq.parse_host(host, "--host")
     number = rq.parse_port(port, "--port")
-    import uvicorn
-
-    from gpuledger.server import create_app
+    from gpuledger.server import create_app, serve
 
     url = books_url()
     say(
@@ -190,4 +188,4 @@ def serve(
         "(API at /api/v1, OpenAPI at /api/v1/openapi.json)"
     )
     app = create_app(url, clock=now, secure_cookie=secure_cookies)
-    uvicorn.run(app, host=address, port=number, log_level="info")
+    serve(app, address, number)
