@@ -9,9 +9,6 @@ and after posting.
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, TypeVar, cast
@@ -34,41 +31,11 @@ from gpuledger.planning import (
 )
 from gpuledger.planning.changes import Change, change_day
 from gpuledger.services.books import books_today
+from gpuledger.services.kept import Kept
 from gpuledger.services.requests import DEFAULT_POLICY
 
 ONE_DAY = timedelta(days=1)
 T = TypeVar("T")
-
-
-class _Kept:
-    """Results of pure functions of immutable inputs, kept for the inputs asked last.
-
-    Inputs are matched by identity: ``Ledger`` hands out the same snapshot and
-    scenario objects for as long as the books do not change, so a result kept
-    for them is the answer until the next write, after which they are new
-    objects and the old entries age out (at most ``size`` are kept). Two
-    threads asking at once may both compute; either answer is the same.
-    """
-
-    def __init__(self, size: int = 8) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[Hashable, tuple[tuple[object, ...], Any]] = OrderedDict()
-
-    def get(self, inputs: tuple[object, ...], extra: Hashable, compute: Callable[[], T]) -> T:
-        key = (*map(id, inputs), extra)
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None and all(a is b for a, b in zip(found[0], inputs, strict=True)):
-                self._entries.move_to_end(key)
-                value: T = found[1]
-                return value
-        value = compute()
-        with self._lock:
-            self._entries[key] = (inputs, value)  # holding the inputs keeps their ids unique
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-        return value
 
 
 def _read_only(obj: T) -> T:
@@ -86,7 +53,7 @@ def _read_only(obj: T) -> T:
 #: (two plans each, holdings per org and day: at world size tens of MB, so fewer).
 #: After a write the entries of the older books are never asked for again; they
 #: go as newer ones come.
-_SITED, _BASELINES = _Kept(8), _Kept(4)
+_SITED, _BASELINES = Kept(8), Kept(4)
 
 
 def books_snapshot(ledger: Ledger, as_of: date, known_on: date | None = None) -> PlanningSnapshot:

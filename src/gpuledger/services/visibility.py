@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from gpuledger.domain import (
@@ -33,6 +34,7 @@ from gpuledger.domain import (
     Scenario,
     UnknownRecord,
 )
+from gpuledger.services.kept import Kept
 
 if TYPE_CHECKING:
     from gpuledger.claims import ClaimCheck
@@ -50,6 +52,30 @@ def consumer_orgs(scenario: Scenario) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class _Books:
+    """What every reader of one reading of the books shares, read-only."""
+
+    orgs: frozenset[str]
+    consumer_org: Mapping[str, str]
+    diversion_orgs: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> _Books:
+        """Worked out once per reading: every request asks, and each is O(books)."""
+        return _READINGS.get((scenario,), None, lambda: cls.work_out(scenario))
+
+    @classmethod
+    def work_out(cls, scenario: Scenario) -> _Books:
+        orgs = frozenset(o.id for o in scenario.orgs)
+        consumers, sides = consumer_orgs(scenario), diversion_sides(scenario)
+        return cls(orgs, MappingProxyType(consumers), MappingProxyType(sides))
+
+
+#: The readings asked for last: ``Ledger`` hands out one scenario object per chain head.
+_READINGS = Kept(4)
+
+
+@dataclass(frozen=True)
 class Visibility:
     """What one reader sees of one reading of the books."""
 
@@ -62,15 +88,15 @@ class Visibility:
     @classmethod
     def of(cls, access: Access, scenario: Scenario) -> Visibility:
         """What ``access`` sees of the books ``scenario`` describes."""
+        books = _Books.of(scenario)
         seen = frozenset(access.visible_orgs())
-        every = all(o.id in seen for o in scenario.orgs)
-        return cls(seen, every, consumer_orgs(scenario), diversion_sides(scenario))
+        return cls(seen, books.orgs <= seen, books.consumer_org, books.diversion_orgs)
 
     @classmethod
     def everything(cls, scenario: Scenario) -> Visibility:
         """The holder of the books: every org, every account."""
-        orgs = frozenset(o.id for o in scenario.orgs)
-        return cls(orgs, True, consumer_orgs(scenario), diversion_sides(scenario))
+        books = _Books.of(scenario)
+        return cls(books.orgs, True, books.consumer_org, books.diversion_orgs)
 
     # ------------------------------------------------------------------ one record
 
