@@ -39,10 +39,14 @@ class NewEvent:
     document: tuple[str, str, str, dict[str, Any]] | None = None
 
 
+#: Built once: every read at the head runs it, and building a statement costs SQLAlchemy
+#: more than running this one does.
+_HEAD = select(schema.chain_head.c.seq, schema.chain_head.c.hash).where(schema.chain_head.c.id == 1)
+
+
 def read_head(conn: Connection) -> Head:
     """The chain head: (latest seq, its hash); (0, genesis hash) for empty books."""
-    head = schema.chain_head.c
-    row = conn.execute(select(head.seq, head.hash).where(head.id == 1)).one()
+    row = conn.execute(_HEAD).one()
     return int(row.seq), str(row.hash)
 
 

@@ -7,6 +7,7 @@ snapshot and governance. Reads take ``as_of`` (effective day, inclusive) and
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, case, func, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, func, select
 
 from gpuledger.domain import (
     Account,
@@ -74,17 +75,36 @@ def read_transfers(
 
     ``after_seq`` / ``upto_seq``: only the rows of events in ``(after_seq, upto_seq]``.
     """
+    given = {
+        "as_of": None if as_of is None else day_end(as_of),
+        "known_on": None if known_on is None else day_end(known_on),
+        "after_seq": after_seq,
+        "upto_seq": upto_seq,
+        "lot": lot,
+        "diversion": diversion,
+    }
+    query = _transfers_query(*(v is not None for v in given.values()))
+    values = {k: v for k, v in given.items() if v is not None}
+    return [transfer_from_row(r) for r in conn.execute(query, values)]
+
+
+@functools.cache
+def _transfers_query(
+    as_of: bool, known_on: bool, after_seq: bool, upto_seq: bool, lot: bool, diversion: bool
+) -> Select[Any]:
+    """``read_transfers``' statement for the filters given, built once per shape:
+    a read after each write runs one, and building it cost more than running it."""
     tr = schema.transfers.c
-    query = _window(select(schema.transfers).order_by(tr.event_seq, tr.id), as_of, known_on)
-    if after_seq is not None:
-        query = query.where(tr.event_seq > after_seq)
-    if upto_seq is not None:
-        query = query.where(tr.event_seq <= upto_seq)
-    if lot is not None:
-        query = query.where(tr.lot == lot)
-    if diversion is not None:
-        query = query.where(tr.diversion == diversion)
-    return [transfer_from_row(r) for r in conn.execute(query)]
+    query = select(schema.transfers).order_by(tr.event_seq, tr.id)
+    bounds = [
+        (as_of, tr.effective_at < bindparam("as_of", type_=tr.effective_at.type)),
+        (known_on, tr.recorded_at < bindparam("known_on", type_=tr.recorded_at.type)),
+        (after_seq, tr.event_seq > bindparam("after_seq", type_=tr.event_seq.type)),
+        (upto_seq, tr.event_seq <= bindparam("upto_seq", type_=tr.event_seq.type)),
+        (lot, tr.lot == bindparam("lot", type_=tr.lot.type)),
+        (diversion, tr.diversion == bindparam("diversion", type_=tr.diversion.type)),
+    ]
+    return query.where(*(clause for wanted, clause in bounds if wanted))
 
 
 def read_documents(conn: Connection, kinds: Sequence[str], known_on: date | None = None) -> Docs:
@@ -183,6 +203,33 @@ _RECORD_TYPES[MOVEMENT_KIND] = Movement
 _KIND_OF_TYPE: dict[type[Any], str] = {cls: kind for kind, cls in _RECORD_TYPES.items()}
 
 
+@functools.cache
+def _advance_queries(bounded: bool) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """``ScenarioBase.advance``'s three statements, built once: after every write a
+    read brings the base forward with them, and building them cost more than running
+    them. Each selects the events in ``(:after, :upto]`` (``bounded``) or after ``:after``.
+    """
+    dc, ev, tr = schema.documents.c, schema.events.c, schema.transfers.c
+
+    def window(query: Select[Any], column: ColumnElement[int]) -> Select[Any]:
+        query = query.where(column > bindparam("after", type_=column.type))
+        return query.where(column <= bindparam("upto", type_=column.type)) if bounded else query
+
+    # Kinds are sifted in Python, not in SQL: a kind filter there made SQLite scan every
+    # document of those kinds by the (doc_kind, doc_id) index, O(documents) per read
+    # after a write, where the window alone is a range of the primary key.
+    docs = select(dc.doc_kind, dc.doc_id, dc.data, dc.event_seq)
+    diverts = select(tr.diversion, tr.id, tr.event_seq).where(
+        tr.diversion.is_not(None), tr.kind == TransferKind.DIVERT.value
+    )
+    moves = select(ev.body, ev.seq, ev.id).where(ev.kind == EventKind.OPERATION.value)
+    return (
+        window(docs, dc.event_seq).order_by(dc.event_seq),
+        window(diverts, tr.event_seq).order_by(tr.event_seq, tr.id),
+        window(moves, ev.seq).order_by(ev.seq),
+    )
+
+
 @dataclass(frozen=True)
 class ScenarioBase:
     """What the books-as-a-Scenario is made of, read up to event ``seq``.
@@ -225,22 +272,14 @@ class ScenarioBase:
         Phases: 1. document versions; 2. divert rows (a diversion's status);
         3. movements posted by the verbs (their operation's input).
         """
-        dc, ev, tr = schema.documents.c, schema.events.c, schema.transfers.c
-
-        def window(query: Select[Any], column: ColumnElement[int]) -> Select[Any]:
-            query = query.where(column > self.seq)
-            return query if upto_seq is None else query.where(column <= upto_seq)
-
+        doc_q, div_q, mov_q = _advance_queries(upto_seq is not None)
+        bounds = {"after": self.seq} if upto_seq is None else {"after": self.seq, "upto": upto_seq}
         seq = self.seq
         # 1. Document versions after the base, in log order; a kind's maps are copied
         # when it first changes, the others are shared with this base.
         docs, records = dict(self.docs), dict(self.records)
         changed: set[str] = set()
-        # Kinds are sifted here, not in SQL: a kind filter there made SQLite scan every
-        # document of those kinds by the (doc_kind, doc_id) index, O(documents) per
-        # read after a write, where the window alone is a range of the primary key.
-        doc_q = select(dc.doc_kind, dc.doc_id, dc.data, dc.event_seq)
-        for r in conn.execute(window(doc_q, dc.event_seq).order_by(dc.event_seq)):
+        for r in conn.execute(doc_q, bounds):  # kinds sifted here (``_advance_queries``)
             if r.doc_kind not in _KINDS_READ:
                 continue
             cls = _RECORD_TYPES.get(r.doc_kind)
@@ -258,22 +297,18 @@ class ScenarioBase:
                 records[r.doc_kind][r.doc_id] = from_json(cls, data)
         # 2. The latest divert row of each diversion (pending, post or void): its status.
         latest = self.latest_divert
-        div_q = select(tr.diversion, tr.id, tr.event_seq).where(
-            tr.diversion.is_not(None), tr.kind == TransferKind.DIVERT.value
-        )
-        for r in conn.execute(window(div_q, tr.event_seq).order_by(tr.event_seq, tr.id)):
+        for r in conn.execute(div_q, bounds):
             latest = dict(latest) if latest is self.latest_divert else latest
             latest[r.diversion] = r.id
             seq = max(seq, int(r.event_seq))
         # 3. Movements posted by the verbs (imported ones are documents).
         moved, new_moves = self.moved, []
         prefix = ids.movements_prefix()
-        mov_q = select(ev.body, ev.seq, ev.id).where(ev.kind == EventKind.OPERATION.value)
         if not self.seq:  # every movement: by the id index
-            mov_q = mov_q.where(starts_with(conn.dialect.name, ev.id, prefix))
+            mov_q = mov_q.where(starts_with(conn.dialect.name, schema.events.c.id, prefix))
         # after a base, the window is a range of the primary key: ids are sifted here (an
         # id range in SQL made SQLite read every movement's id by that index, each time)
-        for r in conn.execute(window(mov_q, ev.seq).order_by(ev.seq)):
+        for r in conn.execute(mov_q, bounds):
             if not r.id.startswith(prefix):
                 continue
             data = json.loads(r.body)["input"]
