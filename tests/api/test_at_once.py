@@ -126,3 +126,31 @@ def test_each_event_loop_has_its_own_line() -> None:
 
     assert asyncio.run(two_at_once()) == 1
     assert asyncio.run(two_at_once()) == 1  # a new loop: a new line, no error
+
+
+def test_a_request_leaves_the_line_when_its_answer_starts() -> None:
+    """The line bounds the work, not the sending: a client that never reads its
+    answer (the socket's buffers full, ``send`` waiting) must not hold up the rest."""
+    stuck = asyncio.Event()
+    inside: list[str] = []
+
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        inside.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"x"})
+
+    async def never_drains(message: object) -> None:
+        if isinstance(message, dict) and message.get("type") == "http.response.body":
+            await stuck.wait()
+
+    async def two() -> list[str]:
+        gate = AtOnce(answer, 1)
+        slow = asyncio.create_task(gate(http("/big"), nothing, never_drains))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        await asyncio.wait_for(gate(http("/next"), nothing, ignore), timeout=5)
+        stuck.set()
+        await slow
+        return inside
+
+    assert asyncio.run(two()) == ["/big", "/next"]

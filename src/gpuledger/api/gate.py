@@ -20,7 +20,7 @@ from typing import Final
 from urllib.parse import parse_qs
 
 import anyio
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gpuledger.api.errors import domain_error
 from gpuledger.domain import RateLimited
@@ -113,6 +113,8 @@ class AtOnce:
     another process holds it, and the reads behind it must not wait with it.
     Forecasts (``FORECAST_PATHS``) bypass the lines: they wait on worker
     processes under their own budget. ``limit`` 0 lets everything in at once.
+    A request leaves its line when its answer starts: sending it waits on the
+    client (one that never reads would otherwise hold up everyone behind it).
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
@@ -128,8 +130,25 @@ class AtOnce:
         if not self.limit or scope["type"] != "http" or scope["path"] in FORECAST_PATHS:
             await self.app(scope, receive, send)
             return
-        async with self._line(scope["method"] in READ_METHODS):
-            await self.app(scope, receive, send)
+        line = self._line(scope["method"] in READ_METHODS)
+        await line.acquire()
+        left = False
+
+        def leave() -> None:
+            nonlocal left
+            if not left:
+                left = True
+                line.release()
+
+        async def answer(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                leave()  # the work is done: sending waits on the client, not on the core
+            await send(message)
+
+        try:
+            await self.app(scope, receive, answer)
+        finally:
+            leave()
 
     def _line(self, read: bool) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
