@@ -412,7 +412,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--db", default="sqlite", help="'sqlite' (a temp file) or a URL")
+    parser.add_argument(
+        "--db",
+        default="sqlite",
+        help="'sqlite' (a temp file) or the URL of empty books (each run imports its fleet)",
+    )
     parser.add_argument("--attack", action="store_true", help="fair use under a flood")
     parser.add_argument(
         "--cost", type=int, default=0, metavar="N", help="server CPU per request, N of each kind"
