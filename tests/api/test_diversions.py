@@ -116,3 +116,26 @@ def test_unrelated_orgs_post_with_one_approver_of_each_side(
     assert second.status_code == 200, second.text
     assert second.json()["status"] == "posted"
     assert tesla_stock(world) == (11800, 0)
+
+
+def test_a_write_decides_on_the_directory_its_token_check_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller's grants were read with their token, in the same request: reading
+    them again is a transaction more per write (issue 16), and the rules that count
+    are applied under the write lock anyway."""
+    from gpuledger.governance.store import Governance
+
+    asked: list[str] = []
+    real = Governance.directory
+
+    def counted(self: Governance, *args: Any, **kwargs: Any) -> Any:
+        asked.append("directory")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Governance, "directory", counted)
+    view = propose(world, "planner", "D1", "x", qty=500)
+    assert view["approvals"]["missing"] == ["giver-approver", "receiver-approver", "auditor"]
+    r = decide(world, "xapprover", "D1", "reject")
+    assert r.status_code == 200 and r.json()["status"] == "voided"
+    assert asked == []

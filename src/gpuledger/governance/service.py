@@ -43,16 +43,21 @@ def visible_diversion(ledger: Ledger, access: Access, diversion_id: str) -> Dive
 
 
 def propose(
-    ledger: Ledger, gov: Governance, user: str, diversion: Diversion
+    ledger: Ledger,
+    gov: Governance,
+    user: str,
+    diversion: Diversion,
+    directory: Directory | None = None,
 ) -> tuple[DiversionView, Directory]:
     """Propose ``diversion`` as ``user`` (recorded as its proposer) under the rules.
 
     The user must see the giving org (the counterparty may be an org they
     cannot see); a giver they do not see answers UnknownRecord, as if it did
     not exist. The planner role of the giver is checked by the ledger's
-    policy, under its write lock.
+    policy, under its write lock. ``directory``: the one the caller's token was
+    checked against in this request (None: read now).
     """
-    directory = gov.directory()
+    directory = gov.directory() if directory is None else directory
     access = directory.access(user)
     if not access.sees(diversion.from_org):
         raise UnknownRecord(f"org {diversion.from_org!r} is not in the ledger")
@@ -68,13 +73,15 @@ def decide(
     diversion_id: str,
     decision: Decision,
     on: date | None = None,
+    directory: Directory | None = None,
 ) -> tuple[DiversionView, Directory]:
     """Approve, reject or void a diversion as ``user``; it posts when approvals are complete.
 
     The rules are applied by the ledger under its write lock, to every approval
     the books hold then (``GOVERNED``); ``on`` is passed to ``Ledger.decide``.
+    ``directory`` as for :func:`propose`.
     """
-    directory = gov.directory()
+    directory = gov.directory() if directory is None else directory
     visible_diversion(ledger, directory.access(user), diversion_id)
     ledger.decide(diversion_id, decision, actor=user, on=on, approvals=GOVERNED)
     return ledger.diversion(diversion_id), directory

@@ -66,33 +66,48 @@ def books_governance(
 
 
 def propose(
-    ledger: Ledger, diversion: Diversion, *, actor: str, gov: Governance | None
+    ledger: Ledger,
+    diversion: Diversion,
+    *,
+    actor: str,
+    gov: Governance | None,
+    directory: Directory | None = None,
 ) -> DiversionReport:
     """Propose a diversion as ``actor``: its units are reserved until it is decided.
 
     ``gov`` None: the single person's books. Under governance the proposer needs
-    a planner role on a side and is recorded as the proposer.
+    a planner role on a side and is recorded as the proposer; ``directory``: the
+    one ``actor``'s token was checked against in this request, if any.
     """
     if gov is None:
         ledger.propose_diversion(diversion, actor=actor)
         return DiversionReport(ledger.diversion(diversion.id), None)
     from gpuledger.governance import service
 
-    view, directory = service.propose(ledger, gov, actor, diversion)
-    return DiversionReport(view, service.approvals(view, directory))
+    view, used = service.propose(ledger, gov, actor, diversion, directory)
+    return DiversionReport(view, service.approvals(view, used))
 
 
 def decide(
-    ledger: Ledger, diversion_id: str, decision: Decision, *, actor: str, gov: Governance | None
+    ledger: Ledger,
+    diversion_id: str,
+    decision: Decision,
+    *,
+    actor: str,
+    gov: Governance | None,
+    directory: Directory | None = None,
 ) -> DiversionReport:
-    """Approve, reject or void a diversion as ``actor``; it posts once approvals are complete."""
+    """Approve, reject or void a diversion as ``actor``; it posts once approvals are complete.
+
+    ``directory`` as for :func:`propose`.
+    """
     if gov is None:
         ledger.decide(diversion_id, decision, actor=actor)
         return DiversionReport(ledger.diversion(diversion_id), None)
     from gpuledger.governance import service
 
-    view, directory = service.decide(ledger, gov, actor, diversion_id, decision)
-    return DiversionReport(view, service.approvals(view, directory))
+    view, used = service.decide(ledger, gov, actor, diversion_id, decision, directory=directory)
+    return DiversionReport(view, service.approvals(view, used))
 
 
 def show(

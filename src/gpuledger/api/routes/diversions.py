@@ -70,7 +70,9 @@ def propose(
             reason=body.reason,
             proposer=who.user,
         )
-        report = diversions.propose(books.ledger, d, actor=who.user, gov=books.gov)
+        report = diversions.propose(
+            books.ledger, d, actor=who.user, gov=books.gov, directory=who.directory
+        )
         return validated(DiversionOut, report.to_json())
 
     return write(request, store, who, key, body, run)
@@ -82,7 +84,12 @@ def _decision(decision: Decision) -> Callable[..., JSONResponse]:
     ) -> JSONResponse:
         def run() -> dict[str, Any]:
             report = diversions.decide(
-                books.ledger, diversion_id, decision, actor=who.user, gov=books.gov
+                books.ledger,
+                diversion_id,
+                decision,
+                actor=who.user,
+                gov=books.gov,
+                directory=who.directory,
             )
             return validated(DiversionOut, report.to_json())
 

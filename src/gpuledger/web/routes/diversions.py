@@ -189,7 +189,7 @@ def router(site: Site) -> APIRouter:
                 raise PermissionDenied("the form was not sent from this site")
             try:
                 d = diversion_form(fields, who.user)
-                diversions.propose(ledger, d, actor=who.user, gov=gov)
+                diversions.propose(ledger, d, actor=who.user, gov=gov, directory=who.directory)
             except GpuledgerError as exc:
                 return page(
                     request, who, ledger, status=http_status(exc), error=str(exc), values=fields
@@ -205,7 +205,9 @@ def router(site: Site) -> APIRouter:
                 raise PermissionDenied("the form was not sent from this site")
             choice = decision_of(decision)
             try:
-                diversions.decide(ledger, diversion_id, choice, actor=who.user, gov=gov)
+                diversions.decide(
+                    ledger, diversion_id, choice, actor=who.user, gov=gov, directory=who.directory
+                )
             except (PermissionDenied, InvalidTransition) as exc:
                 return page(request, who, ledger, status=http_status(exc), error=str(exc))
             target = quote(diversion_id)
