@@ -74,7 +74,8 @@ class ServerSettings:
         requests_at_once: reads the server works on at once, and writes, each in
             a line of its own (``GPULEDGER_REQUESTS_AT_ONCE``); the others wait their
             turn, first come first served (``api.gate.AtOnce``). Forecasts do not
-            count: they run in the worker processes. 0 works on every request at once.
+            count: the API's run in the worker processes, the dashboard's forecast
+            pages pass the lines. 0 works on every request at once.
     """
 
     request_max_bytes: int = 1024 * 1024

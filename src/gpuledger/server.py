@@ -42,7 +42,7 @@ from gpuledger.governance.tokens import TokenHasher
 from gpuledger.ledger import system_clock
 from gpuledger.services.books import Backend
 from gpuledger.services.errors import error_body, http_status
-from gpuledger.web import create_router
+from gpuledger.web import computes_forecast, create_router
 
 #: Smaller answers are sent as they are (compressing them saves too little).
 GZIP_MIN_BYTES = 1000
@@ -169,7 +169,7 @@ def create_app(
     mount(app, backend, clock, settings)
     app.include_router(create_router(secure_cookie=secure_cookie))
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
-    app.add_middleware(AtOnce, limit=settings.requests_at_once)
+    app.add_middleware(AtOnce, limit=settings.requests_at_once, out_of_line=computes_forecast)
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(FairUseGate, fair_use=app.state.fair_use)  # added last: runs first
     app.state.settings = settings

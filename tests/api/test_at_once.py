@@ -154,3 +154,29 @@ def test_a_request_leaves_the_line_when_its_answer_starts() -> None:
         return inside
 
     assert asyncio.run(two()) == ["/big", "/next"]
+
+
+@pytest.mark.parametrize("page", ["/", "/forecast", "/claims", "/orgs/tesla"])
+def test_the_dashboards_forecast_pages_pass_the_line(tmp_path: object, page: str) -> None:
+    """They compute a forecast in the server's process (seconds at world size): in
+    line, every other read would wait for it (a hostile review measured a GET
+    /api/v1/whoami held 737 ms behind one /forecast page)."""
+    app = create_app(f"sqlite:///{tmp_path}/books.db")
+    [options] = [m.kwargs for m in app.user_middleware if m.cls is AtOnce]
+    gate = AtOnce(Recorder(), **options)
+    inner = gate.app
+    assert isinstance(inner, Recorder)
+
+    async def sent() -> list[str]:
+        tasks = [
+            asyncio.create_task(gate(http(p), nothing, ignore))
+            for p in ["/api/v1/balances", page, "/diversions"]
+        ]
+        for _ in range(10):
+            await asyncio.sleep(0)
+        inside = list(inner.inside)
+        inner.release.set()
+        await asyncio.gather(*tasks)
+        return inside
+
+    assert asyncio.run(sent()) == ["/api/v1/balances", page]

@@ -16,6 +16,7 @@ per client.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Final
 from urllib.parse import parse_qs
 
@@ -112,22 +113,32 @@ class AtOnce:
     line of their own: a write may wait inside for the books' write lock while
     another process holds it, and the reads behind it must not wait with it.
     Forecasts (``FORECAST_PATHS``) bypass the lines: they wait on worker
-    processes under their own budget. ``limit`` 0 lets everything in at once.
+    processes under their own budget, and so do the paths ``out_of_line`` names
+    (the dashboard's forecast pages, which compute for seconds: in line, every
+    read would wait for them). ``limit`` 0 lets everything in at once.
     A request leaves its line when its answer starts: sending it waits on the
     client (one that never reads would otherwise hold up everyone behind it).
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, out_of_line: Callable[[str], bool] = lambda _: False
+    ) -> None:
         assert limit >= 0, limit
         self.app = app
         self.limit = limit
+        self.out_of_line = out_of_line
         # the lines (reads, writes), made in the event loop that serves (a test
         # client may run another)
         self._lines: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore, asyncio.Semaphore] | None
         self._lines = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.limit or scope["type"] != "http" or scope["path"] in FORECAST_PATHS:
+        if (
+            not self.limit
+            or scope["type"] != "http"
+            or scope["path"] in FORECAST_PATHS
+            or self.out_of_line(scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
         line = self._line(scope["method"] in READ_METHODS)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, delete, func, insert, select
+from sqlalchemy import Connection, Engine, Row, Select, bindparam, delete, func, insert, select
 
 from gpuledger.domain import (
     BooksRole,
@@ -80,6 +80,31 @@ class TokenInfo:
     label: str | None
     created_at: datetime
     revoked_at: datetime | None
+
+
+def _directory_heads() -> Select[Any]:
+    dc, g = schema.documents.c, tables.grants.c
+    return select(
+        select(func.max(dc.event_seq))
+        .where(dc.doc_kind == DocumentKind.ORG.value)
+        .scalar_subquery(),
+        select(func.max(g.seq)).scalar_subquery(),
+    )
+
+
+def _token_row() -> Select[Any]:
+    t, r = tables.tokens.c, tables.token_revocations.c
+    return (
+        select(t.user_name, t.hash, r.revoked_at)
+        .select_from(tables.tokens.outerjoin(tables.token_revocations, r.token_id == t.id))
+        .where(t.id == bindparam("token_id", type_=t.id.type))
+    )
+
+
+#: What every API request runs (``Governance.identify``), built once: building a
+#: statement costs SQLAlchemy more than running these. The directory's two sources'
+#: latest rows; a token's user, hash and revocation (``:token_id``).
+_DIRECTORY_HEADS, _TOKEN_ROW = _directory_heads(), _token_row()
 
 
 class Governance:
@@ -228,17 +253,7 @@ class Governance:
 
     def _directory(self, conn: Connection) -> Directory:
         """The directory in the read transaction of ``conn`` (remembered; see ``directory``)."""
-        dc, g = schema.documents.c, tables.grants.c
-        heads = tuple(
-            conn.execute(
-                select(
-                    select(func.max(dc.event_seq))
-                    .where(dc.doc_kind == DocumentKind.ORG.value)
-                    .scalar_subquery(),
-                    select(func.max(g.seq)).scalar_subquery(),
-                )
-            ).one()
-        )
+        heads = tuple(conn.execute(_DIRECTORY_HEADS).one())
         kept = self._directory_kept
         if kept is not None and kept[0] == heads:
             return kept[1]
@@ -324,12 +339,7 @@ class Governance:
     @staticmethod
     def _token_row(conn: Connection, token: str) -> Row[Any, Any, Any] | None:
         """The token's user, hash and revocation time (None: no such token id)."""
-        t, r = tables.tokens.c, tables.token_revocations.c
-        return conn.execute(
-            select(t.user_name, t.hash, r.revoked_at)
-            .select_from(tables.tokens.outerjoin(tables.token_revocations, r.token_id == t.id))
-            .where(t.id == parse(token))
-        ).first()
+        return conn.execute(_TOKEN_ROW, {"token_id": parse(token)}).first()
 
     def _user_of(self, token: str, row: Row[Any, Any, Any] | None) -> str:
         if row is None or row.revoked_at is not None or not self.hasher.verify(token, row.hash):

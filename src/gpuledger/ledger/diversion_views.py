@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 
 from gpuledger.domain import Decision, Diversion, DocumentKind, ids
 from gpuledger.ledger import schema
@@ -99,9 +99,14 @@ def on_chain(conn: Connection, head: Head) -> bool:
     """Whether the event at ``head``'s seq has ``head``'s hash in these books (seq 0: always)."""
     if head[0] == 0:
         return True
-    ev = schema.events.c
-    found = conn.execute(select(ev.hash).where(ev.seq == head[0])).scalar()
+    found = conn.execute(_HASH_AT, {"seq": head[0]}).scalar()
     return found == head[1]
+
+
+#: ``on_chain``'s statement, built once (it runs after every write).
+_HASH_AT = select(schema.events.c.hash).where(
+    schema.events.c.seq == bindparam("seq", type_=schema.events.c.seq.type)
+)
 
 
 def all_diversion_views(conn: Connection) -> tuple[DiversionView, ...]:

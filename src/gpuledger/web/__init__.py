@@ -11,4 +11,10 @@ from __future__ import annotations
 from gpuledger.web.routes import create_router
 from gpuledger.web.site import COOKIE
 
-__all__ = ["COOKIE", "create_router"]
+__all__ = ["COOKIE", "computes_forecast", "create_router"]
+
+
+def computes_forecast(path: str) -> bool:
+    """True for the pages that compute a forecast in the server's process: the
+    overview (``/``, ``/orgs/{org}``), ``/forecast`` and ``/claims``."""
+    return path in ("/", "/forecast", "/claims") or path.startswith("/orgs/")
