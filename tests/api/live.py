@@ -36,10 +36,17 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}/api/v1"
 
     @classmethod
-    def start(cls, url: str, timeout: float = 60.0) -> LiveServer:
+    def start(
+        cls, url: str, timeout: float = 60.0, settings: dict[str, str] | None = None
+    ) -> LiveServer:
+        """``settings``: environment variables for the server (``GPULEDGER_...``)."""
         port = free_port()
         # This checkout's code first: an editable install may point at another one.
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+        env = {
+            **os.environ,
+            **(settings or {}),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        }
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.api._server", url, str(port)],
             cwd=ROOT,

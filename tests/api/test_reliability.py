@@ -57,7 +57,9 @@ def check_books(url: str) -> Ledger:
 
 def race(url: str) -> None:
     tokens = prepare(url)
-    server = LiveServer.start(url)
+    # Every request at once: the server's own line would take the writes in turn, and
+    # the race is for the ledger's lock to win.
+    server = LiveServer.start(url, settings={"GPULEDGER_REQUESTS_AT_ONCE": "0"})
     try:
         barrier = threading.Barrier(CLIENTS)
         statuses: list[int] = []
