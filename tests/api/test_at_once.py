@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from starlette.types import Receive, Scope, Send
@@ -40,11 +41,11 @@ async def ignore(message: object) -> None:
 
 
 async def admitted(
-    limit: int, paths: list[str], methods: list[str] | None = None
+    limit: int, paths: list[str], methods: list[str] | None = None, **options: Any
 ) -> tuple[list[str], int]:
     """Who was inside with every request sent and none finished; the most inside at once."""
     inner = Recorder()
-    gate = AtOnce(inner, limit)
+    gate = AtOnce(inner, limit, **options)
     sent = zip(paths, methods or ["GET"] * len(paths), strict=True)
     tasks = [asyncio.create_task(gate(http(p, m), nothing, ignore)) for p, m in sent]
     for _ in range(10):
@@ -163,20 +164,6 @@ def test_the_dashboards_forecast_pages_pass_the_line(tmp_path: object, page: str
     /api/v1/whoami held 737 ms behind one /forecast page)."""
     app = create_app(f"sqlite:///{tmp_path}/books.db")
     [options] = [m.kwargs for m in app.user_middleware if m.cls is AtOnce]
-    gate = AtOnce(Recorder(), **options)
-    inner = gate.app
-    assert isinstance(inner, Recorder)
-
-    async def sent() -> list[str]:
-        tasks = [
-            asyncio.create_task(gate(http(p), nothing, ignore))
-            for p in ["/api/v1/balances", page, "/diversions"]
-        ]
-        for _ in range(10):
-            await asyncio.sleep(0)
-        inside = list(inner.inside)
-        inner.release.set()
-        await asyncio.gather(*tasks)
-        return inside
-
-    assert asyncio.run(sent()) == ["/api/v1/balances", page]
+    paths = ["/api/v1/balances", page, "/diversions"]
+    inside, _ = asyncio.run(admitted(paths=paths, **options))
+    assert inside == ["/api/v1/balances", page]
