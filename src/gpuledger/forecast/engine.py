@@ -13,12 +13,14 @@ import ctypes
 import ctypes.util
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from gpuledger.domain import PolicyName
 from gpuledger.forecast.blocks import BLOCK_SIZE, BlockResult, Job, run_block
@@ -96,9 +98,10 @@ def _local(job: Job, batches: list[list[int]], threads: int) -> Iterator[list[Bl
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="forecast")
     try:
         # `threads` batches run at a time; results come back in batch order
-        futures = [pool.submit(_run_blocks, job, batch) for batch in batches]
-        for future in futures:
-            yield future.result()
+        # each future dropped once read, so a batch's arrays are freed once copied
+        futures = deque(pool.submit(_run_blocks, job, batch) for batch in batches)
+        while futures:
+            yield futures.popleft().result()
     finally:
         # on an error (or a progress hook raising) drop the batches not started
         pool.shutdown(wait=True, cancel_futures=True)
@@ -143,6 +146,40 @@ def _dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+_OUTPUTS = ("completed", "curves", "interruptions", "failures", "power_short")
+"""The arrays of a :class:`BlockResult` stacked, in sample order, into the :class:`Forecast`."""
+
+
+def _gather(
+    stream: Iterable[list[BlockResult]], samples: int, n_blocks: int, progress: Progress | None
+) -> dict[str, npt.NDArray[Any]]:
+    """Each block's arrays copied into whole-run arrays as the block arrives.
+
+    Rather than concatenated at the end: each output is written once, and a block's
+    arrays are freed as soon as they are copied, so the next blocks reuse their
+    memory instead of growing the heap by the outputs' size (fresh pages cost
+    page faults). ``progress`` is called after each batch.
+    """
+    out: dict[str, npt.NDArray[Any]] = {}
+    seen = np.zeros(n_blocks, dtype=bool)
+    done = 0
+    for batch in stream:
+        for r in batch:
+            lo = r.block * BLOCK_SIZE
+            for name in _OUTPUTS:
+                part: npt.NDArray[Any] = getattr(r, name)
+                if name not in out:
+                    out[name] = np.empty((samples, *part.shape[1:]), dtype=part.dtype)
+                out[name][lo : lo + part.shape[0]] = part
+            seen[r.block] = True
+            done += r.completed.shape[0]
+        del batch  # freed before the next batch is computed (one thread: in next())
+        if progress is not None:
+            progress(done, samples)
+    assert bool(seen.all()), "every block must report"
+    return out
 
 
 def curve_day0(snapshot: PlanningSnapshot) -> int:
@@ -238,26 +275,17 @@ def forecast(
         stream = _dask(job, batches, workers, scheduler)
     else:
         stream = _local(job, batches, default_threads() if threads is None else threads)
-    results: dict[int, BlockResult] = {}
-    done = 0
-    for batch in stream:
-        for r in batch:
-            results[r.block] = r
-            done += r.completed.shape[0]
-        if progress is not None:
-            progress(done, samples)
-    # 3. reduce in block order
-    ordered = [results[b] for b in range(job.n_blocks)]
+    out = _gather(stream, samples, job.n_blocks, progress)
     return Forecast(
         samples=samples,
         seed=seed,
         policy=policy,
         snapshot=snapshot,
         layout=layout,
-        completed=np.concatenate([r.completed for r in ordered], axis=0),
-        curves=np.concatenate([r.curves for r in ordered], axis=0),
-        interruptions=np.concatenate([r.interruptions for r in ordered], axis=0),
-        failures=np.concatenate([r.failures for r in ordered], axis=0),
-        power_short=np.concatenate([r.power_short for r in ordered], axis=0),
+        completed=out["completed"],
+        curves=out["curves"],
+        interruptions=out["interruptions"],
+        failures=out["failures"],
+        power_short=out["power_short"],
         failure_model=model if failures else None,
     )
