@@ -34,7 +34,7 @@ from gpuledger.forecast.failures import (
     failures_bins_first,
     interruption_counts,
 )
-from gpuledger.forecast.kernels import Pieces, gross_pieces
+from gpuledger.forecast.kernels import BatchPlan, Pieces, gross_pieces
 from gpuledger.forecast.layout import Layout
 from gpuledger.forecast.powered import PowerCells, power_short
 from gpuledger.forecast.sampling import ArrivalModel, sample_arrivals
@@ -63,6 +63,7 @@ class Job:
     failure_bucket_days: int
     failure_model: FailureModel = DEFAULT_FAILURE_MODEL
     power: PowerCells | None = None
+    kernel: BatchPlan | None = None  # None: looked up by every block
 
     @property
     def n_blocks(self) -> int:
@@ -416,7 +417,7 @@ def run_block(job: Job, block: int) -> BlockResult:
     uniforms = rng.random((n, len(job.snapshot.supply_id)))
     days = sample_arrivals(job.model, uniforms)
     # 3. plan every sample: units reaching each tracked series, and when
-    pieces = gross_pieces(job.snapshot, job.policy, job.layout, days)
+    pieces = gross_pieces(job.snapshot, job.policy, job.layout, days, job.kernel)
     # 4. failures, completions, curves
     (completed, curves, interruptions, failures), lost = _reduce(
         pieces,

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from gpuledger.domain import PolicyName
 from gpuledger.forecast.blocks import BLOCK_SIZE, BlockResult, Job, run_block
 from gpuledger.forecast.failures import FailureModel
+from gpuledger.forecast.kernels import batch_plan
 from gpuledger.forecast.layout import build_layout
 from gpuledger.forecast.powered import build_power_cells
 from gpuledger.forecast.result import Forecast
@@ -268,6 +269,7 @@ def forecast(
         failure_bucket_days=failure_bucket_days,
         failure_model=model,
         power=build_power_cells(snapshot, layout),
+        kernel=batch_plan(snapshot, policy, layout),
     )
     batches = _batches(job.n_blocks, -(-batch_size // BLOCK_SIZE))
     # 2. run the batches, locally or on Dask
