@@ -193,7 +193,7 @@ def _completion_days(
     failed: npt.NDArray[np.integer[Any]] | None,
     rows: IntArray,
     qty: IntArray,
-    day0: int,
+    layout: Layout,
 ) -> IntArray:
     """First day each query's series (``rows``) holds ``qty`` (> 0) units net; -1 if never.
 
@@ -230,8 +230,8 @@ def _completion_days(
     cell_id = np.full(n_fine * n_rows, -1, dtype=np.int32)
     cell_id[cells] = np.arange(cells.size, dtype=np.int32)
     which = cell_id[index]
-    sel = np.flatnonzero(mark[key])  # a bool table: cheaper to gather from than cell_id
-    cid = cell_id[key[sel]]
+    sel, cid = _cell_pieces(pieces, key, mark, cell_id, layout.series_parent)
+    day0 = layout.day0
     if cells.size * fine.width <= _DENSE_CELL_DAYS:
         out[found] = _first_day_dense(pieces, sel, cid, cells // n_rows, which, need, fine, day0)
         return out
@@ -246,6 +246,37 @@ def _completion_days(
     at = np.searchsorted(running_qty, start[which] + need, side="left")
     out[found] = day[at]
     return out
+
+
+def _cell_pieces(
+    pieces: Pieces,
+    key: IntArray,
+    mark: npt.NDArray[np.bool_],
+    cell_id: npt.NDArray[np.int32],
+    parent: IntArray,
+) -> tuple[IntArray, npt.NDArray[np.int32]]:
+    """The pieces of the marked cells (``mark``, a flat ``[fine bin, sample, series]``
+    table) and, for each, its cell (``cell_id``); a piece may count in two cells.
+
+    A cluster's piece counts for its org too (see :class:`Pieces`): in its org's
+    cell of the same fine bin and sample. One gather over all pieces reads both
+    from a small code table: 1 where a piece's own cell is marked, 2 where its
+    org's is (a cluster series' columns, from its org's).
+    """
+    n_series = parent.size
+    children = np.flatnonzero(parent >= 0)
+    code = mark.astype(np.uint8)
+    by_series = code.reshape(-1, n_series)
+    by_series[:, children] |= mark.reshape(-1, n_series)[:, parent[children]].view(np.uint8) << 1
+    hit = code[key]
+    sel = np.flatnonzero(hit > 0)  # on a bool array: NumPy's fast path (5x)
+    hit = hit[sel]
+    own, org = sel[(hit & 1) != 0], sel[hit >= 2]
+    # the org's cell: the same bin and sample, the cluster's series shifted to the org's
+    shift = parent - np.arange(n_series)
+    org_key = key[org] + shift.take(pieces.series[org])
+    cid = np.concatenate([cell_id[key[own]], cell_id[org_key]])
+    return np.concatenate([own, org]), cid
 
 
 _DENSE_CELL_DAYS = 1 << 23
@@ -304,6 +335,7 @@ def _exposure(
     days *= qty
     counts = np.bincount(row, weights=days, minlength=n * n_series)
     out = np.asarray(counts, dtype=np.float64).reshape(n, n_series)
+    layout.fold_clusters(out)  # an org's units include its clusters' (exact: integers)
     assert bool((out >= 0).all())
     return out
 
@@ -368,6 +400,7 @@ def _reduce(
         np.int32 if small else np.int64
     )
     del counts
+    layout.fold_clusters(held.reshape(fine.n_fine, n, n_series))  # clusters' units are the org's
     _accumulate_down(np.add, held)
     # 2. losses (replace=False): one draw per sample, series and bucket
     failed = None
@@ -402,7 +435,7 @@ def _reduce(
         series = layout.target_series[positive]
         rows = (np.arange(n, dtype=np.int64)[:, None] * n_series + series).ravel()
         qty = np.broadcast_to(target_qty[positive], (n, positive.size)).ravel()
-        days = _completion_days(pieces, key, fine, held, failed, rows, qty, layout.day0)
+        days = _completion_days(pieces, key, fine, held, failed, rows, qty, layout)
         completed[:, positive] = days.reshape(n, positive.size)
     return (completed, curves, interrupted, failures), failed
 

@@ -270,49 +270,38 @@ def _pass_pieces(
 ) -> list[Pieces]:
     """One pass's units as pieces of the tracked series, within the horizon.
 
-    Returned in parts (first pieces, further pieces, and each one's copies for
-    the target's cluster) that the caller concatenates once with every pass's.
+    A unit goes to its owner target's series (a cluster's target: the cluster's
+    series only, see :class:`Pieces`) or to its holder's. Returned in parts
+    (first pieces, further pieces) that the caller concatenates once with every
+    pass's.
     """
     if p.rows.size == 0:
         return []
     s = snapshot
     r = p.rows.size
-    # lookups: a target's family-org series and cluster series (-1 = none), and
-    # the holder's series of each pass row; index -1 (no owner) hits the extra slot.
-    # Series, samples and days int32, as Pieces.concat gives them: half the bytes
-    family = s.consumer_org[s.target_consumer]
-    org_series = np.r_[smap[family, s.target_sku], -1]
-    cluster = s.target_consumer >= len(s.orgs)
-    cl_series = np.r_[np.where(cluster, smap[s.target_consumer, s.target_sku], -1), -1]
+    # the holder's series of each pass row (-1 = not tracked). Series, samples and
+    # days int32, as Pieces.concat gives them: half the bytes
     holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]].astype(np.int32)
     c = _cut(p, days, layout.day0 + layout.n_days)
     pos = c.pos.ravel()
     day = c.day.ravel()
-    # per interval plus one (see _Cut): its owner's series (-2: the holder keeps
-    # it) and its owner's cluster series (-1: none)
+    # per interval plus one (see _Cut): its owner's series, -2 where the holder keeps
+    # it (owner -1 reads the extra last slot)
     owner = np.concatenate([[-1], p.owner, [-1]])
-    by_iv = np.where(owner >= 0, org_series[owner], -2).astype(np.int32)
-    cl_by_iv = cl_series[owner].astype(np.int32)
+    by_iv = np.r_[layout.target_series, -2].astype(np.int32)[owner]
     # each piece goes to its owner's series, or its holder's (-1: not tracked)
     first = c.per_row(by_iv)
     first = np.where(first == -2, holder_series.take(pos), first)
     more = by_iv[c.more_iv]
     more = np.where(more == -2, holder_series.take(pos[c.more_cell]), more)
     parts = []
-    for cell, cluster_of, qty, series, live in (
-        (None, c.per_row(cl_by_iv), c.qty.ravel(), first, c.live.ravel()),
-        (c.more_cell, cl_by_iv[c.more_iv], c.more_qty, more, None),
+    for cell, qty, series, live in (
+        (None, c.qty.ravel(), first, c.live.ravel()),
+        (c.more_cell, c.more_qty, more, None),
     ):
         keep = np.flatnonzero(series >= 0 if live is None else live & (series >= 0))
         at = keep if cell is None else cell[keep]
-        kept_qty = qty[keep]
-        parts.append(Pieces(_sample_of(at, r), series[keep], day[at], kept_qty))
-        # copies for the target's cluster: its units are the org's and the cluster's
-        extra = cluster_of[keep]
-        dup = np.flatnonzero(extra >= 0)
-        if dup.size:
-            at = at[dup]
-            parts.append(Pieces(_sample_of(at, r), extra[dup], day[at], kept_qty[dup]))
+        parts.append(Pieces(_sample_of(at, r), series[keep], day[at], qty[keep]))
     return parts
 
 

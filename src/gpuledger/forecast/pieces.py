@@ -32,8 +32,11 @@ class Pieces:
     """Units arriving to tracked series: parallel arrays, one entry per piece.
 
     ``qty`` units reach series ``series`` of sample ``sample`` (within the block)
-    on ordinal ``day`` (never after the horizon). A series' gross holdings on a day
-    are the sum of its pieces up to that day. Int32 once concatenated
+    on ordinal ``day`` (never after the horizon). A unit of a cluster reaches the
+    cluster's series only, though its org holds it too: a series' gross holdings
+    on a day are the sum of its pieces up to that day, plus, for an org, those of
+    its clusters' series (:meth:`Layout.fold_clusters`; a quarter of the pieces
+    at hyperscaler size would otherwise be copies). Int32 once concatenated
     (:meth:`concat`): half the bytes for every pass of the reduction.
     """
 
@@ -73,6 +76,13 @@ class Pieces:
         """The pieces where ``mask`` holds."""
         return Pieces(self.sample[mask], self.series[mask], self.day[mask], self.qty[mask])
 
+    def with_org_copies(self, layout: Layout) -> Pieces:
+        """These pieces, then a copy of each cluster's piece for its org's series."""
+        parent = layout.series_parent[self.series]
+        child = np.flatnonzero(parent >= 0)
+        copies = Pieces(self.sample[child], parent[child], self.day[child], self.qty[child])
+        return Pieces.concat([self, copies])
+
 
 # --------------------------------------------------------------------------- reference path
 
@@ -109,6 +119,7 @@ def reference_pieces(
     for s in range(days.shape[0]):
         sample = snapshot.with_supply(supply_day=days[s].copy())
         curves = curves_from_plan(plan(sample, policy), layout)
+        layout.fold_clusters(curves, axis=0, op=np.subtract)  # an org's own units
         inc = np.diff(curves, axis=1, prepend=0)
         series, col = np.nonzero(inc)
         parts.append(
@@ -128,4 +139,6 @@ def pieces_to_curves(pieces: Pieces, n: int, layout: Layout) -> IntArray:
     row = np.multiply(pieces.sample, n_series, dtype=np.int64) + pieces.series
     flat = row * n_days + (pieces.day - layout.day0)
     counts = np.bincount(flat, weights=pieces.qty, minlength=n * n_series * n_days)
-    return np.cumsum(np.rint(counts).astype(np.int64).reshape(n, n_series, n_days), axis=2)
+    curves = np.cumsum(np.rint(counts).astype(np.int64).reshape(n, n_series, n_days), axis=2)
+    layout.fold_clusters(curves, axis=1)
+    return curves

@@ -143,6 +143,7 @@ def power_short(
     """
     n_series = layout.series_consumer.size
     n_pairs = cells.pair_key.size
+    pieces = pieces.with_org_copies(layout)  # an org's pairs count its clusters' units
     # 1. gross holdings of each pair's series on its day: pieces up to that day
     # per series, where its row of `slot` starts, less day0: one gather and one add per piece
     start = cells.row * max(layout.n_days, 1) - layout.day0
