@@ -392,6 +392,7 @@ def _reduce(
     key = (fine.fine_of_day * n_rows).take(index)  # its cell: fine bin * rows + row
     del index
     key += row
+    del row  # large temporaries freed as soon as read: a lower peak touches fewer fresh pages
     counts = np.bincount(key, weights=pieces.qty, minlength=fine.n_fine * n_rows)
     # float64 sums of integers stay exact far beyond any fleet's unit count
     # (int32 halves the memory touched when no series can reach 2**31 units)
@@ -449,8 +450,10 @@ def run_block(job: Job, block: int) -> BlockResult:
     # 2. arrival days, one uniform per sample and supply row
     uniforms = rng.random((n, len(job.snapshot.supply_id)))
     days = sample_arrivals(job.model, uniforms)
+    del uniforms
     # 3. plan every sample: units reaching each tracked series, and when
     pieces = gross_pieces(job.snapshot, job.policy, job.layout, days, job.kernel)
+    del days
     # 4. failures, completions, curves
     (completed, curves, interruptions, failures), lost = _reduce(
         pieces,
