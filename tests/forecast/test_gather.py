@@ -1,12 +1,18 @@
-"""Block results are copied into whole-run arrays in sample order, whatever their arrival order."""
+"""Block results are copied into whole-run arrays in sample order, whatever their arrival order.
+
+Large outputs live in an anonymous mapping of their own (engine._output): same answer.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from gpuledger.forecast import engine, forecast
 from gpuledger.forecast.blocks import BLOCK_SIZE, BlockResult
 from gpuledger.forecast.engine import _gather
+
+from .test_kernels import random_snapshot
 
 
 def result(block: int, n: int) -> BlockResult:
@@ -39,3 +45,17 @@ def test_blocks_out_of_order_land_in_sample_order() -> None:
 def test_a_missing_block_is_an_error() -> None:
     with pytest.raises(AssertionError, match="every block"):
         _gather([[result(0, BLOCK_SIZE)]], BLOCK_SIZE + 1, 2, None)
+
+
+def test_large_outputs_in_a_mapping_of_their_own_hold_the_same_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    snap = random_snapshot(3)
+    usual = forecast(snap, "priority", samples=BLOCK_SIZE + 3, seed=4, threads=1)
+    monkeypatch.setattr(engine, "_OWN_MAPPING_BYTES", 1)  # every non-empty output mapped
+    mapped = forecast(snap, "priority", samples=BLOCK_SIZE + 3, seed=4, threads=1)
+    for name in ("completed", "curves", "interruptions", "failures", "power_short"):
+        a, b = getattr(usual, name), getattr(mapped, name)
+        assert b.dtype == a.dtype and b.flags.writeable and b.flags.c_contiguous
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert not mapped.curves.flags.owndata  # a view of its mapping
