@@ -255,13 +255,14 @@ def _cell_pieces(
     cell_id: npt.NDArray[np.int32],
     parent: IntArray,
 ) -> tuple[IntArray, npt.NDArray[np.int32]]:
-    """The pieces of the marked cells (``mark``, a flat ``[fine bin, sample, series]``
-    table) and, for each, its cell (``cell_id``); a piece may count in two cells.
+    """The pieces in the marked cells, and each one's cell: a piece may count in two.
 
-    A cluster's piece counts for its org too (see :class:`Pieces`): in its org's
-    cell of the same fine bin and sample. One gather over all pieces reads both
-    from a small code table: 1 where a piece's own cell is marked, 2 where its
-    org's is (a cluster series' columns, from its org's).
+    ``mark`` and ``cell_id`` are flat ``[fine bin, sample, series]`` tables (the
+    cells queried; their ids). A cluster's piece counts for its org too (see
+    :class:`Pieces`): in its org's cell of the same fine bin and sample. One
+    gather over all pieces reads both from a small code table: 1 where a piece's
+    own cell is marked, 2 where its org's is (a cluster series' columns, from
+    its org's).
     """
     n_series = parent.size
     children = np.flatnonzero(parent >= 0)
