@@ -76,13 +76,6 @@ class Pieces:
         """The pieces where ``mask`` holds."""
         return Pieces(self.sample[mask], self.series[mask], self.day[mask], self.qty[mask])
 
-    def with_org_copies(self, layout: Layout) -> Pieces:
-        """These pieces, then a copy of each cluster's piece for its org's series."""
-        parent = layout.series_parent[self.series]
-        child = np.flatnonzero(parent >= 0)
-        copies = Pieces(self.sample[child], parent[child], self.day[child], self.qty[child])
-        return Pieces.concat([self, copies])
-
 
 # --------------------------------------------------------------------------- reference path
 
