@@ -157,7 +157,7 @@ def power_short(
         index += day
         slot = np.multiply(sample, n_pairs + 1, dtype=np.int64)
         slot += cells.slot.take(index)
-        return np.bincount(slot, weights=qty, minlength=size)
+        return np.asarray(np.bincount(slot, weights=qty, minlength=size), dtype=np.float64)
 
     sums = units_by_slot(pieces.series, pieces.sample, None)
     # a cluster's pieces count again for its org's pairs (see Pieces): integer sums, exact
