@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -12,7 +13,9 @@ from gpuledger.forecast.engine import curve_day0
 from gpuledger.forecast.kernels import (
     Pieces,
     batch_pieces,
+    batch_plan,
     curves_from_plan,
+    gross_pieces,
     pieces_to_curves,
     reference_pieces,
 )
@@ -130,3 +133,32 @@ def test_pieces_concatenate_as_int32_and_refuse_units_that_do_not_fit() -> None:
     assert both.qty.tolist() == [2**31 - 1] * 2
     with pytest.raises(AssertionError, match="fit in int32"):
         Pieces.concat([small, Pieces(one, one, one, one * 2**31)])
+
+
+@pytest.mark.parametrize("policy", [PolicyName.CONSIGNED, PolicyName.PRIORITY], ids=str)
+@pytest.mark.parametrize("seed", range(6), ids=lambda s: f"fleet{s}")
+def test_the_fixed_part_built_once_gives_the_same_pieces(policy: PolicyName, seed: int) -> None:
+    snap = random_snapshot(seed)
+    layout = build_layout(snap, day0=curve_day0(snap))
+    kernel = batch_plan(snap, policy, layout)
+    assert kernel is not None
+    for block in range(2):  # one fixed part serves every block
+        days = random_days(snap, 5, seed + 100 * block)
+        once = gross_pieces(snap, policy, layout, days, kernel)
+        each = batch_pieces(snap, policy, layout, days)
+        for field in ("sample", "series", "day", "qty"):
+            np.testing.assert_array_equal(getattr(once, field), getattr(each, field))
+
+
+@pytest.mark.parametrize("policy", [PolicyName.FAIR_SHARE, PolicyName.OPTIMAL], ids=str)
+def test_policies_without_passes_have_no_fixed_part(policy: PolicyName) -> None:
+    snap = random_snapshot(0)
+    assert batch_plan(snap, policy, build_layout(snap, day0=curve_day0(snap))) is None
+
+
+def test_a_target_accepting_another_sku_takes_the_reference_path() -> None:
+    snap = random_snapshot(0)
+    accepts = np.full((len(snap.target_id), 1), -1, dtype=np.int64)
+    accepts[0, 0] = 1 - snap.target_sku[0]  # the other of the two SKUs
+    snap = replace(snap, target_accepts=accepts)
+    assert batch_plan(snap, PolicyName.PRIORITY, build_layout(snap, day0=curve_day0(snap))) is None

@@ -1,12 +1,14 @@
 """Plan a whole batch of samples: the units each tracked series receives, and when.
 
-Every policy has a reference path that calls :func:`gpuledger.planning.plan` once
-per sample on a snapshot whose supply days are the sample's (slow but exactly
-the planner). A policy made of ordered passes (``Policy.passes`` is not None:
-``consigned`` and ``priority`` today) also has a batch kernel that plans all
-samples of a block at once on ``[samples, rows]`` arrays and gives exactly what
-``plan()`` gives (tests check it sample by sample). The kernel uses planning's
-public API only: the policy's passes and the serving order.
+Every policy has a reference path (pieces.py) that calls
+:func:`gpuledger.planning.plan` once per sample. A policy made of ordered passes
+(``Policy.passes`` is not None: ``consigned`` and ``priority`` today) also has a
+batch kernel that plans all samples of a block at once on ``[samples, rows]``
+arrays and gives exactly what ``plan()`` gives (tests check it sample by
+sample). The kernel uses planning's public API only: the policy's passes and
+the serving order. Its fixed part (:class:`BatchPlan`: the passes' rows and
+demand intervals) depends on the snapshot, the policy and the layout only, so a
+forecast builds it once (:func:`batch_plan`) for all its blocks.
 
 How the batch kernel mirrors the planner: each of the policy's passes lays the
 supply rows of each of its groups (``OrderedPass.row_key``: holder or pool, and
@@ -32,21 +34,23 @@ import numpy.typing as npt
 
 from gpuledger.domain import PolicyName
 from gpuledger.forecast.layout import Layout
+from gpuledger.forecast.pieces import Pieces, curves_from_plan, pieces_to_curves, reference_pieces
 from gpuledger.planning import (
     IntArray,
-    Plan,
+    OrderedPass,
     PlanningSnapshot,
     SupplyKind,
     get_policy,
-    plan,
     registered,
     serving_order,
 )
 
 __all__ = [
     "BATCH_POLICIES",
+    "BatchPlan",
     "Pieces",
     "batch_pieces",
+    "batch_plan",
     "curves_from_plan",
     "gross_pieces",
     "pieces_to_curves",
@@ -58,96 +62,6 @@ AnyIntArray = npt.NDArray[np.signedinteger[Any]]
 
 BATCH_POLICIES = frozenset(p.name for p in registered() if p.passes is not None)
 """Policies with a batch kernel (made of ordered passes); the others run ``plan()`` per sample."""
-
-
-# --------------------------------------------------------------------------- pieces
-
-
-@dataclass(frozen=True)
-class Pieces:
-    """Units arriving to tracked series: parallel arrays, one entry per piece.
-
-    ``qty`` units reach series ``series`` of sample ``sample`` (within the block)
-    on ordinal ``day`` (never after the horizon). A series' gross holdings on a day
-    are the sum of its pieces up to that day. Int32 once concatenated
-    (:meth:`concat`): half the bytes for every pass of the reduction.
-    """
-
-    sample: AnyIntArray
-    series: AnyIntArray
-    day: AnyIntArray
-    qty: AnyIntArray
-
-    @classmethod
-    def empty(cls) -> Pieces:
-        """No pieces."""
-        z = np.zeros(0, dtype=np.int32)
-        return cls(z, z.copy(), z.copy(), z.copy())
-
-    @classmethod
-    def concat(cls, parts: list[Pieces]) -> Pieces:
-        """All pieces of ``parts``, in order, as int32 whatever the parts hold.
-
-        Samples (a block's), series and day ordinals always fit; so do a piece's
-        units, at most its supply row's (``QTY_MAX`` < 2**31): checked where a
-        part holds them wider.
-        """
-        if not parts:
-            return cls.empty()
-        wide = [x.qty for x in parts if x.qty.dtype.itemsize > 4]
-        assert all(int(q.max(initial=0)) < 2**31 for q in wide), "a piece's units must fit in int32"
-
-        def cat(field: str) -> Int32Array:
-            arrays = [getattr(x, field) for x in parts]
-            if len(arrays) == 1:
-                return np.asarray(arrays[0], dtype=np.int32)
-            return np.concatenate(arrays, dtype=np.int32, casting="unsafe")
-
-        return cls(cat("sample"), cat("series"), cat("day"), cat("qty"))
-
-    def where(self, mask: npt.NDArray[np.bool_]) -> Pieces:
-        """The pieces where ``mask`` holds."""
-        return Pieces(self.sample[mask], self.series[mask], self.day[mask], self.qty[mask])
-
-
-# --------------------------------------------------------------------------- reference path
-
-
-def curves_from_plan(result: Plan, layout: Layout) -> IntArray:
-    """One plan's holdings curves ``[series, days]`` on the layout's days.
-
-    The plan's curves start on its own ``day0``, never before the layout's (a
-    sample only moves supply to ``as_of + 1`` or later); before it nothing is held.
-    """
-    out = np.zeros((layout.series_consumer.size, layout.n_days), dtype=np.int64)
-    curves = result.holdings[layout.series_consumer, layout.series_sku]
-    shift = result.day0 - layout.day0
-    width = min(curves.shape[1], layout.n_days - shift)
-    if width > 0:
-        out[:, shift : shift + width] = curves[:, :width]
-        out[:, shift + width :] = curves[:, width - 1 : width]
-    return out
-
-
-def reference_pieces(
-    snapshot: PlanningSnapshot, policy: PolicyName, layout: Layout, days: IntArray
-) -> Pieces:
-    """Gross arrivals by calling ``plan()`` once per sample (any policy)."""
-    parts = []
-    for s in range(days.shape[0]):
-        sample = snapshot.with_supply(supply_day=days[s].copy())
-        curves = curves_from_plan(plan(sample, policy), layout)
-        inc = np.diff(curves, axis=1, prepend=0)
-        series, col = np.nonzero(inc)
-        parts.append(
-            Pieces(
-                sample=np.full(series.size, s, dtype=np.int64),
-                series=series.astype(np.int64),
-                day=(col + layout.day0).astype(np.int64),
-                qty=inc[series, col],
-            )
-        )
-    return Pieces.concat(parts)
 
 
 # --------------------------------------------------------------------------- batch kernel
@@ -356,49 +270,38 @@ def _pass_pieces(
 ) -> list[Pieces]:
     """One pass's units as pieces of the tracked series, within the horizon.
 
-    Returned in parts (first pieces, further pieces, and each one's copies for
-    the target's cluster) that the caller concatenates once with every pass's.
+    A unit goes to its owner target's series (a cluster's target: the cluster's
+    series only, see :class:`Pieces`) or to its holder's. Returned in parts
+    (first pieces, further pieces) that the caller concatenates once with every
+    pass's.
     """
     if p.rows.size == 0:
         return []
     s = snapshot
     r = p.rows.size
-    # lookups: a target's family-org series and cluster series (-1 = none), and
-    # the holder's series of each pass row; index -1 (no owner) hits the extra slot.
-    # Series, samples and days int32, as Pieces.concat gives them: half the bytes
-    family = s.consumer_org[s.target_consumer]
-    org_series = np.r_[smap[family, s.target_sku], -1]
-    cluster = s.target_consumer >= len(s.orgs)
-    cl_series = np.r_[np.where(cluster, smap[s.target_consumer, s.target_sku], -1), -1]
+    # the holder's series of each pass row (-1 = not tracked). Series, samples and
+    # days int32, as Pieces.concat gives them: half the bytes
     holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]].astype(np.int32)
     c = _cut(p, days, layout.day0 + layout.n_days)
     pos = c.pos.ravel()
     day = c.day.ravel()
-    # per interval plus one (see _Cut): its owner's series (-2: the holder keeps
-    # it) and its owner's cluster series (-1: none)
+    # per interval plus one (see _Cut): its owner's series, -2 where the holder keeps
+    # it (owner -1 reads the extra last slot)
     owner = np.concatenate([[-1], p.owner, [-1]])
-    by_iv = np.where(owner >= 0, org_series[owner], -2).astype(np.int32)
-    cl_by_iv = cl_series[owner].astype(np.int32)
+    by_iv = np.r_[layout.target_series, -2].astype(np.int32)[owner]
     # each piece goes to its owner's series, or its holder's (-1: not tracked)
     first = c.per_row(by_iv)
     first = np.where(first == -2, holder_series.take(pos), first)
     more = by_iv[c.more_iv]
     more = np.where(more == -2, holder_series.take(pos[c.more_cell]), more)
     parts = []
-    for cell, cluster_of, qty, series, live in (
-        (None, c.per_row(cl_by_iv), c.qty.ravel(), first, c.live.ravel()),
-        (c.more_cell, cl_by_iv[c.more_iv], c.more_qty, more, None),
+    for cell, qty, series, live in (
+        (None, c.qty.ravel(), first, c.live.ravel()),
+        (c.more_cell, c.more_qty, more, None),
     ):
         keep = np.flatnonzero(series >= 0 if live is None else live & (series >= 0))
         at = keep if cell is None else cell[keep]
-        kept_qty = qty[keep]
-        parts.append(Pieces(_sample_of(at, r), series[keep], day[at], kept_qty))
-        # copies for the target's cluster: its units are the org's and the cluster's
-        extra = cluster_of[keep]
-        dup = np.flatnonzero(extra >= 0)
-        if dup.size:
-            at = at[dup]
-            parts.append(Pieces(_sample_of(at, r), extra[dup], day[at], kept_qty[dup]))
+        parts.append(Pieces(_sample_of(at, r), series[keep], day[at], qty[keep]))
     return parts
 
 
@@ -440,60 +343,93 @@ def _pass_pieces_fixed(
     ]
 
 
+@dataclass(frozen=True)
+class BatchPlan:
+    """The batch kernel's part fixed for a whole forecast: the same for every block.
+
+    ``smap``: ``[consumer, sku]`` -> series, -1 where not tracked; ``passes``:
+    the policy's passes built in order, each with the demands the passes before
+    it left (the serving order's needs less what they assigned).
+    """
+
+    smap: IntArray
+    passes: tuple[_Pass, ...]
+
+
+def _build_kernel(
+    snapshot: PlanningSnapshot, layout: Layout, passes: tuple[OrderedPass, ...]
+) -> BatchPlan:
+    s = snapshot
+    order = serving_order(s)
+    targets = np.arange(len(s.target_id), dtype=np.int64)
+    demand = order.need
+    built = []
+    # each pass: its rows by group, the demands left after the passes before it
+    for p in passes:
+        rows = np.flatnonzero(p.selects(s.supply_kind)).astype(np.int64)
+        row_key, target_key = p.row_key(s, rows), p.target_key(s, targets)
+        built.append(_build_pass(s, rows, row_key, targets, target_key, demand, order.rank))
+        demand = demand - built[-1].assigned
+    return BatchPlan(smap=_series_map(s, layout), passes=tuple(built))
+
+
+def batch_plan(snapshot: PlanningSnapshot, policy: PolicyName, layout: Layout) -> BatchPlan | None:
+    """The fixed part of the batch kernel; None where :func:`gross_pieces` runs ``plan()``.
+
+    None for a policy without passes, and for a snapshot whose targets accept
+    other SKUs: the planner's substitution step, which the batch kernel does not
+    replay, fills them.
+    """
+    passes = get_policy(policy).passes
+    accepts = snapshot.target_accepts
+    substitutes = accepts is not None and bool(np.any(accepts >= 0))
+    if passes is None or substitutes:
+        return None
+    return _build_kernel(snapshot, layout, tuple(passes))
+
+
 def batch_pieces(
-    snapshot: PlanningSnapshot, policy: PolicyName, layout: Layout, days: IntArray
+    snapshot: PlanningSnapshot,
+    policy: PolicyName,
+    layout: Layout,
+    days: IntArray,
+    kernel: BatchPlan | None = None,
 ) -> Pieces:
     """Gross arrivals of every sample at once, for a policy made of ordered passes.
+
+    ``kernel``: its fixed part for this snapshot, policy and layout (built here
+    when None).
 
     Raises:
         ValueError: the policy has no batch kernel (``Policy.passes`` is None).
     """
-    passes = get_policy(policy).passes
-    if passes is None:
-        raise ValueError(f"no batch kernel for policy {policy}")
-    s = snapshot
-    smap = _series_map(s, layout)
-    order = serving_order(s)
-    targets = np.arange(len(s.target_id), dtype=np.int64)
-    demand = order.need
+    if kernel is None:
+        passes = get_policy(policy).passes
+        if passes is None:
+            raise ValueError(f"no batch kernel for policy {policy}")
+        kernel = _build_kernel(snapshot, layout, tuple(passes))
     parts = []
-    # each pass: its rows by group, the demands left after the passes before it
-    for p in passes:
-        rows = np.flatnonzero(p.selects(s.supply_kind)).astype(np.int64)
-        built = _build_pass(
-            s,
-            rows,
-            p.row_key(s, rows),
-            targets,
-            p.target_key(s, targets),
-            demand,
-            order.rank,
-        )
-        parts += _pass_pieces_fixed(s, layout, smap, built, days)
-        demand = demand - built.assigned
+    for p in kernel.passes:
+        parts += _pass_pieces_fixed(snapshot, layout, kernel.smap, p, days)
     return Pieces.concat(parts)
 
 
 def gross_pieces(
-    snapshot: PlanningSnapshot, policy: PolicyName, layout: Layout, days: IntArray
+    snapshot: PlanningSnapshot,
+    policy: PolicyName,
+    layout: Layout,
+    days: IntArray,
+    kernel: BatchPlan | None = None,
 ) -> Pieces:
     """Gross arrivals of every sample per series, with the fastest exact path.
 
-    Targets that accept other SKUs (``target_accepts``) are filled by the
-    planner's substitution step, which the batch kernel does not replay: such a
-    snapshot takes the reference path (exact, slower).
+    ``kernel``: :func:`batch_plan` of the same snapshot, policy and layout,
+    built once per forecast (None: looked up here). Where there is none (see
+    :func:`batch_plan`) the reference path runs (exact, slower); it takes the
+    same arguments, so either function can stand for the other.
     """
-    accepts = snapshot.target_accepts
-    substitutes = accepts is not None and bool(np.any(accepts >= 0))
-    if get_policy(policy).passes is not None and not substitutes:
-        return batch_pieces(snapshot, policy, layout, days)
-    return reference_pieces(snapshot, policy, layout, days)
-
-
-def pieces_to_curves(pieces: Pieces, n: int, layout: Layout) -> IntArray:
-    """Dense cumulative curves ``[n, series, days]`` from pieces (tests, small runs)."""
-    n_series, n_days = layout.series_consumer.size, layout.n_days
-    row = np.multiply(pieces.sample, n_series, dtype=np.int64) + pieces.series
-    flat = row * n_days + (pieces.day - layout.day0)
-    counts = np.bincount(flat, weights=pieces.qty, minlength=n * n_series * n_days)
-    return np.cumsum(np.rint(counts).astype(np.int64).reshape(n, n_series, n_days), axis=2)
+    if kernel is None:
+        kernel = batch_plan(snapshot, policy, layout)
+    if kernel is None:
+        return reference_pieces(snapshot, policy, layout, days)
+    return batch_pieces(snapshot, policy, layout, days, kernel)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from gpuledger.planning import FloatArray, IntArray, PlanningSnapshot
 
@@ -47,6 +49,23 @@ class Layout:
     series_parent: IntArray
     target_series: IntArray
     grid: IntArray
+
+    def fold_clusters(
+        self, values: npt.NDArray[Any], *, axis: int = -1, op: np.ufunc = np.add
+    ) -> None:
+        """``values[org] = op(values[org], values[cluster])`` for every cluster series, in place.
+
+        ``axis`` is the series axis. A cluster's pieces reach its series only
+        (pieces.py) though its org holds those units too: ``np.add`` turns each
+        series' own sums into holdings, ``np.subtract`` the other way. One series
+        at a time on series-first views (a cluster's parent is never a cluster,
+        so the order does not matter).
+        """
+        parent = self.series_parent
+        to = np.moveaxis(values, axis, 0)
+        for c in np.flatnonzero(parent >= 0).tolist():
+            d = int(parent[c])
+            op(to[d], to[c], out=to[d])
 
     def series_of(self, consumer: int, sku: int) -> int | None:
         """The series index of (consumer, sku), None when not tracked."""

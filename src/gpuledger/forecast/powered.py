@@ -146,11 +146,24 @@ def power_short(
     # 1. gross holdings of each pair's series on its day: pieces up to that day
     # per series, where its row of `slot` starts, less day0: one gather and one add per piece
     start = cells.row * max(layout.n_days, 1) - layout.day0
-    index = start[pieces.series]
-    index += pieces.day
-    slot = np.multiply(pieces.sample, n_pairs + 1, dtype=np.int64)
-    slot += cells.slot.take(index)
-    sums = np.bincount(slot, weights=pieces.qty, minlength=n * (n_pairs + 1))
+    size = n * (n_pairs + 1)
+
+    def units_by_slot(
+        series: npt.NDArray[Any], sample: npt.NDArray[Any], at: npt.NDArray[Any] | None
+    ) -> npt.NDArray[np.float64]:
+        """Units of the pieces ``at`` (None: all) reaching ``series``, summed per slot."""
+        day, qty = (pieces.day, pieces.qty) if at is None else (pieces.day[at], pieces.qty[at])
+        index = start[series]
+        index += day
+        slot = np.multiply(sample, n_pairs + 1, dtype=np.int64)
+        slot += cells.slot.take(index)
+        return np.asarray(np.bincount(slot, weights=qty, minlength=size), dtype=np.float64)
+
+    sums = units_by_slot(pieces.series, pieces.sample, None)
+    # a cluster's pieces count again for its org's pairs (see Pieces): integer sums, exact
+    parent = layout.series_parent.take(pieces.series)
+    child = np.flatnonzero(parent >= 0)
+    sums += units_by_slot(parent[child], pieces.sample[child], child)
     running = np.cumsum(sums.reshape(n, n_pairs + 1)[:, :n_pairs], axis=1)
     before = np.where(cells.pair_first > 0, running[:, np.maximum(cells.pair_first - 1, 0)], 0.0)
     held = np.rint(running - before).astype(np.int64)
