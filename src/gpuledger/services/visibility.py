@@ -71,8 +71,10 @@ class _Books:
         return cls(orgs, MappingProxyType(consumers), MappingProxyType(sides))
 
 
-#: The readings asked for last: ``Ledger`` hands out one scenario object per chain head.
-_READINGS = Kept(4)
+#: The readings asked for last: ``Ledger`` hands out one scenario object per chain head,
+#: and after a write the older one is asked for only by requests already under way. Each
+#: entry holds its scenario alive (at world size, tens of MB): two are enough.
+_READINGS = Kept(2)
 
 
 @dataclass(frozen=True)
