@@ -70,3 +70,23 @@ def test_a_kept_baseline_cannot_be_changed_in_place(ledger: Ledger) -> None:
         assert isinstance(array, np.ndarray)
         with pytest.raises(ValueError, match="read-only"):
             array[...] = 0
+
+
+def test_a_dated_change_reads_only_the_books_of_its_eve(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A diversion carries its date: the snapshot of the books' today, built only to
+    read a default date off it, is work an impact after every write paid for nothing."""
+    asked: list[date] = []
+    real = Ledger.snapshot
+
+    def noted(self: Ledger, as_of: date, *args: object, **kwargs: object) -> object:
+        asked.append(as_of)
+        return real(self, as_of, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ledger, "snapshot", noted)
+    later = DivertChange("LOT-T-2023-12", 12_000, "tesla", "x", date(2024, 1, 15))
+    assert services.books_today(ledger) == EVE  # the books' today is not the change's eve
+    result = services.impact_of_change(ledger, later, PolicyName.CONSIGNED)
+    assert result.before.snapshot.as_of == date(2024, 1, 14)
+    assert set(asked) == {date(2024, 1, 14)}

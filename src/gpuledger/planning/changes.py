@@ -321,7 +321,7 @@ def _index(names: tuple[str, ...], name: str, what: str) -> int:
         raise UnknownRecord(f"{what} {name!r} is not in the snapshot") from None
 
 
-def change_day(change: Change, snapshot: PlanningSnapshot) -> date:
-    """The date a change happens on: its own ``day``, else the snapshot's ``as_of``."""
+def change_day(change: Change, today: date) -> date:
+    """The date a change happens on: its own ``day``, else ``today`` (the books' as of)."""
     day = getattr(change, "day", None)
-    return day if isinstance(day, date) else snapshot.as_of
+    return day if isinstance(day, date) else today

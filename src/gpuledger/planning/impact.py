@@ -203,14 +203,14 @@ def impact(
         decision_day: the day a replacement order would be placed (default: the
             change's date).
         window_end: last day of the GPU-day window (default: the latest due date).
-        baseline: ``baseline_plans(snapshot, policy, change_day(change, snapshot))``
+        baseline: ``baseline_plans(snapshot, policy, change_day(change, snapshot.as_of))``
             when the caller keeps it (it is the same for every change of that day).
 
     Raises:
         UnknownRecord, InsufficientUnits, GpuledgerError: the change cannot apply.
     """
     # 1. Both plans, keeping the baseline before the change's date.
-    on = change_day(change, snapshot)
+    on = change_day(change, snapshot.as_of)
     full, before = baseline_plans(snapshot, policy, on) if baseline is None else baseline
     after = plan_from(full, change.apply(snapshot), on)
     after = _with_change(after, change)

@@ -104,13 +104,13 @@ def impact_of_change(
     """
     if as_of is not None:
         return _impact(books_snapshot(ledger, as_of, known_on), change, policy)
-    day = change_day(change, snapshot(ledger))
+    day = change_day(change, books_today(ledger))
     return _impact(decision_snapshot(ledger, day, known_on), change, policy)
 
 
 def _impact(s: PlanningSnapshot, change: Change, policy: PolicyName) -> Impact:
     """``planning.impact`` with the baseline kept for the books' state, the day and the policy."""
-    on = change_day(change, s)
+    on = change_day(change, s.as_of)
 
     def baseline() -> tuple[Plan, Plan]:
         full, before = baseline_plans(s, policy, on)
