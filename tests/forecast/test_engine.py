@@ -451,3 +451,21 @@ def test_in_service_quantiles_take_out_the_expected_repairs() -> None:
     off = forecast(failure_snapshot(0.09), "consigned", samples=20, seed=0, failures=False)
     assert off.in_service_quantiles("t", D("2024-12-31")) == held
     assert off.failure_model is None and not off.interruptions.any()
+
+
+@pytest.mark.parametrize("replace_failed", [True, False])
+@pytest.mark.parametrize("policy", list(PolicyName))
+def test_books_with_nothing_to_plan_forecast_nothing(
+    policy: PolicyName, replace_failed: bool
+) -> None:
+    """Books of an org and its cluster, with no supply and no target yet (a new
+    user's first import): a forecast of nothing, not a crash (`gpuledger forecast`
+    on such books ended in a NumPy traceback)."""
+    b = SnapshotBuilder(as_of=date(2024, 1, 1), horizon_end=date(2024, 6, 1), skus=["H100"])
+    b.org("a").cluster("a-1", "a")
+    snap = with_models(b.build(), 20, 60, 0.5)
+    model = FailureModel(replace=replace_failed)
+    fc = forecast(snap, policy, samples=300, seed=1, threads=2, failure_model=model)
+    assert fc.completed.shape == (300, 0)
+    assert fc.curves.shape[:2] == (300, 0)
+    assert fc.to_json()["targets"] == []

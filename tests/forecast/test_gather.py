@@ -5,6 +5,10 @@ Large outputs live in an anonymous mapping of their own (engine._output): same a
 
 from __future__ import annotations
 
+import gc
+import weakref
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 
@@ -59,3 +63,22 @@ def test_large_outputs_in_a_mapping_of_their_own_hold_the_same_answer(
         assert b.dtype == a.dtype and b.flags.writeable and b.flags.c_contiguous
         np.testing.assert_array_equal(a, b, err_msg=name)
     assert not mapped.curves.flags.owndata  # a view of its mapping
+
+
+def test_a_batch_is_freed_before_the_next_is_computed() -> None:
+    """At world size a batch's arrays are hundreds of MB: none of them may outlive
+    the copy into the whole-run outputs (the loop variable kept the last block)."""
+    alive: list[list[bool]] = []
+
+    def stream() -> Iterator[list[BlockResult]]:
+        previous: list[weakref.ref[BlockResult]] = []
+        for b in range(3):
+            gc.collect()
+            alive.append([ref() is not None for ref in previous])
+            batch = [result(b, BLOCK_SIZE)]
+            previous = [weakref.ref(r) for r in batch]
+            yield batch
+            del batch
+
+    _gather(stream(), 3 * BLOCK_SIZE, 3, None)
+    assert alive == [[], [False], [False]]

@@ -407,13 +407,14 @@ def _reduce(
     # 2. losses (replace=False): one draw per sample, series and bucket
     failed = None
     if lossy:
+        last = held[fine.last_fine]  # explicit shapes below: -1 is no size when n_series is 0
         failed = failures_bins_first(
-            held[fine.last_fine].reshape(-1, n, n_series),
+            last.reshape(last.shape[0], n, n_series),
             layout.series_rate,
             layout.series_parent,
             bucket_days,
             rng,
-        ).reshape(-1, n_rows)
+        ).reshape(last.shape[0], n_rows)
     # 3. interruptions and failures in the window: two draws per sample and series
     interrupted, failures = none, none
     if exposure is not None:
@@ -430,7 +431,7 @@ def _reduce(
     on_grid = held[fine.grid_fine]
     net = on_grid if failed is None else on_grid - failed[fine.grid_bin]
     curves = net.astype(np.int32, copy=False)  # copied once, by the transpose below
-    curves = np.ascontiguousarray(curves.reshape(-1, n, n_series).transpose(1, 2, 0))
+    curves = np.ascontiguousarray(curves.reshape(net.shape[0], n, n_series).transpose(1, 2, 0))
     # 5. completion: the first day net holdings reach the target's quantity
     positive = np.flatnonzero(target_qty > 0)
     if positive.size:

@@ -190,20 +190,33 @@ def _gather(
     seen = np.zeros(n_blocks, dtype=bool)
     done = 0
     for batch in stream:
-        for r in batch:
-            lo = r.block * BLOCK_SIZE
-            for name in _OUTPUTS:
-                part: npt.NDArray[Any] = getattr(r, name)
-                if name not in out:
-                    out[name] = _output((samples, *part.shape[1:]), part.dtype)
-                out[name][lo : lo + part.shape[0]] = part
-            seen[r.block] = True
-            done += r.completed.shape[0]
+        done += _take(out, seen, batch, samples)
         del batch  # freed before the next batch is computed (one thread: in next())
         if progress is not None:
             progress(done, samples)
     assert bool(seen.all()), "every block must report"
     return out
+
+
+def _take(
+    out: dict[str, npt.NDArray[Any]],
+    seen: npt.NDArray[np.bool_],
+    batch: list[BlockResult],
+    samples: int,
+) -> int:
+    """A batch's arrays copied into the whole-run ``out`` (made on the first block);
+    its samples. A function of its own, so no loop variable outlives the batch."""
+    done = 0
+    for r in batch:
+        lo = r.block * BLOCK_SIZE
+        for name in _OUTPUTS:
+            part: npt.NDArray[Any] = getattr(r, name)
+            if name not in out:
+                out[name] = _output((samples, *part.shape[1:]), part.dtype)
+            out[name][lo : lo + part.shape[0]] = part
+        seen[r.block] = True
+        done += r.completed.shape[0]
+    return done
 
 
 def curve_day0(snapshot: PlanningSnapshot) -> int:
