@@ -6,13 +6,14 @@ newer chain head incrementally (only the diversions touched since are read).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select
+from sqlalchemy import Connection, Select, bindparam, or_, select
 
 from gpuledger.domain import Decision, Diversion, DocumentKind, ids
 from gpuledger.ledger import schema
@@ -121,22 +122,31 @@ def touched_diversions(conn: Connection, since: int) -> set[str]:
     A diversion's view is made of its record (documents of kind diversion), its
     transfers (the ``diversion`` column) and its proposal and decision events.
     """
-    tr, dc, ev = schema.transfers.c, schema.documents.c, schema.events.c
+    rows, docs, events = _touched_queries(conn.dialect.name)
+    since_ = {"since": since}
     found: set[str] = set()
-    rows = select(tr.diversion).where(tr.event_seq > since, tr.diversion.is_not(None))
-    found.update(str(r) for r in conn.execute(rows.distinct()).scalars())
-    docs = select(dc.doc_id).where(
-        dc.event_seq > since, dc.doc_kind == DocumentKind.DIVERSION.value
-    )
-    found.update(str(r) for r in conn.execute(docs).scalars())
-    events = select(ev.id, ev.body).where(
-        ev.seq > since,
-        ev.kind == EventKind.OPERATION.value,
-        _decision_events(conn.dialect.name, None),
-    )
-    for r in conn.execute(events):
+    found.update(str(r) for r in conn.execute(rows, since_).scalars())
+    found.update(str(r) for r in conn.execute(docs, since_).scalars())
+    for r in conn.execute(events, since_):
         found.add(_named(r.id, r.body)[0])
     return found
+
+
+@functools.cache
+def _touched_queries(dialect: str) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """``touched_diversions``' three statements after ``:since``, built once per dialect
+    (they run after every write; building them cost more than running them)."""
+    tr, dc, ev = schema.transfers.c, schema.documents.c, schema.events.c
+
+    def after(column: Any) -> Any:
+        return column > bindparam("since", type_=column.type)
+
+    rows = select(tr.diversion).where(after(tr.event_seq), tr.diversion.is_not(None)).distinct()
+    docs = select(dc.doc_id).where(after(dc.event_seq), dc.doc_kind == DocumentKind.DIVERSION.value)
+    events = select(ev.id, ev.body).where(
+        after(ev.seq), ev.kind == EventKind.OPERATION.value, _decision_events(dialect, None)
+    )
+    return rows, docs, events
 
 
 def update_diversion_views(
