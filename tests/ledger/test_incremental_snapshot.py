@@ -194,3 +194,48 @@ def test_a_snapshot_after_a_write_folds_only_the_new_rows(
             assert made == ["LOT-T1-08"], f"write {n}: made the rows of {made}"
     finally:
         books.close()
+
+
+def test_movements_posted_since_are_appended_not_copied(tmp_path: Path) -> None:
+    """A read after a write costs what the write added: the scenario base brought forward
+    shares the log of posted movements and appends to it, rather than copying every
+    movement posted before; a base brought forward from an older one gets its own copy,
+    so no base ever shows a movement posted after it."""
+    from gpuledger.ledger.chain import read_head
+    from gpuledger.ledger.queries import ScenarioBase
+
+    clock = FakeClock()
+    books = Ledger.open(f"sqlite:///{tmp_path / 'books.db'}", clock=clock)
+    try:
+        books.import_scenario(base())
+        heads = []
+        for n in range(3):
+            with books.engine.connect() as conn:
+                heads.append(read_head(conn)[0])
+            books.deploy(
+                d.Movement(f"M{n}", K.DEPLOY, 5, AS_OF, "tesla", lot="LOT-T1-08", cluster="cortex"),
+                actor="t",
+            )
+        with books.engine.connect() as conn:
+            heads.append(read_head(conn)[0])
+            b0 = ScenarioBase.read(conn, heads[0])
+            b1 = b0.advance(conn, heads[1])
+            b2 = b1.advance(conn, heads[2])
+            again = b0.advance(conn, heads[3])  # the log has grown past b0: a copy
+            b3 = b2.advance(conn, heads[3])
+            rebuilt = scenario_from_books(conn, AS_OF)
+
+        def posted(b: ScenarioBase) -> list[str]:
+            return [m.id for m in b.scenario(AS_OF).movements]
+
+        assert b2.posted is b1.posted, "brought forward from the newest base: appended"
+        assert again.posted is not b0.posted
+        assert b3.posted is b1.posted
+        imported = [m.id for m in base().movements]
+        assert posted(b0) == imported, "an older base never shows later movements"
+        assert posted(b1) == [*imported, "M0"]
+        assert posted(b2) == [*imported, "M0", "M1"]
+        assert posted(again) == posted(b3) == [*imported, "M0", "M1", "M2"]
+        assert b3.scenario(AS_OF) == again.scenario(AS_OF) == rebuilt
+    finally:
+        books.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -230,6 +231,41 @@ def _advance_queries(bounded: bool) -> tuple[Select[Any], Select[Any], Select[An
     )
 
 
+class Posted:
+    """The movements posted by the verbs, in log order: an append-only log shared by bases.
+
+    A base sees the first ``n`` of them (``ScenarioBase.posted``). Bringing the newest
+    base forward appends here in place, so a write costs what it added, not a copy of
+    every movement before it; bringing an older base forward (the log has grown past
+    it) takes a copy of its part first, so no base ever sees a movement after its seq.
+    """
+
+    def __init__(self, movements: Sequence[Movement] = ()) -> None:
+        self._order: list[Movement] = list(movements)
+        self._index = {m.id: i for i, m in enumerate(self._order)}
+        self._lock = threading.Lock()
+
+    def seen(self, movement_id: str, n: int) -> bool:
+        """Whether ``movement_id`` is among the first ``n`` movements."""
+        i = self._index.get(movement_id)
+        return i is not None and i < n
+
+    def first(self, n: int) -> list[Movement]:
+        """The first ``n`` movements, in log order."""
+        return self._order[:n]
+
+    def extended(self, n: int, new: Sequence[Movement]) -> Posted:
+        """The log of the first ``n`` movements then ``new``: this one when it holds
+        exactly ``n`` (appended in place), else a copy."""
+        with self._lock:
+            if len(self._order) == n:
+                for m in new:
+                    self._index[m.id] = len(self._order)
+                    self._order.append(m)
+                return self
+        return Posted([*self._order[:n], *new])
+
+
 @dataclass(frozen=True)
 class ScenarioBase:
     """What the books-as-a-Scenario is made of, read up to event ``seq``.
@@ -244,7 +280,10 @@ class ScenarioBase:
     docs: Docs  # kind -> id -> latest data, in first-seen order
     records: dict[str, dict[str, Any]]  # kind -> id -> the data as its domain record
     latest_divert: dict[str, str]  # diversion -> id of its latest divert row
-    moved: dict[str, Movement]  # movement id -> the input of its first operation event
+    # the input of each movement's first operation event, in log order: the first
+    # ``n_posted`` of ``posted`` (shared with the bases brought forward from this one)
+    posted: Posted
+    n_posted: int
     # id(record) -> (record, limits.record_problem of it), for the records above: shared
     # by the bases brought forward from this one (an entry names its record, so an id
     # reused by another object is never taken for it).
@@ -263,7 +302,7 @@ class ScenarioBase:
     @classmethod
     def read(cls, conn: Connection, upto_seq: int | None = None) -> ScenarioBase:
         """The base of the books up to ``upto_seq`` (None: everything)."""
-        empty = cls(0, {k: {} for k in _SCENARIO_KINDS}, {}, {}, {})
+        empty = cls(0, {k: {} for k in _SCENARIO_KINDS}, {}, {}, Posted(), 0)
         return empty.advance(conn, upto_seq)
 
     def advance(self, conn: Connection, upto_seq: int | None) -> ScenarioBase:
@@ -302,7 +341,7 @@ class ScenarioBase:
             latest[r.diversion] = r.id
             seq = max(seq, int(r.event_seq))
         # 3. Movements posted by the verbs (imported ones are documents).
-        moved, new_moves = self.moved, []
+        new_moves: dict[str, Movement] = {}
         prefix = ids.movements_prefix()
         if not self.seq:  # every movement: by the id index
             mov_q = mov_q.where(starts_with(conn.dialect.name, schema.events.c.id, prefix))
@@ -312,10 +351,8 @@ class ScenarioBase:
             if not r.id.startswith(prefix):
                 continue
             data = json.loads(r.body)["input"]
-            if data["id"] not in moved:
-                moved = dict(moved) if moved is self.moved else moved
-                moved[data["id"]] = movement = from_json(Movement, data)
-                new_moves.append(movement)
+            if data["id"] not in new_moves and not self.posted.seen(data["id"], self.n_posted):
+                new_moves[data["id"]] = from_json(Movement, data)
             seq = max(seq, int(r.seq))
         seq = max(seq, upto_seq or 0)
         assert seq >= self.seq, "a base only moves forward"
@@ -323,11 +360,15 @@ class ScenarioBase:
         parts = {k: v for k, v in self.parts.items() if k not in changed}
         if latest is not self.latest_divert:
             parts.pop(DocumentKind.DIVERSION.value, None)
+        posted = self.posted
+        if new_moves:
+            posted = posted.extended(self.n_posted, tuple(new_moves.values()))
         if new_moves and MOVEMENT_KIND in parts:
             imported = records.get(MOVEMENT_KIND, {})
-            parts[MOVEMENT_KIND] += tuple(m for m in new_moves if m.id not in imported)
+            parts[MOVEMENT_KIND] += tuple(m for m in new_moves.values() if m.id not in imported)
+        n_posted = self.n_posted + len(new_moves)
         return ScenarioBase(
-            seq, docs, records, latest, moved, self.problems, self.dressed, parts
+            seq, docs, records, latest, posted, n_posted, self.problems, self.dressed, parts
         )  # fmt: skip
 
     def problem(self, record: object) -> str | None:
@@ -361,8 +402,8 @@ class ScenarioBase:
         records = self.records.get(kind, {})
         if kind == MOVEMENT_KIND:
             every = dict(records)
-            for movement_id, movement in self.moved.items():
-                every.setdefault(movement_id, movement)
+            for movement in self.posted.first(self.n_posted):
+                every.setdefault(movement.id, movement)
             found = tuple(every.values())
         else:
             found = tuple(records[i] for i in self.docs[kind])
