@@ -10,8 +10,8 @@ account, and the check that a new debit leaves no view of the books negative
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -92,6 +92,41 @@ def _apply(bal: dict[BalKey, Bal], open_pending: dict[str, Transfer], t: Transfe
         if p is not None:
             bal[(p.debit, p.sku, p.lot)].pend_debit -= p.qty
             bal[(p.credit, p.sku, p.lot)].pend_credit -= p.qty
+
+
+Totals = Mapping[tuple[Account, str], tuple[int, int]]  # (account, sku) -> (posted, pending)
+
+
+@dataclass(frozen=True)
+class BalanceBase:
+    """The balances of one window (as of, known on) at event ``seq``.
+
+    Kept between reads and brought forward by :meth:`advance` from the window's rows
+    of the events after ``seq``, so a read after a write costs what the write added,
+    not an aggregate over every transfer. ``totals`` as ``queries.sum_balances`` gives
+    them (pending: credits less debits); ``open``: the window's pending rows that no
+    post or void row in it resolves, by id (what a later post or void releases).
+    Never changed in place: bases are shared by readers.
+    """
+
+    seq: int
+    totals: Totals
+    open: Mapping[str, Transfer]
+
+    def advance(self, rows: Iterable[Transfer], seq: int) -> BalanceBase:
+        """This base brought forward with the window's rows of the events in ``(self.seq,
+        seq]``, in log order (folded as :func:`fold` folds them)."""
+        open_pending = dict(self.open)
+        delta: dict[BalKey, Bal] = defaultdict(Bal)
+        for t in rows:
+            _apply(delta, open_pending, t)
+        if not delta:
+            return replace(self, seq=seq)
+        totals = dict(self.totals)
+        for (account, sku, _lot), b in delta.items():
+            posted, pending = totals.get((account, sku), (0, 0))
+            totals[(account, sku)] = (posted + b.posted, pending + b.pend_credit - b.pend_debit)
+        return BalanceBase(seq, totals, open_pending)
 
 
 #: The domain's account constructors, remembered: accounts are few and immutable, and

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, func, select, text
 
@@ -43,7 +43,7 @@ from gpuledger.domain.enums import LotStatus
 from gpuledger.ledger import bulk, idempotency, importer, schema, verbs
 from gpuledger.ledger.approvals import WORKING_COPY, ApprovalPolicy
 from gpuledger.ledger.audit import verify_books
-from gpuledger.ledger.balances import cluster_account, fold
+from gpuledger.ledger.balances import BalanceBase, cluster_account, fold
 from gpuledger.ledger.chain import read_head
 from gpuledger.ledger.codec import from_json
 from gpuledger.ledger.diversion_views import (
@@ -58,6 +58,7 @@ from gpuledger.ledger.memo import DEFAULT_SIZE, Head, HeadMemo, MemoStats
 from gpuledger.ledger.queries import (
     ScenarioBase,
     lot_progress,
+    open_pendings,
     read_document,
     read_documents,
     read_events_recorded,
@@ -82,6 +83,9 @@ if TYPE_CHECKING:
     from gpuledger.planning.snapshot import PlanningSnapshot
 
 SnapshotKey = tuple[date, date | None, int | None]  # as of, known on, horizon days
+BalanceKey = tuple[date | None, date | None]  # as of, known on
+K = TypeVar("K")  # the key of a kept base
+B = TypeVar("B")  # a kept base
 _ANALYZE_AFTER = 5_000  # rows written since the last ANALYZE, at least
 _ANALYZE_GROWTH = 1.0  # ... and as many as counted at the last ANALYZE (the tables doubled)
 #: The columns queries filter on: sampling the JSON bodies too would double ANALYZE's cost.
@@ -132,6 +136,7 @@ class Ledger:
         # after their head (see ``_scenario_base`` and ``_snapshot_base``).
         self._scenario_kept: tuple[Head, ScenarioBase] | None = None
         self._snapshots_kept: dict[SnapshotKey, tuple[Head, SnapshotBase]] = {}
+        self._balances_kept: dict[BalanceKey, tuple[Head, BalanceBase]] = {}
         # Kept heads found on the chain of the latest head read (see ``_on_chain``).
         self._chained: tuple[Head | None, set[Head]] = (None, set())
         self._base_lock = threading.Lock()
@@ -175,6 +180,7 @@ class Ledger:
         with self._base_lock:
             self._scenario_kept = None
             self._snapshots_kept.clear()
+            self._balances_kept.clear()
             self._chained = (None, set())
         self._engine.dispose()
 
@@ -400,7 +406,7 @@ class Ledger:
         """
 
         def compute(conn: Connection, head: Head) -> tuple[Balance, ...]:
-            totals = sum_balances(conn, as_of, known_on)
+            totals = self._balance_base(conn, head, (as_of, known_on)).totals
             sites = self._cluster_sites(conn, head)
             return tuple(
                 Balance(
@@ -564,23 +570,65 @@ class Ledger:
 
         as_of, known_on, horizon_days = key
         problem = self._scenario_base(conn, head).problem
+
+        def advance(base: SnapshotBase, since: int) -> SnapshotBase:
+            new = read_transfers(conn, as_of, known_on, after_seq=since, upto_seq=head[0])
+            return base.advance(new, head[0], scenario, problem)
+
+        def build() -> SnapshotBase:
+            rows = read_transfers(conn, as_of, known_on, upto_seq=head[0])
+            state = RowState.of(rows, head[0])
+            return SnapshotBase.build(scenario, state, as_of, known_on, horizon_days, problem)
+
+        return self._kept_base(self._snapshots_kept, key, conn, head, advance, build)
+
+    def _balance_base(self, conn: Connection, head: Head, key: BalanceKey) -> BalanceBase:
+        """The balances of ``key`` (as of, known on) at ``head``: the kept ones brought
+        forward with the window's rows of the events after their head, or summed afresh
+        (one aggregate, and the window's open pending rows)."""
+        as_of, known_on = key
+
+        def advance(base: BalanceBase, since: int) -> BalanceBase:
+            new = read_transfers(conn, as_of, known_on, after_seq=since, upto_seq=head[0])
+            return base.advance(new, head[0])
+
+        def build() -> BalanceBase:
+            opened = open_pendings(conn, as_of, known_on)
+            totals = sum_balances(conn, as_of, known_on)
+            return BalanceBase(head[0], totals, {t.id: t for t in opened})
+
+        return self._kept_base(self._balances_kept, key, conn, head, advance, build)
+
+    def _kept_base(
+        self,
+        kept_bases: dict[K, tuple[Head, B]],
+        key: K,
+        conn: Connection,
+        head: Head,
+        advance: Callable[[B, int], B],
+        build: Callable[[], B],
+    ) -> B:
+        """The base of ``key`` at ``head``: the kept one, brought forward from the events
+        after its head (``advance(base, its seq)``), or built afresh (``build()``).
+
+        A base from a newer head, or one whose head is not in these books (the
+        database was replaced), is not used. The result is kept unless a newer one
+        was kept meanwhile; at most ``_BASES_KEPT`` keys are kept.
+        """
         with self._base_lock:
-            kept = self._snapshots_kept.get(key)
+            kept = kept_bases.get(key)
         if kept is not None and kept[0] == head:
             return kept[1]
         if kept is not None and kept[0][0] < head[0] and self._on_chain(conn, kept[0], head):
-            new = read_transfers(conn, as_of, known_on, after_seq=kept[0][0], upto_seq=head[0])
-            base = kept[1].advance(new, head[0], scenario, problem)
+            base = advance(kept[1], kept[0][0])
         else:
-            rows = read_transfers(conn, as_of, known_on, upto_seq=head[0])
-            state = RowState.of(rows, head[0])
-            base = SnapshotBase.build(scenario, state, as_of, known_on, horizon_days, problem)
+            base = build()
         with self._base_lock:
-            now = self._snapshots_kept.get(key)
+            now = kept_bases.get(key)
             if now is None or now[0][0] <= head[0]:
-                self._snapshots_kept[key] = (head, base)
-                while len(self._snapshots_kept) > _SNAPSHOTS_KEPT:
-                    del self._snapshots_kept[next(iter(self._snapshots_kept))]
+                kept_bases[key] = (head, base)
+                while len(kept_bases) > _BASES_KEPT:
+                    del kept_bases[next(iter(kept_bases))]
         return base
 
     def _on_chain(self, conn: Connection, kept: Head, head: Head) -> bool:
@@ -689,7 +737,7 @@ def _lot_sku(conn: Connection, lot_id: str) -> str:
     return str(order_doc["sku"])
 
 
-_SNAPSHOTS_KEPT = 8  # snapshots (keys) whose bases are kept between writes
+_BASES_KEPT = 8  # snapshots (keys), and balances, whose bases are kept between writes
 
 #: Names other packages imported from this module before the split (kept working).
 __all__ = ["Ledger", "alembic_config", "read_documents", "system_clock"]

@@ -163,15 +163,8 @@ def sum_balances(
     so Python sees one row per pair of accounts, not one per transfer.
     """
     tr = schema.transfers.c
-    resolved = _window(
-        select(tr.pending_id).where(tr.phase.in_(_RESOLVING), tr.pending_id.is_not(None)),
-        as_of,
-        known_on,
-    )
     posted = func.sum(case((tr.phase.in_(_POSTED), tr.qty), else_=0))
-    pending = func.sum(
-        case(((tr.phase == Phase.PENDING.value) & tr.id.not_in(resolved), tr.qty), else_=0)
-    )
+    pending = func.sum(case((_open_pending(as_of, known_on), tr.qty), else_=0))
     keys = (tr.debit_owner, tr.debit_bucket, tr.credit_owner, tr.credit_bucket, tr.sku)
     query = _window(select(*keys, posted, pending).group_by(*keys), as_of, known_on)
     totals: dict[tuple[Account, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -184,6 +177,29 @@ def sum_balances(
         credit[0] += p
         credit[1] += q
     return {key: (p, q) for key, (p, q) in totals.items()}
+
+
+def _open_pending(as_of: date | None, known_on: date | None) -> ColumnElement[bool]:
+    """A pending row not resolved by a post or void row inside the window (the rows
+    themselves are windowed by the caller)."""
+    tr = schema.transfers.c
+    resolved = _window(
+        select(tr.pending_id).where(tr.phase.in_(_RESOLVING), tr.pending_id.is_not(None)),
+        as_of,
+        known_on,
+    )
+    return (tr.phase == Phase.PENDING.value) & tr.id.not_in(resolved)
+
+
+def open_pendings(
+    conn: Connection, as_of: date | None = None, known_on: date | None = None
+) -> list[Transfer]:
+    """The pending rows inside the window that no post or void row inside it resolves,
+    in log order: what :func:`sum_balances` counts as pending."""
+    tr = schema.transfers.c
+    query = select(schema.transfers).where(_open_pending(as_of, known_on))
+    query = _window(query, as_of, known_on).order_by(tr.event_seq, tr.id)
+    return [transfer_from_row(r) for r in conn.execute(query)]
 
 
 def status_from_ids(transfer_ids: set[str], diversion_id: str) -> DiversionStatus | None:
