@@ -20,6 +20,7 @@ out the server's). Figures go to stdout; nothing asserts a time.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -29,6 +30,8 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -245,36 +248,54 @@ def postgres_floor(url: str, ops: list[d.Movement], batch: int) -> tuple[int, st
 
 
 def snapshot_after_writes(books: Ledger, lot: str, label: str, writes: int = 20) -> None:
-    """The planning snapshot read after each of ``writes`` single writes (brought
-    forward from the kept one) against the same read rebuilt from the books, and
-    against a read with nothing written in between (a warm memo). CPU times.
+    """The planning snapshot and the balances read after each of ``writes`` single
+    writes (brought forward from the kept ones) against the same read rebuilt from
+    the books (``build_snapshot``; the ``sum_balances`` aggregate), and against a
+    read with nothing written in between (a warm memo). CPU times.
     """
+    from gpuledger.ledger.queries import sum_balances
     from gpuledger.ledger.snapshot import build_snapshot
+
+    def aggregate(conn: sa.Connection, as_of: date) -> object:
+        return sum_balances(conn)
 
     as_of = date(2024, 1, 1)
     org = f"org{int(lot.removeprefix('LOT-')) % ORGS:02d}"
-    books.snapshot(as_of)  # the kept base
-    after, warm, rebuilt = [], [], []
+    reads = {
+        "snapshot": (lambda: books.snapshot(as_of), build_snapshot),
+        "balances": (lambda: books.balances(), aggregate),
+    }
+    for read, _ in reads.values():
+        read()  # the kept bases
+    times: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+
+    def timed(name: str, what: str, read: Callable[[], object]) -> None:
+        c, w = time.process_time(), time.perf_counter()
+        read()
+        times[(name, what)].append((time.process_time() - c, time.perf_counter() - w))
+
+    def rebuilt(rebuild: Callable[[sa.Connection, date], object]) -> None:
+        with books.engine.connect() as conn:
+            rebuild(conn, as_of)
+
     for n in range(writes):
         m = d.Movement(f"S{n:05d}", d.TransferKind.DEPLOY, 1, as_of, org, lot=lot,
                        cluster=f"c{org.removeprefix('org')}-0")  # fmt: skip
         books.deploy(m, actor="bench")
-        c = time.process_time()
-        books.snapshot(as_of)
-        after.append(time.process_time() - c)
-        c = time.process_time()
-        books.snapshot(as_of)
-        warm.append(time.process_time() - c)
-        c = time.process_time()
-        with books.engine.connect() as conn:
-            build_snapshot(conn, as_of)
-        rebuilt.append(time.process_time() - c)
-    med = statistics.median
-    print(
-        f"[{label}] snapshot after a write (median of {writes}, CPU): brought forward "
-        f"{med(after) * 1000:.1f} ms, rebuilt {med(rebuilt) * 1000:.1f} ms "
-        f"(after/rebuilt {med(after) / med(rebuilt):.2f}), warm memo {med(warm) * 1000:.2f} ms"
-    )
+        for name, (read, rebuild) in reads.items():
+            timed(name, "after", read)
+            timed(name, "warm", read)
+            timed(name, "rebuilt", functools.partial(rebuilt, rebuild))
+
+    def ms(name: str, what: str) -> str:
+        cpu, wall = (statistics.median(x) * 1000 for x in zip(*times[(name, what)], strict=True))
+        return f"{cpu:.2f} ms CPU / {wall:.2f} ms wall"
+
+    for name in reads:
+        print(
+            f"[{label}] {name} after a write (median of {writes}): brought forward "
+            f"{ms(name, 'after')}, rebuilt {ms(name, 'rebuilt')}, warm memo {ms(name, 'warm')}"
+        )
 
 
 def head_hash(url: str) -> str:
