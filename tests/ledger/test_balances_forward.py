@@ -10,19 +10,24 @@ the same read on freshly opened books, for windows that cut through the rows.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from gpuledger import domain as d
-from gpuledger.domain import Decision
+from gpuledger.domain import Bucket, Decision
 from gpuledger.domain import TransferKind as K
 from gpuledger.ledger import Ledger
 from gpuledger.ledger import ledger as ledger_module
+from gpuledger.ledger.balances import org_account
+from gpuledger.ledger.chain import NewEvent, write_events
+from gpuledger.ledger.results import EventKind, Transfer
 
 from .conftest import H100, FakeClock, base
 from .test_incremental_snapshot import AS_OF, apply, write
@@ -123,5 +128,106 @@ def test_balances_after_a_write_fold_only_the_new_rows(
         held = {(b.owner, b.bucket, b.sku): (b.posted, b.pending) for b in books.balances()}
         assert len(summed) == 2, f"summed every transfer again: {summed[2:]}"
         assert held[("org:tesla", d.Bucket.STOCK, H100)][1] == -14, "D1 and D2 still pending"
+    finally:
+        books.close()
+
+
+def counted_sums(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The windows ``sum_balances`` is called for from now on (the aggregate still runs)."""
+    summed: list[object] = []
+    aggregate = ledger_module.sum_balances
+
+    def counting(*args: object, **kwargs: object) -> object:
+        summed.append(args[1:])
+        return aggregate(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger_module, "sum_balances", counting)
+    return summed
+
+
+@pytest.mark.parametrize("kept_first", [True, False])
+def test_a_row_of_an_unknown_kind_never_makes_balances_fail(
+    tmp_path: Path, kept_first: bool
+) -> None:
+    """A transfer of a kind this version does not know (a newer version shares the books)
+    is summed by the aggregate, which reads phases and quantities alone; a kept base is
+    not brought forward over it but summed afresh, with the same answer."""
+    url = f"sqlite:///{tmp_path / 'books.db'}"
+    books = Ledger.open(url, clock=FakeClock())
+    try:
+        books.import_scenario(base())
+        if kept_first:
+            books.balances()
+        at = datetime(2024, 6, 1, tzinfo=UTC)
+        a, b = org_account("tesla", Bucket.STOCK), org_account("xai", Bucket.STOCK)
+        future = SimpleNamespace(value="lend")  # a TransferKind of a later version
+        t = Transfer("lend:1", future, d.Phase.SINGLE, a, b, H100, "LOT-T1-07", 3, at, at)  # type: ignore[arg-type]
+        body = {"op": "lend", "input": {}}
+        with books.engine.begin() as conn:
+            write_events(conn, [NewEvent("lend:1", EventKind.OPERATION, body, "t", at, at, [t])])
+        held = {(x.owner, x.bucket): x.posted for x in books.balances() if x.sku == H100}
+        assert held[("org:xai", Bucket.STOCK)] == 3
+    finally:
+        books.close()
+
+
+def test_a_window_read_after_every_write_stays_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept bases go least recently kept first: a window read after every write is not
+    dropped by seven other windows read once each (eight are kept)."""
+    books = Ledger.open(f"sqlite:///{tmp_path / 'books.db'}", clock=FakeClock())
+    summed = counted_sums(monkeypatch)
+    try:
+        books.import_scenario(base())
+        books.balances()  # the hot window
+        for n in range(3):
+            books.deploy(
+                d.Movement(f"M{n}", K.DEPLOY, 1, AS_OF, "tesla", lot="LOT-T1-08", cluster="cortex"),
+                actor="t",
+            )
+            summed.clear()
+            books.balances()
+            assert summed == [], f"round {n}: the hot window was summed afresh"
+            for k in range(7):
+                books.balances(date(2024, 7, 1) - timedelta(days=k + 10 * n))
+    finally:
+        books.close()
+
+
+def test_after_a_bulk_write_balances_are_summed_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folding costs per row in Python: after a write of more events than
+    ``_FOLD_AT_MOST`` the aggregate runs instead, with the same answer."""
+    url = f"sqlite:///{tmp_path / 'books.db'}"
+    books = Ledger.open(url, clock=FakeClock())
+    summed = counted_sums(monkeypatch)
+    try:
+        scenario = base()
+        books.import_scenario(scenario)
+        books.balances()
+        order = scenario.orders[0]
+        lots = tuple(
+            d.Lot(f"LOT-BULK-{i:04d}", order.id, 1, date(2024, 1, 1), date(2024, 1, 9), order.org)
+            for i in range(ledger_module._FOLD_AT_MOST + 1)
+        )
+        bigger = dataclasses.replace(order, qty=order.qty + len(lots))
+        books.import_scenario(
+            dataclasses.replace(
+                scenario,
+                orders=tuple(bigger if o.id == order.id else o for o in scenario.orders),
+                lots=(*scenario.lots, *lots),
+            ),
+            actor="t",
+        )
+        summed.clear()
+        kept = books.balances()
+        assert len(summed) == 1, "a bulk write is summed afresh"
+        fresh = Ledger.open(url, clock=FakeClock())
+        try:
+            assert kept == fresh.balances()
+        finally:
+            fresh.close()
     finally:
         books.close()

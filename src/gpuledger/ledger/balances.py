@@ -107,6 +107,10 @@ class BalanceBase:
     them (pending: credits less debits); ``open``: the window's pending rows that no
     post or void row in it resolves, by id (what a later post or void releases).
     Never changed in place: bases are shared by readers.
+
+    Folding agrees with the aggregate because a pending row always comes before the
+    post or void that resolves it in log order: the verbs write a decision as a later
+    event, effective and recorded no earlier than the proposal.
     """
 
     seq: int
