@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gpuledger.domain import GpuledgerError, IdempotencyConflict, InvalidInput, PermissionDenied
@@ -56,13 +56,8 @@ class IdempotencyStore:
         self._clock = clock
 
     def _stored(self, user: str, key: str) -> Stored | None:
-        c = tables.idempotency.c
         with self._engine.connect() as conn, conn.begin():
-            row = conn.execute(
-                select(c.request_hash, c.status_code, c.body).where(
-                    c.user_name == user, c.key == key
-                )
-            ).first()
+            row = conn.execute(_STORED, {"b_user": user, "b_key": key}).first()
         return (
             None if row is None else (row.request_hash, int(row.status_code), json.loads(row.body))
         )
@@ -119,27 +114,24 @@ class IdempotencyStore:
         status, body = outcome
         record_digests.lock(conn)  # lock, then write: the order every writer keeps
         conn.execute(
-            insert(tables.idempotency).values(
-                user_name=user,
-                key=key,
-                request_hash=digest,
-                status_code=status,
-                body=json.dumps(body),
-                created_at=self._clock(),
-            )
+            _INSERT,
+            {
+                "user_name": user,
+                "key": key,
+                "request_hash": digest,
+                "status_code": status,
+                "body": json.dumps(body),
+                "created_at": self._clock(),
+            },
         )
         record_digests.link(conn, tables.idempotency, [user, key])  # audit verify checks it
 
     def _finish(self, user: str, key: str, outcome: Outcome) -> None:
         status, body = outcome
-        c = tables.idempotency.c
         with self._writing() as conn, conn.begin():
             record_digests.lock(conn)
-            conn.execute(
-                update(tables.idempotency)
-                .where(c.user_name == user, c.key == key)
-                .values(status_code=status, body=json.dumps(body))
-            )
+            values = {"b_user": user, "b_key": key, "b_status": status, "b_body": json.dumps(body)}
+            conn.execute(_FINISH, values)
             record_digests.link(conn, tables.idempotency, [user, key])  # the answer, digested
 
     def _replay(self, user: str, key: str, digest: str, stored: Stored | None) -> Outcome:
@@ -161,3 +153,20 @@ class IdempotencyStore:
                 "use a new key for a new request"
             )
         return status, body
+
+
+# The store's statements, built once: every write runs three of them.
+_KEY = (
+    tables.idempotency.c.user_name
+    == bindparam("b_user", type_=tables.idempotency.c.user_name.type),
+    tables.idempotency.c.key == bindparam("b_key", type_=tables.idempotency.c.key.type),
+)
+_STORED = select(
+    tables.idempotency.c.request_hash, tables.idempotency.c.status_code, tables.idempotency.c.body
+).where(*_KEY)
+_INSERT = insert(tables.idempotency)
+_FINISH = (
+    update(tables.idempotency)
+    .where(*_KEY)
+    .values(status_code=bindparam("b_status"), body=bindparam("b_body"))
+)

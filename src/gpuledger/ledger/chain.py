@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, String, Table, select, update
+from sqlalchemy import BigInteger, Column, Connection, String, Table, bindparam, select, update
 
 from gpuledger.ledger import schema
 from gpuledger.ledger.codec import canonical, event_hash
@@ -134,10 +134,16 @@ def write_events(
     insert_rows(conn, schema.transfers, _TRANSFER_COLUMNS, tr_rows)
     insert_rows(conn, schema.documents, _DOCUMENT_COLUMNS, doc_rows)
     assert seq == first + len(events), "one seq per event, none skipped"
-    conn.execute(
-        update(schema.chain_head).where(schema.chain_head.c.id == 1).values(seq=seq, hash=prev)
-    )
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     return len(ev_rows) + len(tr_rows) + len(doc_rows)
+
+
+#: The head's update, built once (every write runs it).
+_MOVE_HEAD = (
+    update(schema.chain_head)
+    .where(schema.chain_head.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 _EVENT_COLUMNS = (

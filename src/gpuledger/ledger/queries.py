@@ -128,15 +128,20 @@ def read_documents(conn: Connection, kinds: Sequence[str], known_on: date | None
 
 def read_document(conn: Connection, kind: str, doc_id: str) -> dict[str, Any] | None:
     """The latest version of one document (None if the books never held it)."""
-    dc = schema.documents.c
-    query = (
-        select(dc.data)
-        .where(dc.doc_kind == kind, dc.doc_id == doc_id)
-        .order_by(dc.event_seq.desc())
-        .limit(1)
-    )
-    data = conn.execute(query).scalar()
+    data = conn.execute(_LATEST_VERSION, {"kind": kind, "doc_id": doc_id}).scalar()
     return None if data is None else dict(json.loads(data))
+
+
+#: ``read_document``'s statement, built once (the write path reads documents by id).
+_LATEST_VERSION = (
+    select(schema.documents.c.data)
+    .where(
+        schema.documents.c.doc_kind == bindparam("kind", type_=schema.documents.c.doc_kind.type),
+        schema.documents.c.doc_id == bindparam("doc_id", type_=schema.documents.c.doc_id.type),
+    )
+    .order_by(schema.documents.c.event_seq.desc())
+    .limit(1)
+)
 
 
 _POSTED = (Phase.SINGLE.value, Phase.POST.value)

@@ -14,13 +14,14 @@ outlive them. A consistent re-build of the links is caught by a checkpoint
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, Table, delete, inspect, select
+from sqlalchemy import Connection, MetaData, Select, Table, bindparam, delete, inspect, select
 
 from gpuledger.ledger import schema
 from gpuledger.ledger.codec import canonical, timestamp
@@ -70,8 +71,7 @@ def link_hash(prev_hash: str, seq: int, table_name: str, key: str, digest: str) 
 
 def read_head(conn: Connection) -> Head:
     """The last link: (seq, hash); (0, genesis hash) when there is none."""
-    d = schema.record_digests.c
-    row = conn.execute(select(d.seq, d.hash).order_by(d.seq.desc()).limit(1)).first()
+    row = conn.execute(_HEAD).first()
     return (0, GENESIS_HASH) if row is None else (int(row.seq), str(row.hash))
 
 
@@ -79,8 +79,7 @@ def link_at(conn: Connection, seq: int) -> str | None:
     """The hash of link ``seq`` (the genesis hash for 0); None when there is no such link."""
     if seq == 0:
         return GENESIS_HASH
-    d = schema.record_digests.c
-    found = conn.execute(select(d.hash).where(d.seq == seq)).scalar_one_or_none()
+    found = conn.execute(_HASH_AT, {"seq": seq}).scalar_one_or_none()
     return None if found is None else str(found)
 
 
@@ -92,8 +91,7 @@ def lock(conn: Connection) -> None:
     SQLite's ``BEGIN IMMEDIATE`` already serializes writers.
     """
     if conn.dialect.name == "postgresql":
-        head = schema.chain_head.c
-        conn.execute(select(head.seq).where(head.id == 1).with_for_update())
+        conn.execute(_LOCK)
 
 
 def link(conn: Connection, table: Table, pk: Sequence[Any]) -> None:
@@ -106,12 +104,32 @@ def link(conn: Connection, table: Table, pk: Sequence[Any]) -> None:
     assert table.name in COVERED, f"{table.name} is not a covered table"
     cols = list(table.primary_key.columns)
     assert len(cols) == len(pk), f"{table.name}: primary key {pk!r} does not fit"
-    conn.execute(
-        select(schema.chain_head.c.seq).where(schema.chain_head.c.id == 1).with_for_update()
-    )
-    where = [c == v for c, v in zip(cols, pk, strict=True)]
-    row = conn.execute(select(table).where(*where)).mappings().one()
+    conn.execute(_LOCK)
+    values = {f"pk{i}": v for i, v in enumerate(pk)}
+    row = conn.execute(_row_by_key(table), values).mappings().one()
     _append(conn, table, [dict(row)])
+
+
+@functools.cache
+def _row_by_key(table: Table) -> Select[Any]:
+    """The row of ``table`` with the primary key ``:pk0, :pk1, ...``, built once per
+    table: every write links a row, and building the statement cost more than running it."""
+    cols = table.primary_key.columns
+    return select(table).where(
+        *(c == bindparam(f"pk{i}", type_=c.type) for i, c in enumerate(cols))
+    )
+
+
+#: The statements of every link, built once (see ``_row_by_key``).
+_HEAD = (
+    select(schema.record_digests.c.seq, schema.record_digests.c.hash)
+    .order_by(schema.record_digests.c.seq.desc())
+    .limit(1)
+)
+_HASH_AT = select(schema.record_digests.c.hash).where(
+    schema.record_digests.c.seq == bindparam("seq", type_=schema.record_digests.c.seq.type)
+)
+_LOCK = select(schema.chain_head.c.seq).where(schema.chain_head.c.id == 1).with_for_update()
 
 
 def _append(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
