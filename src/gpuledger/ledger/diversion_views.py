@@ -20,28 +20,25 @@ from gpuledger.ledger import schema
 from gpuledger.ledger.balances import transfer_from_row
 from gpuledger.ledger.chain import Head
 from gpuledger.ledger.codec import from_json
-from gpuledger.ledger.queries import CHUNK, read_documents, starts_with, status_from_ids
+from gpuledger.ledger.queries import (
+    CHUNK,
+    prefix_params,
+    read_documents,
+    starts_with,
+    starts_with_param,
+    status_from_ids,
+)
 from gpuledger.ledger.results import DecisionView, DiversionView, EventKind, Transfer
 
 _FEW = 16  # diversions read by their own event ids rather than a scan of all decisions
 
 
-def _decision_events(dialect: str, wanted: set[str] | None) -> Any:
-    """The WHERE clause selecting the proposal and decision events of ``wanted`` (None: all).
-
-    A diversion whose id extends another's shares its decisions' prefix; callers
-    keep only the diversions named in the events' bodies.
-    """
+def _decision_events(dialect: str) -> Any:
+    """The WHERE clause selecting every proposal and decision event (for a few
+    diversions, :func:`_events_of_few` names theirs)."""
     ev = schema.events.c
-    if wanted is None or len(wanted) > _FEW:
-        return starts_with(dialect, ev.id, ids.proposals_prefix()) | starts_with(
-            dialect, ev.id, ids.decisions_prefix()
-        )
-    return or_(
-        *(
-            (ev.id == ids.divert_event(x)) | starts_with(dialect, ev.id, ids.decision_prefix(x))
-            for x in sorted(wanted)
-        )
+    return starts_with(dialect, ev.id, ids.proposals_prefix()) | starts_with(
+        dialect, ev.id, ids.decisions_prefix()
     )
 
 
@@ -62,20 +59,19 @@ def diversion_views(conn: Connection, diversions: Sequence[Diversion]) -> list[D
     if not diversions:
         return []
     wanted = {d.id for d in diversions}
-    tr, ev = schema.transfers.c, schema.events.c
+    dialect = conn.dialect.name
     rows_of: dict[str, list[Transfer]] = defaultdict(list)
-    query = select(schema.transfers).order_by(tr.event_seq, tr.id)
-    query = query.where(
-        tr.diversion.in_(wanted) if len(wanted) <= CHUNK else tr.diversion.is_not(None)
-    )
-    for r in conn.execute(query):
+    by_ids = len(wanted) <= CHUNK
+    query = _transfers_of(by_ids)
+    for r in conn.execute(query, {"wanted": sorted(wanted)} if by_ids else {}):
         if r.diversion in wanted:
             rows_of[r.diversion].append(transfer_from_row(r))
     decided: dict[str, list[DecisionView]] = defaultdict(list)
-    events = select(ev.id, ev.body, ev.actor, ev.effective_at, ev.recorded_at, ev.seq).where(
-        _decision_events(conn.dialect.name, wanted), ev.kind == EventKind.OPERATION.value
-    )
-    for r in conn.execute(events.order_by(ev.seq)):
+    if len(wanted) <= _FEW:
+        events, values = _events_of_few(dialect, len(wanted)), _few_params(dialect, wanted)
+    else:
+        events, values = _events_of(dialect), {}
+    for r in conn.execute(events, values):
         diversion_id, decision = _named(r.id, r.body)
         if diversion_id in wanted:
             decided[diversion_id].append(
@@ -94,6 +90,59 @@ def diversion_views(conn: Connection, diversions: Sequence[Diversion]) -> list[D
             )
         )
     return views
+
+
+@functools.cache
+def _transfers_of(by_ids: bool) -> Select[Any]:
+    """The transfers of the diversions ``:wanted`` (``by_ids``), or of every diversion,
+    in log order: built once (a write's report reads its diversion's)."""
+    tr = schema.transfers.c
+    query = select(schema.transfers).order_by(tr.event_seq, tr.id)
+    if by_ids:
+        return query.where(tr.diversion.in_(bindparam("wanted", expanding=True)))
+    return query.where(tr.diversion.is_not(None))
+
+
+def _decision_columns() -> Select[Any]:
+    ev = schema.events.c
+    return select(ev.id, ev.body, ev.actor, ev.effective_at, ev.recorded_at, ev.seq)
+
+
+def _events_of(dialect: str) -> Select[Any]:
+    """Every proposal and decision event, in log order (callers keep their diversions')."""
+    ev = schema.events.c
+    return (
+        _decision_columns()
+        .where(_decision_events(dialect), ev.kind == EventKind.OPERATION.value)
+        .order_by(ev.seq)
+    )
+
+
+@functools.cache
+def _events_of_few(dialect: str, n: int) -> Select[Any]:
+    """The proposal and decision events of ``n`` <= ``_FEW`` diversions, in log order, by
+    bound ids and prefixes (:func:`_few_params`): built once per count. A diversion whose
+    id extends another's shares its decisions' prefix; callers keep only the diversions
+    named in the events' bodies."""
+    ev = schema.events.c
+    named = or_(
+        *(
+            (ev.id == bindparam(f"event{i}", type_=ev.id.type))
+            | starts_with_param(dialect, ev.id, f"decided{i}")
+            for i in range(n)
+        )
+    )
+    return _decision_columns().where(named, ev.kind == EventKind.OPERATION.value).order_by(ev.seq)
+
+
+def _few_params(dialect: str, wanted: set[str]) -> dict[str, str]:
+    """The values of :func:`_events_of_few`'s parameters: each diversion's proposal event
+    id and its decisions' prefix."""
+    values: dict[str, str] = {}
+    for i, x in enumerate(sorted(wanted)):
+        values[f"event{i}"] = ids.divert_event(x)
+        values.update(prefix_params(dialect, f"decided{i}", ids.decision_prefix(x)))
+    return values
 
 
 def on_chain(conn: Connection, head: Head) -> bool:
@@ -144,7 +193,7 @@ def _touched_queries(dialect: str) -> tuple[Select[Any], Select[Any], Select[Any
     rows = select(tr.diversion).where(after(tr.event_seq), tr.diversion.is_not(None)).distinct()
     docs = select(dc.doc_id).where(after(dc.event_seq), dc.doc_kind == DocumentKind.DIVERSION.value)
     events = select(ev.id, ev.body).where(
-        after(ev.seq), ev.kind == EventKind.OPERATION.value, _decision_events(dialect, None)
+        after(ev.seq), ev.kind == EventKind.OPERATION.value, _decision_events(dialect)
     )
     return rows, docs, events
 

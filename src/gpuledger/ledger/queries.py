@@ -62,6 +62,24 @@ def starts_with(dialect: str, column: ColumnElement[str], prefix: str) -> Column
     return column.startswith(prefix, autoescape=True)
 
 
+def starts_with_param(dialect: str, column: ColumnElement[str], name: str) -> ColumnElement[bool]:
+    """:func:`starts_with` with the prefix bound later (:func:`prefix_params` gives the
+    values), so that a statement testing prefixes is built once."""
+    if dialect == "sqlite":
+        lo = bindparam(f"{name}_lo", type_=column.type)
+        return (column >= lo) & (column < bindparam(f"{name}_hi", type_=column.type))
+    return column.like(bindparam(f"{name}_like", type_=column.type), escape="/")
+
+
+def prefix_params(dialect: str, name: str, prefix: str) -> dict[str, str]:
+    """The values of :func:`starts_with_param`'s parameters ``name`` for ``prefix``: the
+    same range, or the same escaped ``LIKE`` pattern, as :func:`starts_with`."""
+    if dialect == "sqlite":
+        return {f"{name}_lo": prefix, f"{name}_hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
+    escaped = prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return {f"{name}_like": escaped + "%"}
+
+
 def read_transfers(
     conn: Connection,
     as_of: date | None = None,
