@@ -407,18 +407,25 @@ class Governance:
 
 def read_grants(conn: Connection, user: str | None = None) -> tuple[Grant, ...]:
     """Live grants (latest row per user, role and scope is a grant), sorted."""
-    g = tables.grants.c
-    query = select(g.user_name, g.role, g.scope, g.granted).order_by(g.seq)
-    if user is not None:
-        query = query.where(g.user_name == user)
+    query, values = (_GRANTS, {}) if user is None else (_GRANTS_OF, {"user": user})
     latest: dict[tuple[str, str, str], bool] = {}
-    for r in conn.execute(query):
+    for r in conn.execute(query, values):
         latest[(r.user_name, r.role, r.scope)] = bool(r.granted)
     return tuple(
         sorted(
             Grant(u, parse_role(role), scope) for (u, role, scope), live in latest.items() if live
         )
     )
+
+
+#: ``read_grants``' statements (every grant; one user's), built once: every decision
+#: reads the directory.
+_GRANTS = select(
+    tables.grants.c.user_name, tables.grants.c.role, tables.grants.c.scope, tables.grants.c.granted
+).order_by(tables.grants.c.seq)
+_GRANTS_OF = _GRANTS.where(
+    tables.grants.c.user_name == bindparam("user", type_=tables.grants.c.user_name.type)
+)
 
 
 def read_org_groups(conn: Connection) -> dict[str, str | None]:

@@ -12,6 +12,7 @@ the caller rolls the transaction back. The verbs themselves are in
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,7 +20,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, bindparam, select
 
 from gpuledger.domain import (
     Decision,
@@ -42,7 +43,7 @@ from gpuledger.ledger.chain import NewEvent, Rendered, write_events
 from gpuledger.ledger.codec import DOCUMENT_TYPES, MOVEMENT_KIND, content_hash, from_json
 from gpuledger.ledger.idempotency import normal, replayed
 from gpuledger.ledger.invariants import check_unit_of_work
-from gpuledger.ledger.queries import CHUNK, chunks, starts_with
+from gpuledger.ledger.queries import CHUNK, chunks, prefix_params, starts_with_param
 from gpuledger.ledger.results import EventKind, ImportReport, Operation, Transfer
 
 Doc = tuple[str, dict[str, Any]]  # (content hash, data) of a document's latest version
@@ -136,12 +137,10 @@ class Work:
         """
         if kind in self._kinds_loaded:
             return  # every document of the kind is known; the others do not exist
-        dc = schema.documents.c
-        query = select(dc.doc_id, dc.content_hash, dc.data).order_by(dc.event_seq)
         if doc_ids is None:
             found = {
                 r.doc_id: (r.content_hash, json.loads(r.data))
-                for r in self.conn.execute(query.where(dc.doc_kind == kind))
+                for r in self.conn.execute(_DOCS_OF_KIND, {"kind": kind})
             }
             for doc_id, value in found.items():
                 self._docs.setdefault((kind, doc_id), value)
@@ -266,17 +265,11 @@ class Work:
 
     def approvers(self, diversion_id: str) -> tuple[str, ...]:
         """Who approved a diversion, in order: every decision event of it, stored or queued."""
-        ev = schema.events.c
+        dialect = self.conn.dialect.name
         prefix = ids.decision_prefix(diversion_id)
-        query = (
-            select(ev.body)
-            .where(
-                starts_with(self.conn.dialect.name, ev.id, prefix),
-                ev.kind == EventKind.OPERATION.value,
-            )
-            .order_by(ev.seq)
-        )
-        bodies = [json.loads(body) for body in self.conn.execute(query).scalars()]
+        values = prefix_params(dialect, "decided", prefix)
+        found_bodies = self.conn.execute(_decisions_of(dialect), values).scalars()
+        bodies = [json.loads(body) for body in found_bodies]
         bodies += [e.body for e in self.new if e.id.startswith(prefix)]
         found: list[str] = []
         for body in bodies:
@@ -470,3 +463,23 @@ def fetch_in(
 
 
 ARRAY_CHUNK = 10_000  # values per PostgreSQL array parameter
+
+
+#: ``Work.preload_docs``' statement for a whole kind, built once.
+_DOCS_OF_KIND = (
+    select(schema.documents.c.doc_id, schema.documents.c.content_hash, schema.documents.c.data)
+    .where(schema.documents.c.doc_kind == bindparam("kind", type_=schema.documents.c.doc_kind.type))
+    .order_by(schema.documents.c.event_seq)
+)
+
+
+@functools.cache
+def _decisions_of(dialect: str) -> Select[Any]:
+    """The bodies of the decision events under a bound prefix (``Work.approvers``), in log
+    order: built once per dialect (every decision reads them)."""
+    ev = schema.events.c
+    return (
+        select(ev.body)
+        .where(starts_with_param(dialect, ev.id, "decided"), ev.kind == EventKind.OPERATION.value)
+        .order_by(ev.seq)
+    )
