@@ -83,6 +83,30 @@ def test_diversions(books: Ledger) -> None:
         )
 
 
+def test_a_diversion_view_is_rendered_once(books: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kept view renders its JSON once (a page of the list renders a hundred views per
+    request); each call still returns a dict of its own, so a caller adding a key (the
+    API adds the approvals) changes nothing for the next one."""
+    from gpuledger.ledger import results
+
+    rendered: list[object] = []
+    render = results._json
+
+    def counting(row: object) -> dict[str, Any]:
+        rendered.append(row)
+        return render(row)
+
+    monkeypatch.setattr(results, "_json", counting)
+    view = books.diversions()[0]
+    first = view.as_json()
+    first["approvals"] = {"required": []}
+    second = view.as_json()
+    assert "approvals" not in second and second is not first
+    assert second == jsonable(view.row())
+    assert len(rendered) == 1
+    assert books.diversions()[0] is view, "the ledger keeps the view across reads"
+
+
 def test_events_imports_and_audits(books: Ledger) -> None:
     for e in books.events(limit=10):
         assert json.dumps(e.as_json()) == json.dumps(to_json(e))

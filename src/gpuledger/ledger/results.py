@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from gpuledger.domain import (
@@ -244,7 +245,15 @@ class DiversionView:
         )
 
     def as_json(self) -> dict[str, Any]:
-        """The CLI/API JSON shape: ``jsonable(self.row())``."""
+        """The CLI/API JSON shape: ``jsonable(self.row())``, a new dict each call (its
+        values are shared: callers add keys, never change nested values)."""
+        return dict(self._json)
+
+    @cached_property
+    def _json(self) -> dict[str, Any]:
+        # Made once per view: views are frozen and kept across reads (the ledger's list
+        # of diversions keeps the views no write touched), and a page of the list
+        # renders a hundred of them per request.
         return _json(self.row())
 
 
