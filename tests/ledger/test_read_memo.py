@@ -40,3 +40,28 @@ def test_traces_are_read_once_per_head_and_arguments(pair: tuple[Ledger, Ledger]
     assert [t.kind.value for t in a.trace("L1").transfers] == ["ship"]
     assert a.trace("L1", known_on=date(2023, 1, 1)).transfers == ()
     assert a.memo_stats("trace").misses == 3
+
+
+def test_a_memoised_read_that_hits_runs_the_head_alone(pair: tuple[Ledger, Ledger]) -> None:
+    """A hit reads the chain head by one statement, outside any transaction (SQLite: no
+    BEGIN statement; PostgreSQL: autocommit, no BEGIN or COMMIT round trips); a write by
+    another Ledger is still seen at once, because the head is read on every call."""
+    from sqlalchemy import event
+
+    a, b = pair
+    a.balances()
+    a.to_scenario()
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        statements.append(sql.split()[0].upper())
+
+    event.listen(a.engine, "before_cursor_execute", seen)
+    try:
+        a.balances()
+        a.to_scenario()
+        assert statements == ["SELECT", "SELECT"], statements
+        b.ship(LOTS["L1"], actor="alice")
+        assert in_transit(a) == 100
+    finally:
+        event.remove(a.engine, "before_cursor_execute", seen)

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 #: The execution option that makes a connection a writer (``BEGIN IMMEDIATE`` on SQLite).
 WRITE = "gpuledger_write"
+#: The execution option of a connection that runs single statements outside any
+#: transaction (no ``BEGIN`` on SQLite): reading the chain head alone.
+ONE_STATEMENT = "gpuledger_one_statement"
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 727274  # PostgreSQL advisory lock: one process migrates at a time
 #: How long a writer waits on its process's writer lock before going on to SQLite's
@@ -92,7 +95,10 @@ def make_engine(url: str) -> Engine:
     def _begin(conn: Connection) -> None:
         # Writers take the database write lock up front so their reads and checks
         # see the state they will commit on top of (serialised hash chain).
-        if not conn.get_execution_options().get(WRITE):
+        options = conn.get_execution_options()
+        if options.get(ONE_STATEMENT):
+            return  # each statement is its own transaction (SQLite's autocommit)
+        if not options.get(WRITE):
             conn.exec_driver_sql("BEGIN")
             return
         held = memory or conn.info.get(_HOLDS_WRITER, False)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, func, select, text
 
@@ -52,7 +52,14 @@ from gpuledger.ledger.diversion_views import (
     on_chain,
     update_diversion_views,
 )
-from gpuledger.ledger.engine import WRITE, alembic_config, make_engine, migrate, require_books
+from gpuledger.ledger.engine import (
+    ONE_STATEMENT,
+    WRITE,
+    alembic_config,
+    make_engine,
+    migrate,
+    require_books,
+)
 from gpuledger.ledger.importer import OPEN_BOOKS, BatchOp, ImportAuthority
 from gpuledger.ledger.memo import DEFAULT_SIZE, Head, HeadMemo, MemoStats
 from gpuledger.ledger.queries import (
@@ -84,6 +91,7 @@ if TYPE_CHECKING:
 
 SnapshotKey = tuple[date, date | None, int | None]  # as of, known on, horizon days
 BalanceKey = tuple[date | None, date | None]  # as of, known on
+T = TypeVar("T")  # a memoised read's result
 K = TypeVar("K")  # the key of a kept base
 B = TypeVar("B")  # a kept base
 _ANALYZE_AFTER = 5_000  # rows written since the last ANALYZE, at least
@@ -358,6 +366,31 @@ class Ledger:
         with self._engine.connect() as conn, conn.begin():
             yield conn
 
+    def _memoised(self, kind: str, key: Hashable, compute: Callable[[Connection, Head], T]) -> T:
+        """A memoised read: the stored result for the chain head as it is now, else
+        ``compute(conn, head)`` in a read transaction at its head (then stored).
+
+        A hit costs the head alone, read by one statement outside any transaction; a
+        miss reads the head again inside the transaction, so a result and its head
+        always come from one state of the books.
+        """
+        found, value = self._memo.peek(self._head_now(), kind, key)
+        if found:
+            return cast(T, value)
+        with self._reading_at_head() as (conn, head):
+            return self._memo.get(head, kind, key, lambda: compute(conn, head))
+
+    def _head_now(self) -> Head:
+        """The chain head, read by one statement in a transaction of its own (no
+        ``BEGIN``/``COMMIT`` round trips): what a memoised read that hits needs."""
+        conn = self._engine.connect()
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            conn = conn.execution_options(**{ONE_STATEMENT: True})
+        with conn:
+            return read_head(conn)
+
     @contextmanager
     def _reading_at_head(self) -> Iterator[tuple[Connection, Head]]:
         """A read transaction and the chain head it sees, both from one database snapshot.
@@ -400,9 +433,10 @@ class Ledger:
     def balances(self, as_of: date | None = None, known_on: date | None = None) -> list[Balance]:
         """Every account's units per SKU as of a date, as known on a date.
 
-        One aggregate query in the database (no transfer rows reach Python),
-        memoised on the chain head. Accounts with nothing posted and nothing
-        pending are left out. Each call returns a new list of the same frozen rows.
+        Memoised on the chain head, and brought forward after a write from the rows
+        it added (``_balance_base``; the first read of a window is one aggregate query
+        in the database). Accounts with nothing posted and nothing pending are left
+        out. Each call returns a new list of the same frozen rows.
         """
 
         def compute(conn: Connection, head: Head) -> tuple[Balance, ...]:
@@ -418,9 +452,7 @@ class Ledger:
                 if posted or pending
             )
 
-        with self._reading_at_head() as (conn, head):
-            rows = self._memo.get(head, "balances", (as_of, known_on), lambda: compute(conn, head))
-        return list(rows)
+        return list(self._memoised("balances", (as_of, known_on), compute))
 
     def trace(
         self, lot_id: str, as_of: date | None = None, known_on: date | None = None
@@ -429,13 +461,11 @@ class Ledger:
 
         Memoised on the chain head: callers share the result and must not change its maps.
         """
-        with self._reading_at_head() as (conn, head):
-            return self._memo.get(
-                head,
-                "trace",
-                (lot_id, as_of, known_on),
-                lambda: self._trace(conn, head, lot_id, as_of, known_on),
-            )
+        return self._memoised(
+            "trace",
+            (lot_id, as_of, known_on),
+            lambda conn, head: self._trace(conn, head, lot_id, as_of, known_on),
+        )
 
     def _trace(
         self, conn: Connection, head: Head, lot_id: str, as_of: date | None, known_on: date | None
@@ -478,8 +508,7 @@ class Ledger:
                 raise UnknownRecord(f"diversion {diversion_id!r} is not in the ledger")
             return diversion_views(conn, [from_json(Diversion, data)])[0]
 
-        with self._reading_at_head() as (conn, head):
-            return self._memo.get(head, "diversion", diversion_id, lambda: compute(conn))
+        return self._memoised("diversion", diversion_id, lambda conn, _head: compute(conn))
 
     def diversions(self, status: DiversionStatus | None = None) -> list[DiversionView]:
         """Every diversion in the books (optionally only those with ``status``).
@@ -490,10 +519,7 @@ class Ledger:
         and merged in place (new ones appended), which gives exactly the list a
         full rebuild gives. Each call returns a new list of the same frozen views.
         """
-        with self._reading_at_head() as (conn, head):
-            views = self._memo.get(
-                head, "diversions", None, lambda: self._diversion_list(conn, head)
-            )
+        views = self._memoised("diversions", None, self._diversion_list)
         return [v for v in views if status is None or v.status is status]
 
     def _diversion_list(self, conn: Connection, head: Head) -> tuple[DiversionView, ...]:
@@ -524,13 +550,14 @@ class Ledger:
         ``as_of`` defaults to the latest imported scenario's; a diversion's status
         is the one the books hold. Memoised on the chain head (the Scenario is frozen).
         """
-        with self._reading_at_head() as (conn, head):
-            return self._scenario(conn, head, as_of)
+        return self._memoised("scenario", as_of, lambda conn, head: self._made(conn, head, as_of))
 
     def _scenario(self, conn: Connection, head: Head, as_of: date | None) -> Scenario:
-        return self._memo.get(
-            head, "scenario", as_of, lambda: self._scenario_base(conn, head).scenario(as_of)
-        )
+        """``to_scenario`` inside a read at ``head`` (the same memo entry)."""
+        return self._memo.get(head, "scenario", as_of, lambda: self._made(conn, head, as_of))
+
+    def _made(self, conn: Connection, head: Head, as_of: date | None) -> Scenario:
+        return self._scenario_base(conn, head).scenario(as_of)
 
     def _scenario_base(self, conn: Connection, head: Head) -> ScenarioBase:
         """The scenario's base at ``head``: the kept one brought forward, or read afresh.
@@ -728,9 +755,8 @@ class Ledger:
             scenario = self._scenario(conn, head, as_of)
             return self._snapshot_base(conn, head, key, scenario).snapshot
 
-        with self._reading_at_head() as (conn, head):
-            key = (as_of, known_on, horizon_days)
-            return self._memo.get(head, "snapshot", key, lambda: compute(conn, head, key))
+        key = (as_of, known_on, horizon_days)
+        return self._memoised("snapshot", key, lambda conn, head: compute(conn, head, key))
 
 
 def _lot_sku(conn: Connection, lot_id: str) -> str:

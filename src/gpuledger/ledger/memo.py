@@ -89,6 +89,20 @@ class HeadMemo:
         mine.set_result(value)
         return value
 
+    def peek(self, head: Head, kind: str, key: Hashable) -> tuple[bool, Any]:
+        """(True, the stored value) for (``kind``, ``key``) at ``head``, else (False, None).
+
+        Counted as a hit when found; a miss is counted by the :meth:`get` that follows.
+        """
+        with self._lock:
+            if head == self._head:
+                entries = self._entries.get(kind)
+                if entries is not None and key in entries:
+                    entries.move_to_end(key)
+                    self._stats.setdefault(kind, MemoStats()).hits += 1
+                    return True, entries[key]
+        return False, None
+
     def _store(self, head: Head, kind: str, key: Hashable, value: Any) -> None:
         if head != self._head:
             if self._head is not None and head[0] < self._head[0]:
