@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gpuledger.domain import PolicyName
+from gpuledger.forecast.compiled import completion_days
 from gpuledger.forecast.failures import (
     DEFAULT_FAILURE_MODEL,
     FailureModel,
@@ -438,7 +439,22 @@ def _reduce(
         series = layout.target_series[positive]
         rows = (np.arange(n, dtype=np.int64)[:, None] * n_series + series).ravel()
         qty = np.broadcast_to(target_qty[positive], (n, positive.size)).ravel()
-        days = _completion_days(pieces, key, fine, held, failed, rows, qty, layout)
+        days = completion_days(
+            pieces.sample,
+            pieces.series,
+            pieces.day,
+            pieces.qty,
+            layout.series_parent,
+            held,
+            failed,
+            fine.fine_of_day,
+            fine.bin_of_fine,
+            fine.fine_start,
+            fine.width,
+            layout.day0,
+            rows,
+            qty,
+        )
         completed[:, positive] = days.reshape(n, positive.size)
     return (completed, curves, interrupted, failures), failed
 
