@@ -231,3 +231,127 @@ def completion_days(
     assert bool((first >= 0).all()), "a cell's pieces must reach its need"
     out[found] = first
     return out
+
+
+# --------------------------------------------------------------------------- batch kernel
+
+
+@_kernel  # type: ignore[misc]
+def _fill_keys(days: Any, rows: Any, fixed: Any, horizon: int, lo: int, bits: int, key: Any) -> None:
+    """``key[s, j] = (min(days[s, rows[j]], horizon) - lo) << bits | fixed[j]``."""
+    for s in range(days.shape[0]):
+        for j in range(rows.size):
+            d = min(days[s, rows[j]], horizon)
+            key[s, j] = ((d - lo) << bits) | fixed[j]
+
+
+@_kernel  # type: ignore[misc]
+def _day_range(days: Any, rows: Any, horizon: int) -> tuple[int, int]:
+    """The least and greatest ``min(days[s, rows[j]], horizon)``."""
+    lo, hi = horizon, horizon
+    if days.shape[0] and rows.size:
+        lo = hi = min(days[0, rows[0]], horizon)
+    for s in range(days.shape[0]):
+        for j in range(rows.size):
+            d = min(days[s, rows[j]], horizon)
+            lo = min(lo, d)
+            hi = max(hi, d)
+    return lo, hi
+
+
+def row_keys(
+    days: IntArray, rows: IntArray, group: IntArray, horizon: int
+) -> tuple[npt.NDArray[np.integer[Any]], int, int, int]:
+    """Per sample and pass row, one sort key packing (group, day, position); unique.
+
+    Compiled key building of ``kernels._sort_rows`` (its reference): group,
+    day (clipped to ``horizon``, less the least day ``lo``) and position in as
+    few bits as possible, uint32 when they fit (a faster sort). Returns the
+    keys ``[samples, rows]``, ``lo``, the position bits and the day bits.
+    """
+    r = rows.size
+    lo, hi = _day_range(days, rows, horizon)
+    span_bits = max(int(hi - lo).bit_length(), 1)
+    bits = max(r.bit_length(), 1)
+    total = int(group.max(initial=0)).bit_length() + span_bits + bits
+    assert total < 63, "sort key too wide"
+    dtype = np.uint32 if total <= 32 else np.int64
+    fixed = np.left_shift(group.astype(dtype), span_bits + bits) | np.arange(r, dtype=dtype)
+    key = np.empty((days.shape[0], r), dtype=dtype)
+    _fill_keys(days, rows, fixed, horizon, lo, bits, key)
+    return key, int(lo), bits, span_bits
+
+
+@_kernel  # type: ignore[misc]
+def _cut_rows(
+    key: Any, lo: int, bits: int, span_bits: int, qty: Any, bounds: Any, by_iv: Any,
+    holder: Any, horizon: int, first: Any, more: Any,
+) -> tuple[int, int]:  # fmt: skip
+    """Each sample's sorted rows cut at the fixed boundaries, written as pieces.
+
+    ``first`` and ``more`` are ``[4, capacity]`` int32 (sample, series, day,
+    units): each live row's first piece, then the further pieces of rows that
+    span boundaries, each in (sample, row, boundary) order. Returns how many
+    of each were written.
+    """
+    n, r = key.shape
+    n_b = bounds.size
+    pos_mask = (1 << bits) - 1
+    day_mask = (1 << span_bits) - 1
+    n_first = n_more = 0
+    for s in range(n):
+        b = 1  # the first boundary past the row's start (bounds[0] is 0)
+        start = 0
+        for j in range(r):
+            k = np.int64(key[s, j])
+            p = k & pos_mask
+            day = ((k >> bits) & day_mask) + lo
+            end = start + qty[p]
+            while b < n_b and bounds[b] <= start:
+                b += 1
+            if day < horizon:
+                cut = bounds[b] if b < n_b and bounds[b] < end else end
+                series = by_iv[b] if by_iv[b] != -2 else holder[p]
+                if series >= 0:
+                    first[0, n_first], first[1, n_first] = s, series
+                    first[2, n_first], first[3, n_first] = day, cut - start
+                    n_first += 1
+                c = b
+                while c < n_b and bounds[c] < end:
+                    series = by_iv[c + 1] if by_iv[c + 1] != -2 else holder[p]
+                    if series >= 0:
+                        upper = min(end, bounds[c + 1]) if c + 1 < n_b else end
+                        more[0, n_more], more[1, n_more] = s, series
+                        more[2, n_more], more[3, n_more] = day, upper - bounds[c]
+                        n_more += 1
+                    c += 1
+            start = end
+    return n_first, n_more
+
+
+def cut_pieces(
+    key: npt.NDArray[np.integer[Any]],
+    lo: int,
+    bits: int,
+    span_bits: int,
+    qty: IntArray,
+    bounds: IntArray,
+    by_iv: npt.NDArray[np.int32],
+    holder: npt.NDArray[np.int32],
+    horizon: int,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """A pass's pieces from its rows sorted per sample: first pieces, further pieces.
+
+    Compiled ``kernels._cut`` and the piece making of ``kernels._pass_pieces``
+    (their reference): ``key`` sorted per sample (:func:`row_keys`), ``qty``
+    per pass row, ``by_iv`` per interval plus one its owner's series (-2: the
+    row's holder keeps it, ``holder`` per pass row, -1 = not tracked). Each
+    returned ``[4, pieces]`` int32: sample, series, day, units.
+    """
+    n, r = key.shape
+    first = np.empty((4, n * r), dtype=np.int32)
+    more = np.empty((4, n * max(bounds.size - 1, 0)), dtype=np.int32)
+    n_first, n_more = _cut_rows(
+        key, lo, bits, span_bits, qty, bounds, by_iv, holder, horizon, first, more
+    )
+    return first[:, :n_first], more[:, :n_more]
