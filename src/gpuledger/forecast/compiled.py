@@ -18,10 +18,11 @@ from typing import Any
 import numba
 import numpy as np
 import numpy.typing as npt
+from scipy.special import ndtri
 
 from gpuledger.planning import IntArray
 
-__all__ = ["completion_days"]
+__all__ = ["arrival_days", "completion_days", "cut_pieces", "row_keys"]
 
 AnyIntArray = npt.NDArray[np.signedinteger[Any]]
 
@@ -338,3 +339,76 @@ def cut_pieces(
         key, lo, bits, span_bits, qty, bounds, by_iv, holder, horizon, first, more
     )
     return first[:, :n_first], more[:, :n_more]
+
+
+# --------------------------------------------------------------------------- arrivals
+
+
+@_kernel  # type: ignore[misc]
+def _tail_probabilities(uniforms: Any, rows: Any, tail: Any, out: Any) -> None:
+    """``out[s, j] = clip((1 - uniforms[s, rows[j]]) * tail[rows[j]], 1e-300, 1)``."""
+    for s in range(uniforms.shape[0]):
+        for j in range(rows.size):
+            p = (1.0 - uniforms[s, rows[j]]) * tail[rows[j]]
+            out[s, j] = min(max(p, 1e-300), 1.0)
+
+
+@_kernel  # type: ignore[misc]
+def _log_days(z: Any, rows: Any, sigma: Any, mu: Any, cap: float) -> None:
+    """``z = clip(-z, -cap, cap) * sigma[rows] + mu[rows]`` in place (two roundings, as NumPy)."""
+    for s in range(z.shape[0]):
+        for j in range(rows.size):
+            x = min(max(-z[s, j], -cap), cap) * sigma[rows[j]]
+            z[s, j] = x + mu[rows[j]]
+
+
+@_kernel  # type: ignore[misc]
+def _arrival_days(
+    x: Any, rows: Any, day: Any, lead: Any, p50: Any, floor_day: int, cap_day: int,
+    most: float, out: Any,
+) -> None:  # fmt: skip
+    """Every sample's days: the scheduled ones, with ``rows`` moved by ``round(x)``.
+
+    ``x`` holds the drawn lognormal days per sample and moved row; a lead row
+    moves back by its P50 and never before ``floor_day``; none after ``cap_day``.
+    """
+    for s in range(out.shape[0]):
+        out[s, :] = day
+        for j in range(rows.size):
+            r = rows[j]
+            shifted = np.int64(min(np.rint(x[s, j]), most)) + day[r]
+            if lead[r]:
+                shifted = max(shifted - p50[r], floor_day)
+            out[s, r] = min(shifted, cap_day)
+
+
+def arrival_days(
+    uniforms: npt.NDArray[np.float64],
+    rows: IntArray,
+    *,
+    day: IntArray,
+    lead: npt.NDArray[np.bool_],
+    p50: IntArray,
+    tail: npt.NDArray[np.float64],
+    sigma: npt.NDArray[np.float64],
+    mu: npt.NDArray[np.float64],
+    floor_day: int,
+    cap_day: int,
+    z_cap: float,
+) -> IntArray:
+    """Arrival days ``[samples, supply rows]``, ``rows`` drawn from their lognormals.
+
+    Compiled ``sampling._sample_arrivals_numpy`` (its reference, whose
+    docstring gives the rule): the passes around the two transcendental
+    functions fused, which stay scipy's ``ndtri`` and NumPy's ``exp``, so every
+    float is bit for bit the reference's.
+    """
+    u = np.empty((uniforms.shape[0], rows.size))
+    _tail_probabilities(uniforms, rows, tail, u)
+    z = ndtri(u, out=u)
+    _log_days(z, rows, sigma, mu, z_cap)
+    np.exp(z, out=z)
+    days = np.empty(uniforms.shape, dtype=np.int64)
+    most = float(cap_day - floor_day + 2 * 10**5)
+    _arrival_days(z, rows, day, lead, p50, floor_day, cap_day, most, days)
+    return days

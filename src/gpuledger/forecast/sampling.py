@@ -37,6 +37,7 @@ import numpy.typing as npt
 from scipy.special import ndtr, ndtri
 
 from gpuledger.domain import ScenarioError
+from gpuledger.forecast.compiled import arrival_days
 from gpuledger.planning import IntArray, PlanningSnapshot, SupplyKind
 
 __all__ = ["Z90", "ArrivalModel", "arrival_model", "sample_arrivals"]
@@ -166,6 +167,26 @@ def sample_arrivals(model: ArrivalModel, uniforms: FloatArray) -> IntArray:
     Rows without uncertainty keep their scheduled day exactly (whatever the
     uniform), so with no spread every sample equals the deterministic plan.
     """
+    rows = np.flatnonzero(model.lead | model.slip)
+    if rows.size == 0:
+        return np.broadcast_to(model.day, uniforms.shape).copy()
+    return arrival_days(
+        uniforms,
+        rows,
+        day=model.day,
+        lead=model.lead,
+        p50=model.p50,
+        tail=model.tail,
+        sigma=model.sigma,
+        mu=model.mu,
+        floor_day=model.floor_day,
+        cap_day=model.cap_day,
+        z_cap=_Z_CAP,
+    )
+
+
+def _sample_arrivals_numpy(model: ArrivalModel, uniforms: FloatArray) -> IntArray:
+    """:func:`sample_arrivals` in NumPy: the reference the compiled kernels are tested against."""
     days = np.broadcast_to(model.day, uniforms.shape).copy()
     rows = np.flatnonzero(model.lead | model.slip)
     if rows.size == 0:
