@@ -412,3 +412,70 @@ def arrival_days(
     most = float(cap_day - floor_day + 2 * 10**5)
     _arrival_days(z, rows, day, lead, p50, floor_day, cap_day, most, days)
     return days
+
+
+# --------------------------------------------------------------------------- reduction
+
+
+@_kernel  # type: ignore[misc]
+def _add_pieces(
+    sample: Any, series: Any, day: Any, qty: Any, n_series: int, day0: int, fine_of_day: Any,
+    exposed: Any, held: Any, exposure: Any,
+) -> None:  # fmt: skip
+    """Each piece's units into its fine bin's row of ``held``, its GPU-days into ``exposure``.
+
+    ``exposed`` per day index: the days a unit arriving then is exposed (float64,
+    as the reference weighs them); ``exposure`` is empty when nothing fails.
+    """
+    failing = exposure.size > 0
+    for i in range(sample.size):
+        row = sample[i] * n_series + series[i]
+        index = day[i] - day0
+        held[fine_of_day[index], row] += qty[i]
+        if failing:
+            exposure[row] += exposed[index] * qty[i]
+
+
+@_kernel  # type: ignore[misc]
+def _fold_and_run(held: Any, parent: Any) -> None:
+    """Each cluster's units added to its org's, then holdings run down the fine bins."""
+    n_fine, n_rows = held.shape
+    n_series = parent.size
+    for f in range(n_fine):
+        for base in range(0, n_rows, n_series):
+            for c in range(n_series):
+                if parent[c] >= 0:
+                    held[f, base + parent[c]] += held[f, base + c]
+        if f:
+            for row in range(n_rows):
+                held[f, row] += held[f - 1, row]
+
+
+def gross_held(
+    sample: AnyIntArray,
+    series: AnyIntArray,
+    day: AnyIntArray,
+    qty: AnyIntArray,
+    parent: IntArray,
+    day0: int,
+    fine_of_day: IntArray,
+    n_fine: int,
+    n_samples: int,
+    exposed: npt.NDArray[np.float64] | None,
+    dtype: type[np.signedinteger[Any]],
+) -> tuple[npt.NDArray[np.signedinteger[Any]], npt.NDArray[np.float64] | None]:
+    """Gross holdings ``[fine bins, samples * series]`` at each fine bin's end, and exposure.
+
+    Compiled step 1 of ``blocks._reduce`` (``blocks._gross_held_numpy`` is the
+    reference): one pass over the pieces, then clusters folded into their orgs
+    and holdings run down the bins in one pass over the table. Exposure
+    ``[samples * series]`` (None when ``exposed`` is: nothing fails) is summed
+    gross, its clusters not folded.
+    """
+    n_series = parent.size
+    held = np.zeros((n_fine, n_samples * n_series), dtype=dtype)
+    exposure = np.zeros(0 if exposed is None else n_samples * n_series)
+    weights = np.zeros(0) if exposed is None else exposed
+    _add_pieces(sample, series, day, qty, n_series, day0, fine_of_day, weights, held, exposure)
+    _fold_and_run(held, parent)
+    return held, None if exposed is None else exposure
