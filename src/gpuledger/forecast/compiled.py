@@ -441,6 +441,8 @@ def _fold_and_run(held: Any, parent: Any) -> None:
     """Each cluster's units added to its org's, then holdings run down the fine bins."""
     n_fine, n_rows = held.shape
     n_series = parent.size
+    if n_rows == 0:  # no series (books with nothing to plan)
+        return
     for f in range(n_fine):
         for base in range(0, n_rows, n_series):
             for c in range(n_series):
