@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import fields
-from datetime import date
 from pathlib import Path
 
 import numpy as np
-
 from benchmarks.bench_forecast import fleet_power
 from benchmarks.fleet import make_fleet
+
 from gpuledger.forecast import forecast
 from gpuledger.forecast.failures import FailureModel
 from gpuledger.ledger import Ledger
+from gpuledger.planning import PlanningSnapshot
 from gpuledger.scenario import demo_scenario_path, load_scenario
-from gpuledger.services.planning import books_snapshot
+from gpuledger.services.planning import snapshot
 
 
 def _digest(result: object) -> str:
+    """The first 16 hex digits of a SHA-256 over every array field: name, dtype, shape, bytes."""
     h = hashlib.sha256()
     for f in fields(result):  # type: ignore[arg-type]
         value = getattr(result, f.name)
@@ -35,12 +36,11 @@ def _digest(result: object) -> str:
     return h.hexdigest()[:16]
 
 
-def _books(path: Path, as_of: date | None) -> object:
+def _books(path: Path) -> PlanningSnapshot:
+    """The books of a scenario file as of their today, with their sites."""
     ledger = Ledger.open("sqlite://")
     ledger.import_scenario(load_scenario(path), actor="hash")
-    from gpuledger.services.planning import snapshot
-
-    return snapshot(ledger) if as_of is None else books_snapshot(ledger, as_of)
+    return snapshot(ledger)
 
 
 def main() -> None:
@@ -48,8 +48,8 @@ def main() -> None:
     snaps = {
         "hyperscaler": fleet,
         "hyperscaler+sites": fleet_power(fleet),
-        "small": _books(Path("examples/small.yaml"), None),
-        "founding": _books(demo_scenario_path(), None),
+        "small": _books(Path("examples/small.yaml")),
+        "founding": _books(demo_scenario_path()),
     }
     lost = FailureModel(replace=False)
     for name, snap in snaps.items():

@@ -42,7 +42,10 @@ def numpy_completion_days(
     rows: np.ndarray,
     target_qty: np.ndarray,
 ) -> np.ndarray:
-    """``compiled.completion_days``'s arguments handed to its reference, ``blocks._completion_days``."""
+    """``compiled.completion_days``'s arguments handed to its reference.
+
+    (``blocks._completion_days``, which reads them as pieces and layouts.)
+    """
     pieces = blocks.Pieces(sample, series, day, qty)
     n_rows = held.shape[1]
     row = sample.astype(np.int64) * parent.size + series
@@ -67,7 +70,9 @@ def snapshot(fleet: int) -> PlanningSnapshot:
 
 @pytest.mark.parametrize("search", ["day-table", "sorted-pieces"])
 @pytest.mark.parametrize(
-    ("replace", "bucket_days"), [(True, 1), (False, 1), (False, 7)], ids=["replaced", "lost", "lost7"]
+    ("replace", "bucket_days"),
+    [(True, 1), (False, 1), (False, 7)],
+    ids=["replaced", "lost", "lost7"],
 )
 @pytest.mark.parametrize("policy", POLICIES, ids=str)
 @pytest.mark.parametrize("fleet", range(16), ids=lambda s: f"fleet{s}")

@@ -30,7 +30,7 @@ _kernel = numba.njit(cache=True, nogil=True)
 """How every kernel is compiled: cached on disk, GIL released."""
 
 
-@_kernel  # type: ignore[misc]
+@_kernel
 def _fine_bin_of(held: Any, failed: Any, bin_of_fine: Any, rows: Any, qty: Any, out: Any) -> None:
     """Per query, the first fine bin whose net holdings reach ``qty``; ``n_fine`` if none.
 
@@ -59,7 +59,7 @@ def _fine_bin_of(held: Any, failed: Any, bin_of_fine: Any, rows: Any, qty: Any, 
         out[q] = f
 
 
-@_kernel  # type: ignore[misc]
+@_kernel
 def _cells(rows: Any, f: Any, n_rows: int, n_fine: int) -> tuple[Any, Any, Any]:
     """The distinct (row, fine bin) cells of the queries.
 
@@ -81,11 +81,11 @@ def _cells(rows: Any, f: Any, n_rows: int, n_fine: int) -> tuple[Any, Any, Any]:
     return cell_of, cell_bin[:n_cells], cell_at
 
 
-@_kernel  # type: ignore[misc]
+@_kernel
 def _piece_cells(
     sample: int, s: int, day: int, parent: Any, fine_of_day: Any, day0: int, cell_at: Any,
     n_fine: int,
-) -> tuple[int, int]:  # fmt: skip
+) -> tuple[Any, Any]:  # fmt: skip
     """The queried cells a piece counts in (-1: none): its own, and its org's if a cluster's."""
     n_series = parent.size
     k = (sample * n_series + s) * n_fine + fine_of_day[day - day0]
@@ -93,7 +93,7 @@ def _piece_cells(
     return np.int64(cell_at[k]), org
 
 
-@_kernel  # type: ignore[misc]
+@_kernel
 def _cell_units(
     sample: Any, series: Any, day: Any, qty: Any, parent: Any, fine_of_day: Any, day0: int,
     cell_at: Any, n_fine: int, n_cells: int,
@@ -132,7 +132,7 @@ def _cell_units(
     return start, days, units
 
 
-@_kernel  # type: ignore[misc]
+@_kernel
 def _first_days(
     start: Any, days: Any, units: Any, cell_bin: Any, fine_start: Any, width: int, day0: int,
     cell_of: Any, need: Any, out: Any,
@@ -220,8 +220,10 @@ def completion_days(
 # --------------------------------------------------------------------------- batch kernel
 
 
-@_kernel  # type: ignore[misc]
-def _fill_keys(days: Any, rows: Any, fixed: Any, horizon: int, lo: int, bits: int, key: Any) -> None:
+@_kernel
+def _fill_keys(
+    days: Any, rows: Any, fixed: Any, horizon: int, lo: int, bits: int, key: Any
+) -> None:
     """``key[s, j] = (min(days[s, rows[j]], horizon) - lo) << bits | fixed[j]``."""
     for s in range(days.shape[0]):
         for j in range(rows.size):
@@ -229,7 +231,7 @@ def _fill_keys(days: Any, rows: Any, fixed: Any, horizon: int, lo: int, bits: in
             key[s, j] = ((d - lo) << bits) | fixed[j]
 
 
-@_kernel  # type: ignore[misc]
+@_kernel
 def _day_range(days: Any, rows: Any, horizon: int) -> tuple[int, int]:
     """The least and greatest ``min(days[s, rows[j]], horizon)``."""
     lo, hi = horizon, horizon
@@ -266,7 +268,7 @@ def row_keys(
     return key, int(lo), bits, span_bits
 
 
-@_kernel  # type: ignore[misc]
+@_kernel
 def _cut_rows(
     key: Any, lo: int, bits: int, span_bits: int, qty: Any, bounds: Any, by_iv: Any,
     holder: Any, horizon: int, first: Any, more: Any,
@@ -344,7 +346,7 @@ def cut_pieces(
 # --------------------------------------------------------------------------- arrivals
 
 
-@_kernel  # type: ignore[misc]
+@_kernel
 def _tail_probabilities(uniforms: Any, rows: Any, tail: Any, out: Any) -> None:
     """``out[s, j] = clip((1 - uniforms[s, rows[j]]) * tail[rows[j]], 1e-300, 1)``."""
     for s in range(uniforms.shape[0]):
@@ -353,7 +355,7 @@ def _tail_probabilities(uniforms: Any, rows: Any, tail: Any, out: Any) -> None:
             out[s, j] = min(max(p, 1e-300), 1.0)
 
 
-@_kernel  # type: ignore[misc]
+@_kernel
 def _log_days(z: Any, rows: Any, sigma: Any, mu: Any, cap: float) -> None:
     """``z = clip(-z, -cap, cap) * sigma[rows] + mu[rows]`` in place (two roundings, as NumPy)."""
     for s in range(z.shape[0]):
@@ -362,7 +364,7 @@ def _log_days(z: Any, rows: Any, sigma: Any, mu: Any, cap: float) -> None:
             z[s, j] = x + mu[rows[j]]
 
 
-@_kernel  # type: ignore[misc]
+@_kernel
 def _arrival_days(
     x: Any, rows: Any, day: Any, lead: Any, p50: Any, floor_day: int, cap_day: int,
     most: float, out: Any,
@@ -417,7 +419,7 @@ def arrival_days(
 # --------------------------------------------------------------------------- reduction
 
 
-@_kernel  # type: ignore[misc]
+@_kernel
 def _add_pieces(
     sample: Any, series: Any, day: Any, qty: Any, n_series: int, day0: int, fine_of_day: Any,
     exposed: Any, held: Any, exposure: Any,
@@ -436,7 +438,7 @@ def _add_pieces(
             exposure[row] += exposed[index] * qty[i]
 
 
-@_kernel  # type: ignore[misc]
+@_kernel
 def _fold_and_run(held: Any, parent: Any) -> None:
     """Each cluster's units added to its org's, then holdings run down the fine bins."""
     n_fine, n_rows = held.shape
