@@ -140,7 +140,8 @@ def _first_days(
     """Per query, the first day its cell's pieces bring ``need`` units; -1 if they never do.
 
     One cell at a time: its units by day of its bin (``width`` days at most)
-    in a reused table, run down the days for each query of the cell.
+    in a reused table, run down the days for each query of the cell, then the
+    table cleared where the cell wrote it.
     """
     n_cells = cell_bin.size
     table = np.zeros(width, dtype=np.int64)
@@ -167,7 +168,8 @@ def _first_days(
                     break
                 d += 1
             out[q] = first + d if d < width else -1
-        table[:] = 0
+        for j in range(start[c], start[c + 1]):  # cleared where written: cells are sparse
+            table[days[j] - first] = 0
 
 
 def completion_days(
@@ -270,18 +272,20 @@ def row_keys(
 
 @_kernel
 def _cut_rows(
-    key: Any, lo: int, bits: int, span_bits: int, qty: Any, bounds: Any, by_iv: Any,
+    key: Any, lo: int, bits: int, span_bits: int, qty: Any, upper: Any, by_iv: Any,
     holder: Any, horizon: int, first: Any, more: Any,
 ) -> tuple[int, int]:  # fmt: skip
     """Each sample's sorted rows cut at the fixed boundaries, written as pieces.
 
-    ``first`` and ``more`` are ``[4, capacity]`` int32 (sample, series, day,
-    units): each live row's first piece, then the further pieces of rows that
-    span boundaries, each in (sample, row, boundary) order. Returns how many
-    of each were written.
+    ``upper``: the boundaries, then one past any position (so no search runs
+    off the end). ``first`` and ``more`` are ``[4, capacity]`` int32 (sample,
+    series, day, units): each live row's first piece, then the further pieces
+    of rows that span boundaries, each in (sample, row, boundary) order. A first
+    piece is written whether or not it is kept, and kept by moving on (no
+    branch on the unpredictable keep: ~2x faster). Returns how many of each
+    were written.
     """
     n, r = key.shape
-    n_b = bounds.size
     pos_mask = (1 << bits) - 1
     day_mask = (1 << span_bits) - 1
     n_first = n_more = 0
@@ -293,24 +297,21 @@ def _cut_rows(
             p = k & pos_mask
             day = ((k >> bits) & day_mask) + lo
             end = start + qty[p]
-            while b < n_b and bounds[b] <= start:
+            while upper[b] <= start:
                 b += 1
-            if day < horizon:
-                cut = bounds[b] if b < n_b and bounds[b] < end else end
-                series = by_iv[b] if by_iv[b] != -2 else holder[p]
+            live = day < horizon
+            series = by_iv[b] if by_iv[b] != -2 else holder[p]
+            first[0, n_first], first[1, n_first] = s, series
+            first[2, n_first], first[3, n_first] = day, min(end, upper[b]) - start
+            n_first += live & (series >= 0)
+            c = b
+            while live and upper[c] < end:
+                series = by_iv[c + 1] if by_iv[c + 1] != -2 else holder[p]
                 if series >= 0:
-                    first[0, n_first], first[1, n_first] = s, series
-                    first[2, n_first], first[3, n_first] = day, cut - start
-                    n_first += 1
-                c = b
-                while c < n_b and bounds[c] < end:
-                    series = by_iv[c + 1] if by_iv[c + 1] != -2 else holder[p]
-                    if series >= 0:
-                        upper = min(end, bounds[c + 1]) if c + 1 < n_b else end
-                        more[0, n_more], more[1, n_more] = s, series
-                        more[2, n_more], more[3, n_more] = day, upper - bounds[c]
-                        n_more += 1
-                    c += 1
+                    more[0, n_more], more[1, n_more] = s, series
+                    more[2, n_more], more[3, n_more] = day, min(end, upper[c + 1]) - upper[c]
+                    n_more += 1
+                c += 1
             start = end
     return n_first, n_more
 
@@ -337,8 +338,9 @@ def cut_pieces(
     n, r = key.shape
     first = np.empty((4, n * r), dtype=np.int32)
     more = np.empty((4, n * max(bounds.size - 1, 0)), dtype=np.int32)
+    upper = np.append(bounds, np.iinfo(np.int64).max)
     n_first, n_more = _cut_rows(
-        key, lo, bits, span_bits, qty, bounds, by_iv, holder, horizon, first, more
+        key, lo, bits, span_bits, qty, upper, by_iv, holder, horizon, first, more
     )
     return first[:, :n_first], more[:, :n_more]
 
@@ -366,22 +368,19 @@ def _log_days(z: Any, rows: Any, sigma: Any, mu: Any, cap: float) -> None:
 
 @_kernel
 def _arrival_days(
-    x: Any, rows: Any, day: Any, lead: Any, p50: Any, floor_day: int, cap_day: int,
-    most: float, out: Any,
-) -> None:  # fmt: skip
+    x: Any, rows: Any, day: Any, back: Any, least: Any, cap_day: int, most: float, out: Any
+) -> None:
     """Every sample's days: the scheduled ones, with ``rows`` moved by ``round(x)``.
 
-    ``x`` holds the drawn lognormal days per sample and moved row; a lead row
-    moves back by its P50 and never before ``floor_day``; none after ``cap_day``.
+    ``x`` holds the drawn lognormal days per sample and moved row; per moved
+    row, ``back`` days are taken off (a lead row's P50) and ``least`` is the
+    earliest day allowed; no day after ``cap_day``.
     """
     for s in range(out.shape[0]):
         out[s, :] = day
         for j in range(rows.size):
-            r = rows[j]
-            shifted = np.int64(min(np.rint(x[s, j]), most)) + day[r]
-            if lead[r]:
-                shifted = max(shifted - p50[r], floor_day)
-            out[s, r] = min(shifted, cap_day)
+            shifted = np.int64(min(np.rint(x[s, j]), most)) + day[rows[j]] - back[j]
+            out[s, rows[j]] = min(max(shifted, least[j]), cap_day)
 
 
 def arrival_days(
@@ -412,7 +411,10 @@ def arrival_days(
     np.exp(z, out=z)
     days = np.empty(uniforms.shape, dtype=np.int64)
     most = float(cap_day - floor_day + 2 * 10**5)
-    _arrival_days(z, rows, day, lead, p50, floor_day, cap_day, most, days)
+    # lead rows: back by P50, never before the floor; the others unchanged
+    back = np.where(lead[rows], p50[rows], 0)
+    least = np.where(lead[rows], floor_day, np.iinfo(np.int64).min)
+    _arrival_days(z, rows, day, back, least, cap_day, most, days)
     return days
 
 
