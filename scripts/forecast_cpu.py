@@ -13,6 +13,7 @@ import sys
 import time
 
 from benchmarks.fleet import make_fleet
+
 from gpuledger.forecast import forecast
 from gpuledger.forecast.blocks import BLOCK_SIZE
 
