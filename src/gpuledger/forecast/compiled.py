@@ -6,7 +6,10 @@ snapshots. Kernels are compiled on first use and cached on disk (``cache=True``:
 numba's cache next to this file, or a user cache where the package is read-only);
 they release the GIL (``nogil=True``), so a forecast's threads run them side by
 side. Integer arithmetic is int64 throughout, as the reference's NumPy promotion
-gives it; no kernel does floating-point arithmetic.
+gives it. Floating-point arithmetic (the arrival draws, the exposure) is the
+reference's IEEE operations in the reference's order, without fastmath, so
+every float is the same bit for bit; scipy's ``ndtri`` and NumPy's ``exp`` are
+called between kernels, never reimplemented.
 
 The typed Python wrappers are what the forecast calls: numba has no type hints.
 """
@@ -22,7 +25,7 @@ from scipy.special import ndtri
 
 from gpuledger.planning import IntArray
 
-__all__ = ["arrival_days", "completion_days", "cut_pieces", "row_keys"]
+__all__ = ["arrival_days", "completion_days", "cut_pieces", "gross_held", "row_keys"]
 
 AnyIntArray = npt.NDArray[np.signedinteger[Any]]
 
@@ -242,7 +245,10 @@ def row_keys(
     Compiled key building of ``kernels._sort_rows`` (its reference): group,
     day (clipped to ``horizon``, less the least day ``lo``) and position in as
     few bits as possible, uint32 when they fit (a faster sort). Returns the
-    keys ``[samples, rows]``, ``lo``, the position bits and the day bits.
+    keys ``[samples, rows]``, ``lo``, the position bits and the day bits. The
+    reference takes ``lo`` as ``min(days, initial=0)``, 0 for any ordinal, so
+    its keys never fit 32 bits; here ``lo`` is the least day. The keys sort in
+    the same order either way (unique, shifted alike).
     """
     r = rows.size
     lo, hi = _day_range(days, rows, horizon)
