@@ -266,22 +266,23 @@ def row_keys(
 @_kernel
 def _cut_rows(
     key: Any, lo: int, bits: int, span_bits: int, qty: Any, upper: Any, by_iv: Any,
-    holder: Any, horizon: int, first: Any, more: Any,
-) -> tuple[int, int]:  # fmt: skip
+    holder: Any, horizon: int, out: Any, more_at: int,
+) -> int:  # fmt: skip
     """Each sample's sorted rows cut at the fixed boundaries, written as pieces.
 
     ``upper``: the boundaries, then one past any position (so no search runs
-    off the end). ``first`` and ``more`` are ``[4, capacity]`` int32 (sample,
-    series, day, units): each live row's first piece, then the further pieces
-    of rows that span boundaries, each in (sample, row, boundary) order. A first
-    piece is written whether or not it is kept, and kept by moving on (no
-    branch on the unpredictable keep: ~15% faster). Returns how many of each
-    were written.
+    off the end). ``out`` is ``[4, capacity]`` int32 (sample, series, day,
+    units): each live row's first piece, in (sample, row) order, then the
+    further pieces of rows that span boundaries, in (sample, row, boundary)
+    order (written from ``more_at`` on, then moved down behind the first
+    pieces: the pass's pieces come out as one array, never concatenated). A
+    first piece is written whether or not it is kept, and kept by moving on (no
+    branch on the unpredictable keep: ~15% faster). Returns how many pieces.
     """
     n, r = key.shape
     pos_mask = (1 << bits) - 1
     day_mask = (1 << span_bits) - 1
-    n_first = n_more = 0
+    n_first, n_more = 0, more_at
     for s in range(n):
         b = 1  # the first boundary past the row's start (bounds[0] is 0)
         start = 0
@@ -294,19 +295,21 @@ def _cut_rows(
                 b += 1
             live = day < horizon
             series = by_iv[b] if by_iv[b] != -2 else holder[p]
-            first[0, n_first], first[1, n_first] = s, series
-            first[2, n_first], first[3, n_first] = day, min(end, upper[b]) - start
+            out[0, n_first], out[1, n_first] = s, series
+            out[2, n_first], out[3, n_first] = day, min(end, upper[b]) - start
             n_first += live & (series >= 0)
             c = b
             while live and upper[c] < end:
                 series = by_iv[c + 1] if by_iv[c + 1] != -2 else holder[p]
                 if series >= 0:
-                    more[0, n_more], more[1, n_more] = s, series
-                    more[2, n_more], more[3, n_more] = day, min(end, upper[c + 1]) - upper[c]
+                    out[0, n_more], out[1, n_more] = s, series
+                    out[2, n_more], out[3, n_more] = day, min(end, upper[c + 1]) - upper[c]
                     n_more += 1
                 c += 1
             start = end
-    return n_first, n_more
+    for i in range(more_at, n_more):  # n_first <= more_at: a move down, in order
+        out[:, n_first + i - more_at] = out[:, i]
+    return n_first + n_more - more_at
 
 
 def cut_pieces(
@@ -319,23 +322,20 @@ def cut_pieces(
     by_iv: npt.NDArray[np.int32],
     holder: npt.NDArray[np.int32],
     horizon: int,
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
-    """A pass's pieces from its rows sorted per sample: first pieces, further pieces.
+) -> npt.NDArray[np.int32]:
+    """A pass's pieces from its rows sorted per sample: first pieces, then further pieces.
 
     Compiled ``kernels._cut`` and the piece making of ``kernels._pass_pieces``
     (their reference): ``key`` sorted per sample (:func:`row_keys`), ``qty``
     per pass row, ``by_iv`` per interval plus one its owner's series (-2: the
-    row's holder keeps it, ``holder`` per pass row, -1 = not tracked). Each
-    returned ``[4, pieces]`` int32: sample, series, day, units.
+    row's holder keeps it, ``holder`` per pass row, -1 = not tracked). Returned
+    ``[4, pieces]`` int32: sample, series, day, units.
     """
     n, r = key.shape
-    first = np.empty((4, n * r), dtype=np.int32)
-    more = np.empty((4, n * max(bounds.size - 1, 0)), dtype=np.int32)
+    out = np.empty((4, n * (r + max(bounds.size - 1, 0))), dtype=np.int32)
     upper = np.append(bounds, np.iinfo(np.int64).max)
-    n_first, n_more = _cut_rows(
-        key, lo, bits, span_bits, qty, upper, by_iv, holder, horizon, first, more
-    )
-    return first[:, :n_first], more[:, :n_more]
+    size = _cut_rows(key, lo, bits, span_bits, qty, upper, by_iv, holder, horizon, out, n * r)
+    return out[:, :size]
 
 
 # --------------------------------------------------------------------------- arrivals

@@ -287,10 +287,11 @@ def _pass_pieces(
     """One pass's units as pieces of the tracked series, within the horizon.
 
     A unit goes to its owner target's series (a cluster's target: the cluster's
-    series only, see :class:`Pieces`) or to its holder's. Returned in parts
-    (first pieces, further pieces) that the caller concatenates once with every
-    pass's. Compiled: keys built and rows cut in one pass each, between them
-    NumPy's sort (:func:`_pass_pieces_numpy` is the reference).
+    series only, see :class:`Pieces`) or to its holder's. Returned as a list of
+    parts (here one: first pieces, then further pieces) that the caller
+    concatenates once with every pass's (no copy when there is only one).
+    Compiled: keys built and rows cut in one pass each, between them NumPy's
+    sort (:func:`_pass_pieces_numpy` is the reference).
     """
     if p.rows.size == 0:
         return []
@@ -298,8 +299,8 @@ def _pass_pieces(
     horizon = layout.day0 + layout.n_days
     key, lo, bits, span_bits = row_keys(days, p.rows, p.group, horizon)
     key.sort(axis=1)
-    parts = cut_pieces(key, lo, bits, span_bits, p.qty, p.bounds, by_iv, holder_series, horizon)
-    return [Pieces(*part) for part in parts]
+    part = cut_pieces(key, lo, bits, span_bits, p.qty, p.bounds, by_iv, holder_series, horizon)
+    return [Pieces(*part)]
 
 
 def _pass_pieces_numpy(
