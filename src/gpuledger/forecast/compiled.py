@@ -308,7 +308,8 @@ def _cut_rows(
                 c += 1
             start = end
     for i in range(more_at, n_more):  # n_first <= more_at: a move down, in order
-        out[:, n_first + i - more_at] = out[:, i]
+        for field in range(4):
+            out[field, n_first + i - more_at] = out[field, i]
     return n_first + n_more - more_at
 
 
