@@ -16,6 +16,11 @@ holdings, net of the losses counted by that day, reach its quantity. Between two
 pieces holdings can only go down (losses), so the first crossing is always on a
 piece's day. Replaced failures and interruptions never lower holdings: they are
 counted (per sample and series, over the window) but change no completion.
+
+The passes over the pieces run in compiled kernels (compiled.py:
+:func:`_gross_held`, the completion days); the NumPy functions they replace
+(:func:`_gross_held_numpy`, :func:`_completion_days` and its helpers) stay here
+as their references, which tests/forecast/test_compiled.py runs against them.
 """
 
 from __future__ import annotations
@@ -197,6 +202,8 @@ def _completion_days(
     layout: Layout,
 ) -> IntArray:
     """First day each query's series (``rows``) holds ``qty`` (> 0) units net; -1 if never.
+
+    The NumPy reference of :func:`compiled.completion_days`, which the forecast runs.
 
     ``held``: ``[fine bins, rows]`` gross holdings at each fine bin's end;
     ``failed``: ``[failure bins, rows]``, None when nothing is lost; ``key``: each

@@ -22,6 +22,11 @@ kernel only sorts rows, cuts each row at the fixed demand boundaries it spans,
 and adds the pieces to the curves. A row arriving after the horizon sorts last
 in its group, where its units count on no day of the curves, exactly as the
 planner leaving it out.
+
+The key building and the cut run in compiled kernels (compiled.py, between them
+NumPy's sort); :func:`_pass_pieces_numpy` (with :func:`_sort_rows` and
+:func:`_cut`) is their NumPy reference, run against them by
+tests/forecast/test_compiled.py.
 """
 
 from __future__ import annotations

@@ -24,7 +24,9 @@ horizon) so huge lognormal tails cannot overflow.
 
 Every sample uses one uniform per supply row, drawn as one ``[samples, rows]``
 array from the block's generator, so a sample's draws never depend on which
-other samples share its batch.
+other samples share its batch. The passes around ``ndtri`` and ``exp`` run in
+compiled kernels (:func:`compiled.arrival_days`); :func:`_sample_arrivals_numpy`
+is their NumPy reference.
 """
 
 from __future__ import annotations
