@@ -34,8 +34,10 @@ use and cached on disk. Before any timing the benchmark runs one block of each
 policy (compiling the kernels, or loading them from numba's cache) and prints
 how long that took; it also prints the *cold* compile time, measured in a child
 process given an empty cache directory of its own (``NUMBA_CACHE_DIR``, set for
-that child only): its first one-block forecasts less its second ones. Figures go to
-stdout; the lead copies them into docs/benchmarks.md. Not a test: nothing asserts
+that child only): its first one-block forecasts less its second ones. With
+``--workers`` every run starts workers of its own, which load the kernels from
+the cache again inside the timed wall time (as they start their processes).
+Figures go to stdout; the lead copies them into docs/benchmarks.md. Not a test: nothing asserts
 a time.
 """
 
