@@ -27,8 +27,17 @@ load drifting during the run moves both sides alike.
 For ``consigned`` and ``priority`` it times ``forecast()`` (batch kernels) on
 ``--samples`` samples and a naive loop that replans one sample at a time with
 ``plan()`` on ``--naive-samples`` samples (same draws, same failures), then
-extrapolates the naive time linearly to ``--samples`` and says so. Figures go to
-stdout; the lead copies them into docs/benchmarks.md. Not a test: nothing asserts
+extrapolates the naive time linearly to ``--samples`` and says so.
+
+The forecast's kernels are compiled by numba (issue 16, fourth round) on first
+use and cached on disk. Before any timing the benchmark runs one block of each
+policy (compiling the kernels, or loading them from numba's cache) and prints
+how long that took; it also prints the *cold* compile time, measured in a child
+process given an empty cache directory of its own (``NUMBA_CACHE_DIR``, set for
+that child only): its first one-block forecasts less its second ones. With
+``--workers`` every run starts workers of its own, which load the kernels from
+the cache again inside the timed wall time (as they start their processes).
+Figures go to stdout; the lead copies them into docs/benchmarks.md. Not a test: nothing asserts
 a time.
 """
 
@@ -36,7 +45,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -116,6 +129,33 @@ def floor_seconds(samples: int, lots: int, seed: int) -> float:
     return time.process_time() - start
 
 
+def warm_up(snapshot: PlanningSnapshot, run: Callable[..., Forecast]) -> float:
+    """Wall seconds of one block of each policy: numba compiles or loads the kernels."""
+    start = time.perf_counter()
+    for policy in (PolicyName.CONSIGNED, PolicyName.PRIORITY):
+        run(snapshot, policy, samples=BLOCK_SIZE)
+    return time.perf_counter() - start
+
+
+def cold_compile_seconds(argv: list[str]) -> float:
+    """Seconds numba takes to compile the kernels with no cache: in a child process.
+
+    The child (this benchmark with ``--compile-only``) gets an empty cache
+    directory of its own and prints its first warm-up (compiling) and its second
+    (compiled); the difference is the compile time.
+    """
+    with tempfile.TemporaryDirectory() as cache:
+        child = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_forecast", *argv, "--compile-only"],
+            env={**os.environ, "NUMBA_CACHE_DIR": cache},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    first, second = (float(x) for x in child.stdout.split())
+    return first - second
+
+
 def main() -> None:
     """Parse the arguments, run, print one line per policy."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -129,11 +169,32 @@ def main() -> None:
     parser.add_argument("--curve-step-days", type=int, default=28)
     parser.add_argument("--failure-bucket-days", type=int, default=1)
     parser.add_argument("--sites", action="store_true", help="also time the powered measure")
+    parser.add_argument("--compile-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     snap = make_fleet(args.size, seed=0)
+    threads = args.threads or default_threads()
+
+    def run(
+        snapshot: PlanningSnapshot, policy: PolicyName, samples: int = args.samples
+    ) -> Forecast:
+        """The forecast the benchmark times, of ``snapshot`` under ``policy``."""
+        return forecast(
+            snapshot,
+            policy,
+            samples=samples,
+            seed=args.seed,
+            workers=args.workers,
+            threads=None if args.workers else threads,
+            failures=not args.no_failures,
+            curve_step_days=args.curve_step_days,
+            failure_bucket_days=args.failure_bucket_days,
+        )
+
+    if args.compile_only:
+        print(warm_up(snap, run), warm_up(snap, run))
+        return
     lots = len(snap.supply_id)
     print(f"load average before: {os.getloadavg()[0]:.2f}")
-    threads = args.threads or default_threads()
     where = f"{args.workers} Dask workers" if args.workers else f"local, {threads} thread(s)"
     print(
         f"fleet {args.size}: {lots} supply rows, {len(snap.target_id)} targets, "
@@ -142,29 +203,19 @@ def main() -> None:
         f"{where}; curves every {args.curve_step_days} days; "
         f"failure buckets of {args.failure_bucket_days} days"
     )
+    argv = [a for a in sys.argv[1:] if a != "--sites"]  # the child compiles without sites
+    print(
+        f"numba: cold compile {cold_compile_seconds(argv):.2f} s (child process, empty cache); "
+        f"warm-up here {warm_up(snap, run):.2f} s wall (compile or load from cache, untimed below)"
+    )
     for policy in (PolicyName.CONSIGNED, PolicyName.PRIORITY):
-
-        def run(snapshot: PlanningSnapshot, policy: PolicyName = policy) -> Forecast:
-            """The forecast the benchmark times, of ``snapshot`` under ``policy``."""
-            return forecast(
-                snapshot,
-                policy,
-                samples=args.samples,
-                seed=args.seed,
-                workers=args.workers,
-                threads=None if args.workers else threads,
-                failures=not args.no_failures,
-                curve_step_days=args.curve_step_days,
-                failure_bucket_days=args.failure_bucket_days,
-            )
-
         floor = floor_seconds(args.samples, lots, args.seed)
         print(
             f"floor (RNG, one row sort, four int64 passes; 1 thread): {floor:.2f} s CPU "
             f"for {args.samples} x {lots} sample-lots"
         )
         start, cpu = time.perf_counter(), time.process_time()
-        result = run(snap)
+        result = run(snap, policy)
         fast = time.perf_counter() - start
         cpu = time.process_time() - cpu
         naive_n = min(args.naive_samples, args.samples)
@@ -188,7 +239,7 @@ def main() -> None:
         )
         if args.sites:
             powered_cpu = time.process_time()
-            with_sites = run(fleet_power(snap))
+            with_sites = run(fleet_power(snap), policy)
             powered_cpu = time.process_time() - powered_cpu
             held_same = with_sites.on_time_probability() == result.on_time_probability()
             print(

@@ -16,6 +16,11 @@ holdings, net of the losses counted by that day, reach its quantity. Between two
 pieces holdings can only go down (losses), so the first crossing is always on a
 piece's day. Replaced failures and interruptions never lower holdings: they are
 counted (per sample and series, over the window) but change no completion.
+
+The passes over the pieces run in compiled kernels (compiled.py:
+:func:`_gross_held`, the completion days); the NumPy functions they replace
+(:func:`_gross_held_numpy`, :func:`_completion_days` and its helpers) stay here
+as their references, which tests/forecast/test_compiled.py runs against them.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gpuledger.domain import PolicyName
+from gpuledger.forecast.compiled import completion_days, gross_held
 from gpuledger.forecast.failures import (
     DEFAULT_FAILURE_MODEL,
     FailureModel,
@@ -197,6 +203,8 @@ def _completion_days(
 ) -> IntArray:
     """First day each query's series (``rows``) holds ``qty`` (> 0) units net; -1 if never.
 
+    The NumPy reference of :func:`compiled.completion_days`, which the forecast runs.
+
     ``held``: ``[fine bins, rows]`` gross holdings at each fine bin's end;
     ``failed``: ``[failure bins, rows]``, None when nothing is lost; ``key``: each
     piece's ``fine bin * rows + row``. Net holdings only fall inside a fine bin
@@ -327,11 +335,7 @@ def _exposure(
     from a table of the horizon's days, then one ``bincount``.
     """
     n_series = layout.series_consumer.size
-    # days exposed: n_days - max(day index + 1, first failure day), never negative
-    # because a piece's day index is at most n_days - 1; float64 from the start
-    # (what bincount weighs with; integers this small stay exact)
-    arrival = np.arange(1, layout.n_days + 1, dtype=np.float64)
-    per_day = layout.n_days - np.maximum(arrival, layout.first_failure)
+    per_day = _exposed_days(layout)
     days = per_day.take(day_index)
     days *= qty
     counts = np.bincount(row, weights=days, minlength=n * n_series)
@@ -339,6 +343,73 @@ def _exposure(
     layout.fold_clusters(out)  # an org's units include its clusters' (exact: integers)
     assert bool((out >= 0).all())
     return out
+
+
+def _exposed_days(layout: Layout) -> FloatArray:
+    """Per arrival day index, the days a unit arriving then is exposed to failure.
+
+    From the day after it arrives (units held on ``as_of``: from ``as_of + 1``)
+    through the horizon's last day, never negative (a day index is at most
+    ``n_days - 1``); float64 from the start (what the exposure sums; integers
+    this small stay exact).
+    """
+    arrival = np.arange(1, layout.n_days + 1, dtype=np.float64)
+    exposed: FloatArray = layout.n_days - np.maximum(arrival, layout.first_failure)
+    return exposed
+
+
+def _units_held(pieces: Pieces) -> type[np.signedinteger[Any]]:
+    """int32 for holdings when no series can reach 2**31 units (half the memory touched)."""
+    return np.int32 if int(pieces.qty.sum()) < 2**31 else np.int64
+
+
+def _gross_held(
+    pieces: Pieces, n: int, layout: Layout, fine: _Bins, failing: bool
+) -> tuple[npt.NDArray[np.integer[Any]], FloatArray | None]:
+    """Gross holdings ``[fine bins, n * series]`` at each fine bin's end, and the
+    GPU-days each sample's series holds in the window (None when nothing fails).
+
+    Compiled (:func:`compiled.gross_held`); :func:`_gross_held_numpy` is the reference.
+    """
+    held, exposure = gross_held(
+        pieces.sample,
+        pieces.series,
+        pieces.day,
+        pieces.qty,
+        layout.series_parent,
+        layout.day0,
+        fine.fine_of_day,
+        fine.n_fine,
+        n,
+        _exposed_days(layout) if failing else None,
+        _units_held(pieces),
+    )
+    if exposure is None:
+        return held, None
+    out = exposure.reshape(n, layout.series_consumer.size)
+    layout.fold_clusters(out)  # an org's units include its clusters' (exact: integers)
+    assert bool((out >= 0).all())
+    return held, out
+
+
+def _gross_held_numpy(
+    pieces: Pieces, n: int, layout: Layout, fine: _Bins, failing: bool
+) -> tuple[npt.NDArray[np.integer[Any]], FloatArray | None]:
+    """:func:`_gross_held` in NumPy: the reference the compiled kernel is tested against."""
+    n_series = layout.series_consumer.size
+    n_rows = n * n_series
+    row = np.multiply(pieces.sample, n_series, dtype=np.int64)
+    row += pieces.series
+    index = np.subtract(pieces.day, layout.day0, dtype=np.int64)
+    exposure = _exposure(pieces.qty, index, row, n, layout) if failing else None
+    key = (fine.fine_of_day * n_rows).take(index)  # its cell: fine bin * rows + row
+    key += row
+    # float64 sums of integers stay exact far beyond any fleet's unit count
+    counts = np.bincount(key, weights=pieces.qty, minlength=fine.n_fine * n_rows)
+    held = counts.reshape(fine.n_fine, n_rows).astype(_units_held(pieces))
+    layout.fold_clusters(held.reshape(fine.n_fine, n, n_series))  # clusters' units are the org's
+    _accumulate_down(np.add, held)
+    return held, exposure
 
 
 def reduce_pieces(
@@ -386,24 +457,7 @@ def _reduce(
     lossy = failing and not model.replace
     fine = _fine_bins(layout, bucket_days if lossy else layout.n_days)
     # 1. gross holdings at the end of every fine bin: one pass over the pieces
-    row = np.multiply(pieces.sample, n_series, dtype=np.int64)
-    row += pieces.series
-    index = np.subtract(pieces.day, layout.day0, dtype=np.int64)
-    exposure = _exposure(pieces.qty, index, row, n, layout) if failing else None
-    key = (fine.fine_of_day * n_rows).take(index)  # its cell: fine bin * rows + row
-    del index
-    key += row
-    del row  # large temporaries freed as soon as read: a lower peak touches fewer fresh pages
-    counts = np.bincount(key, weights=pieces.qty, minlength=fine.n_fine * n_rows)
-    # float64 sums of integers stay exact far beyond any fleet's unit count
-    # (int32 halves the memory touched when no series can reach 2**31 units)
-    small = int(pieces.qty.sum()) < 2**31
-    held: npt.NDArray[np.integer[Any]] = counts.reshape(fine.n_fine, n_rows).astype(
-        np.int32 if small else np.int64
-    )
-    del counts
-    layout.fold_clusters(held.reshape(fine.n_fine, n, n_series))  # clusters' units are the org's
-    _accumulate_down(np.add, held)
+    held, exposure = _gross_held(pieces, n, layout, fine, failing)
     # 2. losses (replace=False): one draw per sample, series and bucket
     failed = None
     if lossy:
@@ -438,7 +492,22 @@ def _reduce(
         series = layout.target_series[positive]
         rows = (np.arange(n, dtype=np.int64)[:, None] * n_series + series).ravel()
         qty = np.broadcast_to(target_qty[positive], (n, positive.size)).ravel()
-        days = _completion_days(pieces, key, fine, held, failed, rows, qty, layout)
+        days = completion_days(
+            pieces.sample,
+            pieces.series,
+            pieces.day,
+            pieces.qty,
+            layout.series_parent,
+            held,
+            failed,
+            fine.fine_of_day,
+            fine.bin_of_fine,
+            fine.fine_start,
+            fine.width,
+            layout.day0,
+            rows,
+            qty,
+        )
         completed[:, positive] = days.reshape(n, positive.size)
     return (completed, curves, interrupted, failures), failed
 

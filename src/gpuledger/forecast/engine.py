@@ -169,10 +169,18 @@ def _output(shape: tuple[int, ...], dtype: np.dtype[Any]) -> npt.NDArray[Any]:
     forecast spent 0.7-1.1 s of system CPU filling its 320 MB of outputs that
     way, against 0.3-0.5 s in 4 KiB pages. A mapping of our own gets no such
     advice (arrays this large are mapped, not taken from the heap, either way).
+    Where the system has ``MAP_POPULATE`` (Linux) the mapping's pages are filled
+    when it is made, in one go, not by one fault per page as blocks are copied
+    in: measured (2026-11-30, one thread, 10,000-sample hyperscaler consigned
+    run) 0.09 s of system CPU against 0.21-0.27 s.
     """
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < _OWN_MAPPING_BYTES:
         return np.empty(shape, dtype=dtype)
+    populate = getattr(mmap, "MAP_POPULATE", 0)
+    if populate:
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate
+        return np.frombuffer(mmap.mmap(-1, nbytes, flags=flags), dtype=dtype).reshape(shape)
     return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype).reshape(shape)
 
 

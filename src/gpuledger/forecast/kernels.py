@@ -22,6 +22,11 @@ kernel only sorts rows, cuts each row at the fixed demand boundaries it spans,
 and adds the pieces to the curves. A row arriving after the horizon sorts last
 in its group, where its units count on no day of the curves, exactly as the
 planner leaving it out.
+
+The key building and the cut run in compiled kernels (compiled.py, between them
+NumPy's sort); :func:`_pass_pieces_numpy` (with :func:`_sort_rows` and
+:func:`_cut`) is their NumPy reference, run against them by
+tests/forecast/test_compiled.py.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gpuledger.domain import PolicyName
+from gpuledger.forecast.compiled import cut_pieces, row_keys
 from gpuledger.forecast.layout import Layout
 from gpuledger.forecast.pieces import Pieces, curves_from_plan, pieces_to_curves, reference_pieces
 from gpuledger.planning import (
@@ -261,6 +267,21 @@ def _cut(p: _Pass, days: IntArray, horizon: int) -> _Cut:
     )
 
 
+def _holder_and_owner_series(
+    snapshot: PlanningSnapshot, layout: Layout, smap: IntArray, p: _Pass
+) -> tuple[Int32Array, Int32Array]:
+    """Per pass row, its holder's series (-1 = not tracked); per interval plus one
+    (see :class:`_Cut`), its owner's series, -2 where the holder keeps it.
+
+    Series int32, as :meth:`Pieces.concat` gives them: half the bytes.
+    """
+    s = snapshot
+    holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]].astype(np.int32)
+    owner = np.concatenate([[-1], p.owner, [-1]])  # owner -1 reads the extra last slot
+    by_iv = np.r_[layout.target_series, -2].astype(np.int32)[owner]
+    return holder_series, by_iv
+
+
 def _pass_pieces(
     snapshot: PlanningSnapshot,
     layout: Layout,
@@ -271,24 +292,37 @@ def _pass_pieces(
     """One pass's units as pieces of the tracked series, within the horizon.
 
     A unit goes to its owner target's series (a cluster's target: the cluster's
-    series only, see :class:`Pieces`) or to its holder's. Returned in parts
-    (first pieces, further pieces) that the caller concatenates once with every
-    pass's.
+    series only, see :class:`Pieces`) or to its holder's. Returned as a list of
+    parts (here one: first pieces, then further pieces) that the caller
+    concatenates once with every pass's (no copy when there is only one).
+    Compiled: keys built and rows cut in one pass each, between them NumPy's
+    sort (:func:`_pass_pieces_numpy` is the reference).
     """
     if p.rows.size == 0:
         return []
-    s = snapshot
+    holder_series, by_iv = _holder_and_owner_series(snapshot, layout, smap, p)
+    horizon = layout.day0 + layout.n_days
+    key, lo, bits, span_bits = row_keys(days, p.rows, p.group, horizon)
+    key.sort(axis=1)
+    part = cut_pieces(key, lo, bits, span_bits, p.qty, p.bounds, by_iv, holder_series, horizon)
+    return [Pieces(*part)]
+
+
+def _pass_pieces_numpy(
+    snapshot: PlanningSnapshot,
+    layout: Layout,
+    smap: IntArray,
+    p: _Pass,
+    days: IntArray,
+) -> list[Pieces]:
+    """:func:`_pass_pieces` in NumPy: the reference the compiled kernels are tested against."""
+    if p.rows.size == 0:
+        return []
     r = p.rows.size
-    # the holder's series of each pass row (-1 = not tracked). Series, samples and
-    # days int32, as Pieces.concat gives them: half the bytes
-    holder_series = smap[s.supply_holder[p.rows], s.supply_sku[p.rows]].astype(np.int32)
+    holder_series, by_iv = _holder_and_owner_series(snapshot, layout, smap, p)
     c = _cut(p, days, layout.day0 + layout.n_days)
     pos = c.pos.ravel()
     day = c.day.ravel()
-    # per interval plus one (see _Cut): its owner's series, -2 where the holder keeps
-    # it (owner -1 reads the extra last slot)
-    owner = np.concatenate([[-1], p.owner, [-1]])
-    by_iv = np.r_[layout.target_series, -2].astype(np.int32)[owner]
     # each piece goes to its owner's series, or its holder's (-1: not tracked)
     first = c.per_row(by_iv)
     first = np.where(first == -2, holder_series.take(pos), first)

@@ -24,7 +24,9 @@ horizon) so huge lognormal tails cannot overflow.
 
 Every sample uses one uniform per supply row, drawn as one ``[samples, rows]``
 array from the block's generator, so a sample's draws never depend on which
-other samples share its batch.
+other samples share its batch. The passes around ``ndtri`` and ``exp`` run in
+compiled kernels (:func:`compiled.arrival_days`); :func:`_sample_arrivals_numpy`
+is their NumPy reference.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import numpy.typing as npt
 from scipy.special import ndtr, ndtri
 
 from gpuledger.domain import ScenarioError
+from gpuledger.forecast.compiled import arrival_days
 from gpuledger.planning import IntArray, PlanningSnapshot, SupplyKind
 
 __all__ = ["Z90", "ArrivalModel", "arrival_model", "sample_arrivals"]
@@ -166,6 +169,26 @@ def sample_arrivals(model: ArrivalModel, uniforms: FloatArray) -> IntArray:
     Rows without uncertainty keep their scheduled day exactly (whatever the
     uniform), so with no spread every sample equals the deterministic plan.
     """
+    rows = np.flatnonzero(model.lead | model.slip)
+    if rows.size == 0:
+        return np.broadcast_to(model.day, uniforms.shape).copy()
+    return arrival_days(
+        uniforms,
+        rows,
+        day=model.day,
+        lead=model.lead,
+        p50=model.p50,
+        tail=model.tail,
+        sigma=model.sigma,
+        mu=model.mu,
+        floor_day=model.floor_day,
+        cap_day=model.cap_day,
+        z_cap=_Z_CAP,
+    )
+
+
+def _sample_arrivals_numpy(model: ArrivalModel, uniforms: FloatArray) -> IntArray:
+    """:func:`sample_arrivals` in NumPy: the reference the compiled kernels are tested against."""
     days = np.broadcast_to(model.day, uniforms.shape).copy()
     rows = np.flatnonzero(model.lead | model.slip)
     if rows.size == 0:

@@ -1,0 +1,481 @@
+"""Compiled kernels (numba): passes that NumPy would make one array at a time, fused.
+
+Each kernel here replaces a NumPy function that stays as its reference (named in
+the kernel's docstring) and gives the same integers: tests run both on random
+snapshots. Kernels are compiled on first use and cached on disk (``cache=True``:
+numba's cache next to this file, or a user cache where the package is read-only);
+they release the GIL (``nogil=True``), so a forecast's threads run them side by
+side. Integer arithmetic is int64 throughout, as the reference's NumPy promotion
+gives it. Floating-point arithmetic (the arrival draws, the exposure) is the
+reference's IEEE operations in the reference's order, without fastmath, so
+every float is the same bit for bit; scipy's ``ndtri`` and NumPy's ``exp`` are
+called between kernels, never reimplemented.
+
+The typed Python wrappers are what the forecast calls: numba has no type hints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+import numpy.typing as npt
+from scipy.special import ndtri
+
+from gpuledger.planning import IntArray
+
+__all__ = ["arrival_days", "completion_days", "cut_pieces", "gross_held", "row_keys"]
+
+AnyIntArray = npt.NDArray[np.signedinteger[Any]]
+
+_kernel = numba.njit(cache=True, nogil=True)
+"""How every kernel is compiled: cached on disk, GIL released."""
+
+
+@_kernel
+def _fine_bin_of(held: Any, failed: Any, bin_of_fine: Any, rows: Any, qty: Any, out: Any) -> None:
+    """Per query, the first fine bin whose net holdings reach ``qty``; ``n_fine`` if none.
+
+    Without losses (``failed`` has no bins) holdings never fall: a binary search
+    down the column. With losses, the first bin whose net holdings reach
+    ``qty`` (the first at which their running maximum does, as the reference
+    reads it).
+    """
+    n_fine = held.shape[0]
+    lossy = failed.shape[0] > 0
+    for q in range(rows.size):
+        row, need = rows[q], qty[q]
+        if lossy:
+            f = 0
+            while f < n_fine and np.int64(held[f, row]) - failed[bin_of_fine[f], row] < need:
+                f += 1
+        else:
+            f, length = 0, n_fine  # the count of bins whose holdings are below qty
+            while length > 0:
+                half = length // 2
+                if held[f + half, row] < need:
+                    f += half + 1
+                    length -= half + 1
+                else:
+                    length = half
+        out[q] = f
+
+
+@_kernel
+def _cells(rows: Any, f: Any, n_rows: int, n_fine: int) -> tuple[Any, Any, Any]:
+    """The distinct (row, fine bin) cells of the queries.
+
+    Returns each query's cell, each cell's fine bin, and the cell of every
+    ``row * n_fine + fine bin`` (-1 where no query reads it): row-major, so the
+    pieces of one sample, which come together, read a few kB of it.
+    """
+    cell_at = np.full(n_rows * n_fine, -1, dtype=np.int32)
+    cell_of = np.empty(rows.size, dtype=np.int64)
+    cell_bin = np.empty(rows.size, dtype=np.int64)
+    n_cells = 0
+    for q in range(rows.size):
+        k = rows[q] * n_fine + f[q]
+        if cell_at[k] < 0:
+            cell_at[k] = n_cells
+            cell_bin[n_cells] = f[q]
+            n_cells += 1
+        cell_of[q] = cell_at[k]
+    return cell_of, cell_bin[:n_cells], cell_at
+
+
+@_kernel
+def _piece_cells(
+    sample: int, s: int, day: int, parent: Any, fine_of_day: Any, day0: int, cell_at: Any,
+    n_fine: int,
+) -> tuple[Any, Any]:  # fmt: skip
+    """The queried cells a piece counts in (-1: none): its own, and its org's if a cluster's."""
+    n_series = parent.size
+    k = (sample * n_series + s) * n_fine + fine_of_day[day - day0]
+    org = -1 if parent[s] < 0 else np.int64(cell_at[k + (parent[s] - s) * n_fine])
+    return np.int64(cell_at[k]), org
+
+
+@_kernel
+def _cell_units(
+    sample: Any, series: Any, day: Any, qty: Any, parent: Any, fine_of_day: Any, day0: int,
+    cell_at: Any, n_fine: int, n_cells: int,
+) -> tuple[Any, Any, Any]:  # fmt: skip
+    """Each queried cell's pieces (day, units), cell by cell: a piece may count in two.
+
+    A cluster's piece counts for its org too (see :class:`Pieces`): in the org's
+    cell of the same fine bin and sample. One pass over the pieces lists the
+    few that fall in a queried cell (branch-free: a miss is written and
+    overwritten, ~2x faster than branching on unpredictable hits), then they
+    are placed cell by cell. Returns the cells' starts, the days and the units.
+    """
+    hit_cell = np.empty(2 * sample.size, dtype=np.int64)
+    hit_piece = np.empty(2 * sample.size, dtype=np.int64)
+    n_hits = 0
+    for i in range(sample.size):
+        for c in _piece_cells(
+            sample[i], series[i], day[i], parent, fine_of_day, day0, cell_at, n_fine
+        ):
+            hit_cell[n_hits] = c
+            hit_piece[n_hits] = i
+            n_hits += c >= 0
+    start = np.zeros(n_cells + 1, dtype=np.int64)
+    for h in range(n_hits):
+        start[hit_cell[h] + 1] += 1
+    for c in range(n_cells):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    days = np.empty(n_hits, dtype=np.int64)
+    units = np.empty(n_hits, dtype=np.int64)
+    for h in range(n_hits):
+        c, i = hit_cell[h], hit_piece[h]
+        days[fill[c]] = day[i]
+        units[fill[c]] = qty[i]
+        fill[c] += 1
+    return start, days, units
+
+
+@_kernel
+def _first_days(
+    start: Any, days: Any, units: Any, cell_bin: Any, fine_start: Any, width: int, day0: int,
+    cell_of: Any, need: Any, out: Any,
+) -> None:  # fmt: skip
+    """Per query, the first day its cell's pieces bring ``need`` units; -1 if they never do.
+
+    Per query, its cell's units by day of its bin (``width`` days at most) in a
+    reused table, run down the days, then the table cleared where written.
+    """
+    table = np.zeros(width, dtype=np.int64)
+    for q in range(cell_of.size):
+        c = cell_of[q]
+        first = day0 + fine_start[cell_bin[c]]
+        for j in range(start[c], start[c + 1]):
+            table[days[j] - first] += units[j]
+        total, d = 0, 0
+        while d < width:
+            total += table[d]
+            if total >= need[q]:
+                break
+            d += 1
+        out[q] = first + d if d < width else -1
+        for j in range(start[c], start[c + 1]):  # cleared where written: cells are sparse
+            table[days[j] - first] = 0
+
+
+def completion_days(
+    sample: AnyIntArray,
+    series: AnyIntArray,
+    day: AnyIntArray,
+    qty: AnyIntArray,
+    parent: IntArray,
+    held: npt.NDArray[np.integer[Any]],
+    failed: npt.NDArray[np.integer[Any]] | None,
+    fine_of_day: IntArray,
+    bin_of_fine: IntArray,
+    fine_start: IntArray,
+    width: int,
+    day0: int,
+    rows: IntArray,
+    target_qty: IntArray,
+) -> IntArray:
+    """First day each query's series (``rows``) holds ``target_qty`` (> 0) units net; -1 if never.
+
+    Compiled ``blocks._completion_days`` (its reference, whose docstring gives
+    the rule): the pieces' ``sample``, ``series``, ``day`` and ``qty``; ``held``
+    ``[fine bins, rows]``, ``failed`` ``[failure bins, rows]`` or None. Only the
+    queried columns and cells are read, never the whole ``[bins, rows]`` tables.
+    """
+    n_fine, n_rows = held.shape
+    out = np.full(rows.size, -1, dtype=np.int64)
+    lost = np.zeros((0, n_rows), dtype=held.dtype) if failed is None else failed
+    f = np.empty(rows.size, dtype=np.int64)
+    _fine_bin_of(held, lost, bin_of_fine, rows, target_qty, f)
+    found = np.flatnonzero(f < n_fine)
+    if found.size == 0:
+        return out
+    f, row = f[found], rows[found]
+    # units the bin's own pieces must bring: qty + failures - holdings before it
+    need = target_qty[found] - np.where(f > 0, held[np.maximum(f - 1, 0), row], 0)
+    if failed is not None:
+        need += failed[bin_of_fine[f], row]
+    cell_of, cell_bin, cell_at = _cells(row, f, n_rows, n_fine)
+    start, days, units = _cell_units(
+        sample, series, day, qty, parent, fine_of_day, day0, cell_at, n_fine, cell_bin.size
+    )
+    first = np.empty(found.size, dtype=np.int64)
+    _first_days(start, days, units, cell_bin, fine_start, width, day0, cell_of, need, first)
+    assert bool((first >= 0).all()), "a cell's pieces must reach its need"
+    out[found] = first
+    return out
+
+
+# --------------------------------------------------------------------------- batch kernel
+
+
+@_kernel
+def _fill_keys(
+    days: Any, rows: Any, fixed: Any, horizon: int, lo: int, bits: int, key: Any
+) -> None:
+    """``key[s, j] = (min(days[s, rows[j]], horizon) - lo) << bits | fixed[j]``."""
+    for s in range(days.shape[0]):
+        for j in range(rows.size):
+            d = min(days[s, rows[j]], horizon)
+            key[s, j] = ((d - lo) << bits) | fixed[j]
+
+
+@_kernel
+def _day_range(days: Any, rows: Any, horizon: int) -> tuple[int, int]:
+    """The least and greatest ``min(days[s, rows[j]], horizon)``."""
+    lo, hi = horizon, horizon
+    if days.shape[0] and rows.size:
+        lo = hi = min(days[0, rows[0]], horizon)
+    for s in range(days.shape[0]):
+        for j in range(rows.size):
+            d = min(days[s, rows[j]], horizon)
+            lo = min(lo, d)
+            hi = max(hi, d)
+    return lo, hi
+
+
+def row_keys(
+    days: IntArray, rows: IntArray, group: IntArray, horizon: int
+) -> tuple[npt.NDArray[np.integer[Any]], int, int, int]:
+    """Per sample and pass row, one sort key packing (group, day, position); unique.
+
+    Compiled key building of ``kernels._sort_rows`` (its reference): group,
+    day (clipped to ``horizon``, less the least day ``lo``) and position in as
+    few bits as possible, uint32 when they fit (a faster sort). Returns the
+    keys ``[samples, rows]``, ``lo``, the position bits and the day bits. The
+    reference takes ``lo`` as ``min(days, initial=0)``, 0 for any ordinal, so
+    its keys never fit 32 bits; here ``lo`` is the least day. The keys sort in
+    the same order either way (unique, shifted alike).
+    """
+    r = rows.size
+    lo, hi = _day_range(days, rows, horizon)
+    span_bits = max(int(hi - lo).bit_length(), 1)
+    bits = max(r.bit_length(), 1)
+    total = int(group.max(initial=0)).bit_length() + span_bits + bits
+    assert total < 63, "sort key too wide"
+    dtype = np.uint32 if total <= 32 else np.int64
+    fixed = np.left_shift(group.astype(dtype), span_bits + bits) | np.arange(r, dtype=dtype)
+    key = np.empty((days.shape[0], r), dtype=dtype)
+    _fill_keys(days, rows, fixed, horizon, lo, bits, key)
+    return key, int(lo), bits, span_bits
+
+
+@_kernel
+def _cut_rows(
+    key: Any, lo: int, bits: int, span_bits: int, qty: Any, upper: Any, by_iv: Any,
+    holder: Any, horizon: int, out: Any, more_at: int,
+) -> int:  # fmt: skip
+    """Each sample's sorted rows cut at the fixed boundaries, written as pieces.
+
+    ``upper``: the boundaries, then one past any position (so no search runs
+    off the end). ``out`` is ``[4, capacity]`` int32 (sample, series, day,
+    units): each live row's first piece, in (sample, row) order, then the
+    further pieces of rows that span boundaries, in (sample, row, boundary)
+    order (written from ``more_at`` on, then moved down behind the first
+    pieces: the pass's pieces come out as one array, never concatenated). A
+    first piece is written whether or not it is kept, and kept by moving on (no
+    branch on the unpredictable keep: ~15% faster). Returns how many pieces.
+    """
+    n, r = key.shape
+    pos_mask = (1 << bits) - 1
+    day_mask = (1 << span_bits) - 1
+    n_first, n_more = 0, more_at
+    for s in range(n):
+        b = 1  # the first boundary past the row's start (bounds[0] is 0)
+        start = 0
+        for j in range(r):
+            k = np.int64(key[s, j])
+            p = k & pos_mask
+            day = ((k >> bits) & day_mask) + lo
+            end = start + qty[p]
+            while upper[b] <= start:
+                b += 1
+            live = day < horizon
+            series = by_iv[b] if by_iv[b] != -2 else holder[p]
+            out[0, n_first], out[1, n_first] = s, series
+            out[2, n_first], out[3, n_first] = day, min(end, upper[b]) - start
+            n_first += live & (series >= 0)
+            c = b
+            while live and upper[c] < end:
+                series = by_iv[c + 1] if by_iv[c + 1] != -2 else holder[p]
+                if series >= 0:
+                    out[0, n_more], out[1, n_more] = s, series
+                    out[2, n_more], out[3, n_more] = day, min(end, upper[c + 1]) - upper[c]
+                    n_more += 1
+                c += 1
+            start = end
+    for i in range(more_at, n_more):  # n_first <= more_at: a move down, in order
+        for field in range(4):
+            out[field, n_first + i - more_at] = out[field, i]
+    return n_first + n_more - more_at
+
+
+def cut_pieces(
+    key: npt.NDArray[np.integer[Any]],
+    lo: int,
+    bits: int,
+    span_bits: int,
+    qty: IntArray,
+    bounds: IntArray,
+    by_iv: npt.NDArray[np.int32],
+    holder: npt.NDArray[np.int32],
+    horizon: int,
+) -> npt.NDArray[np.int32]:
+    """A pass's pieces from its rows sorted per sample: first pieces, then further pieces.
+
+    Compiled ``kernels._cut`` and the piece making of ``kernels._pass_pieces``
+    (their reference): ``key`` sorted per sample (:func:`row_keys`), ``qty``
+    per pass row, ``by_iv`` per interval plus one its owner's series (-2: the
+    row's holder keeps it, ``holder`` per pass row, -1 = not tracked). Returned
+    ``[4, pieces]`` int32: sample, series, day, units.
+    """
+    n, r = key.shape
+    out = np.empty((4, n * (r + max(bounds.size - 1, 0))), dtype=np.int32)
+    upper = np.append(bounds, np.iinfo(np.int64).max)
+    size = _cut_rows(key, lo, bits, span_bits, qty, upper, by_iv, holder, horizon, out, n * r)
+    return out[:, :size]
+
+
+# --------------------------------------------------------------------------- arrivals
+
+
+@_kernel
+def _tail_probabilities(uniforms: Any, rows: Any, tail: Any, out: Any) -> None:
+    """``out[s, j] = clip((1 - uniforms[s, rows[j]]) * tail[rows[j]], 1e-300, 1)``."""
+    for s in range(uniforms.shape[0]):
+        for j in range(rows.size):
+            p = (1.0 - uniforms[s, rows[j]]) * tail[rows[j]]
+            out[s, j] = min(max(p, 1e-300), 1.0)
+
+
+@_kernel
+def _log_days(z: Any, rows: Any, sigma: Any, mu: Any, cap: float) -> None:
+    """``z = clip(-z, -cap, cap) * sigma[rows] + mu[rows]`` in place (two roundings, as NumPy)."""
+    for s in range(z.shape[0]):
+        for j in range(rows.size):
+            x = min(max(-z[s, j], -cap), cap) * sigma[rows[j]]
+            z[s, j] = x + mu[rows[j]]
+
+
+@_kernel
+def _arrival_days(
+    x: Any, rows: Any, day: Any, back: Any, least: Any, cap_day: int, most: float, out: Any
+) -> None:
+    """Every sample's days: the scheduled ones, with ``rows`` moved by ``round(x)``.
+
+    ``x`` holds the drawn lognormal days per sample and moved row; per moved
+    row, ``back`` days are taken off (a lead row's P50) and ``least`` is the
+    earliest day allowed; no day after ``cap_day``.
+    """
+    for s in range(out.shape[0]):
+        out[s, :] = day
+        for j in range(rows.size):
+            shifted = np.int64(min(np.rint(x[s, j]), most)) + day[rows[j]] - back[j]
+            out[s, rows[j]] = min(max(shifted, least[j]), cap_day)
+
+
+def arrival_days(
+    uniforms: npt.NDArray[np.float64],
+    rows: IntArray,
+    *,
+    day: IntArray,
+    lead: npt.NDArray[np.bool_],
+    p50: IntArray,
+    tail: npt.NDArray[np.float64],
+    sigma: npt.NDArray[np.float64],
+    mu: npt.NDArray[np.float64],
+    floor_day: int,
+    cap_day: int,
+    z_cap: float,
+) -> IntArray:
+    """Arrival days ``[samples, supply rows]``, ``rows`` drawn from their lognormals.
+
+    Compiled ``sampling._sample_arrivals_numpy`` (its reference, whose
+    docstring gives the rule): the passes around the two transcendental
+    functions fused, which stay scipy's ``ndtri`` and NumPy's ``exp``, so every
+    float is bit for bit the reference's.
+    """
+    u = np.empty((uniforms.shape[0], rows.size))
+    _tail_probabilities(uniforms, rows, tail, u)
+    z = ndtri(u, out=u)
+    _log_days(z, rows, sigma, mu, z_cap)
+    np.exp(z, out=z)
+    days = np.empty(uniforms.shape, dtype=np.int64)
+    most = float(cap_day - floor_day + 2 * 10**5)
+    # lead rows: back by P50, never before the floor; the others unchanged
+    back = np.where(lead[rows], p50[rows], 0)
+    least = np.where(lead[rows], floor_day, np.iinfo(np.int64).min)
+    _arrival_days(z, rows, day, back, least, cap_day, most, days)
+    return days
+
+
+# --------------------------------------------------------------------------- reduction
+
+
+@_kernel
+def _add_pieces(
+    sample: Any, series: Any, day: Any, qty: Any, n_series: int, day0: int, fine_of_day: Any,
+    exposed: Any, held: Any, exposure: Any,
+) -> None:  # fmt: skip
+    """Each piece's units into its fine bin's row of ``held``, its GPU-days into ``exposure``.
+
+    ``exposed`` per day index: the days a unit arriving then is exposed (float64,
+    as the reference weighs them); ``exposure`` is empty when nothing fails.
+    """
+    failing = exposure.size > 0
+    for i in range(sample.size):
+        row = sample[i] * n_series + series[i]
+        index = day[i] - day0
+        held[fine_of_day[index], row] += qty[i]
+        if failing:
+            exposure[row] += exposed[index] * qty[i]
+
+
+@_kernel
+def _fold_and_run(held: Any, parent: Any) -> None:
+    """Each cluster's units added to its org's, then holdings run down the fine bins."""
+    n_fine, n_rows = held.shape
+    n_series = parent.size
+    if n_rows == 0:  # no series (books with nothing to plan)
+        return
+    for f in range(n_fine):
+        for base in range(0, n_rows, n_series):
+            for c in range(n_series):
+                if parent[c] >= 0:
+                    held[f, base + parent[c]] += held[f, base + c]
+        if f:
+            for row in range(n_rows):
+                held[f, row] += held[f - 1, row]
+
+
+def gross_held(
+    sample: AnyIntArray,
+    series: AnyIntArray,
+    day: AnyIntArray,
+    qty: AnyIntArray,
+    parent: IntArray,
+    day0: int,
+    fine_of_day: IntArray,
+    n_fine: int,
+    n_samples: int,
+    exposed: npt.NDArray[np.float64] | None,
+    dtype: type[np.signedinteger[Any]],
+) -> tuple[npt.NDArray[np.signedinteger[Any]], npt.NDArray[np.float64] | None]:
+    """Gross holdings ``[fine bins, samples * series]`` at each fine bin's end, and exposure.
+
+    Compiled step 1 of ``blocks._reduce`` (``blocks._gross_held_numpy`` is the
+    reference): one pass over the pieces, then clusters folded into their orgs
+    and holdings run down the bins in one pass over the table. Exposure
+    ``[samples * series]`` (None when ``exposed`` is: nothing fails) is summed
+    gross, its clusters not folded.
+    """
+    n_series = parent.size
+    held = np.zeros((n_fine, n_samples * n_series), dtype=dtype)
+    exposure = np.zeros(0 if exposed is None else n_samples * n_series)
+    weights = np.zeros(0) if exposed is None else exposed
+    _add_pieces(sample, series, day, qty, n_series, day0, fine_of_day, weights, held, exposure)
+    _fold_and_run(held, parent)
+    return held, None if exposed is None else exposure
