@@ -15,12 +15,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# After installing, the forecast's compiled kernels are compiled once and cached on
+# disk (numba), so that a first forecast loads them instead of compiling (~10 s).
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m gpuledger.forecast.warm
 	touch $@
 
 $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m gpuledger.forecast.warm
 	touch $@ $(STAMP)
 
 install: $(STAMP) ## create .venv and install the project

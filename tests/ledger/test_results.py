@@ -85,8 +85,8 @@ def test_diversions(books: Ledger) -> None:
 
 def test_a_diversion_view_is_rendered_once(books: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     """A kept view renders its JSON once (a page of the list renders a hundred views per
-    request); each call still returns a dict of its own, so a caller adding a key (the
-    API adds the approvals) changes nothing for the next one."""
+    request); each call still returns objects of its own at every level, so a caller
+    changing what it got (the API adds the approvals) changes nothing for the next."""
     from gpuledger.ledger import results
 
     rendered: list[object] = []
@@ -100,9 +100,11 @@ def test_a_diversion_view_is_rendered_once(books: Ledger, monkeypatch: pytest.Mo
     view = books.diversions()[0]
     first = view.as_json()
     first["approvals"] = {"required": []}
+    first["diversion"]["to_org"] = "mallory"
+    first["transfers"].clear()
     second = view.as_json()
     assert "approvals" not in second and second is not first
-    assert second == jsonable(view.row())
+    assert second == jsonable(view.row()), "a caller's change reached the next caller"
     assert len(rendered) == 1
     assert books.diversions()[0] is view, "the ledger keeps the view across reads"
 
