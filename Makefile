@@ -19,12 +19,12 @@ $(BIN)/python:
 # disk (numba), so that a first forecast loads them instead of compiling (~10 s).
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
-	$(BIN)/python -m gpuledger.forecast.warm
+	$(BIN)/python -m gpuledger.services.warm
 	touch $@
 
 $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m gpuledger.forecast.warm
+	$(BIN)/python -m gpuledger.services.warm
 	touch $@ $(STAMP)
 
 install: $(STAMP) ## create .venv and install the project

@@ -1,6 +1,6 @@
 """Compile the forecast's kernels before a first forecast needs them.
 
-``python -m gpuledger.forecast.warm`` (``make install`` runs it). numba compiles
+``python -m gpuledger.services.warm`` (``make install`` runs it). numba compiles
 each kernel of ``forecast.compiled`` on its first call, 6 to 12 s on a 2-core
 machine, and caches it on disk; this forecasts the shipped founding story on
 in-memory books under every batch policy, with failures replaced and lost, so
@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 
 from gpuledger.domain import PolicyName
-from gpuledger.forecast.engine import forecast
+from gpuledger.forecast import forecast
 from gpuledger.forecast.failures import FailureModel
 from gpuledger.ledger import Ledger
 from gpuledger.scenario import demo_scenario_path, load_scenario

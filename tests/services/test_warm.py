@@ -1,4 +1,4 @@
-"""``python -m gpuledger.forecast.warm`` (run by ``make install``) compiles what forecasts run.
+"""``python -m gpuledger.services.warm`` (run by ``make install``) compiles what forecasts run.
 
 A kernel it does not compile, or compiles for other argument types than a
 forecast passes, would compile on a user's first forecast (seconds) instead of
@@ -19,7 +19,7 @@ import json
 from numba.core.dispatcher import Dispatcher
 from gpuledger.forecast import compiled, forecast
 from gpuledger.forecast.failures import FailureModel
-from gpuledger.forecast.warm import BATCH_POLICIES, warm
+from gpuledger.services.warm import BATCH_POLICIES, warm
 from tests.forecast.test_kernels import random_snapshot
 
 kernels = {name: k for name, k in vars(compiled).items() if isinstance(k, Dispatcher)}
