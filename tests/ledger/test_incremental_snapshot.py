@@ -25,8 +25,8 @@ from gpuledger.domain import Decision
 from gpuledger.domain import TransferKind as K
 from gpuledger.ledger import Ledger
 from gpuledger.ledger import snapshot as snapshot_module
-from gpuledger.ledger.queries import scenario_from_books
 from gpuledger.ledger.results import Transfer
+from gpuledger.ledger.scenario_base import scenario_from_books
 from gpuledger.ledger.snapshot import RowState, build_snapshot
 from gpuledger.planning.snapshot import PlanningSnapshot
 
@@ -202,7 +202,7 @@ def test_movements_posted_since_are_appended_not_copied(tmp_path: Path) -> None:
     movement posted before; a base brought forward from an older one gets its own copy,
     so no base ever shows a movement posted after it."""
     from gpuledger.ledger.chain import read_head
-    from gpuledger.ledger.queries import ScenarioBase
+    from gpuledger.ledger.scenario_base import ScenarioBase
 
     clock = FakeClock()
     books = Ledger.open(f"sqlite:///{tmp_path / 'books.db'}", clock=clock)

@@ -21,6 +21,10 @@ The passes over the pieces run in compiled kernels (compiled.py:
 :func:`_gross_held`, the completion days); the NumPy functions they replace
 (:func:`_gross_held_numpy`, :func:`_completion_days` and its helpers) stay here
 as their references, which tests/forecast/test_compiled.py runs against them.
+
+Over 500 lines: those NumPy references of the compiled reduction sit beside
+the reduction they stand for (the tests swap one for the other here); moved
+apart, one block's reduction would be read across two modules.
 """
 
 from __future__ import annotations

@@ -63,7 +63,6 @@ from gpuledger.ledger.engine import (
 from gpuledger.ledger.importer import OPEN_BOOKS, BatchOp, ImportAuthority
 from gpuledger.ledger.memo import DEFAULT_SIZE, Head, HeadMemo, MemoStats
 from gpuledger.ledger.queries import (
-    ScenarioBase,
     lot_progress,
     open_pendings,
     read_document,
@@ -83,6 +82,7 @@ from gpuledger.ledger.results import (
     LotTrace,
     Transfer,
 )
+from gpuledger.ledger.scenario_base import ScenarioBase
 from gpuledger.ledger.work import Work
 
 if TYPE_CHECKING:

@@ -43,8 +43,9 @@ from gpuledger.domain import (
     Vendor,
     limits,
 )
-from gpuledger.ledger.queries import read_transfers, scenario_from_books
+from gpuledger.ledger.queries import read_transfers
 from gpuledger.ledger.results import Transfer
+from gpuledger.ledger.scenario_base import scenario_from_books
 from gpuledger.planning.snapshot import IntArray, PlanningSnapshot, SupplyKind
 
 
