@@ -61,12 +61,9 @@ class HeadMemo:
         stats_key = (head, kind, key)
         with self._lock:
             stats = self._stats.setdefault(kind, MemoStats())
-            if head == self._head:
-                entries = self._entries.get(kind)
-                if entries is not None and key in entries:
-                    entries.move_to_end(key)
-                    stats.hits += 1
-                    return cast(T, entries[key])
+            found, value = self._stored(head, kind, key)
+            if found:
+                return cast(T, value)
             pending = self._inflight.get(stats_key)
             if pending is not None:
                 stats.hits += 1
@@ -95,12 +92,16 @@ class HeadMemo:
         Counted as a hit when found; a miss is counted by the :meth:`get` that follows.
         """
         with self._lock:
-            if head == self._head:
-                entries = self._entries.get(kind)
-                if entries is not None and key in entries:
-                    entries.move_to_end(key)
-                    self._stats.setdefault(kind, MemoStats()).hits += 1
-                    return True, entries[key]
+            return self._stored(head, kind, key)
+
+    def _stored(self, head: Head, kind: str, key: Hashable) -> tuple[bool, Any]:
+        """Under the lock: :meth:`peek`'s answer, a hit counted."""
+        if head == self._head:
+            entries = self._entries.get(kind)
+            if entries is not None and key in entries:
+                entries.move_to_end(key)
+                self._stats.setdefault(kind, MemoStats()).hits += 1
+                return True, entries[key]
         return False, None
 
     def _store(self, head: Head, kind: str, key: Hashable, value: Any) -> None:

@@ -48,10 +48,10 @@ def starts_with(dialect: str, column: ColumnElement[str], prefix: str) -> Column
     compares by the database's collation, which may ignore punctuation: there
     ``LIKE 'prefix%'`` (escaped) is the exact form.
     """
+    values = prefix_params(dialect, "p", prefix)
     if dialect == "sqlite":
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        return (column >= prefix) & (column < upper)
-    return column.startswith(prefix, autoescape=True)
+        return (column >= values["p_lo"]) & (column < values["p_hi"])
+    return column.like(values["p_like"], escape="/")
 
 
 def starts_with_param(dialect: str, column: ColumnElement[str], name: str) -> ColumnElement[bool]:
@@ -64,8 +64,9 @@ def starts_with_param(dialect: str, column: ColumnElement[str], name: str) -> Co
 
 
 def prefix_params(dialect: str, name: str, prefix: str) -> dict[str, str]:
-    """The values of :func:`starts_with_param`'s parameters ``name`` for ``prefix``: the
-    same range, or the same escaped ``LIKE`` pattern, as :func:`starts_with`."""
+    """The values of :func:`starts_with_param`'s parameters ``name`` for ``prefix`` (and
+    of :func:`starts_with`'s): the range on SQLite, the escaped ``LIKE`` pattern
+    elsewhere (``_``, ``%`` and ``/`` in a prefix are literal)."""
     if dialect == "sqlite":
         return {f"{name}_lo": prefix, f"{name}_hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
     escaped = prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
