@@ -15,15 +15,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpuledger.domain import PolicyName
+from gpuledger.domain import Diversion, DiversionStatus, PolicyName
+from gpuledger.domain.enums import Decision
 from gpuledger.ledger import Ledger
-from gpuledger.planning import DivertChange, impact, with_sites
+from gpuledger.planning import SITE_PARTS, DivertChange, impact, site_inputs, with_sites
 from gpuledger.services import planning as services
 from tests.web.books import clock, import_eve
 
 ON = date(2023, 12, 10)
 EVE = date(2023, 12, 9)  # the books a change on ON is evaluated on
 impact_module = importlib.import_module("gpuledger.planning.impact")
+PENDING = DiversionStatus.PENDING
 
 
 @pytest.fixture
@@ -90,3 +92,66 @@ def test_a_dated_change_reads_only_the_books_of_its_eve(
     result = services.impact_of_change(ledger, later, PolicyName.CONSIGNED)
     assert result.before.snapshot.as_of == date(2024, 1, 14)
     assert set(asked) == {date(2024, 1, 14)}
+
+
+def _planned(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Counts the baselines planned (``planning.impact.plan``: once per baseline)."""
+    planned: list[object] = []
+    real_plan = impact_module.plan
+    monkeypatch.setattr(
+        impact_module, "plan", lambda *a, **k: planned.append(1) or real_plan(*a, **k)
+    )
+    return planned
+
+
+def test_a_write_that_leaves_the_eve_as_it_was_keeps_its_baseline(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A diversion proposed and rejected for the change's day changes the books (a new
+    head, a new document) but not the books of the eve: under writes like these an impact
+    costs what it costs with a warm memo (issue 16), and answers as on fresh books."""
+    planned = _planned(monkeypatch)
+    services.impact_of_change(ledger, divert(12_000), PolicyName.CONSIGNED)
+    pending = Diversion("D-NOT", "LOT-T-2023-12", 10, "tesla", "x", ON, status=PENDING)
+    ledger.propose_diversion(pending, actor="planner")
+    ledger.decide("D-NOT", Decision.REJECT, actor="planner")
+    got = services.impact_of_change(ledger, divert(5_000), PolicyName.CONSIGNED)
+    assert len(planned) == 1
+    fresh = Ledger.open(str(ledger.engine.url), clock=clock)
+    try:
+        alone = services.impact_of_change(fresh, divert(5_000), PolicyName.CONSIGNED)
+    finally:
+        fresh.close()
+    assert len(planned) == 2
+    assert got.to_json() == alone.to_json()
+
+
+def test_a_write_that_changes_the_eve_plans_its_baseline_again(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planned = _planned(monkeypatch)
+    before = services.impact_of_change(ledger, divert(5_000), PolicyName.CONSIGNED)
+    earlier = Diversion("D-EVE", "LOT-T-2023-06", 500, "tesla", "x", EVE, status=PENDING)
+    ledger.propose_diversion(earlier, actor="planner")
+    ledger.decide("D-EVE", Decision.APPROVE, actor="planner")  # posted on the eve
+    after = services.impact_of_change(ledger, divert(5_000), PolicyName.CONSIGNED)
+    assert len(planned) == 2
+    assert after.to_json() != before.to_json()
+
+
+def test_with_sites_reads_only_the_parts_its_results_are_kept_for(ledger: Ledger) -> None:
+    """``services.planning`` keeps a sited snapshot for the scenario parts
+    ``planning.site_inputs`` names: a part read but not named would serve a stale one."""
+    scenario = ledger.to_scenario(EVE)
+    read: set[str] = set()
+
+    class Recording:
+        def __getattr__(self, name: str) -> object:
+            read.add(name)
+            return getattr(scenario, name)
+
+    sited = with_sites(ledger.snapshot(EVE), Recording())  # type: ignore[arg-type]
+    assert sited.power_cap is not None  # the story's sites state power: every part is read
+    named = {f for f in SITE_PARTS}
+    assert read <= named, read - named
+    assert site_inputs(scenario) == tuple(getattr(scenario, f) for f in SITE_PARTS)

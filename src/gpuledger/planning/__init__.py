@@ -52,12 +52,20 @@ from gpuledger.planning.keep_past import plan_from
 from gpuledger.planning.order import ServingOrder, serving_order
 from gpuledger.planning.plan import Plan, PlanOrg, PlanTarget, PooledMove, plan, plan_day0
 from gpuledger.planning.policies import OrderedPass, Policy, get_policy, registered
-from gpuledger.planning.power import NO_LIMIT, powered_cells, to_h100e, with_sites
+from gpuledger.planning.power import (
+    NO_LIMIT,
+    SITE_PARTS,
+    powered_cells,
+    site_inputs,
+    to_h100e,
+    with_sites,
+)
 from gpuledger.planning.recovery import GiveWay, PaybackLot, Recovery
 from gpuledger.planning.snapshot import FloatArray, IntArray, PlanningSnapshot, SupplyKind
 
 __all__ = [
     "NO_LIMIT",
+    "SITE_PARTS",
     "Change",
     "DivertChange",
     "Explanation",
@@ -99,6 +107,7 @@ __all__ = [
     "powered_cells",
     "registered",
     "serving_order",
+    "site_inputs",
     "to_h100e",
     "with_sites",
 ]

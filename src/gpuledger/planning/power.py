@@ -37,16 +37,30 @@ from gpuledger.planning.snapshot import FloatArray, IntArray, PlanningSnapshot
 
 __all__ = [
     "NO_LIMIT",
+    "SITE_PARTS",
     "capacity_on",
     "powered_cells",
     "powered_curves",
     "share_power",
+    "site_inputs",
     "to_h100e",
     "with_sites",
 ]
 
 NO_LIMIT = -1
 """A capacity of -1: no stated limit."""
+
+SITE_PARTS = ("skus", "sites", "clusters", "targets", "parameters")
+"""The parts of a scenario :func:`with_sites` reads, and nothing else."""
+
+
+def site_inputs(scenario: Scenario) -> tuple[Any, ...]:
+    """The parts of ``scenario`` :func:`with_sites` reads (:data:`SITE_PARTS`), in order.
+
+    Two scenarios with these parts equal give a snapshot the same sites: a
+    result of ``with_sites`` may be kept for them (``services.planning``).
+    """
+    return tuple(getattr(scenario, part) for part in SITE_PARTS)
 
 
 def with_sites(snapshot: PlanningSnapshot, scenario: Scenario) -> PlanningSnapshot:

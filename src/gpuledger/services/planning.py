@@ -26,6 +26,7 @@ from gpuledger.planning import (
     baseline_plans,
     impact,
     plan,
+    site_inputs,
     to_h100e,
     with_sites,
 )
@@ -51,8 +52,11 @@ def _read_only(obj: T) -> T:
 
 #: The books' snapshots with their sites, and the baselines impacts compare against
 #: (two plans each, holdings per org and day: at world size tens of MB, so fewer).
-#: After a write the entries of the older books are never asked for again; they
-#: go as newer ones come.
+#: A sited snapshot is kept for its snapshot and the scenario parts ``with_sites``
+#: reads (``planning.site_inputs``; the parameters, remade on each read, by value):
+#: a write that changes neither (a diversion proposed for a later day, say) leaves
+#: the ledger's snapshot the same object, so the sited one and its baselines stay.
+#: Entries of older books are never asked for again; they go as newer ones come.
 _SITED, _BASELINES = Kept(8), Kept(4)
 
 
@@ -64,7 +68,8 @@ def books_snapshot(ledger: Ledger, as_of: date, known_on: date | None = None) ->
     keeps only what the books had recorded by the end of that day (None: all).
     """
     snap, scenario = ledger.snapshot(as_of, known_on), ledger.to_scenario(as_of)
-    return _SITED.get((snap, scenario), None, lambda: _read_only(with_sites(snap, scenario)))
+    *parts, parameters = site_inputs(scenario)
+    return _SITED.get((snap, *parts), parameters, lambda: _read_only(with_sites(snap, scenario)))
 
 
 def snapshot(
