@@ -239,3 +239,46 @@ def test_movements_posted_since_are_appended_not_copied(tmp_path: Path) -> None:
         assert b3.scenario(AS_OF) == again.scenario(AS_OF) == rebuilt
     finally:
         books.close()
+
+
+def test_a_scenario_after_a_write_dresses_only_the_diversions_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scenario's diversions are patched where a write changed them: a read after a
+    write costs what the write added, not every diversion the books hold (issue 16:
+    proposals and rejections pile up; each used to re-dress all of them)."""
+    from gpuledger.ledger.scenario_base import ScenarioBase
+
+    clock = FakeClock()
+    books = Ledger.open(f"sqlite:///{tmp_path / 'books.db'}", clock=clock)
+    try:
+        books.import_scenario(base())
+        for n in range(40):
+            books.propose_diversion(
+                d.Diversion(f"D{n}", "LOT-T1-08", 1, "tesla", "xai", AS_OF), actor="t"
+            )
+            if n:  # D0 stays pending
+                books.decide(f"D{n}", Decision.REJECT if n % 2 else Decision.APPROVE, actor="t")
+        books.to_scenario()  # the kept base, with its parts
+        dressed: list[str] = []
+        real = ScenarioBase._with_status
+        monkeypatch.setattr(
+            ScenarioBase, "_with_status", lambda self, x: dressed.append(x.id) or real(self, x)
+        )
+        books.propose_diversion(
+            d.Diversion("NEW", "LOT-T1-08", 1, "tesla", "xai", AS_OF), actor="t"
+        )
+        first = books.to_scenario()
+        books.decide("D0", Decision.VOID, actor="t")  # an old one changes status
+        books.decide("NEW", Decision.REJECT, actor="t")
+        second = books.to_scenario()
+        assert sorted(dressed) == ["D0", "NEW", "NEW"]
+        with books.engine.connect() as conn:
+            assert second == scenario_from_books(conn)
+        made = [x.id for x in first.diversions]
+        assert made[-41:] == [*(f"D{n}" for n in range(40)), "NEW"]
+        at = made.index("D0")
+        assert first.diversions[at].status is d.DiversionStatus.PENDING
+        assert second.diversions[at].status is d.DiversionStatus.VOIDED
+    finally:
+        books.close()

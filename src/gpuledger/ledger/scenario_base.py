@@ -37,6 +37,11 @@ _SCENARIO_KINDS = [k.value for k in DOCUMENT_TYPES] + [MOVEMENT_KIND, DocumentKi
 _KINDS_READ = frozenset(_SCENARIO_KINDS)
 _RECORD_TYPES: dict[str, type[Any]] = {k.value: cls for k, cls in DOCUMENT_TYPES.items()}
 _RECORD_TYPES[MOVEMENT_KIND] = Movement
+_DIVERSION = DocumentKind.DIVERSION.value
+# A base brought forward patches the diversions' part of the one before when a write
+# touched at most this many diversions (each found by a scan of the ids); beyond, the
+# part is made afresh on first use.
+_PATCH_AT_MOST = 64
 _KIND_OF_TYPE: dict[type[Any], str] = {cls: kind for kind, cls in _RECORD_TYPES.items()}
 
 
@@ -154,9 +159,12 @@ class ScenarioBase:
         # when it first changes, the others are shared with this base.
         docs, records = dict(self.docs), dict(self.records)
         changed: set[str] = set()
+        diverted: set[str] = set()  # diversions with a new version or divert row
         for r in conn.execute(doc_q, bounds):  # kinds sifted here (``_advance_queries``)
             if r.doc_kind not in _KINDS_READ:
                 continue
+            if r.doc_kind == _DIVERSION:
+                diverted.add(r.doc_id)
             cls = _RECORD_TYPES.get(r.doc_kind)
             if r.doc_kind not in changed:
                 changed.add(r.doc_kind)
@@ -175,6 +183,7 @@ class ScenarioBase:
         for r in conn.execute(div_q, bounds):
             latest = dict(latest) if latest is self.latest_divert else latest
             latest[r.diversion] = r.id
+            diverted.add(r.diversion)
             seq = max(seq, int(r.event_seq))
         # 3. Movements posted by the verbs (imported ones are documents).
         new_moves: dict[str, Movement] = {}
@@ -193,9 +202,7 @@ class ScenarioBase:
         seq = max(seq, upto_seq or 0)
         assert seq >= self.seq, "a base only moves forward"
         # 4. The Scenario's parts that did not change, kept; movements posted since appended.
-        parts = {k: v for k, v in self.parts.items() if k not in changed}
-        if latest is not self.latest_divert:
-            parts.pop(DocumentKind.DIVERSION.value, None)
+        parts = {k: v for k, v in self.parts.items() if k not in changed and k != _DIVERSION}
         posted = self.posted
         if new_moves:
             posted = posted.extended(self.n_posted, tuple(new_moves.values()))
@@ -203,9 +210,31 @@ class ScenarioBase:
             imported = records.get(MOVEMENT_KIND, {})
             parts[MOVEMENT_KIND] += tuple(m for m in new_moves.values() if m.id not in imported)
         n_posted = self.n_posted + len(new_moves)
-        return ScenarioBase(
+        base = ScenarioBase(
             seq, docs, records, latest, posted, n_posted, self.problems, self.dressed, parts
         )  # fmt: skip
+        kept = self.parts.get(_DIVERSION)
+        if kept is not None and not diverted:
+            parts[_DIVERSION] = kept
+        elif kept is not None and len(diverted) <= _PATCH_AT_MOST:
+            parts[_DIVERSION] = base._diversions_patched(kept, diverted)
+        return base
+
+    def _diversions_patched(self, kept: tuple[Any, ...], diverted: set[str]) -> tuple[Any, ...]:
+        """The diversions' part: ``kept`` (an older base's) with ``diverted`` made again.
+
+        A diversion keeps its first-seen place (a new version replaces it in
+        place; the docs are in first-seen order), and the new ones come after
+        ``kept``'s: so only the diversions a write touched cost anything.
+        """
+        records, ids = self.records.get(_DIVERSION, {}), list(self.docs[_DIVERSION])
+        part, n = list(kept), len(kept)
+        for diversion in diverted:
+            at = ids.index(diversion) if diversion in records else n
+            if at < n:
+                part[at] = self._with_status(records[diversion])
+        part += (self._with_status(records[i]) for i in ids[n:])
+        return tuple(part)
 
     def problem(self, record: object) -> str | None:
         """``limits.record_problem(record)``, remembered for the records of this base.
