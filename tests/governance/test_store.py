@@ -143,8 +143,9 @@ def test_the_directory_sees_grants_and_orgs_written_by_another_process(tmp_path:
         there.close()
 
 
-def test_identify_is_authenticate_and_directory_in_one_transaction(tmp_path: Path) -> None:
-    """Every API request identifies its caller: the token and the directory from one read."""
+def test_identify_is_authenticate_and_directory(tmp_path: Path) -> None:
+    """Every API request identifies its caller: the token, then the directory read afresh
+    when none is kept for its heads (see the next test for one kept)."""
     from sqlalchemy import event
 
     url = f"sqlite:///{tmp_path / 'books.db'}"
@@ -158,7 +159,7 @@ def test_identify_is_authenticate_and_directory_in_one_transaction(tmp_path: Pat
         begun: list[object] = []
         event.listen(ledger.engine, "begin", begun.append)
         user, directory = gov.identify(issued.token)
-        assert len(begun) == 1
+        assert len(begun) == 2  # the token's statement; the directory's read transaction
         assert (user, directory) == (gov.authenticate(issued.token), gov.directory())
         assert directory.access("ann").visible_orgs() == {"a"}
         gov.revoke_token(issued.id, actor="root")
@@ -167,4 +168,35 @@ def test_identify_is_authenticate_and_directory_in_one_transaction(tmp_path: Pat
         with pytest.raises(Unauthenticated, match="unknown or revoked"):
             gov.identify(issued.token[:-2] + "xx")
     finally:
+        ledger.close()
+
+
+def test_identify_with_the_directory_unchanged_runs_one_statement(tmp_path: Path) -> None:
+    """Every API request identifies its caller first: the token's row and the directory's
+    heads come from one statement, outside any transaction (no BEGIN, no COMMIT), while
+    the directory kept for those heads is current; a grant is seen by the next request."""
+    from sqlalchemy import event
+
+    url = f"sqlite:///{tmp_path / 'books.db'}"
+    ledger = Ledger.open(url, clock=lambda: NOW)
+    gov = Governance(ledger.engine, lambda: NOW, TokenHasher(time_cost=1, memory_cost=1024))
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        statements.append(sql.split()[0].upper())
+
+    try:
+        ledger.import_scenario(d.Scenario("s", NOW.date(), orgs=(d.Org("a"), d.Org("b"))))
+        gov.add_user("ann", actor="root")
+        gov.grant("ann", OrgRole.VIEWER, org="a", actor="root")
+        issued = gov.create_token("ann", actor="root")
+        gov.identify(issued.token)  # the directory kept
+        event.listen(ledger.engine, "before_cursor_execute", seen)
+        user, directory = gov.identify(issued.token)
+        assert statements == ["SELECT"], statements
+        assert (user, directory.access("ann").visible_orgs()) == ("ann", {"a"})
+        gov.grant("ann", OrgRole.VIEWER, org="b", actor="root")
+        assert gov.identify(issued.token)[1].access("ann").visible_orgs() == {"a", "b"}
+    finally:
+        event.remove(ledger.engine, "before_cursor_execute", seen)
         ledger.close()

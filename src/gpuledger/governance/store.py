@@ -38,6 +38,7 @@ from gpuledger.governance.tokens import (
 )
 from gpuledger.ledger import record_digests, schema
 from gpuledger.ledger.engine import WRITE as _WRITE  # writers take the lock at BEGIN
+from gpuledger.ledger.engine import one_statement
 from gpuledger.ledger.queries import read_documents
 
 #: How long a web session lasts from sign-in (then the user signs in again).
@@ -82,20 +83,17 @@ class TokenInfo:
     revoked_at: datetime | None
 
 
-def _directory_heads() -> Select[Any]:
+def _heads() -> tuple[Any, Any]:
+    """The directory's two sources' latest rows: org document versions, grant rows."""
     dc, g = schema.documents.c, tables.grants.c
-    return select(
-        select(func.max(dc.event_seq))
-        .where(dc.doc_kind == DocumentKind.ORG.value)
-        .scalar_subquery(),
-        select(func.max(g.seq)).scalar_subquery(),
-    )
+    org = select(func.max(dc.event_seq)).where(dc.doc_kind == DocumentKind.ORG.value)
+    return org.scalar_subquery(), select(func.max(g.seq)).scalar_subquery()
 
 
-def _token_row() -> Select[Any]:
+def _token_row(*heads: Any) -> Select[Any]:
     t, r = tables.tokens.c, tables.token_revocations.c
     return (
-        select(t.user_name, t.hash, r.revoked_at)
+        select(t.user_name, t.hash, r.revoked_at, *heads)
         .select_from(tables.tokens.outerjoin(tables.token_revocations, r.token_id == t.id))
         .where(t.id == bindparam("token_id", type_=t.id.type))
     )
@@ -103,8 +101,9 @@ def _token_row() -> Select[Any]:
 
 #: What every API request runs (``Governance.identify``), built once: building a
 #: statement costs SQLAlchemy more than running these. The directory's two sources'
-#: latest rows; a token's user, hash and revocation (``:token_id``).
-_DIRECTORY_HEADS, _TOKEN_ROW = _directory_heads(), _token_row()
+#: latest rows; a token's user, hash and revocation (``:token_id``); both at once.
+_DIRECTORY_HEADS, _TOKEN_ROW = select(*_heads()), _token_row()
+_IDENTITY = _token_row(*_heads())
 
 
 class Governance:
@@ -326,15 +325,23 @@ class Governance:
         return self._user_of(token, row)
 
     def identify(self, token: str) -> tuple[str, Directory]:
-        """:meth:`authenticate` and :meth:`directory` from one read transaction.
+        """:meth:`authenticate` and :meth:`directory`, from one statement when it can.
 
-        What every API request asks first: one transaction instead of two (the
-        token's hash is checked after it, as in ``authenticate``).
+        What every API request asks first. The token's row and the directory's
+        heads come from one statement outside any transaction
+        (``ledger.engine.one_statement``); the directory kept for those heads
+        answers, else it is read afresh after them (never older than they say).
+        The token's hash is checked last, as in ``authenticate``.
         """
+        with one_statement(self._engine) as conn:
+            row = conn.execute(_IDENTITY, {"token_id": parse(token)}).first()
+        user = self._user_of(token, row)
+        assert row is not None, "an unknown token never verifies"
+        kept = self._directory_kept
+        if kept is not None and kept[0] == tuple(row[3:]):
+            return user, kept[1]
         with self._reading() as conn:
-            row = self._token_row(conn, token)
-            directory = self._directory(conn)
-        return self._user_of(token, row), directory
+            return user, self._directory(conn)
 
     @staticmethod
     def _token_row(conn: Connection, token: str) -> Row[Any, Any, Any] | None:

@@ -118,6 +118,20 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def one_statement(engine: Engine) -> Connection:
+    """A connection whose statements each run alone, outside any transaction.
+
+    No ``BEGIN`` and ``COMMIT`` round trips: on SQLite each statement is its own
+    transaction (``ONE_STATEMENT``), on PostgreSQL the connection autocommits.
+    For reads that one statement answers whole (the chain head; a caller's token
+    and the directory's heads), so nothing needs a snapshot across statements.
+    """
+    conn = engine.connect()
+    if conn.dialect.name == "postgresql":
+        return conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn.execution_options(**{ONE_STATEMENT: True})
+
+
 def require_books(engine: Engine, url: str) -> None:
     """Raise BooksNotFound (one line naming the path or URL) unless the books exist.
 

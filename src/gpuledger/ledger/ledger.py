@@ -53,11 +53,11 @@ from gpuledger.ledger.diversion_views import (
     update_diversion_views,
 )
 from gpuledger.ledger.engine import (
-    ONE_STATEMENT,
     WRITE,
     alembic_config,
     make_engine,
     migrate,
+    one_statement,
     require_books,
 )
 from gpuledger.ledger.importer import OPEN_BOOKS, BatchOp, ImportAuthority
@@ -383,12 +383,7 @@ class Ledger:
     def _head_now(self) -> Head:
         """The chain head, read by one statement in a transaction of its own (no
         ``BEGIN``/``COMMIT`` round trips): what a memoised read that hits needs."""
-        conn = self._engine.connect()
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        else:
-            conn = conn.execution_options(**{ONE_STATEMENT: True})
-        with conn:
+        with one_statement(self._engine) as conn:
             return read_head(conn)
 
     @contextmanager
