@@ -102,14 +102,7 @@ def test_balances_after_a_write_fold_only_the_new_rows(
     """After a write, balances are the kept ones plus the write's rows: the aggregate
     over every transfer runs for the first read of a window only."""
     books = Ledger.open(f"sqlite:///{tmp_path / 'books.db'}", clock=FakeClock())
-    summed: list[object] = []
-    aggregate = ledger_module.sum_balances
-
-    def counting(*args: object, **kwargs: object) -> object:
-        summed.append(args[1:])
-        return aggregate(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ledger_module, "sum_balances", counting)
+    summed = counted_sums(monkeypatch)
     try:
         books.import_scenario(base())
         books.balances()
