@@ -180,6 +180,7 @@ RAW_COLUMNS = (
 )  # fmt: skip
 _POSTED_PHASES = (Phase.SINGLE.value, Phase.POST.value)
 _VOID = Phase.VOID.value
+_POST = Phase.POST.value
 _PENDING = Phase.PENDING.value
 
 
@@ -188,7 +189,11 @@ class LotBook:
 
     A lot has one SKU, so its balances are keyed by account alone; ``add`` and
     ``available`` are O(1). Stored rows are kept raw until something reads
-    ``rows`` or ``by_id``: a batch that only moves units never builds them.
+    ``rows`` or ``by_id``: a batch that only moves units never builds them, and
+    a write that needs one row finds it (:meth:`find`) without building the
+    others. Pending rows are kept raw too until they are asked for
+    (``open_pending``): a lot's history of proposed and rejected diversions is
+    folded into its balances without a ``Transfer`` for each row.
     The latest effective and recorded times of what made units available to an
     account (credits, released reservations) are found on first need and kept
     up to date (``Bal.raised``): a debit later than both cannot make any view
@@ -197,12 +202,23 @@ class LotBook:
 
     def __init__(self) -> None:
         self.bal: dict[Account, Bal] = {}
-        self.open_pending: dict[str, Transfer] = {}
+        self._open: dict[str, Transfer] = {}  # open pending rows built (see open_pending)
+        self._open_raw: dict[str, tuple[RawRow, Callable[[Any], datetime]]] = {}  # not built
         self.ids: set[str] = set()
         self._latest: Moment | None = None  # of any row: the fast way to see a debit is last
         self._raw: list[tuple[RawRow, Callable[[Any], datetime]]] = []
+        self._built: dict[str, Transfer] = {}  # raw rows built already (found, or pending)
         self._rows: list[Transfer] = []
         self._by_id: dict[str, Transfer] = {}
+
+    @property
+    def open_pending(self) -> dict[str, Transfer]:
+        """The lot's pending rows not yet posted or voided, by id (built on first ask)."""
+        if self._open_raw:
+            for i, (r, when) in self._open_raw.items():
+                self._open[i] = self._built[i] = _transfer(r, when)
+            self._open_raw.clear()
+        return self._open
 
     def _bal(self, account: Account) -> Bal:
         found = self.bal.get(account)
@@ -234,22 +250,71 @@ class LotBook:
         return b.raised
 
     def load(self, r: RawRow, when: Callable[[Any], datetime]) -> None:
-        """Account for a stored row (in log order) without building its Transfer yet."""
+        """Account for a stored row (in log order) without building its Transfer.
+
+        The rules of :meth:`_apply_phase` on the raw row: a pending row reserves
+        (kept raw while open), a post or void releases the open pending it
+        resolves, and a void makes its units available again then.
+        """
         phase, qty = r[3], int(r[10])
         self.ids.add(r[1])
-        self._latest = _later(self._latest, when(r[11]), when(r[12]))
+        effective_at, recorded_at = when(r[11]), when(r[12])
+        self._latest = _later(self._latest, effective_at, recorded_at)
         if phase in _POSTED_PHASES:
             self._bal(account_of(r[4], r[5])).posted -= qty
             self._bal(account_of(r[6], r[7])).posted += qty
-        if phase in (_PENDING, _VOID):
-            self._apply_phase(_transfer(r, when))  # rare rows: build them now
-        elif phase == Phase.POST.value and r[13] in self.open_pending:
-            self._apply_phase(_transfer(r, when))
+        if phase == _PENDING:
+            self._bal(account_of(r[4], r[5])).pend_debit += qty
+            self._bal(account_of(r[6], r[7])).pend_credit += qty
+            self._open_raw[r[1]] = (r, when)
+        elif phase in (_VOID, _POST):
+            self._release(r[13] or "", phase == _VOID, effective_at, recorded_at)
         self._raw.append((r, when))
+
+    def _release(self, pending_id: str, void: bool, effective_at: datetime, at: datetime) -> None:
+        """Release the open pending ``pending_id`` (a void: its units available again)."""
+        raw = self._open_raw.pop(pending_id, None)
+        if raw is not None:
+            p, qty = raw[0], int(raw[0][10])
+            debit, credit = account_of(p[4], p[5]), account_of(p[6], p[7])
+        else:
+            built = self._open.pop(pending_id, None)
+            if built is None:
+                return
+            debit, credit, qty = built.debit, built.credit, built.qty
+        b = self._bal(debit)
+        b.pend_debit -= qty
+        self._bal(credit).pend_credit -= qty
+        if void:
+            b.raise_at(effective_at, at)
+
+    def find(self, transfer_id: str) -> Transfer | None:
+        """The lot's transfer with this id (stored or queued), None if it has none.
+
+        Builds that row alone when the lot's rows are still raw.
+        """
+        found = self._by_id.get(transfer_id) or self._built.get(transfer_id)
+        if found is not None or transfer_id not in self.ids:
+            return found
+        if transfer_id in self._open_raw:
+            return self.open_pending[transfer_id]
+        for r, when in self._raw:
+            if r[1] == transfer_id:
+                found = self._built[transfer_id] = _transfer(r, when)
+                return found
+        return None
+
+    def transfer(self, transfer_id: str) -> Transfer:
+        """:meth:`find` for a row that must be there (KeyError if the lot has none)."""
+        found = self.find(transfer_id)
+        if found is None:
+            raise KeyError(transfer_id)
+        return found
 
     def _materialize(self) -> None:
         if self._raw:
-            built = [_transfer(r, when) for r, when in self._raw]
+            kept = self._built
+            built = [kept.get(r[1]) or _transfer(r, when) for r, when in self._raw]
             self._raw = []
             self._rows = built + self._rows
             self._by_id = {t.id: t for t in self._rows}
@@ -285,15 +350,10 @@ class LotBook:
         if t.phase is Phase.PENDING:
             self._bal(t.debit).pend_debit += t.qty
             self._bal(t.credit).pend_credit += t.qty
-            self.open_pending[t.id] = t
+            self._open[t.id] = t
         elif t.phase is Phase.POST or t.phase is Phase.VOID:
-            p = self.open_pending.pop(t.pending_id or "", None)
-            if p is not None:
-                debit = self._bal(p.debit)
-                debit.pend_debit -= p.qty
-                self._bal(p.credit).pend_credit -= p.qty
-                if t.phase is Phase.VOID:
-                    debit.raise_at(t.effective_at, t.recorded_at)
+            void = t.phase is Phase.VOID
+            self._release(t.pending_id or "", void, t.effective_at, t.recorded_at)
 
     def available(self, account: Account) -> int:
         """Units of this lot the account may still debit (all dates, all known)."""
@@ -306,9 +366,19 @@ class LotBook:
         return 0 if b is None else b.pend_debit
 
     def held(self, account: Account, at: datetime) -> int:
-        """Posted units of this lot in ``account``, counting transfers effective by ``at``."""
+        """Posted units of this lot in ``account``, counting transfers effective by ``at``.
+
+        Stored rows are read raw (none is built for this).
+        """
+        owner, bucket = account.owner, account.bucket.value
         total = 0
-        for t in self.rows:
+        for r, when in self._raw:
+            if r[3] in _POSTED_PHASES and when(r[11]) <= at:
+                if r[6] == owner and r[7] == bucket:
+                    total += int(r[10])
+                if r[4] == owner and r[5] == bucket:
+                    total -= int(r[10])
+        for t in self._rows:
             if t.effective_at <= at and (t.phase is Phase.SINGLE or t.phase is Phase.POST):
                 if t.credit == account:
                     total += t.qty

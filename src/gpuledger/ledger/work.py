@@ -299,7 +299,7 @@ class Work:
         self.preload_lots(lots)
 
         def shipped(lot_id: str) -> tuple[datetime, str]:
-            ship = self.lot_book(lot_id).by_id.get(ids.ship_event(lot_id))
+            ship = self.lot_book(lot_id).find(ids.ship_event(lot_id))
             return (ship.effective_at if ship else day_start(date.max), lot_id)
 
         return sorted(lots, key=shipped)

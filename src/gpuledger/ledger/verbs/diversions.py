@@ -177,7 +177,7 @@ def decide(
             f"diversion {diversion_id!r} is {status.value}; it cannot be {decision.value}d"
         )
     # 4. Effective on the diversion's date, recorded now (never before the proposal).
-    pending = work.lot_book(d.lot).by_id[ids.divert_event(diversion_id)]
+    pending = work.lot_book(d.lot).transfer(ids.divert_event(diversion_id))
     at, rec = pending.effective_at, max(recorded_at or work.now, pending.recorded_at)
     if decision is Decision.APPROVE and not posts:
         work.emit(
@@ -236,14 +236,14 @@ def payback(
     recorded no earlier than either was.
     """
     book = work.lot_book(p.lot)
-    ship = book.by_id.get(ids.ship_event(p.lot))
+    ship = book.find(ids.ship_event(p.lot))
     if ship is None:
         return  # posted when the lot ships
     event_id = ids.payback_event(d.id, p.lot)
     inputs = {"diversion": d.id, "lot": p.lot, "qty": p.qty, "from": d.to_org, "to": d.from_org}
     if work.seen(event_id, Operation.PAYBACK, inputs, book):
         return
-    post = work.lot_book(d.lot).by_id[ids.post_event(d.id)]
+    post = work.lot_book(d.lot).transfer(ids.post_event(d.id))
     at = max(ship.effective_at, post.effective_at)
     rec = max(recorded_at or work.now, ship.recorded_at, post.recorded_at)
     bucket = book.bucket_of(d.to_org, at)

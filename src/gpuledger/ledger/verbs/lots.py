@@ -132,7 +132,7 @@ def receive(
     (InsufficientUnits naming the day).
     """
     book = work.lot_book(lot_id)
-    ship_row = book.by_id.get(ids.ship_event(lot_id))
+    ship_row = book.find(ids.ship_event(lot_id))
     if ship_row is None:
         work.record(DocumentKind.LOT, lot_id)
         raise LedgerError(f"lot {lot_id!r} has not shipped; it cannot be received")

@@ -24,7 +24,7 @@ def reverse(work: Work, transfer_id: str, *, actor: str, reason: str) -> None:
         if not queued:
             raise UnknownRecord(f"transfer {transfer_id!r} is not in the ledger")
         lot_id = queued[0].lot
-    original = work.lot_book(lot_id).by_id[transfer_id]
+    original = work.lot_book(lot_id).transfer(transfer_id)
     if original.phase not in (Phase.SINGLE, Phase.POST):
         raise InvalidTransition(
             f"transfer {transfer_id!r} is a {original.phase.value} row; "
