@@ -11,17 +11,10 @@ it, and the one whose approval completes the rules posts the diversion.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import Connection
 
 from gpuledger.domain import Decision
-from gpuledger.governance.rules import (
-    Directory,
-    approval_state,
-    check_decision,
-    check_standing,
-)
+from gpuledger.governance.rules import approval_state, check_decision, check_standing
 from gpuledger.governance.store import read_directory
 from gpuledger.ledger import Ballot
 
@@ -35,14 +28,9 @@ class GovernedApprovals:
     :func:`~gpuledger.governance.rules.approval_state` (complete: it posts).
     """
 
-    def __init__(self, directory_in: Callable[[Connection], Directory] = read_directory) -> None:
-        """``directory_in``: the grants and orgs' groups as a transaction sees them
-        (``Governance.directory_in`` remembers them between writes)."""
-        self._directory_in = directory_in
-
     def review(self, conn: Connection, ballot: Ballot) -> bool:
         """Check ``ballot`` against the grants in force; True when an approval completes it."""
-        directory = self._directory_in(conn)
+        directory = read_directory(conn)
         access = directory.access(ballot.actor)
         if ballot.settled:
             check_standing(access, ballot.diversion, ballot.decision)
@@ -52,3 +40,7 @@ class GovernedApprovals:
             return False
         approvers = [*ballot.approvers, ballot.actor]
         return approval_state(ballot.diversion, approvers, directory).complete
+
+
+#: The one instance every interface passes (it holds no state).
+GOVERNED = GovernedApprovals()

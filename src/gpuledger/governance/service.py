@@ -3,7 +3,7 @@
 The CLI, the API and the web call :func:`propose`, :func:`decide` and
 :func:`import_scenario` (after :func:`require_importer`, before parsing) instead of
 ``Ledger.propose_diversion`` and ``Ledger.decide`` directly. Both pass the
-ledger a :class:`~gpuledger.governance.approvals.GovernedApprovals`, so who may propose,
+ledger :data:`~gpuledger.governance.approvals.GOVERNED`, so who may propose,
 approve, reject or void, and when the approvals are complete, are decided by
 :mod:`gpuledger.governance.rules` inside the ledger's write transaction, on the
 approvals the books hold then. Nothing here reads approvals before the lock;
@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import date
 
 from gpuledger.domain import Decision, Diversion, DiversionStatus, Scenario, UnknownRecord
-from gpuledger.governance.approvals import GovernedApprovals
+from gpuledger.governance.approvals import GOVERNED
 from gpuledger.governance.imports import GOVERNED_IMPORT
 from gpuledger.governance.rules import Access, ApprovalState, Directory, approval_state
 from gpuledger.governance.store import Governance
@@ -62,7 +62,7 @@ def propose(
     if not access.sees(diversion.from_org):
         raise UnknownRecord(f"org {diversion.from_org!r} is not in the ledger")
     d = replace(diversion, proposed_by=user, status=DiversionStatus.PENDING)
-    ledger.propose_diversion(d, actor=user, approvals=GovernedApprovals(gov.directory_in))
+    ledger.propose_diversion(d, actor=user, approvals=GOVERNED)
     return ledger.diversion(d.id), directory
 
 
@@ -78,13 +78,12 @@ def decide(
     """Approve, reject or void a diversion as ``user``; it posts when approvals are complete.
 
     The rules are applied by the ledger under its write lock, to every approval
-    the books hold then (``GovernedApprovals``); ``on`` is passed to ``Ledger.decide``.
+    the books hold then (``GOVERNED``); ``on`` is passed to ``Ledger.decide``.
     ``directory`` as for :func:`propose`.
     """
     directory = gov.directory() if directory is None else directory
     visible_diversion(ledger, directory.access(user), diversion_id)
-    approvals = GovernedApprovals(gov.directory_in)
-    ledger.decide(diversion_id, decision, actor=user, on=on, approvals=approvals)
+    ledger.decide(diversion_id, decision, actor=user, on=on, approvals=GOVERNED)
     return ledger.diversion(diversion_id), directory
 
 

@@ -248,17 +248,10 @@ class Governance:
         if org_groups is not None:
             return Directory(org_groups, self.grants())
         with self._reading() as conn:
-            return self.directory_in(conn)
+            return self._directory(conn)
 
-    def directory_in(self, conn: Connection) -> Directory:
-        """The directory as ``conn``'s transaction sees it (remembered; see ``directory``).
-
-        Under the ledger's write lock (``governance.approvals``) this is the
-        directory the rules decide on: its heads are read there, and it is read
-        again whenever they moved since the one remembered. Not for a transaction
-        that writes grants or org documents itself (it could roll back what the
-        heads saw): such writes read ``read_directory`` (``governance.imports``).
-        """
+    def _directory(self, conn: Connection) -> Directory:
+        """The directory in the read transaction of ``conn`` (remembered; see ``directory``)."""
         heads = tuple(conn.execute(_DIRECTORY_HEADS).one())
         kept = self._directory_kept
         if kept is not None and kept[0] == heads:
@@ -348,7 +341,7 @@ class Governance:
         if kept is not None and kept[0] == tuple(row[3:]):
             return user, kept[1]
         with self._reading() as conn:
-            return user, self.directory_in(conn)
+            return user, self._directory(conn)
 
     @staticmethod
     def _token_row(conn: Connection, token: str) -> Row[Any, Any, Any] | None:
