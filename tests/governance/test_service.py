@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 
 from gpuledger import domain as d
-from gpuledger.domain import Decision, DiversionStatus
+from gpuledger.domain import Decision, DiversionStatus, OrgRole
 from gpuledger.governance import service
 from gpuledger.governance.store import Governance
 from gpuledger.ledger import DiversionView, Ledger
 
-from .conftest import APPROVERS, diversion
+from .conftest import APPROVERS, NOW, diversion, setup_books
 
 
 @pytest.mark.parametrize("to", ["x", "xai"], ids=["related", "unrelated"])
@@ -96,3 +99,34 @@ def test_a_governed_diversion_is_immutable_too(governed: tuple[Ledger, Governanc
         service.propose(books, gov, "planner", diversion("D1", "x", reason="second"))
     view, _ = service.propose(books, gov, "planner", diversion("D1", "x", reason="first"))
     assert view.diversion.reason == "first"
+
+
+def test_a_decision_on_books_replaced_under_the_process_uses_their_grants(
+    tmp_path: Path,
+) -> None:
+    """Decisions read the grants under the write lock, never a directory kept for its
+    heads: other books with the same heads (xavier revoked there) copied over these while
+    the process runs must refuse xavier (hostile review of a kept-directory shortcut)."""
+    path, other_path = tmp_path / "books.db", tmp_path / "other.db"
+    for p in (path, other_path):
+        setup_books(f"sqlite:///{p}")
+    other = Ledger.open(f"sqlite:///{other_path}", clock=lambda: NOW)
+    other_gov = Governance(other.engine, lambda: NOW)
+    other_gov.revoke("xavier", OrgRole.APPROVER, org="x", actor="root")  # seq N + 1 there
+    service.propose(other, other_gov, "planner", diversion("D1", "x"))
+    for who in ("tina", "audrey"):
+        service.decide(other, other_gov, who, "D1", Decision.APPROVE)
+    other.close()
+    books = Ledger.open(f"sqlite:///{path}", clock=lambda: NOW)
+    gov = Governance(books.engine, lambda: NOW)
+    try:
+        gov.grant("viv", OrgRole.VIEWER, org="x", actor="root")  # seq N + 1 here
+        service.propose(books, gov, "planner", diversion("D1", "x"))
+        service.decide(books, gov, "tina", "D1", Decision.APPROVE)
+        service.decide(books, gov, "audrey", "D1", Decision.APPROVE)
+        with sqlite3.connect(other_path) as source, sqlite3.connect(path) as target:
+            source.backup(target)
+        with pytest.raises(d.PermissionDenied):
+            service.decide(books, gov, "xavier", "D1", Decision.APPROVE)
+    finally:
+        books.close()

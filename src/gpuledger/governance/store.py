@@ -198,6 +198,9 @@ class Governance:
                 )
             scope_kind, scope = "group", group
         with self._writing() as conn:
+            # The writers' lock before the row draws its seq (PostgreSQL): grant rows
+            # then commit in seq order, so the directory's grant head moves with each.
+            record_digests.lock(conn)
             self._require_user(conn, user)
             written = conn.execute(
                 insert(tables.grants).values(
