@@ -18,7 +18,7 @@ piece's day. Replaced failures and interruptions never lower holdings: they are
 counted (per sample and series, over the window) but change no completion.
 
 The passes over the pieces run in compiled kernels (compiled.py:
-:func:`_gross_held`, the completion days); the NumPy functions they replace
+:func:`_gross_held`; completion.py: the completion days); the NumPy functions they replace
 (:func:`_gross_held_numpy`, :func:`_completion_days` and its helpers) stay here
 as their references, which tests/forecast/test_compiled.py runs against them.
 
@@ -36,7 +36,8 @@ import numpy as np
 import numpy.typing as npt
 
 from gpuledger.domain import PolicyName
-from gpuledger.forecast.compiled import completion_days, gross_held
+from gpuledger.forecast.compiled import gross_held
+from gpuledger.forecast.completion import completion_days
 from gpuledger.forecast.failures import (
     DEFAULT_FAILURE_MODEL,
     FailureModel,
@@ -207,7 +208,7 @@ def _completion_days(
 ) -> IntArray:
     """First day each query's series (``rows``) holds ``qty`` (> 0) units net; -1 if never.
 
-    The NumPy reference of :func:`compiled.completion_days`, which the forecast runs.
+    The NumPy reference of :func:`completion.completion_days`, which the forecast runs.
 
     ``held``: ``[fine bins, rows]`` gross holdings at each fine bin's end;
     ``failed``: ``[failure bins, rows]``, None when nothing is lost; ``key``: each
