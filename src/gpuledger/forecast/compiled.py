@@ -92,13 +92,14 @@ def row_keys(
 @_kernel
 def _cut_rows(
     key: Any, lo: int, bits: int, span_bits: int, qty: Any, upper: Any, by_iv: Any,
-    holder: Any, horizon: int, out: Any, more_at: int,
+    holder: Any, horizon: int, out: Any, first_at: int, more_at: int,
 ) -> int:  # fmt: skip
     """Each sample's sorted rows cut at the fixed boundaries, written as pieces.
 
     ``upper``: the boundaries, then one past any position (so no search runs
     off the end). ``out`` is ``[4, capacity]`` int32 (sample, series, day,
-    units): each live row's first piece, in (sample, row) order, then the
+    units): from ``first_at`` on (the pieces before it are kept), each live
+    row's first piece, in (sample, row) order, then the
     further pieces of rows that span boundaries, in (sample, row, boundary)
     order (written from ``more_at`` on, then moved down behind the first
     pieces: the pass's pieces come out as one array, never concatenated). A
@@ -108,7 +109,7 @@ def _cut_rows(
     n, r = key.shape
     pos_mask = (1 << bits) - 1
     day_mask = (1 << span_bits) - 1
-    n_first, n_more = 0, more_at
+    n_first, n_more = first_at, more_at
     for s in range(n):
         b = 1  # the first boundary past the row's start (bounds[0] is 0)
         start = 0
@@ -149,6 +150,7 @@ def cut_pieces(
     by_iv: npt.NDArray[np.int32],
     holder: npt.NDArray[np.int32],
     horizon: int,
+    before: tuple[AnyIntArray, ...] = (),
 ) -> npt.NDArray[np.int32]:
     """A pass's pieces from its rows sorted per sample: first pieces, then further pieces.
 
@@ -156,12 +158,18 @@ def cut_pieces(
     (their reference): ``key`` sorted per sample (:func:`row_keys`), ``qty``
     per pass row, ``by_iv`` per interval plus one its owner's series (-2: the
     row's holder keeps it, ``holder`` per pass row, -1 = not tracked). Returned
-    ``[4, pieces]`` int32: sample, series, day, units.
+    ``[4, pieces]`` int32: sample, series, day, units; after ``before`` (the
+    pieces of the passes before it, the same four int32 fields) when given: the
+    passes' pieces in one array, never concatenated.
     """
     n, r = key.shape
-    out = np.empty((4, n * (r + max(bounds.size - 1, 0))), dtype=np.int32)
+    at = before[0].size if before else 0
+    out = np.empty((4, at + n * (r + max(bounds.size - 1, 0))), dtype=np.int32)
+    for field, values in enumerate(before):
+        out[field, :at] = values
     upper = np.append(bounds, np.iinfo(np.int64).max)
-    size = _cut_rows(key, lo, bits, span_bits, qty, upper, by_iv, holder, horizon, out, n * r)
+    more_at = at + n * r
+    size = _cut_rows(key, lo, bits, span_bits, qty, upper, by_iv, holder, horizon, out, at, more_at)
     return out[:, :size]
 
 
