@@ -56,6 +56,33 @@ def _fine_bin_of(held: Any, failed: Any, bin_of_fine: Any, rows: Any, qty: Any, 
 
 
 @_kernel
+def _needs(
+    held: Any, failed: Any, bin_of_fine: Any, rows: Any, qty: Any, f: Any
+) -> tuple[Any, Any, Any, Any]:
+    """The queries whose fine bin ``f`` is found (< bins); their bins, rows and needs.
+
+    A query's need: the units its bin's own pieces must bring, its quantity
+    plus the failures counted by the bin less the holdings before it.
+    """
+    n_fine = held.shape[0]
+    lossy = failed.shape[0] > 0
+    found = np.empty(rows.size, dtype=np.int64)
+    n_found = 0
+    for q in range(rows.size):
+        found[n_found] = q
+        n_found += f[q] < n_fine
+    found = found[:n_found]
+    bins, row = f[found], rows[found]
+    need = np.empty(n_found, dtype=np.int64)
+    for j in range(n_found):
+        b, r = bins[j], row[j]
+        need[j] = qty[found[j]] - (np.int64(held[b - 1, r]) if b > 0 else 0)
+        if lossy:
+            need[j] += failed[bin_of_fine[b], r]
+    return found, bins, row, need
+
+
+@_kernel
 def _cells(rows: Any, f: Any, n_rows: int, n_fine: int) -> tuple[Any, Any, Any]:
     """The distinct (row, fine bin) cells of the queries.
 
@@ -231,14 +258,9 @@ def completion_days(
     lost = np.zeros((0, n_rows), dtype=held.dtype) if failed is None else failed
     f = np.empty(rows.size, dtype=np.int64)
     _fine_bin_of(held, lost, bin_of_fine, rows, target_qty, f)
-    found = np.flatnonzero(f < n_fine)
+    found, f, row, need = _needs(held, lost, bin_of_fine, rows, target_qty, f)
     if found.size == 0:
         return out
-    f, row = f[found], rows[found]
-    # units the bin's own pieces must bring: qty + failures - holdings before it
-    need = target_qty[found] - np.where(f > 0, held[np.maximum(f - 1, 0), row], 0)
-    if failed is not None:
-        need += failed[bin_of_fine[f], row]
     cell_of, cell_bin, cell_at = _cells(row, f, n_rows, n_fine)
     first = np.empty(found.size, dtype=np.int64)
     if cell_bin.size * width <= _TABLE_SLOTS:
