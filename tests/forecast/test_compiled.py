@@ -63,6 +63,7 @@ def use_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(blocks, "sample_arrivals", sampling._sample_arrivals_numpy)
     monkeypatch.setattr(kernels, "_pass_pieces", kernels._pass_pieces_numpy)
     monkeypatch.setattr(blocks, "_gross_held", blocks._gross_held_numpy)
+    monkeypatch.setattr(blocks, "grid_curves", blocks._grid_curves_numpy)
     monkeypatch.setattr(blocks, "completion_days", numpy_completion_days)
 
 

@@ -27,7 +27,7 @@ from scipy.special import ndtri
 
 from gpuledger.planning import IntArray
 
-__all__ = ["arrival_days", "cut_pieces", "gross_held", "row_keys"]
+__all__ = ["arrival_days", "cut_pieces", "grid_curves", "gross_held", "row_keys"]
 
 AnyIntArray = npt.NDArray[np.signedinteger[Any]]
 
@@ -313,3 +313,44 @@ def gross_held(
     _add_pieces(sample, series, day, qty, n_series, day0, fine_of_day, weights, held, exposure)
     _fold_and_run(held, parent)
     return held, None if exposed is None else exposure
+
+
+@_kernel
+def _grid_net(held: Any, failed: Any, grid_fine: Any, grid_bin: Any, out: Any) -> None:
+    """``out[s, c, g]``: the holdings of row ``s * series + c`` at grid day ``g``'s fine
+    bin's end, less its losses by that day's failure bin (when ``failed`` has bins).
+
+    Read row by row of ``held`` (contiguous), written into one sample's block of
+    ``out`` at a time (a few kB): no ``[grid, rows]`` copies, no strided transpose.
+    """
+    lossy = failed.shape[0] > 0
+    n, n_series, n_grid = out.shape
+    for s in range(n):
+        for g in range(n_grid):
+            f, b = grid_fine[g], grid_bin[g]
+            for c in range(n_series):
+                net = np.int64(held[f, s * n_series + c])
+                if lossy:
+                    net -= failed[b, s * n_series + c]
+                out[s, c, g] = np.int32(net)
+
+
+def grid_curves(
+    held: npt.NDArray[np.integer[Any]],
+    failed: npt.NDArray[np.integer[Any]] | None,
+    grid_fine: IntArray,
+    grid_bin: IntArray,
+    n: int,
+    n_series: int,
+) -> npt.NDArray[np.int32]:
+    """Holdings net of losses on the grid days, ``[n, series, grid]`` int32.
+
+    Compiled step 4 of ``blocks._reduce`` (``blocks._grid_curves_numpy`` is the
+    reference): ``held`` ``[fine bins, n * series]``, ``failed`` ``[failure
+    bins, n * series]`` or None; ``grid_fine`` and ``grid_bin`` per grid day.
+    Values are cast to int32 as the reference's ``astype`` casts them.
+    """
+    out = np.empty((n, n_series, grid_fine.size), dtype=np.int32)
+    lost = np.zeros((0, held.shape[1]), dtype=held.dtype) if failed is None else failed
+    _grid_net(held, lost, grid_fine, grid_bin, out)
+    return out
