@@ -11,6 +11,7 @@ import pytest
 
 from gpuledger.domain import PolicyName
 from gpuledger.forecast import blocks, kernels, sampling
+from gpuledger.forecast import compiled as compiled_module
 from gpuledger.forecast import completion as completion_module
 from gpuledger.forecast.blocks import Job, run_block
 from gpuledger.forecast.compiled import gross_held
@@ -21,7 +22,7 @@ from gpuledger.forecast.kernels import batch_pieces, batch_plan
 from gpuledger.forecast.layout import build_layout
 from gpuledger.forecast.powered import build_power_cells
 from gpuledger.forecast.sampling import arrival_model
-from gpuledger.planning.snapshot import PlanningSnapshot
+from gpuledger.planning.snapshot import PlanningSnapshot, SupplyKind
 
 from .test_engine import with_models
 from .test_kernels import random_days, random_snapshot
@@ -193,3 +194,19 @@ def test_completion_days_are_the_same_compiled_or_in_numpy(
     want = numpy_completion_days(*args)
     np.testing.assert_array_equal(got, want)
     assert (want >= 0).any() and (want < 0).any()  # queries met and not
+
+
+@pytest.mark.parametrize("fleet", range(10), ids=lambda s: f"fleet{s}")
+def test_fixed_rows_are_found_the_same_compiled_or_in_numpy(fleet: int) -> None:
+    snap = random_snapshot(fleet)
+    days = random_days(snap, 6, fleet)
+    moving = np.flatnonzero(snap.supply_kind != SupplyKind.ARRIVED)
+    fixed = np.flatnonzero(snap.supply_kind == SupplyKind.ARRIVED)
+    last = days.copy()
+    last[-1, fixed] += 1  # rows that move in the last sample only
+    for d, rows in ((days, fixed), (days, moving), (days, np.arange(days.shape[1])),
+                    (last, fixed), (days[:1], moving), (days, fixed[:0])):  # fmt: skip
+        assert compiled_module.same_days(d, rows) == kernels._same_days_numpy(d, rows)
+    if fixed.size:  # the check itself, not only the agreement
+        assert compiled_module.same_days(days, fixed)
+        assert not compiled_module.same_days(last, fixed)

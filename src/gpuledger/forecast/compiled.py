@@ -27,7 +27,7 @@ from scipy.special import ndtri
 
 from gpuledger.planning import IntArray
 
-__all__ = ["arrival_days", "cut_pieces", "grid_curves", "gross_held", "row_keys"]
+__all__ = ["arrival_days", "cut_pieces", "grid_curves", "gross_held", "row_keys", "same_days"]
 
 AnyIntArray = npt.NDArray[np.signedinteger[Any]]
 
@@ -87,6 +87,26 @@ def row_keys(
     key = np.empty((days.shape[0], r), dtype=dtype)
     _fill_keys(days, rows, fixed, horizon, lo, bits, key)
     return key, int(lo), bits, span_bits
+
+
+@_kernel
+def _same_days(days: Any, rows: Any) -> bool:
+    """True when every sample's ``days`` on ``rows`` are the first sample's."""
+    for s in range(1, days.shape[0]):
+        for j in range(rows.size):
+            if days[s, rows[j]] != days[0, rows[j]]:
+                return False
+    return True
+
+
+def same_days(days: IntArray, rows: IntArray) -> bool:
+    """True when no row of ``rows`` moves between the samples of ``days``.
+
+    Compiled ``kernels._same_days_numpy`` (its reference): read until the first
+    row that moves (in sample 1 for almost every pass that moves), never a
+    ``[samples, rows]`` copy.
+    """
+    return bool(_same_days(days, rows))
 
 
 @_kernel

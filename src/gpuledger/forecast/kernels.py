@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gpuledger.domain import PolicyName
-from gpuledger.forecast.compiled import cut_pieces, row_keys
+from gpuledger.forecast.compiled import cut_pieces, row_keys, same_days
 from gpuledger.forecast.layout import Layout
 from gpuledger.forecast.pieces import Pieces, curves_from_plan, pieces_to_curves, reference_pieces
 from gpuledger.planning import (
@@ -369,13 +369,7 @@ def _pass_pieces_fixed(
     the first sample's pieces.
     """
     n = days.shape[0]
-    first, last = days[0].take(p.rows), days[-1].take(p.rows)
-    # the last sample differs from the first for almost every pass that moves
-    if (
-        n == 1
-        or not np.array_equal(first, last)
-        or not bool((days.take(p.rows, axis=1) == first).all())
-    ):
+    if n == 1 or not same_days(days, p.rows):
         return _pass_pieces(snapshot, layout, smap, p, days, before)
     parts = _pass_pieces(snapshot, layout, smap, p, days[:1])
     return before + [
@@ -387,6 +381,11 @@ def _pass_pieces_fixed(
         )
         for x in parts
     ]
+
+
+def _same_days_numpy(days: IntArray, rows: IntArray) -> bool:
+    """:func:`compiled.same_days` in NumPy: the reference it is tested against."""
+    return bool((days.take(rows, axis=1) == days[0].take(rows)).all())
 
 
 @dataclass(frozen=True)
