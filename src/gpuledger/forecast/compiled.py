@@ -206,12 +206,16 @@ def _tail_probabilities(uniforms: Any, rows: Any, tail: Any, out: Any) -> None:
 
 
 @_kernel
-def _log_days(z: Any, rows: Any, sigma: Any, mu: Any, cap: float) -> None:
-    """``z = clip(-z, -cap, cap) * sigma[rows] + mu[rows]`` in place (two roundings, as NumPy)."""
+def _log_days(z: Any, sigma: Any, mu: Any, cap: float) -> None:
+    """``z = clip(-z, -cap, cap) * sigma + mu`` in place (two roundings, as NumPy).
+
+    ``sigma`` and ``mu`` per column of ``z`` (the moved rows'), read in order:
+    the loop vectorises (no gather), ~1.6x faster.
+    """
     for s in range(z.shape[0]):
-        for j in range(rows.size):
-            x = min(max(-z[s, j], -cap), cap) * sigma[rows[j]]
-            z[s, j] = x + mu[rows[j]]
+        for j in range(z.shape[1]):
+            x = min(max(-z[s, j], -cap), cap) * sigma[j]
+            z[s, j] = x + mu[j]
 
 
 @_kernel
@@ -255,7 +259,7 @@ def arrival_days(
     u = np.empty((uniforms.shape[0], rows.size))
     _tail_probabilities(uniforms, rows, tail, u)
     z = ndtri(u, out=u)
-    _log_days(z, rows, sigma, mu, z_cap)
+    _log_days(z, sigma[rows], mu[rows], z_cap)
     np.exp(z, out=z)
     days = np.empty(uniforms.shape, dtype=np.int64)
     most = float(cap_day - floor_day + 2 * 10**5)
