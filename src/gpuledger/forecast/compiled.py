@@ -220,19 +220,24 @@ def _log_days(z: Any, sigma: Any, mu: Any, cap: float) -> None:
 
 @_kernel
 def _arrival_days(
-    x: Any, rows: Any, day: Any, back: Any, least: Any, cap_day: int, most: float, out: Any
+    x: Any, rows: Any, day: Any, base: Any, least: Any, cap_day: int, most: float, out: Any
 ) -> None:
     """Every sample's days: the scheduled ones, with ``rows`` moved by ``round(x)``.
 
     ``x`` holds the drawn lognormal days per sample and moved row; per moved
-    row, ``back`` days are taken off (a lead row's P50) and ``least`` is the
-    earliest day allowed; no day after ``cap_day``.
+    row, ``base`` is its scheduled day less the days taken off (a lead row's
+    P50) and ``least`` the earliest day allowed; no day after ``cap_day``. Per
+    sample the moved days are made in order (a loop that vectorises), then
+    scattered: ~3x faster than one loop doing both.
     """
+    moved = np.empty(rows.size, dtype=np.int64)
     for s in range(out.shape[0]):
+        for j in range(rows.size):
+            shifted = np.int64(min(np.rint(x[s, j]), most)) + base[j]
+            moved[j] = min(max(shifted, least[j]), cap_day)
         out[s, :] = day
         for j in range(rows.size):
-            shifted = np.int64(min(np.rint(x[s, j]), most)) + day[rows[j]] - back[j]
-            out[s, rows[j]] = min(max(shifted, least[j]), cap_day)
+            out[s, rows[j]] = moved[j]
 
 
 def arrival_days(
@@ -264,9 +269,9 @@ def arrival_days(
     days = np.empty(uniforms.shape, dtype=np.int64)
     most = float(cap_day - floor_day + 2 * 10**5)
     # lead rows: back by P50, never before the floor; the others unchanged
-    back = np.where(lead[rows], p50[rows], 0)
+    base = day[rows] - np.where(lead[rows], p50[rows], 0)
     least = np.where(lead[rows], floor_day, np.iinfo(np.int64).min)
-    _arrival_days(z, rows, day, back, least, cap_day, most, days)
+    _arrival_days(z, rows, day, base, least, cap_day, most, days)
     return days
 
 
