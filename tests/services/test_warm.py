@@ -17,12 +17,13 @@ from pathlib import Path
 CHILD = """
 import json
 from numba.core.dispatcher import Dispatcher
-from gpuledger.forecast import compiled, forecast
+from gpuledger.forecast import compiled, completion, forecast
 from gpuledger.forecast.failures import FailureModel
 from gpuledger.services.warm import BATCH_POLICIES, warm
 from tests.forecast.test_kernels import random_snapshot
 
-kernels = {name: k for name, k in vars(compiled).items() if isinstance(k, Dispatcher)}
+kernels = {f"{m.__name__}.{name}": k for m in (compiled, completion)
+           for name, k in vars(m).items() if isinstance(k, Dispatcher)}
 warm()
 warmed = {name: set(k.signatures) for name, k in kernels.items()}
 for seed in range(4):

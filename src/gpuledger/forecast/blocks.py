@@ -18,8 +18,9 @@ piece's day. Replaced failures and interruptions never lower holdings: they are
 counted (per sample and series, over the window) but change no completion.
 
 The passes over the pieces run in compiled kernels (compiled.py:
-:func:`_gross_held`, the completion days); the NumPy functions they replace
-(:func:`_gross_held_numpy`, :func:`_completion_days` and its helpers) stay here
+:func:`_gross_held`, the grid curves; completion.py: the completion days); the NumPy
+functions they replace (:func:`_gross_held_numpy`, :func:`_grid_curves_numpy`,
+:func:`_completion_days` and its helpers) stay here
 as their references, which tests/forecast/test_compiled.py runs against them.
 
 Over 500 lines: those NumPy references of the compiled reduction sit beside
@@ -36,7 +37,8 @@ import numpy as np
 import numpy.typing as npt
 
 from gpuledger.domain import PolicyName
-from gpuledger.forecast.compiled import completion_days, gross_held
+from gpuledger.forecast.compiled import grid_curves, gross_held
+from gpuledger.forecast.completion import completion_days
 from gpuledger.forecast.failures import (
     DEFAULT_FAILURE_MODEL,
     FailureModel,
@@ -207,7 +209,7 @@ def _completion_days(
 ) -> IntArray:
     """First day each query's series (``rows``) holds ``qty`` (> 0) units net; -1 if never.
 
-    The NumPy reference of :func:`compiled.completion_days`, which the forecast runs.
+    The NumPy reference of :func:`completion.completion_days`, which the forecast runs.
 
     ``held``: ``[fine bins, rows]`` gross holdings at each fine bin's end;
     ``failed``: ``[failure bins, rows]``, None when nothing is lost; ``key``: each
@@ -416,6 +418,21 @@ def _gross_held_numpy(
     return held, exposure
 
 
+def _grid_curves_numpy(
+    held: npt.NDArray[np.integer[Any]],
+    failed: npt.NDArray[np.integer[Any]] | None,
+    grid_fine: IntArray,
+    grid_bin: IntArray,
+    n: int,
+    n_series: int,
+) -> Int32Array:
+    """:func:`compiled.grid_curves` in NumPy: the reference it is tested against."""
+    on_grid = held[grid_fine]
+    net = on_grid if failed is None else on_grid - failed[grid_bin]
+    curves = net.astype(np.int32, copy=False)  # copied once, by the transpose below
+    return np.ascontiguousarray(curves.reshape(net.shape[0], n, n_series).transpose(1, 2, 0))
+
+
 def reduce_pieces(
     pieces: Pieces,
     n: int,
@@ -486,10 +503,7 @@ def _reduce(
             lost,
         )
     # 4. holdings on the grid days, net of losses
-    on_grid = held[fine.grid_fine]
-    net = on_grid if failed is None else on_grid - failed[fine.grid_bin]
-    curves = net.astype(np.int32, copy=False)  # copied once, by the transpose below
-    curves = np.ascontiguousarray(curves.reshape(net.shape[0], n, n_series).transpose(1, 2, 0))
+    curves = grid_curves(held, failed, fine.grid_fine, fine.grid_bin, n, n_series)
     # 5. completion: the first day net holdings reach the target's quantity
     positive = np.flatnonzero(target_qty > 0)
     if positive.size:

@@ -1,11 +1,12 @@
 """Compile the forecast's kernels before a first forecast needs them.
 
 ``python -m gpuledger.services.warm`` (``make install`` runs it). numba compiles
-each kernel of ``forecast.compiled`` on its first call, 6 to 12 s on a 2-core
-machine, and caches it on disk; this forecasts the shipped founding story on
-in-memory books under every batch policy, with failures replaced and lost, so
-that the kernels' cache is written here and a first real forecast (``make
-demo``'s, a server's first request, a test's) loads them instead. A kernel
+each kernel of ``forecast.compiled`` and ``forecast.completion`` on its first
+call, 6 to 12 s on a 2-core machine, and caches it on disk; this forecasts the
+shipped founding story on in-memory books under every batch policy, with
+failures replaced and lost, so that the kernels' cache is written here and a
+first real forecast (``make demo``'s, a server's first request, a test's) loads
+them instead. A kernel
 asked for with other argument types later (books of more than 2**31 units)
 still compiles on its first call.
 """
