@@ -15,8 +15,8 @@ from gpuledger import domain as d
 from gpuledger.domain import Bucket, Phase, TransferKind, day_start, org_account
 from gpuledger.ledger import WORKING_COPY, Ledger, Transfer
 from gpuledger.ledger import work as work_module
-from gpuledger.ledger.balances import LotBook
 from gpuledger.ledger.invariants import InvariantBroken
+from gpuledger.ledger.lot_book import LotBook
 from gpuledger.ledger.work import Work
 
 from .conftest import H100, reference

@@ -16,7 +16,7 @@ import pytest
 from gpuledger import domain as d
 from gpuledger.domain import Decision
 from gpuledger.ledger import Ledger
-from gpuledger.ledger import balances as balances_module
+from gpuledger.ledger import lot_book as lot_book_module
 
 from .conftest import FakeClock, base
 
@@ -36,13 +36,13 @@ def test_a_decision_builds_the_rows_it_needs_not_the_lots_history(
             )
             books.decide(f"OLD{n}", Decision.REJECT, actor="t")
         built: list[str] = []
-        real = balances_module._transfer
+        real = lot_book_module._transfer
 
-        def counted(r: balances_module.RawRow, when: object) -> object:
+        def counted(r: lot_book_module.RawRow, when: object) -> object:
             built.append(r[1])
             return real(r, when)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(balances_module, "_transfer", counted)
+        monkeypatch.setattr(lot_book_module, "_transfer", counted)
         books.propose_diversion(
             d.Diversion("NEW", "LOT-T1-08", 5, "tesla", "xai", AS_OF), actor="t"
         )

@@ -44,11 +44,12 @@ from gpuledger.domain import (
     ids,
 )
 from gpuledger.ledger import schema
-from gpuledger.ledger.balances import Bal, Moment, account_of, no_later
+from gpuledger.ledger.balances import Bal, Moment, account_of
 from gpuledger.ledger.chain import Rendered
 from gpuledger.ledger.codec import canonical, json_string
 from gpuledger.ledger.idempotency import normal
 from gpuledger.ledger.invariants import check_unit_of_work
+from gpuledger.ledger.lot_book import no_later
 from gpuledger.ledger.results import EventKind, Operation, Transfer
 from gpuledger.ledger.verbs.movements import (
     check_movement,

@@ -38,11 +38,11 @@ from gpuledger.domain import (
 )
 from gpuledger.ledger import schema
 from gpuledger.ledger.approvals import ApprovalPolicy
-from gpuledger.ledger.balances import RAW_COLUMNS, LotBook
 from gpuledger.ledger.chain import NewEvent, Rendered, write_events
 from gpuledger.ledger.codec import DOCUMENT_TYPES, MOVEMENT_KIND, content_hash, from_json
 from gpuledger.ledger.idempotency import normal, replayed
 from gpuledger.ledger.invariants import check_unit_of_work
+from gpuledger.ledger.lot_book import RAW_COLUMNS, LotBook
 from gpuledger.ledger.queries import CHUNK, chunks, prefix_params, starts_with_param
 from gpuledger.ledger.results import EventKind, ImportReport, Operation, Transfer
 
