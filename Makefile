@@ -60,6 +60,7 @@ bench: $(DEVSTAMP) ## run every benchmark with its floor or peer (figures to std
 	$(BIN)/python -m benchmarks.bench_forecast
 	$(BIN)/python -m benchmarks.bench_epoch
 	$(BIN)/python benchmarks/bench_api.py --clients 8
+	$(BIN)/python -m benchmarks.bench_history
 	cat /proc/loadavg
 
 clean: ## remove the venv and generated files
