@@ -35,7 +35,7 @@ class LotBook:
 
     A lot has one SKU, so its balances are keyed by account alone; ``add`` and
     ``available`` are O(1). Stored rows are kept raw until something reads
-    ``rows`` or ``by_id``: a batch that only moves units never builds them, and
+    ``rows``: a batch that only moves units never builds them, and
     a write that needs one row finds it (:meth:`find`) without building the
     others. Pending rows are kept raw too until they are asked for
     (``open_pending``): a lot's history of proposed and rejected diversions is
@@ -170,12 +170,6 @@ class LotBook:
         """The lot's transfers in log order."""
         self._materialize()
         return self._rows
-
-    @property
-    def by_id(self) -> dict[str, Transfer]:
-        """The lot's transfers by id."""
-        self._materialize()
-        return self._by_id
 
     def add(self, t: Transfer) -> None:
         """Append a transfer and update the balances (the rules of :func:`fold`)."""

@@ -6,9 +6,8 @@ call, 6 to 12 s on a 2-core machine, and caches it on disk; this forecasts the
 shipped founding story on in-memory books under every batch policy, with
 failures replaced and lost, so that the kernels' cache is written here and a
 first real forecast (``make demo``'s, a server's first request, a test's) loads
-them instead. A kernel
-asked for with other argument types later (books of more than 2**31 units)
-still compiles on its first call.
+them instead. A kernel asked for with other argument types later (books of more
+than 2**31 units) still compiles on its first call.
 """
 
 from __future__ import annotations
